@@ -1,0 +1,211 @@
+"""Profiles: one typed object that sizes every stage (data, rendering, training, evaluation).
+
+Three profiles, as in the blueprint:
+
+* ``ci``      -- tiny; every notebook runs in seconds, CI builds the data in well under a minute.
+* ``default`` -- a laptop: the whole demo in minutes on 2 CPU cores.
+* ``full``    -- a GPU: torchvision ImageNet backbones at 224 px, more classes and shapes.
+
+Every stage reads a :class:`Profile`. Override any field from Python or from the CLI::
+
+    >>> from sbsr_lab.config import get_profile
+    >>> p = get_profile("ci", epochs=2)
+    >>> p.epochs, p.name
+    (2, 'ci')
+    >>> get_profile("ci", **parse_overrides(["view_size=96"])).view_size
+    96
+
+Unknown keys and values of the wrong type fail loudly (nanoGPT's configurator, without ``exec``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "BASE_CLASSES",
+    "EXTRA_CLASSES",
+    "PROFILES",
+    "Profile",
+    "get_profile",
+    "parse_overrides",
+    "default_data_root",
+]
+
+#: The 12 default SynthShapes classes (blueprint).
+BASE_CLASSES: tuple[str, ...] = (
+    "airplane", "bed", "bench", "bottle", "car", "chair",
+    "house", "lamp", "mug", "rocket", "table", "tree",
+)
+#: Extra classes of the ``full`` profile, including close neighbours that make retrieval hard.
+EXTRA_CLASSES: tuple[str, ...] = (
+    "stool", "sofa", "bookshelf", "desk", "vase", "guitar", "umbrella", "boat",
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Every knob of the pipeline, sized by one profile name.
+
+    Image sizes are in pixels, angles in degrees, times in seconds.
+    """
+
+    name: str = "default"
+    seed: int = 0                      # master seed: data, splits, init, batches
+
+    # -- data (SynthShapes) ---------------------------------------------------------------------
+    classes: tuple[str, ...] = BASE_CLASSES
+    shapes_per_class: int = 30         # gallery shapes per class (all form the gallery)
+    sketches_per_class: int = 50       # synthetic sketches per class (train + test)
+    test_sketch_fraction: float = 0.3  # SHREC protocol: sketches split train/test per class
+    sketch_size: int = 128             # raster side of a sketch PNG
+    max_noise: float = 1.0             # noise levels are drawn in [0, max_noise]
+
+    # -- rendering --------------------------------------------------------------------------------
+    rig: str = "ring12"                # "ring12" (12 views, 30 deg elevation) or "dodeca20"
+    view_size: int = 128               # raster side of a rendered view
+    view_style: str = "shaded"         # style fed to the shape network
+    upright: bool = True               # keep the up axis when normalising meshes
+    pca_align: bool = False            # rotate meshes into their PCA frame
+
+    # -- models and training ----------------------------------------------------------------------
+    backbone: str = "compact"          # "compact" CNN for CPUs, or a torchvision name
+    pretrained: bool = False           # ImageNet weights (full profile)
+    image_size: int = 96               # network input side (sketches and views are resized)
+    num_views: int = 12                # views per shape fed to the multi-view network
+    embed_dim: int = 128               # d in the blueprint
+    epochs: int = 12
+    batch_size: int = 32
+    lr: float = 3e-3                   # peak learning rate of the backbone
+    optimizer: str = "adamw"           # "sgd" (papers) or "adamw"
+    workers: int = 0                   # DataLoader / rendering worker processes (0 = in process)
+    device: str = "auto"               # "auto", "cpu", "cuda", "cuda:1", ...
+
+    # -- evaluation ---------------------------------------------------------------------------------
+    eval_batch_size: int = 128
+
+    def replace(self, **overrides: Any) -> "Profile":
+        """A copy with some fields changed, type-checked (see :func:`get_profile`)."""
+        return dataclasses.replace(self, **_check_overrides(overrides))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Profile":
+        """Inverse of :meth:`to_dict`; ignores nothing, so foreign keys raise."""
+        return cls().replace(**d)
+
+    def views_per_shape(self) -> int:
+        """Number of cameras in :attr:`rig`."""
+        return {"ring12": 12, "dodeca20": 20}[self.rig]
+
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "ci": dict(
+        name="ci", shapes_per_class=4, sketches_per_class=8, sketch_size=64,
+        view_size=64, image_size=48, epochs=2, batch_size=16, eval_batch_size=64,
+    ),
+    "default": dict(name="default"),
+    "full": dict(
+        name="full", classes=BASE_CLASSES + EXTRA_CLASSES, shapes_per_class=80,
+        sketches_per_class=120, sketch_size=256, view_size=224, image_size=224,
+        backbone="resnet18", pretrained=True, epochs=40, batch_size=64, lr=1e-3,
+        optimizer="sgd", workers=8,
+    ),
+}
+
+
+def _field_types() -> dict[str, Any]:
+    return typing.get_type_hints(Profile)
+
+
+def _coerce(key: str, value: Any) -> Any:
+    """Check ``value`` against the declared type of ``key``; convert strings from the CLI."""
+    types = _field_types()
+    if key not in types:
+        close = [k for k in types if k.startswith(key[:3])]
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise KeyError(f"Unknown profile key {key!r}.{hint} Known keys: {', '.join(sorted(types))}")
+    want = types[key]
+    origin = typing.get_origin(want)
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise TypeError(f"Profile key {key!r} wants a list of names, got {value!r}")
+        return tuple(value)
+    if want is bool:
+        if isinstance(value, str):
+            low = value.lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+        if not isinstance(value, bool):
+            raise TypeError(f"Profile key {key!r} wants true/false, got {value!r}")
+        return value
+    if want is int:
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"Profile key {key!r} wants an integer, got {value!r}")
+        return value
+    if want is float:
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"Profile key {key!r} wants a number, got {value!r}")
+        return float(value)
+    if want is str:
+        if not isinstance(value, str):
+            raise TypeError(f"Profile key {key!r} wants a string, got {value!r}")
+        return value
+    return value  # pragma: no cover - every field has one of the types above
+
+
+def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    return {k: _coerce(k, v) for k, v in overrides.items()}
+
+
+def get_profile(name: str | Profile = "default", **overrides: Any) -> Profile:
+    """The profile ``name`` (``ci``, ``default`` or ``full``) with ``overrides`` applied.
+
+    The environment variable ``SBSR_PROFILE`` picks the profile when ``name`` is ``None``-like
+    (notebooks call ``get_profile(os.environ.get("SBSR_PROFILE", "default"))``).
+    """
+    if isinstance(name, Profile):
+        return name.replace(**overrides)
+    if name not in PROFILES:
+        raise KeyError(f"Unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+    base = Profile().replace(**PROFILES[name])
+    return base.replace(**overrides)
+
+
+def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
+    """Turn CLI ``key=value`` strings into a dict (values are coerced by :func:`get_profile`)."""
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ValueError(f"Override {pair!r} is not of the form key=value (e.g. epochs=3)")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def default_data_root() -> str:
+    """Where datasets live unless told otherwise: ``$SBSR_DATA`` or ``./data``."""
+    return os.environ.get("SBSR_DATA", os.path.join(os.getcwd(), "data"))
+

@@ -1,0 +1,36 @@
+"""Errors with messages a learner can act on: each names the problem, the file and the fix."""
+
+from __future__ import annotations
+
+__all__ = [
+    "SbsrError",
+    "MeshError",
+    "SketchError",
+    "DatasetLayoutError",
+    "CheckpointError",
+    "DownloadError",
+]
+
+
+class SbsrError(Exception):
+    """Base class of every error sbsr_lab raises on purpose (the CLI prints these without a traceback)."""
+
+
+class MeshError(SbsrError, ValueError):
+    """A mesh file that cannot be read or rendered (empty, NaN vertices, unsupported format, ...)."""
+
+
+class SketchError(SbsrError, ValueError):
+    """A sketch that cannot be used: blank, corrupt, unreadable or in an unsupported format."""
+
+
+class DatasetLayoutError(SbsrError, FileNotFoundError):
+    """A dataset folder that is missing files or is laid out differently from what was asked."""
+
+
+class CheckpointError(SbsrError, ValueError):
+    """A checkpoint that is missing, foreign (not written by sbsr_lab) or inconsistent."""
+
+
+class DownloadError(SbsrError, OSError):
+    """A download that failed, was corrupted, or cannot be done offline."""

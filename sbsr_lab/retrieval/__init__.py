@@ -1,0 +1,1 @@
+"""sbsr_lab.retrieval"""
