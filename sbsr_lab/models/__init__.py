@@ -1,1 +1,19 @@
-"""sbsr_lab.models"""
+"""Models: backbones, heads, the multi-view shape network and the sketch network, behind a registry.
+
+    >>> from sbsr_lab.models import create_model, model_name_for
+    >>> teacher = create_model(model_name_for("mvcnn", "compact"), num_classes=12)
+    >>> student = create_model("sketch_compact_d128", num_classes=12)
+"""
+
+from sbsr_lab.models.backbones import BACKBONES, Backbone, CompactCNN, TorchvisionBackbone, build_backbone
+from sbsr_lab.models.heads import CosineClassifier, EmbeddingHead, UncertaintyHead, reparameterize
+from sbsr_lab.models.registry import KINDS, create_model, list_models, model_name_for, register_model
+from sbsr_lab.models.mvcnn import MultiViewNet
+from sbsr_lab.models.sketchnet import SketchNet
+
+__all__ = [
+    "BACKBONES", "Backbone", "CompactCNN", "TorchvisionBackbone", "build_backbone",
+    "CosineClassifier", "EmbeddingHead", "UncertaintyHead", "reparameterize",
+    "KINDS", "create_model", "list_models", "model_name_for", "register_model",
+    "MultiViewNet", "SketchNet",
+]

@@ -1,0 +1,37 @@
+"""Exercise checkers: each takes the learner's function, runs it on small inputs against the reference,
+prints a friendly verdict (what is right, what is wrong, a hint) and returns True or False.
+
+Submodules by notebook topic: ``render`` (01), ``losses`` (02-04), ``retrieval`` (05).
+``from sbsr_lab import checks; checks.render.check_look_at(my_look_at)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+__all__ = ["render", "losses", "retrieval", "verdict"]
+
+_SUBMODULES = {"render", "losses", "retrieval"}
+
+
+def verdict(ok: bool, name: str, detail: str = "", hint: str = "") -> bool:
+    """Print one checker verdict and return ``ok``.
+
+    >>> verdict(True, "look_at")
+    ✅ look_at: correct.
+    True
+    """
+    if ok:
+        print(f"✅ {name}: correct." + (f" {detail}" if detail else ""))
+    else:
+        print(f"❌ {name}: not yet. {detail}".rstrip())
+        if hint:
+            print(f"   Hint: {hint}")
+    return ok
+
+
+def __getattr__(name: str) -> ModuleType:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"sbsr_lab.checks.{name}")
+    raise AttributeError(f"module 'sbsr_lab.checks' has no attribute {name!r}")

@@ -1,0 +1,306 @@
+"""Build a SynthShapes dataset folder: gallery meshes, rendered views, synthetic sketches, manifest.
+
+``build_synthshapes(profile, root)`` is what ``sbsr-lab data build`` and the notebooks call. Work is
+split into small idempotent jobs (one per shape, one per sketch) run by worker processes with a
+progress bar. Each job writes its files atomically and is skipped when they already exist, so an
+interrupted build resumes where it stopped and never leaves a half-written file.
+
+Protocol (as in SHREC): every gallery shape is a retrieval target; sketches are split train/test per
+class. Sketches are drawn from *held-out* instances of each class (shape indices from
+:data:`SKETCH_SOURCE_OFFSET` on), so a test sketch is never a tracing of a gallery shape.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from sbsr_lab.config import Profile, default_data_root, get_profile
+from sbsr_lab.errors import DatasetLayoutError
+from sbsr_lab.io import atomic_path, save_png
+from sbsr_lab.data.manifest import MANIFEST_NAME, Manifest, ShapeRecord, SketchRecord, load_manifest
+
+__all__ = [
+    "SKETCH_SOURCE_OFFSET",
+    "DATA_KEYS",
+    "BuildReport",
+    "default_root",
+    "build_synthshapes",
+    "render_shape_views",
+    "ensure_dataset",
+    "run_jobs",
+]
+
+#: Sketch source shapes use indices from here on, disjoint from the gallery's 0..shapes_per_class-1.
+SKETCH_SOURCE_OFFSET = 100_000
+#: Profile fields that change the data on disk; a folder built with other values is refused.
+DATA_KEYS = ("seed", "classes", "shapes_per_class", "sketches_per_class", "test_sketch_fraction",
+             "sketch_size", "max_noise", "rig", "view_size", "upright", "pca_align")
+
+
+@dataclass
+class BuildReport:
+    """What a build did: counts of jobs run and skipped, and seconds per stage."""
+
+    root: Path
+    shapes_built: int
+    shapes_skipped: int
+    sketches_built: int
+    sketches_skipped: int
+    seconds: dict[str, float]
+
+    def __str__(self) -> str:
+        secs = ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items())
+        return (f"SynthShapes at {self.root}: shapes {self.shapes_built} built / {self.shapes_skipped} cached, "
+                f"sketches {self.sketches_built} built / {self.sketches_skipped} cached ({secs})")
+
+
+def default_root(profile: Profile) -> Path:
+    """``$SBSR_DATA/synthshapes-<profile>`` (``./data/...`` by default): one folder per profile."""
+    return Path(default_data_root()) / f"synthshapes-{profile.name}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Jobs (module-level functions so that worker processes can run them)
+# ---------------------------------------------------------------------------------------------------
+
+def _shape_id(cls: str, index: int) -> str:
+    return f"{cls}_{index:03d}"
+
+
+def _sketch_id(cls: str, index: int) -> str:
+    return f"{cls}_s{index:03d}"
+
+
+def render_shape_views(mesh_path: Path, out_paths: dict[str, Path], rig: str, size: int,
+                       upright: bool = True, pca: bool = False) -> None:
+    """Render one mesh file with a camera rig and save one strip PNG ``(H, V*W)`` per style.
+
+    ``out_paths`` maps a style name (``shaded``, ``depth``, ``lines``, ...) to its PNG path. Used for
+    SynthShapes and for real benchmarks (``data prepare``).
+    """
+    from sbsr_lab.data.meshes import load_mesh
+    from sbsr_lab.render import get_rig, normalize_mesh, render_views
+
+    mesh = normalize_mesh(load_mesh(mesh_path), upright=upright, pca=pca)
+    views = render_views(mesh, get_rig(rig), size=size, styles=tuple(out_paths))
+    for style, path in out_paths.items():
+        stack = views[style]  # (V, H, W)
+        save_png(path, np.concatenate(list(stack), axis=1))
+
+
+def _shape_job(root: str, cls: str, index: int, seed: int, rig: str, size: int, styles: tuple[str, ...],
+               upright: bool, pca: bool) -> tuple[str, bool, dict]:
+    from sbsr_lab.data.synthshapes import make_shape
+
+    sid = _shape_id(cls, index)
+    mesh_path = Path(root) / "shapes" / cls / f"{sid}.ply"
+    view_paths = {s: Path(root) / "views" / f"{s}_{size}" / f"{sid}.png" for s in styles}
+    params_path = mesh_path.with_suffix(".json")
+    if mesh_path.exists() and params_path.exists() and all(p.exists() for p in view_paths.values()):
+        import json
+        return sid, False, json.loads(params_path.read_text())
+    mesh, params = make_shape(cls, index, seed)
+    params = {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in params.items()}
+    params = {k: (int(v) if isinstance(v, np.integer) else v) for k, v in params.items()}
+    with atomic_path(mesh_path) as tmp:
+        mesh.export(tmp, file_type="ply")
+    render_shape_views(mesh_path, view_paths, rig, size, upright, pca)
+    from sbsr_lab.io import atomic_write_json
+    atomic_write_json(params_path, params, indent=None)
+    return sid, True, params
+
+
+def _sketch_job(root: str, cls: str, index: int, seed: int, noise: float, size: int) -> tuple[str, bool, dict]:
+    import json
+
+    from sbsr_lab.data.sketches import synthesize_sketch
+    from sbsr_lab.data.strokes import strokes_to_image, strokes_to_quickdraw, write_ndjson
+    from sbsr_lab.data.synthshapes import make_shape
+    from sbsr_lab.render import normalize_mesh
+
+    kid = _sketch_id(cls, index)
+    png = Path(root) / "sketches" / cls / f"{kid}.png"
+    nd = png.with_suffix(".ndjson")
+    if png.exists() and nd.exists():
+        rec = json.loads(nd.read_text().splitlines()[0])
+        return kid, False, {"view": rec.get("view")}
+    mesh, _ = make_shape(cls, SKETCH_SOURCE_OFFSET + index, seed)
+    mesh = normalize_mesh(mesh, upright=True)
+    rng = np.random.default_rng([seed, 7, index, sum(map(ord, cls))])
+    sketch = synthesize_sketch(mesh, rng, noise)
+    view = {k: float(v) for k, v in (sketch.view or {}).items()}
+    record = {"word": cls, "key_id": kid, "countrycode": "SB", "recognized": True,
+              "drawing": strokes_to_quickdraw(sketch.strokes), "noise": float(noise),
+              "widths": [float(w) for w in sketch.widths], "view": view}
+    image = strokes_to_image(sketch.strokes, size=size, widths=sketch.widths)
+    save_png(png, 1.0 - image)  # black ink on white paper, like the SHREC sketches
+    write_ndjson(nd, [record])
+    return kid, True, {"view": view}
+
+
+def run_jobs(fn: Callable[..., tuple], jobs: list[tuple], workers: int, desc: str,
+             progress: bool = True) -> list[tuple]:
+    """Run ``fn(*job)`` for every job, in ``workers`` processes (0 or 1: in this process), with tqdm.
+
+    Results come back in the order of ``jobs``.
+    """
+    results: list[tuple | None] = [None] * len(jobs)
+    bar = tqdm(total=len(jobs), desc=desc, disable=not progress, unit="job", leave=False)
+    try:
+        if workers <= 1 or len(jobs) <= 1:
+            for i, job in enumerate(jobs):
+                results[i] = fn(*job)
+                bar.update()
+        else:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"),
+                                     initializer=_worker_init) as pool:
+                futures = {pool.submit(fn, *job): i for i, job in enumerate(jobs)}
+                for fut in as_completed(futures):
+                    results[futures[fut]] = fut.result()
+                    bar.update()
+    finally:
+        bar.close()
+    return results  # type: ignore[return-value]
+
+
+def _worker_init() -> None:
+    """Keep each worker single-threaded so that N workers use N cores, not N x threads."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except Exception:  # noqa: BLE001 - torch is optional in workers
+        pass
+
+
+# ---------------------------------------------------------------------------------------------------
+# The build
+# ---------------------------------------------------------------------------------------------------
+
+def _check_root(root: Path, profile: Profile) -> None:
+    """Refuse foreign folders and folders built with other data settings."""
+    if not root.exists():
+        return
+    if (root / MANIFEST_NAME).exists():
+        old = load_manifest(root)
+        if old.name != "synthshapes":
+            raise DatasetLayoutError(
+                f"{root} holds the dataset {old.name!r}, not SynthShapes. Choose another --root for the build."
+            )
+        want = {k: v for k, v in profile.to_dict().items() if k in DATA_KEYS}
+        have = {k: old.profile.get(k) for k in DATA_KEYS}
+        diff = [k for k in DATA_KEYS if have.get(k) != want.get(k)]
+        if diff:
+            raise DatasetLayoutError(
+                f"{root} was built with other data settings ({', '.join(f'{k}={have[k]!r}' for k in diff)}; "
+                f"asked: {', '.join(f'{k}={want[k]!r}' for k in diff)}). Use another --root, or delete the folder to rebuild."
+            )
+        return
+    ours = {"shapes", "views", "sketches"}
+    foreign = [p.name for p in root.iterdir() if p.name not in ours and not p.name.startswith(".")]
+    if foreign:
+        raise DatasetLayoutError(
+            f"{root} is not empty and is not a SynthShapes folder (it holds {', '.join(sorted(foreign)[:5])}). "
+            "Build into an empty or new folder (--root)."
+        )
+
+
+def _splits(profile: Profile, cls: str) -> list[str]:
+    """Deterministic train/test split of one class's sketches (test fraction from the profile)."""
+    n = profile.sketches_per_class
+    n_test = max(1, int(round(n * profile.test_sketch_fraction))) if n > 1 else 0
+    rng = np.random.default_rng([profile.seed, 11, sum(map(ord, cls))])
+    order = rng.permutation(n)
+    split = ["train"] * n
+    for i in order[:n_test]:
+        split[i] = "test"
+    return split
+
+
+def _noise_levels(profile: Profile, cls: str) -> np.ndarray:
+    """One noise level per sketch in [0, max_noise]: evenly spread, shuffled, so every class covers the range."""
+    n = profile.sketches_per_class
+    rng = np.random.default_rng([profile.seed, 13, sum(map(ord, cls))])
+    levels = (np.arange(n) + rng.uniform(0, 1, n)) / max(n, 1) * profile.max_noise
+    return rng.permutation(levels)
+
+
+def build_synthshapes(profile: Profile | str = "default", root: str | Path | None = None,
+                      workers: int | None = None, styles: Iterable[str] | None = None,
+                      progress: bool = True) -> BuildReport:
+    """Build (or finish building) SynthShapes for ``profile`` in ``root``.
+
+    Args:
+        profile: a :class:`Profile` or a profile name.
+        root: dataset folder; default ``data/synthshapes-<profile>``.
+        workers: worker processes (default: the number of CPU cores).
+        styles: view styles to render (default: the profile's ``view_style``, plus ``depth``).
+        progress: show tqdm progress bars.
+
+    Returns a :class:`BuildReport`; the folder then holds ``manifest.json`` (see ``docs/architecture.md``).
+    """
+    profile = get_profile(profile) if isinstance(profile, str) else profile
+    root = Path(root) if root is not None else default_root(profile)
+    _check_root(root, profile)
+    root.mkdir(parents=True, exist_ok=True)
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    style_list = tuple(dict.fromkeys(styles or (profile.view_style, "depth")))
+    seconds: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    shape_jobs = [(str(root), cls, i, profile.seed, profile.rig, profile.view_size, style_list,
+                   profile.upright, profile.pca_align)
+                  for cls in profile.classes for i in range(profile.shapes_per_class)]
+    shape_results = run_jobs(_shape_job, shape_jobs, workers, "shapes + views", progress)
+    seconds["shapes+views"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    sketch_jobs, sketch_meta = [], []
+    for cls in profile.classes:
+        splits, noise = _splits(profile, cls), _noise_levels(profile, cls)
+        for j in range(profile.sketches_per_class):
+            sketch_jobs.append((str(root), cls, j, profile.seed, float(noise[j]), profile.sketch_size))
+            sketch_meta.append((cls, splits[j], float(noise[j])))
+    sketch_results = run_jobs(_sketch_job, sketch_jobs, workers, "sketches", progress)
+    seconds["sketches"] = time.perf_counter() - t0
+
+    manifest = Manifest(
+        name="synthshapes", classes=list(profile.classes), rig=profile.rig, view_size=profile.view_size,
+        view_styles=list(style_list), profile=profile.to_dict(),
+    )
+    for (sid, _, params), job in zip(shape_results, shape_jobs):
+        cls = job[1]
+        manifest.shapes.append(ShapeRecord(sid, cls, f"shapes/{cls}/{sid}.ply", params))
+    for (kid, _, extra), (cls, split, noise) in zip(sketch_results, sketch_meta):
+        manifest.sketches.append(SketchRecord(kid, cls, split, f"sketches/{cls}/{kid}.png",
+                                              f"sketches/{cls}/{kid}.ndjson", round(noise, 6), extra.get("view")))
+    manifest.save(root)
+    return BuildReport(
+        root=root,
+        shapes_built=sum(r[1] for r in shape_results), shapes_skipped=sum(not r[1] for r in shape_results),
+        sketches_built=sum(r[1] for r in sketch_results), sketches_skipped=sum(not r[1] for r in sketch_results),
+        seconds=seconds,
+    )
+
+
+def ensure_dataset(profile: Profile | str = "default", root: str | Path | None = None,
+                   workers: int | None = None, progress: bool = True) -> Manifest:
+    """The SynthShapes manifest for ``profile``, building the data first if it is missing or unfinished."""
+    profile = get_profile(profile) if isinstance(profile, str) else profile
+    root = Path(root) if root is not None else default_root(profile)
+    if (root / MANIFEST_NAME).exists():
+        m = load_manifest(root)
+        if m.name != "synthshapes" or len(m.shapes) == len(profile.classes) * profile.shapes_per_class:
+            return m
+    build_synthshapes(profile, root, workers=workers, progress=progress)
+    return load_manifest(root)

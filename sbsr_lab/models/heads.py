@@ -1,0 +1,156 @@
+"""Heads on top of a backbone: embedding MLP, cosine classifier (the class centres), uncertainty head.
+
+Notation (blueprint): d = embedding size (128), K = number of classes. The cosine classifier owns
+W (d x K); its L2-normalised columns are the class centres c_k, and its logits are cosines
+z_hat · c_k in [-1, 1] (the AM-softmax loss applies the margin and the scale).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from sbsr_lab.similarity import l2_normalize
+
+__all__ = ["EmbeddingHead", "CosineClassifier", "UncertaintyHead", "reparameterize"]
+
+
+def _mlp(in_features: int, out_features: int, hidden: int) -> nn.Sequential:
+    """Linear -> LayerNorm -> ReLU -> Linear (LayerNorm, not BatchNorm: works for a batch of one)."""
+    if hidden <= 0:
+        return nn.Sequential(nn.Linear(in_features, out_features))
+    return nn.Sequential(
+        nn.Linear(in_features, hidden),
+        nn.LayerNorm(hidden),
+        nn.ReLU(inplace=True),
+        nn.Linear(hidden, out_features),
+    )
+
+
+class EmbeddingHead(nn.Module):
+    """MLP from backbone features to an L2-normalised embedding.
+
+    Args:
+        in_features: F, the backbone's ``out_features``.
+        embed_dim: d (128 in the papers).
+        hidden: width of the hidden layer; 0 for a single Linear layer.
+
+    Shapes: (B, F) -> (B, d), every row of unit norm.
+    """
+
+    def __init__(self, in_features: int, embed_dim: int = 128, hidden: int = 512) -> None:
+        super().__init__()
+        self.in_features, self.embed_dim = in_features, embed_dim
+        self.mlp = _mlp(in_features, embed_dim, hidden)
+
+    def forward(self, features: Tensor) -> Tensor:
+        """features: (B, F) -> z: (B, d), unit rows."""
+        return l2_normalize(self.mlp(features))
+
+
+class CosineClassifier(nn.Module):
+    """Logits = cosines between the embeddings and the normalised columns of W (d x K).
+
+    Args:
+        embed_dim: d.
+        num_classes: K.
+        scale: multiply the cosines by this; leave ``None`` when the loss scales them
+            (:class:`~sbsr_lab.losses.AMSoftmaxLoss` wants the raw cosines).
+
+    Shapes: z (B, d) -> logits (B, K). The input is normalised too, so a sample
+    ``z = mu + sigma * eps`` that left the sphere still gives cosines.
+
+    ``centres`` (K, d) are the normalised columns of W. :meth:`set_centres` copies fixed centres in
+    (e.g. the teacher's) and :meth:`freeze` stops them from learning.
+    """
+
+    def __init__(self, embed_dim: int, num_classes: int, scale: float | None = None) -> None:
+        super().__init__()
+        if num_classes < 2:
+            raise ValueError(f"A classifier needs at least 2 classes, got num_classes={num_classes}")
+        self.embed_dim, self.num_classes, self.scale = embed_dim, num_classes, scale
+        self.weight = nn.Parameter(torch.empty(embed_dim, num_classes))  # W: (d, K)
+        nn.init.normal_(self.weight, std=embed_dim ** -0.5)
+
+    @property
+    def centres(self) -> Tensor:
+        """Class centres c_k: (K, d), unit rows (the normalised columns of W)."""
+        return l2_normalize(self.weight, dim=0).T
+
+    def forward(self, z: Tensor) -> Tensor:
+        """z: (B, d) -> logits (B, K): cosines in [-1, 1], times ``scale`` when it is set."""
+        if z.dim() != 2 or z.shape[1] != self.embed_dim:
+            raise ValueError(f"CosineClassifier expects embeddings (B, {self.embed_dim}), got {tuple(z.shape)}")
+        cosine = l2_normalize(z) @ l2_normalize(self.weight, dim=0)  # (B, K)
+        return cosine if self.scale is None else cosine * self.scale
+
+    @torch.no_grad()
+    def set_centres(self, centres: Tensor, freeze: bool = True) -> None:
+        """Copy ``centres`` (K, d) into W's columns (normalised); by default stop them learning."""
+        if tuple(centres.shape) != (self.num_classes, self.embed_dim):
+            raise ValueError(
+                f"set_centres expects ({self.num_classes}, {self.embed_dim}) centres, got {tuple(centres.shape)}; "
+                f"check that both models use the same classes and embed_dim"
+            )
+        self.weight.copy_(l2_normalize(centres.to(self.weight), dim=1).T)
+        if freeze:
+            self.freeze()
+
+    def freeze(self, frozen: bool = True) -> None:
+        """Stop (or restart, ``frozen=False``) the centres from learning."""
+        self.weight.requires_grad_(not frozen)
+
+    @property
+    def frozen(self) -> bool:
+        """True when the centres do not learn."""
+        return not self.weight.requires_grad
+
+    def extra_repr(self) -> str:
+        return f"embed_dim={self.embed_dim}, num_classes={self.num_classes}, scale={self.scale}, frozen={self.frozen}"
+
+
+class UncertaintyHead(nn.Module):
+    """UACTN's head: a mean mu (normalised) and a per-dimension log-variance log sigma^2.
+
+    mu = normalise(MLP_mu(f)); log sigma^2 = gamma * MLP_v(f) + beta, with the learned scalars
+    gamma = 1e-4 and beta = -7 at the start (the scale-and-shift of PFE / DUL), so that every
+    sample starts nearly deterministic (sigma^2 ~ e^-7) and the variance grows only where the
+    uncertainty loss asks for it.
+
+    Args:
+        in_features: F; embed_dim: d; hidden: width of both MLPs (0: single Linear layers).
+        gamma_init, beta_init: the affine's initial values.
+
+    Shapes: (B, F) -> mu (B, d) unit rows, log_var (B, d).
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        embed_dim: int = 128,
+        hidden: int = 512,
+        gamma_init: float = 1e-4,
+        beta_init: float = -7.0,
+    ) -> None:
+        super().__init__()
+        self.in_features, self.embed_dim = in_features, embed_dim
+        self.mu = EmbeddingHead(in_features, embed_dim, hidden)
+        self.log_var_mlp = _mlp(in_features, embed_dim, hidden)
+        self.gamma = nn.Parameter(torch.tensor(float(gamma_init)))
+        self.beta = nn.Parameter(torch.tensor(float(beta_init)))
+
+    def forward(self, features: Tensor) -> tuple[Tensor, Tensor]:
+        """features: (B, F) -> (mu (B, d) unit rows, log_var (B, d))."""
+        mu = self.mu(features)
+        log_var = self.gamma * self.log_var_mlp(features) + self.beta
+        return mu, log_var
+
+
+def reparameterize(mu: Tensor, log_var: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """Sample z = mu + sigma * eps with eps ~ N(0, I) and sigma = exp(log_var / 2).
+
+    mu, log_var: (B, d) (log_var may also be (B, 1)). Returns (B, d); gradients flow to both
+    inputs (the reparameterisation trick). ``generator`` makes the noise reproducible.
+    """
+    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    return mu + torch.exp(0.5 * log_var) * eps
