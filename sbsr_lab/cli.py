@@ -5,7 +5,8 @@
     sbsr-lab data sheet --profile ci --root DIR --out F   contact sheet PNG of a dataset
     sbsr-lab data fetch shrec13 --root DIR                download a real benchmark (resumable, verified)
     sbsr-lab render MESH --out PNG                        every view style of one mesh file
-    sbsr-lab evaluate --queries Q --gallery G             SHREC metrics of saved embeddings
+    sbsr-lab train STAGE --data DIR --out RUN [--from RUN] train one stage of a method
+    sbsr-lab evaluate RUN | --queries Q --gallery G       SHREC metrics of a method or of saved embeddings
     sbsr-lab course build | check                         learner notebooks from the solutions
 
 Every command takes ``--profile`` and ``--set key=value`` overrides of the profile (see
@@ -90,22 +91,6 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- evaluate -----------------------------------------------------------------------------------------
-
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    from sbsr_lab.io import atomic_write_json
-    from sbsr_lab.retrieval.evaluate import evaluate_files
-
-    report = evaluate_files(args.queries, args.gallery)
-    metrics = report["metrics"]
-    print("  ".join(f"{k:>5}" for k in metrics))
-    print("  ".join(f"{v:5.3f}" for v in metrics.values()))
-    if args.out:
-        atomic_write_json(args.out, report)
-        print(f"report: {args.out}")
-    return 0
-
-
 # -- course -------------------------------------------------------------------------------------------
 
 def cmd_course(args: argparse.Namespace) -> int:
@@ -125,27 +110,49 @@ def cmd_course(args: argparse.Namespace) -> int:
 # -- demo ---------------------------------------------------------------------------------------------
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from sbsr_lab.data.build import build_synthshapes, default_root
+    from sbsr_lab.demo import run_demo
 
     profile = _profile(args)
-    out = Path(args.out or Path("runs") / f"demo-{profile.name}")
-    out.mkdir(parents=True, exist_ok=True)
-    root = Path(args.data) if args.data else default_root(profile)
-    t0 = time.perf_counter()
-    report = build_synthshapes(profile, root, workers=args.workers, progress=not args.quiet)
-    print(report)
-    try:
-        from sbsr_lab.train.demo import run_demo  # lands with the training issue
-    except ImportError:
-        from sbsr_lab.data.contact_sheet import contact_sheet
-        from sbsr_lab.data.manifest import load_manifest
+    run_demo(profile, args.data, args.out, workers=args.workers, progress=not args.quiet)
+    return 0
 
-        sheet = contact_sheet(load_manifest(root), out / "contact_sheet.png")
-        print(f"demo: data stage only (training is not part of this version yet). "
-              f"Data in {root}, contact sheet {sheet}, {time.perf_counter() - t0:.1f} s.")
-        return 0
-    results = run_demo(profile, root, out, progress=not args.quiet)
-    print(json.dumps(results, indent=1))
+
+# -- train / evaluate -----------------------------------------------------------------------------------
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from sbsr_lab.data.build import default_root
+    from sbsr_lab.train.fit import fit
+
+    profile = _profile(args)
+    data = args.data or default_root(profile)
+    result = fit(args.stage, profile, data, args.out, from_run=args.from_run, resume=args.resume,
+                 progress=not args.quiet)
+    print(f"{result.stage}: best val_acc {result.best_val:.3f} at epoch {result.best_epoch + 1}, "
+          f"{result.seconds:.1f} s -> {result.run}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from sbsr_lab.io import atomic_write_json
+    from sbsr_lab.retrieval.report import metrics_table_text
+
+    if args.run:
+        from sbsr_lab.retrieval.runs import evaluate_method
+
+        ev = evaluate_method(args.run, args.data, split=args.split)
+        report = {"method": ev.method, "metrics": ev.metrics, "per_class": ev.per_class,
+                  "pr": {"recall": ev.pr_recall, "precision": ev.pr_precision},
+                  "uncertainty_noise_spearman": ev.spearman_sigma_noise}
+    elif args.queries and args.gallery:
+        from sbsr_lab.retrieval.evaluate import evaluate_files
+
+        report = evaluate_files(args.queries, args.gallery)
+    else:
+        raise SbsrError("evaluate needs a RUN folder, or both --queries and --gallery embedding files.")
+    print(metrics_table_text({report.get("method", "embeddings"): report["metrics"]}))
+    if args.out:
+        atomic_write_json(args.out, report)
+        print(f"report: {args.out}")
     return 0
 
 
@@ -189,9 +196,22 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--size", type=int, default=128)
     render.set_defaults(func=cmd_render)
 
-    ev = sub.add_parser("evaluate", help="SHREC metrics (NN FT ST E DCG mAP) of saved embeddings")
-    ev.add_argument("--queries", required=True, help="query embeddings (.safetensors written by sbsr_lab)")
-    ev.add_argument("--gallery", required=True, help="gallery embeddings (.safetensors)")
+    train = sub.add_parser("train", help="train one stage (teacher, student, sketch-uncertainty, shape-transfer, joint)")
+    train.add_argument("stage", choices=["teacher", "student", "sketch-uncertainty", "shape-transfer", "joint"])
+    _add_profile(train)
+    train.add_argument("--data", help="dataset folder (default data/synthshapes-<profile>)")
+    train.add_argument("--out", required=True, help="run folder for checkpoints and metrics.csv")
+    train.add_argument("--from", dest="from_run", help="run whose fixed centres this stage is pulled onto")
+    train.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    train.add_argument("--workers", type=int, help="DataLoader worker processes")
+    train.set_defaults(func=cmd_train)
+
+    ev = sub.add_parser("evaluate", help="SHREC metrics (NN FT ST E DCG mAP) of a run or of saved embeddings")
+    ev.add_argument("run", nargs="?", help="run folder of a method's last stage (student, shape-transfer, joint)")
+    ev.add_argument("--data", help="dataset folder (default: the one the run was trained on)")
+    ev.add_argument("--split", default="test", choices=["train", "test"])
+    ev.add_argument("--queries", help="query embeddings (.safetensors written by sbsr_lab)")
+    ev.add_argument("--gallery", help="gallery embeddings (.safetensors)")
     ev.add_argument("--out", help="write the full report as JSON")
     ev.set_defaults(func=cmd_evaluate)
 

@@ -83,8 +83,25 @@ class Profile:
     batch_size: int = 32
     lr: float = 3e-3                   # peak learning rate of the backbone
     optimizer: str = "adamw"           # "sgd" (papers) or "adamw"
+    weight_decay: float = 1e-4
+    momentum: float = 0.9              # SGD only
+    head_lr_mult: float = 1.0          # heads at this x the backbone rate (10 with pretrained backbones, as in the papers)
+    warmup_epochs: float = 0.5         # linear warmup, then cosine decay to 0
+    val_fraction: float = 0.15         # train sketches held out to pick the best epoch
+    train_views: int = 6               # views per shape per training step (random subset; eval uses num_views)
     workers: int = 0                   # DataLoader / rendering worker processes (0 = in process)
     device: str = "auto"               # "auto", "cpu", "cuda", "cuda:1", ...
+    amp: bool = True                   # mixed precision (CUDA only)
+
+    # -- methods (blueprint defaults) ---------------------------------------------------------------
+    am_scale: float = 15.0             # s of AM-softmax
+    am_margin: float = 0.35            # m of AM-softmax
+    focal_gamma: float = 0.0           # > 0: focal AM-softmax variant (gamma = 2 in the papers' ablation)
+    alpha: float = 0.5                 # CFTTSL: weight of the guidance loss
+    beta: float = 1.0                  # CFTTSL/UACTN: weight of the push term (mean similarity to other centres)
+    unc_weight: float = 1.0            # UACTN stage 1: weight of the uncertainty regression loss
+    unc_kl_weight: float = 0.0         # UACTN stage 1: optional KL term
+    transfer_weight: float = 1.0       # UACTN stage 2: weight of the transfer loss onto the sketch centres
 
     # -- evaluation ---------------------------------------------------------------------------------
     eval_batch_size: int = 128
@@ -117,7 +134,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         name="full", classes=BASE_CLASSES + EXTRA_CLASSES, shapes_per_class=80,
         sketches_per_class=120, sketch_size=256, view_size=224, image_size=224,
         backbone="resnet18", pretrained=True, epochs=40, batch_size=64, lr=1e-3,
-        optimizer="sgd", workers=8,
+        optimizer="sgd", head_lr_mult=10.0, workers=8,
     ),
 }
 

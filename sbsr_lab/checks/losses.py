@@ -1,0 +1,253 @@
+"""Checkers for the loss exercises of notebooks 02-04: run the learner's function, give a verdict.
+
+Each checker calls the learner's function on a few random inputs, compares it with the library's
+reference (:mod:`sbsr_lab.losses`), prints a friendly verdict (with a hint that names the likely
+mistake when the answer matches a known wrong variant) and returns ``True`` / ``False``.
+
+    >>> check_am_softmax(my_am_softmax)          # my_am_softmax(cosine, labels, scale, margin)
+    >>> check_guidance_loss(my_guidance_loss)    # my_guidance_loss(z, centres, labels, beta)
+    >>> check_reparameterize_and_uncertainty(my_sample, my_uncertainty_loss)
+
+Losses may return the batch mean (a scalar) or the per-sample values (B,).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from sbsr_lab.losses import AMSoftmaxLoss, GuidanceLoss, UncertaintyLoss
+from sbsr_lab.similarity import l2_normalize
+
+__all__ = ["check_am_softmax", "check_guidance_loss", "check_reparameterize_and_uncertainty"]
+
+PASS, FAIL = "\u2705", "\u274c"
+
+
+class _Stop(Exception):
+    """Raised inside a checker to end it with a message."""
+
+
+def _say(ok: bool, title: str, message: str = "") -> bool:
+    print(f"{PASS if ok else FAIL} {title}" + (f"\n   {message}" if message else ""))
+    return ok
+
+
+def _call(fn: Callable[..., object], *args: object) -> object:
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise _Stop("Not implemented yet: replace `raise NotImplementedError` with your code.") from None
+    except Exception as exc:  # the learner's bug: report it, do not crash the notebook
+        raise _Stop(f"Your function raised {type(exc).__name__}: {exc}") from None
+
+
+def _as_mean(out: object, batch: int, what: str) -> Tensor:
+    """Accept a scalar or per-sample (B,) tensor; return the batch mean as a 0-d float64 tensor."""
+    if not isinstance(out, Tensor):
+        raise _Stop(f"{what} should return a torch tensor, got {type(out).__name__}.")
+    if out.dim() == 0:
+        return out.detach().double()
+    if tuple(out.shape) == (batch,):
+        return out.detach().double().mean()
+    raise _Stop(f"{what} should return a scalar (the batch mean) or one value per sample ({batch},), "
+                f"got shape {tuple(out.shape)}.")
+
+
+def _matches(value: Tensor, target: Tensor) -> bool:
+    return bool(torch.allclose(value, target.double(), rtol=1e-4, atol=1e-5))
+
+
+def _diagnose(value: Tensor, variants: dict[str, Tensor]) -> str:
+    for hint, wrong in variants.items():
+        if _matches(value, wrong):
+            return hint
+    return ""
+
+
+# -- AM-softmax ---------------------------------------------------------------------------------
+
+
+def _am_inputs(gen: torch.Generator, batch: int = 6, k: int = 5) -> tuple[Tensor, Tensor]:
+    z = l2_normalize(torch.randn(batch, 8, generator=gen, dtype=torch.float64))
+    w = l2_normalize(torch.randn(k, 8, generator=gen, dtype=torch.float64))
+    return z @ w.T, torch.randint(0, k, (batch,), generator=gen)
+
+
+def check_am_softmax(fn: Callable[[Tensor, Tensor, float, float], Tensor]) -> bool:
+    """Check ``fn(cosine (B, K), labels (B,), scale, margin) -> loss`` against AM-softmax.
+
+    The reference: CE(s * (cos - m * onehot(y)), y), averaged over the batch.
+    """
+    title = "AM-softmax"
+    gen = torch.Generator().manual_seed(0)
+    try:
+        for scale, margin in ((15.0, 0.35), (30.0, 0.2), (4.0, 0.5)):
+            cosine, labels = _am_inputs(gen)
+            got = _as_mean(_call(fn, cosine.clone(), labels.clone(), scale, margin), len(labels), "Your AM-softmax")
+            want = AMSoftmaxLoss(scale, margin)(cosine, labels)
+            if _matches(got, want):
+                continue
+            onehot = F.one_hot(labels, cosine.shape[1]).double()
+            variants = {
+                "The margin is missing: subtract m from the cosine of the true class only.":
+                    F.cross_entropy(scale * cosine, labels),
+                "The margin is added; it must be *subtracted* from the true class's cosine (that makes it harder).":
+                    F.cross_entropy(scale * (cosine + margin * onehot), labels),
+                "The scale is missing: multiply the shifted cosines by s before the cross-entropy.":
+                    F.cross_entropy(cosine - margin * onehot, labels),
+                "Apply the scale to the margin too: s * (cos - m), not s * cos - m.":
+                    F.cross_entropy(scale * cosine - margin * onehot, labels),
+                "You summed over the batch; take the mean (or return the per-sample values).":
+                    F.cross_entropy(scale * (cosine - margin * onehot), labels, reduction="sum"),
+            }
+            hint = _diagnose(got, variants) or (
+                "Recipe: logits = s * (cosine - m * one_hot(y, K)); loss = F.cross_entropy(logits, y)."
+            )
+            return _say(False, title, f"With s={scale}, m={margin}: got {got.item():.5f}, expected "
+                                      f"{want.item():.5f}. {hint}")
+    except _Stop as stop:
+        return _say(False, title, str(stop))
+    return _say(True, title, "Correct: the margin makes the true class harder, the scale sharpens the softmax.")
+
+
+# -- guidance loss ---------------------------------------------------------------------------------
+
+
+def check_guidance_loss(fn: Callable[[Tensor, Tensor, Tensor, float], Tensor]) -> bool:
+    """Check ``fn(z (B, d), centres (K, d), labels (B,), beta) -> loss`` against the guidance loss.
+
+    The reference: ||z - c_y||^2 + beta * mean_{k != y} z . c_k, averaged over the batch.
+    """
+    title = "Guidance loss"
+    gen = torch.Generator().manual_seed(1)
+    try:
+        for beta in (1.0, 0.5, 2.0):
+            b, k, d = 7, 5, 8
+            z = l2_normalize(torch.randn(b, d, generator=gen, dtype=torch.float64))
+            centres = l2_normalize(torch.randn(k, d, generator=gen, dtype=torch.float64))
+            labels = torch.randint(0, k, (b,), generator=gen)
+            got = _as_mean(_call(fn, z.clone(), centres.clone(), labels.clone(), beta), b, "Your guidance loss")
+            want = GuidanceLoss(beta)(z, centres, labels)
+            if _matches(got, want):
+                continue
+            sims = z @ centres.T
+            own = sims.gather(1, labels[:, None]).squeeze(1)
+            pull = (z - centres[labels]).pow(2).sum(1)
+            push = (sims.sum(1) - own) / (k - 1)
+            variants = {
+                "The push term has the wrong sign: minimising the loss must *lower* the similarity to the "
+                "other centres, so add + beta * (mean similarity to the other centres).": (pull - beta * push).mean(),
+                "Average the similarities over the *other* classes only (k != y), i.e. divide by K - 1 after "
+                "removing the true class.": (pull + beta * sims.mean(1)).mean(),
+                "Take the mean over the other centres, not the sum.": (pull + beta * push * (k - 1)).mean(),
+                "Use the *squared* distance ||z - c_y||^2.": ((z - centres[labels]).norm(dim=1) + beta * push).mean(),
+                "The pull term ||z - c_y||^2 is missing.": (beta * push).mean(),
+                "The push term is missing.": pull.mean(),
+                "You summed over the batch; take the mean (or return the per-sample values).":
+                    (pull + beta * push).sum(),
+            }
+            hint = _diagnose(got, variants) or (
+                "Recipe: sims = z @ centres.T; pull = ((z - centres[y])**2).sum(1); push = mean of sims over "
+                "k != y; loss = pull + beta * push."
+            )
+            return _say(False, title, f"With beta={beta}: got {got.item():.5f}, expected {want.item():.5f}. {hint}")
+    except _Stop as stop:
+        return _say(False, title, str(stop))
+    return _say(True, title, "Correct: sketches are pulled onto their centre and pushed from the others.")
+
+
+# -- reparameterised sampling + uncertainty loss ------------------------------------------------------
+
+
+def _check_sampler(fn_sample: Callable[[Tensor, Tensor], Tensor]) -> None:
+    """Raise _Stop with a hint unless ``fn_sample(mu, log_var)`` draws mu + exp(log_var / 2) * eps."""
+    n, d = 20000, 4
+    sigma = torch.tensor([0.1, 0.5, 1.0, 2.0], dtype=torch.float64)
+    mu = torch.tensor([0.5, -1.0, 0.0, 2.0], dtype=torch.float64).expand(n, d).clone().requires_grad_(True)
+    log_var = (2.0 * sigma.log()).expand(n, d).clone().requires_grad_(True)
+    z = _call(fn_sample, mu, log_var)
+    if not isinstance(z, Tensor) or tuple(z.shape) != (n, d):
+        shape = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__
+        raise _Stop(f"The sample must have the shape of mu ({n}, {d}), got {shape}.")
+    zd = z.detach().double()
+    if torch.allclose(zd, mu.detach()):
+        raise _Stop("The sample equals mu: add the noise sigma * eps with eps = torch.randn_like(mu).")
+    mean, std = zd.mean(0), zd.std(0)
+    if not bool(((mean - mu[0].detach()).abs() <= 5.0 * sigma / math.sqrt(n)).all()):  # 5 standard errors
+        raise _Stop("The samples are not centred on mu: eps must have mean 0 (torch.randn_like, not torch.rand_like).")
+    ratio = std / sigma
+    if not torch.allclose(ratio, torch.ones_like(ratio), atol=0.05):
+        if torch.allclose(std, sigma**2, rtol=0.05):
+            hint = "You used the variance as the standard deviation: sigma = exp(0.5 * log_var)."
+        elif torch.allclose(std, sigma.log().mul(2).abs(), rtol=0.05):
+            hint = "log_var is a log-variance: sigma = exp(0.5 * log_var), not log_var itself."
+        else:
+            hint = "The spread is wrong: z = mu + exp(0.5 * log_var) * eps with eps ~ N(0, I)."
+        raise _Stop(f"Sample std {std.numpy().round(3).tolist()} for sigma {sigma.numpy().tolist()}. {hint}")
+    if z.requires_grad:
+        z.sum().backward()
+    if mu.grad is None or log_var.grad is None or not log_var.grad.abs().sum() > 0:
+        raise _Stop("No gradient reaches mu and log_var: build z from them with + and * (the "
+                    "reparameterisation trick), do not detach or use torch.normal.")
+
+
+def check_reparameterize_and_uncertainty(
+    fn_sample: Callable[[Tensor, Tensor], Tensor],
+    fn_loss: Callable[[Tensor, Tensor, Tensor, Tensor], Tensor],
+) -> bool:
+    """Check ``fn_sample(mu, log_var) -> z`` and ``fn_loss(mu, log_var, centres, labels) -> loss``.
+
+    References: z = mu + exp(log_var / 2) * eps, eps ~ N(0, I), with gradients to mu and log_var;
+    loss = mean over the batch of sum_l [0.5 * (mu_l - c_{y,l})^2 / sigma_l^2 + 0.5 * log sigma_l^2].
+    """
+    ok_sample = ok_loss = False
+    try:
+        with torch.random.fork_rng():  # leave the notebook's random state alone
+            torch.manual_seed(2)
+            _check_sampler(fn_sample)
+        ok_sample = _say(True, "Reparameterised sampling", "Correct: the noise is N(0, sigma^2) and gradients flow.")
+    except _Stop as stop:
+        _say(False, "Reparameterised sampling", str(stop))
+
+    title = "Uncertainty loss"
+    gen = torch.Generator().manual_seed(3)
+    try:
+        for _ in range(3):
+            b, k, d = 6, 4, 8
+            mu = l2_normalize(torch.randn(b, d, generator=gen, dtype=torch.float64))
+            log_var = torch.randn(b, d, generator=gen, dtype=torch.float64) - 2.0
+            centres = l2_normalize(torch.randn(k, d, generator=gen, dtype=torch.float64))
+            labels = torch.randint(0, k, (b,), generator=gen)
+            args = (mu.clone(), log_var.clone(), centres.clone(), labels.clone())
+            got = _as_mean(_call(fn_loss, *args), b, "Your uncertainty loss")
+            want = UncertaintyLoss()(mu, log_var, centres, labels)
+            if _matches(got, want):
+                continue
+            sq = (mu - centres[labels]).pow(2)
+            var = log_var.exp()
+            variants = {
+                "Sum over the d dimensions (the likelihood of the whole vector), then average over the batch.":
+                    (0.5 * sq / var + 0.5 * log_var).mean(),
+                "Divide by the variance sigma^2 = exp(log_var), not by sigma.":
+                    (0.5 * sq / var.sqrt() + 0.5 * log_var).sum(1).mean(),
+                "Divide by sigma^2; you multiplied.": (0.5 * sq * var + 0.5 * log_var).sum(1).mean(),
+                "The 0.5 * log sigma^2 term is missing (without it the variance would grow forever).":
+                    (0.5 * sq / var).sum(1).mean(),
+                "The log term has the wrong sign: + 0.5 * log sigma^2.": (0.5 * sq / var - 0.5 * log_var).sum(1).mean(),
+                "Both terms carry a factor 0.5.": (0.5 * sq / var + log_var).sum(1).mean(),
+                "You summed over the batch; take the mean (or return the per-sample values).":
+                    (0.5 * sq / var + 0.5 * log_var).sum(),
+            }
+            hint = _diagnose(got, variants) or (
+                "Recipe: target = centres[y]; loss = (0.5 * (mu - target)**2 * exp(-log_var) + 0.5 * log_var).sum(1)."
+            )
+            raise _Stop(f"Got {got.item():.5f}, expected {want.item():.5f}. {hint}")
+        ok_loss = _say(True, title, "Correct: far-from-centre sketches can buy a lower loss with a larger sigma.")
+    except _Stop as stop:
+        _say(False, title, str(stop))
+    return ok_sample and ok_loss

@@ -1,0 +1,107 @@
+"""An HTML report of evaluated methods that opens offline: metrics, PR curves, per-class table,
+a grid of queries with their top results, and UACTN's uncertainty against the injected noise."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+import numpy as np
+
+from sbsr_lab.data.manifest import Manifest
+from sbsr_lab.io import atomic_write_text
+from sbsr_lab.retrieval.runs import MethodEvaluation
+
+__all__ = ["write_report", "metrics_table_text"]
+
+METRIC_KEYS = ("NN", "FT", "ST", "E", "DCG", "mAP")
+
+
+def metrics_table_text(results: dict[str, dict[str, float]]) -> str:
+    """A plain-text table: one row per method, the six SHREC metrics as columns."""
+    lines = [f"{'method':<10}" + "".join(f"{k:>8}" for k in METRIC_KEYS)]
+    for name, m in results.items():
+        lines.append(f"{name:<10}" + "".join(f"{m[k]:8.3f}" for k in METRIC_KEYS))
+    return "\n".join(lines)
+
+
+def _png_data_uri(image: np.ndarray) -> str:
+    from PIL import Image
+
+    u8 = (np.clip(image, 0, 1) * 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(u8).save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _query_grid(ev: MethodEvaluation, manifest: Manifest, k: int = 6, per_class: int = 1) -> str:
+    """HTML table: a query sketch per class, then its top-k gallery shapes (green = right class)."""
+    from sbsr_lab.data.datasets import load_sketch_array, load_view_strip
+
+    rows = []
+    labels = ev.query_labels.numpy()
+    n_views = {"ring12": 12, "dodeca20": 20}.get(manifest.rig, 12)
+    by_id = {s.id: s for s in manifest.sketches}
+    for c, cls in enumerate(ev.class_names):
+        for qi in np.flatnonzero(labels == c)[:per_class]:
+            rec = by_id[ev.query_ids[qi]]
+            cells = [f'<td><img src="{_png_data_uri(1 - load_sketch_array(manifest.path(rec.png), 64) / 255)}" '
+                     f'width="64"><br><small>{html.escape(cls)}</small></td>']
+            order = np.argsort(-ev.similarity[qi].numpy(), kind="stable")[:k]
+            for gi in order:
+                gid = ev.gallery_ids[gi]
+                view = load_view_strip(manifest.view_path(gid), n_views, 64)[1] / 255
+                ok = int(ev.gallery_labels[gi]) == c
+                colour = "#2a9d3a" if ok else "#d62828"
+                cells.append(f'<td style="border:3px solid {colour}"><img src="{_png_data_uri(view)}" width="64">'
+                             f'<br><small>{html.escape(ev.class_names[int(ev.gallery_labels[gi])])} '
+                             f'{float(ev.similarity[qi, gi]):.2f}</small></td>')
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+    return "<table class='grid'>" + "".join(rows) + "</table>"
+
+
+def write_report(path: str | Path, evaluations: dict[str, MethodEvaluation], manifest: Manifest,
+                 title: str = "sbsr_lab results", extra: dict | None = None) -> Path:
+    """Write a self-contained HTML report (plotly.js inlined once, images embedded); returns the path."""
+    import plotly.graph_objects as go
+
+    figs = []
+    pr = go.Figure([go.Scatter(x=ev.pr_recall, y=ev.pr_precision, mode="lines+markers", name=name)
+                    for name, ev in evaluations.items()])
+    pr.update_layout(title="Precision-recall (test sketches vs the whole gallery)", xaxis_title="recall",
+                     yaxis_title="precision", yaxis_range=[0, 1.02], height=420)
+    figs.append(pr)
+    unc = [(name, ev) for name, ev in evaluations.items() if ev.sigma is not None]
+    for name, ev in unc:
+        f = go.Figure(go.Scatter(x=ev.query_noise.numpy(), y=ev.sigma.numpy(), mode="markers",
+                                 text=ev.query_ids, marker=dict(size=6, opacity=0.7)))
+        rho = ev.spearman_sigma_noise
+        f.update_layout(title=f"{name}: predicted uncertainty vs injected sketch noise (Spearman {rho:.3f})",
+                        xaxis_title="injected noise level", yaxis_title="predicted sigma (mean over d)", height=420)
+        figs.append(f)
+    parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
+
+    metric_rows = "".join(
+        "<tr><th>" + html.escape(name) + "</th>" + "".join(f"<td>{ev.metrics[k]:.3f}</td>" for k in METRIC_KEYS) + "</tr>"
+        for name, ev in evaluations.items())
+    metrics_html = ("<table><tr><th>method</th>" + "".join(f"<th>{k}</th>" for k in METRIC_KEYS) + "</tr>"
+                    + metric_rows + "</table>")
+    per_class = []
+    for name, ev in evaluations.items():
+        rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(v)) if not isinstance(v, float) else f'{v:.3f}'}</td>"
+                                        for v in row.values()) + "</tr>" for row in ev.per_class)
+        head = "".join(f"<th>{html.escape(str(k))}</th>" for k in (ev.per_class[0].keys() if ev.per_class else []))
+        per_class.append(f"<details><summary>{html.escape(name)}: per-class table</summary><table><tr>{head}</tr>{rows}</table></details>")
+    grids = "".join(f"<h3>{html.escape(name)}: queries and their top results</h3>{_query_grid(ev, manifest)}"
+                    for name, ev in evaluations.items())
+    extra_html = ""
+    if extra:
+        extra_html = "<pre>" + html.escape("\n".join(f"{k}: {v}" for k, v in extra.items())) + "</pre>"
+    doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} table{{border-collapse:collapse;margin:8px 0}}
+td,th{{padding:3px 8px;border:1px solid #ddd;text-align:center}} .grid td{{padding:2px}}</style></head><body>
+<h1>{html.escape(title)}</h1>{extra_html}<h2>Metrics</h2>{metrics_html}
+{''.join(parts)}<h2>Per class</h2>{''.join(per_class)}<h2>Queries</h2>{grids}</body></html>"""
+    atomic_write_text(path, doc)
+    return Path(path)

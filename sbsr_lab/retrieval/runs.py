@@ -1,0 +1,151 @@
+"""Evaluate trained methods: embed test sketches and the gallery with a run's networks, then score.
+
+A method is evaluated from the run folder of its *last* stage:
+
+* CFTTSL: the ``student`` run (sketches) + its ``--from`` ``teacher`` run (shapes);
+* UACTN: the ``shape-transfer`` run (shapes) + its ``--from`` ``sketch-uncertainty`` run (sketches,
+  retrieval uses mu; the predicted sigma is compared with the injected sketch noise);
+* joint: the ``joint`` run holds both networks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+
+from sbsr_lab.config import get_profile
+from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
+from sbsr_lab.data.manifest import Manifest, load_manifest
+from sbsr_lab.errors import CheckpointError
+from sbsr_lab.train.fit import load_run_model, resolve_device
+
+__all__ = ["MethodNets", "load_method", "embed_sketches", "embed_shapes", "MethodEvaluation", "evaluate_method"]
+
+
+@dataclass
+class MethodNets:
+    """The two networks of a trained method and the metadata of its runs."""
+
+    method: str
+    sketch: nn.Module
+    shape: nn.Module
+    class_names: list[str]
+    profile: dict[str, Any]
+    data: str
+    runs: dict[str, str]
+
+    @property
+    def has_uncertainty(self) -> bool:
+        return bool(getattr(self.sketch, "uncertainty", False))
+
+
+def load_method(run: str | Path, device: torch.device | str = "cpu") -> MethodNets:
+    """The sketch and shape networks of the method whose last stage is ``run``."""
+    model, meta = load_run_model(run, device=device)
+    stage = meta["stage"]
+    runs = {stage: str(run)}
+    if stage == "joint":
+        sketch, shape = model.sketch, model.shape
+    elif stage in ("student", "shape-transfer"):
+        if not meta.get("from_run"):
+            raise CheckpointError(f"{run} ({stage}) does not record its --from run; retrain it with --from.")
+        other, other_meta = load_run_model(meta["from_run"], device=device)
+        runs[other_meta["stage"]] = meta["from_run"]
+        sketch, shape = (model, other) if stage == "student" else (other, model)
+    else:
+        nxt = {"teacher": "student", "sketch-uncertainty": "shape-transfer"}[stage]
+        raise CheckpointError(f"{run} is a {stage} run, one half of a method: evaluate the {nxt} run trained --from it.")
+    return MethodNets(meta["method"], sketch, shape, meta["class_names"], meta["profile"], meta["data"], runs)
+
+
+@torch.no_grad()
+def embed_sketches(net: nn.Module, dataset: SketchDataset, device: torch.device | str = "cpu",
+                   batch_size: int = 128) -> tuple[Tensor, Tensor | None]:
+    """``(z (N, d), sigma (N,) or None)``: unit embeddings (mu for UACTN) and mean predicted sigma."""
+    zs, sigmas = [], []
+    for x, _ in DataLoader(dataset, batch_size=batch_size):
+        x = x.to(device)
+        if getattr(net, "uncertainty", False):
+            mu, log_var = net.head(net.forward_features(x))
+            zs.append(mu.float().cpu())
+            sigmas.append(log_var.float().mul(0.5).exp().mean(1).cpu())
+        else:
+            zs.append(net.embed(x).float().cpu())
+    return torch.cat(zs), (torch.cat(sigmas) if sigmas else None)
+
+
+@torch.no_grad()
+def embed_shapes(net: nn.Module, dataset: MultiViewDataset, device: torch.device | str = "cpu",
+                 batch_size: int = 32) -> Tensor:
+    """Unit embeddings (N, d) of every gallery shape, all views pooled."""
+    return torch.cat([net.embed(x.to(device)).float().cpu() for x, _ in DataLoader(dataset, batch_size=batch_size)])
+
+
+@dataclass
+class MethodEvaluation:
+    """Scores of one method on one sketch split against the whole gallery."""
+
+    method: str
+    metrics: dict[str, float]
+    per_class: list[dict[str, Any]]
+    pr_recall: list[float]
+    pr_precision: list[float]
+    query_ids: list[str]
+    query_labels: Tensor
+    gallery_ids: list[str]
+    gallery_labels: Tensor
+    similarity: Tensor                       # (Q, G)
+    query_noise: Tensor                      # (Q,), NaN when unknown
+    sigma: Tensor | None = None              # (Q,) UACTN's predicted uncertainty
+    spearman_sigma_noise: float | None = None
+    class_names: list[str] = field(default_factory=list)
+
+
+def evaluate_method(run: str | Path, data: str | Path | None = None, split: str = "test",
+                    device: str = "auto") -> MethodEvaluation:
+    """Embed the ``split`` sketches and the gallery of ``data`` (default: the run's dataset) and score them."""
+    from scipy.stats import spearmanr
+
+    from sbsr_lab.retrieval.curves import precision_recall_curve
+    from sbsr_lab.retrieval.metrics import per_class_table, retrieval_metrics
+
+    dev = resolve_device(device)
+    nets = load_method(run, device=dev)
+    manifest: Manifest = load_manifest(data or nets.data)
+    if manifest.classes != nets.class_names:
+        raise CheckpointError(f"{run} was trained on other classes than {manifest.root}.")
+    profile = get_profile("default").replace(**nets.profile)
+    sketches = SketchDataset(manifest, split, profile.image_size)
+    gallery = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style)
+    zq, sigma = embed_sketches(nets.sketch, sketches, dev, profile.eval_batch_size)
+    zg = embed_shapes(nets.shape, gallery, dev, max(1, profile.eval_batch_size // 4))
+    sim = zq @ zg.T
+    metrics = retrieval_metrics(sim, sketches.labels, gallery.labels)
+    pr = precision_recall_curve(sim, sketches.labels, gallery.labels)
+    table = per_class_table(sim, sketches.labels, gallery.labels, class_names=manifest.classes)
+    rho = None
+    if sigma is not None and torch.isfinite(sketches.noise).all():
+        rho = float(spearmanr(sigma.numpy(), sketches.noise.numpy()).statistic)
+    return MethodEvaluation(
+        method=nets.method, metrics={k: float(v) for k, v in metrics.items()},
+        per_class=_table_rows(table), pr_recall=[float(r) for r in np.asarray(pr.recall)],
+        pr_precision=[float(p) for p in np.asarray(pr.precision)],
+        query_ids=sketches.ids, query_labels=sketches.labels, gallery_ids=gallery.ids,
+        gallery_labels=gallery.labels, similarity=sim, query_noise=sketches.noise, sigma=sigma,
+        spearman_sigma_noise=rho, class_names=list(manifest.classes),
+    )
+
+
+def _table_rows(table: Any) -> list[dict[str, Any]]:
+    """Per-class table as a list of JSON-ready rows, whatever container the metrics module returns."""
+    if isinstance(table, list):
+        return table
+    if isinstance(table, dict):
+        return [dict(cls=k, **{m: float(v) for m, v in row.items()}) for k, row in table.items()]
+    return list(table)
