@@ -74,18 +74,25 @@ def test_larger_error_buys_larger_optimal_variance_and_kl_pulls_sigma_to_one():
         UncertaintyLoss(reduction="sum")(mu, log_var, centres, labels).backward()
         opt.step()
     assert log_var[0].item() > log_var[1].item()
-    # with the KL term the optimum variance moves toward 1
-    kl = UncertaintyLoss(kl_weight=1.0, reduction="none")
-    no_kl = UncertaintyLoss(reduction="none")
+    # the KL term (zero at sigma = 1) moves the optimal variance toward 1
     lv = torch.zeros(2, 2, dtype=torch.float64)
-    torch.testing.assert_close(kl(mu, lv, centres, labels), no_kl(mu, lv, centres, labels))  # KL(N(mu,1)||N(mu,1)) = 0
+    kl, no_kl = UncertaintyLoss(kl_weight=1.0, reduction="none"), UncertaintyLoss(reduction="none")
+    torch.testing.assert_close(kl(mu, lv, centres, labels), no_kl(mu, lv, centres, labels))
+    with_kl = torch.full((2, 1), -3.0, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([with_kl], lr=0.1)
+    for _ in range(400):
+        opt.zero_grad()
+        kl(mu, with_kl, centres, labels).sum().backward()
+        opt.step()
+    assert bool((with_kl.detach().abs() < log_var.detach().abs()).all())
 
 
 def test_centres_are_detached_by_default():
     mu, log_var, centres, labels = _batch(torch.float64)
     centres.requires_grad_(True)
+    mu.requires_grad_(True)
     UncertaintyLoss()(mu, log_var, centres, labels).backward()
-    assert centres.grad is None
+    assert centres.grad is None and mu.grad is not None
     UncertaintyLoss(detach_centres=False)(mu, log_var, centres, labels).backward()
     assert centres.grad is not None and centres.grad.abs().sum() > 0
 

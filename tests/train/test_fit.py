@@ -1,0 +1,119 @@
+"""Training: every stage runs, checkpoints load without pickle, resume reproduces, bad inputs are clear."""
+
+import json
+
+import pytest
+import torch
+
+from sbsr_lab.config import get_profile
+from sbsr_lab.errors import CheckpointError
+from sbsr_lab.train.checkpoint import load_checkpoint, read_checkpoint_meta
+from sbsr_lab.train.fit import fit, get_lr, load_run_model, split_train_val
+
+TINY = dict(image_size=32, epochs=2, batch_size=8, num_views=4, train_views=2, lr=3e-3, eval_batch_size=16)
+
+
+def _profile(**kw):
+    return get_profile("ci", **{**TINY, **kw})
+
+
+def test_lr_schedule_warms_up_then_decays():
+    lrs = [get_lr(s, 100, 10, 1.0) for s in range(100)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:])) and lrs[-1] < 0.01
+
+
+def test_split_train_val_is_per_class_and_deterministic():
+    labels = torch.tensor([0] * 10 + [1] * 4)
+    tr, va = split_train_val(labels, 0.2, seed=0)
+    assert sorted(tr + va) == list(range(14)) and not set(tr) & set(va)
+    assert sum(labels[va] == 0) == 2 and sum(labels[va] == 1) == 1
+    assert (tr, va) == split_train_val(labels, 0.2, seed=0)
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    p = _profile()
+    res = {}
+    res["teacher"] = fit("teacher", p, tiny_dataset, out / "teacher", progress=False)
+    res["student"] = fit("student", p, tiny_dataset, out / "student", from_run=out / "teacher", progress=False)
+    res["sketch-uncertainty"] = fit("sketch-uncertainty", p, tiny_dataset, out / "unc", progress=False)
+    res["shape-transfer"] = fit("shape-transfer", p, tiny_dataset, out / "transfer", from_run=out / "unc", progress=False)
+    res["joint"] = fit("joint", p, tiny_dataset, out / "joint", progress=False)
+    return out, res
+
+
+def test_every_stage_trains_and_writes_checkpoints(runs):
+    out, res = runs
+    for stage, r in res.items():
+        assert len(r.history) == 2 and 0.0 <= r.best_val <= 1.0, stage
+        for f in ("best.safetensors", "best.json", "last.safetensors", "last.json", "metrics.csv"):
+            assert (r.run / f).is_file(), (stage, f)
+        assert read_checkpoint_meta(r.run)["stage"] == stage
+        lines = (r.run / "metrics.csv").read_text().splitlines()
+        assert lines[0].startswith("epoch,") and len(lines) == 3
+
+
+def test_second_stages_keep_the_fixed_centres(runs):
+    out, _ = runs
+    teacher, _ = load_run_model(out / "teacher")
+    student, _ = load_run_model(out / "student")
+    assert torch.allclose(teacher.centres, student.centres, atol=1e-6)
+    unc, _ = load_run_model(out / "unc")
+    transfer, _ = load_run_model(out / "transfer")
+    assert torch.allclose(unc.centres, transfer.centres, atol=1e-6)
+    joint, _ = load_run_model(out / "joint")
+    assert joint.sketch.classifier is joint.shape.classifier
+
+
+def test_training_is_deterministic_on_cpu(tiny_dataset, tmp_path):
+    p = _profile(epochs=1)
+    fit("sketch-uncertainty", p, tiny_dataset, tmp_path / "a", progress=False)
+    fit("sketch-uncertainty", p, tiny_dataset, tmp_path / "b", progress=False)
+    a, _, _ = load_checkpoint(tmp_path / "a", "last")
+    b, _, _ = load_checkpoint(tmp_path / "b", "last")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_interrupted_run_resumes_to_the_same_weights(tiny_dataset, tmp_path, monkeypatch):
+    import sbsr_lab.train.fit as fit_mod
+
+    p = _profile(epochs=3)
+    ref = fit("teacher", p, tiny_dataset, tmp_path / "ref", progress=False)
+    calls = {"n": 0}
+    real = fit_mod._accuracy
+
+    def dying_accuracy(*a, **k):  # dies during epoch 2's validation, after epoch 1's checkpoint
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(fit_mod, "_accuracy", dying_accuracy)
+    with pytest.raises(KeyboardInterrupt):
+        fit("teacher", p, tiny_dataset, tmp_path / "cut", progress=False)
+    monkeypatch.setattr(fit_mod, "_accuracy", real)
+    assert json.loads((tmp_path / "cut" / "last.json").read_text())["epoch"] == 0
+    resumed = fit("teacher", p, tiny_dataset, tmp_path / "cut", resume=True, progress=False)
+    assert [round(h["loss"], 6) for h in resumed.history] == [round(h["loss"], 6) for h in ref.history]
+    a, _, _ = load_checkpoint(tmp_path / "ref", "last")
+    b, _, _ = load_checkpoint(tmp_path / "cut", "last")
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in a)
+
+
+def test_clear_errors_for_missing_from_foreign_and_wrong_stage(tiny_dataset, tmp_path, runs):
+    out, _ = runs
+    with pytest.raises(CheckpointError, match="needs a finished teacher run"):
+        fit("student", _profile(), tiny_dataset, tmp_path / "s", progress=False)
+    with pytest.raises(CheckpointError, match="is a sketch-uncertainty run; stage student needs a teacher"):
+        fit("student", _profile(), tiny_dataset, tmp_path / "s", from_run=out / "unc", progress=False)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "best.json").write_text(json.dumps({"arch": "resnet"}))
+    with pytest.raises(CheckpointError, match="not written by sbsr_lab"):
+        load_run_model(foreign)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_run_model(tmp_path / "nowhere")
+    with pytest.raises(KeyError, match="Unknown stage"):
+        fit("teacherr", _profile(), tiny_dataset, tmp_path / "x", progress=False)
