@@ -71,6 +71,7 @@ class GalleryIndex:
         nprobe: int = 8,
         hnsw_m: int = 32,
         chunk_size: int = 1024,
+        normalized: bool = False,
     ) -> None:
         """Args:
         embeddings: (N, d) gallery embeddings (numpy or torch); stored as float32.
@@ -81,6 +82,7 @@ class GalleryIndex:
         device: torch backend device (default: the embeddings' device).
         nlist / nprobe: IVF cells (default ~4 sqrt(N)) and cells visited per query.
         hnsw_m: HNSW links per node. chunk_size: queries per matrix product (torch backend).
+        normalized: the rows are already unit length (cosine): keep them bit for bit.
         """
         emb = _as_embeddings(embeddings, "gallery embeddings").float()
         n = emb.shape[0]
@@ -107,7 +109,7 @@ class GalleryIndex:
                 raise RetrievalError(f"{name} has {len(seq)} entries for {n} gallery embeddings; pass one per row")
         if len(set(self.ids)) != n:
             raise RetrievalError("ids must be unique (they name gallery shapes in results and files)")
-        if metric == "cosine":
+        if metric == "cosine" and not normalized:
             emb = l2_normalize(emb)
         self.embeddings: Tensor = emb.to(device) if device is not None else emb
         self._faiss: Any = self._build_faiss() if backend == "faiss" else None
@@ -276,4 +278,5 @@ class GalleryIndex:
             nlist=meta.get("nlist"),
             nprobe=meta.get("nprobe", 8),
             hnsw_m=meta.get("hnsw_m", 32),
+            normalized=True,  # saved rows are stored as searched (already unit length for cosine)
         )

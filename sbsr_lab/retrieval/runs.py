@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
@@ -134,18 +133,10 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
         rho = float(spearmanr(sigma.numpy(), sketches.noise.numpy()).statistic)
     return MethodEvaluation(
         method=nets.method, metrics={k: float(v) for k, v in metrics.items()},
-        per_class=_table_rows(table), pr_recall=[float(r) for r in np.asarray(pr.recall)],
-        pr_precision=[float(p) for p in np.asarray(pr.precision)],
+        per_class=table, pr_recall=[float(r) for r in pr.recall_levels],
+        pr_precision=[float(p) for p in pr.precision],
         query_ids=sketches.ids, query_labels=sketches.labels, gallery_ids=gallery.ids,
         gallery_labels=gallery.labels, similarity=sim, query_noise=sketches.noise, sigma=sigma,
         spearman_sigma_noise=rho, class_names=list(manifest.classes),
     )
 
-
-def _table_rows(table: Any) -> list[dict[str, Any]]:
-    """Per-class table as a list of JSON-ready rows, whatever container the metrics module returns."""
-    if isinstance(table, list):
-        return table
-    if isinstance(table, dict):
-        return [dict(cls=k, **{m: float(v) for m, v in row.items()}) for k, row in table.items()]
-    return list(table)
