@@ -223,6 +223,21 @@ def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
 
 
 def default_data_root() -> str:
-    """Where datasets live unless told otherwise: ``$SBSR_DATA`` or ``./data``."""
-    return os.environ.get("SBSR_DATA", os.path.join(os.getcwd(), "data"))
+    """Where datasets live unless told otherwise: ``$SBSR_DATA``; else ``data/`` of the course repository
+    containing the working directory (so notebooks in ``notebooks/`` and ``solutions/`` share it); else ``./data``."""
+    if os.environ.get("SBSR_DATA"):
+        return os.environ["SBSR_DATA"]
+    here = os.path.abspath(os.getcwd())
+    for folder in [here, *_parents(here)]:
+        marker = os.path.join(folder, "pyproject.toml")
+        if os.path.isfile(marker) and 'name = "sbsr_lab"' in open(marker, encoding="utf-8").read():
+            return os.path.join(folder, "data")
+    return os.path.join(here, "data")
 
+
+def _parents(path: str) -> list[str]:
+    out = []
+    while os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+        out.append(path)
+    return out

@@ -46,8 +46,8 @@ from sbsr_lab.errors import DatasetLayoutError
 __all__ = [
     "LAYOUTS",
     "MESH_SUFFIXES",
-    "ShapeRecord",
-    "SketchRecord",
+    "BenchmarkShape",
+    "BenchmarkSketch",
     "Problem",
     "BenchmarkIndex",
     "ValidationReport",
@@ -68,7 +68,7 @@ _MAX_LISTED = 20
 
 
 @dataclass(frozen=True)
-class ShapeRecord:
+class BenchmarkShape:
     """A gallery shape: unique ``id``, class name, mesh path; ``split`` only for ModelNet-style data."""
 
     id: str
@@ -78,7 +78,7 @@ class ShapeRecord:
 
 
 @dataclass(frozen=True)
-class SketchRecord:
+class BenchmarkSketch:
     """A query sketch PNG: unique ``id``, class, ``split`` ("train", "test" or ``None`` = not split yet)."""
 
     id: str
@@ -108,8 +108,8 @@ class BenchmarkIndex:
     layout: str
     root: Path
     classes: list[str]
-    shapes: list[ShapeRecord]
-    sketches: list[SketchRecord]
+    shapes: list[BenchmarkShape]
+    sketches: list[BenchmarkSketch]
     missing: list[str] = field(default_factory=list)
     empty_classes: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -385,7 +385,7 @@ def detect_layout(root: str | os.PathLike[str]) -> str:
 def scan_benchmark(name: str, root: str | os.PathLike[str]) -> BenchmarkIndex:
     """Index the benchmark under ``root``; ``name`` is one of ``LAYOUTS`` or ``"auto"``.
 
-    Scanning never opens a mesh or an image (fast: a SHREC'14 tree takes well under a second);
+    Scanning never opens a mesh or an image (a SHREC'14-size tree takes about 1 s on 2 CPU cores);
     problems are collected in ``index.problems`` / ``index.missing`` for :func:`validate`.
     """
     path = _check_root(root)
@@ -457,7 +457,7 @@ def _scan_shrec(spec: _ShrecSpec, root: Path) -> BenchmarkIndex:
     if cla_path is not None:
         sources["model_cla"] = _rel(cla_path, root)
 
-    shapes: list[ShapeRecord] = []
+    shapes: list[BenchmarkShape] = []
     declared: list[str] = []
     parents: dict[str, str | None] = {}
     if model_cla is not None:
@@ -472,7 +472,7 @@ def _scan_shrec(spec: _ShrecSpec, root: Path) -> BenchmarkIndex:
                         missing.append(f"{_rel(model_dir, root)}/{spec.model_prefix}{model_id}.off")
                     continue
                 used.add(f)
-                shapes.append(ShapeRecord(id=f.stem, cls=c.name, path=f))
+                shapes.append(BenchmarkShape(id=f.stem, cls=c.name, path=f))
         extra = sorted(f.name for f in files_by_key.values() if f not in used)
         if extra:
             problems.append(Problem("warning", f"{len(extra)} model files are not in {spec.model_cla} and are "
@@ -486,7 +486,7 @@ def _scan_shrec(spec: _ShrecSpec, root: Path) -> BenchmarkIndex:
     else:
         problems.append(Problem("error", "no sketch folder found (" + " or ".join(spec.sketch_dirs) + ")",
                                 f"extract the sketch archives into {root}"))
-    sketches: list[SketchRecord] = []
+    sketches: list[BenchmarkSketch] = []
     for split, filename in spec.sketch_cla.items():
         cla, path = _read_cla_or_problem(
             clas, filename, problems, "warning",
@@ -504,7 +504,7 @@ def _scan_shrec(spec: _ShrecSpec, root: Path) -> BenchmarkIndex:
                         base = _sketch_base(sketch_dirs, split, root, spec)
                         missing.append(f"{base}/{c.name}/{split}/{sketch_id}.png")
                         continue
-                    sketches.append(SketchRecord(id=sketch_id, cls=c.name, split=split, path=f))
+                    sketches.append(BenchmarkSketch(id=sketch_id, cls=c.name, split=split, path=f))
             listed = {(c.name, i) for c in cla.classes for i in c.ids}
             extra = sorted(f"{k[0]}/{k[1]}/{k[2]}.png" for k in files if k[1] == split and (k[0], k[2]) not in listed)
             if extra:
@@ -515,9 +515,9 @@ def _scan_shrec(spec: _ShrecSpec, root: Path) -> BenchmarkIndex:
                 if s == split:
                     if cls not in declared:
                         declared.append(cls)
-                    sketches.append(SketchRecord(id=stem, cls=cls, split=split, path=f))
+                    sketches.append(BenchmarkSketch(id=stem, cls=cls, split=split, path=f))
     ids = _unique_ids([(k.id, k.cls, k.split) for k in sketches])
-    sketches = [SketchRecord(id=i, cls=k.cls, split=k.split, path=k.path) for i, k in zip(ids, sketches)]
+    sketches = [BenchmarkSketch(id=i, cls=k.cls, split=k.split, path=k.path) for i, k in zip(ids, sketches)]
 
     # -- official size -------------------------------------------------------------------------------
     n_cls, n_models, n_train, n_test = spec.official
@@ -544,7 +544,7 @@ def _sketch_base(folders: list[Path], split: str, root: Path, spec: _ShrecSpec) 
     return next((d for d in spec.sketch_dirs if tag in d), spec.sketch_dirs[0])
 
 
-def _finish(layout: str, root: Path, declared: list[str], shapes: list[ShapeRecord], sketches: list[SketchRecord],
+def _finish(layout: str, root: Path, declared: list[str], shapes: list[BenchmarkShape], sketches: list[BenchmarkSketch],
             missing: list[str], problems: list[Problem], sources: dict[str, str],
             parents: dict[str, str | None]) -> BenchmarkIndex:
     used = {s.cls for s in shapes} | {k.cls for k in sketches}
@@ -557,7 +557,7 @@ def _finish(layout: str, root: Path, declared: list[str], shapes: list[ShapeReco
 
 
 def _scan_loose_sketches(folder: Path, root: Path, sources: dict[str, str],
-                         problems: list[Problem]) -> list[SketchRecord]:
+                         problems: list[Problem]) -> list[BenchmarkSketch]:
     """``sketches/<class>/{train,test}/*.png`` or ``sketches/<class>/*.png`` (split ``None``)."""
     if not folder.is_dir():
         return []
@@ -573,7 +573,7 @@ def _scan_loose_sketches(folder: Path, root: Path, sources: dict[str, str],
                                 "test/ folders; the dataset build splits them per class "
                                 "(Profile.test_sketch_fraction)"))
     ids = _unique_ids([(s, c, sp) for s, c, sp, _ in triples])
-    return [SketchRecord(id=i, cls=c, split=sp, path=p) for i, (_, c, sp, p) in zip(ids, triples)]
+    return [BenchmarkSketch(id=i, cls=c, split=sp, path=p) for i, (_, c, sp, p) in zip(ids, triples)]
 
 
 def _scan_modelnet(root: Path) -> BenchmarkIndex:
@@ -586,7 +586,7 @@ def _scan_modelnet(root: Path) -> BenchmarkIndex:
         for split in SPLITS:
             triples += [(p.stem, cls_dir.name, split, p) for p in _files(cls_dir / split, MESH_SUFFIXES)]
     ids = _unique_ids([(s, c, sp) for s, c, sp, _ in triples])
-    shapes = [ShapeRecord(id=i, cls=c, path=p, split=sp) for i, (_, c, sp, p) in zip(ids, triples)]
+    shapes = [BenchmarkShape(id=i, cls=c, path=p, split=sp) for i, (_, c, sp, p) in zip(ids, triples)]
     declared = sorted(p.name for p in _subdirs(root) if p.name != "sketches" and any((p / s).is_dir() for s in SPLITS))
     sketches = _scan_loose_sketches(root / "sketches", root, sources, problems)
     return _finish("modelnet", root, declared, shapes, sketches, [], problems, sources, {})
@@ -605,7 +605,7 @@ def _scan_folder(root: Path) -> BenchmarkIndex:
                                 f"and are ignored: {_listing([p.name for p in loose], 10)}",
                                 "move each into shapes/<class>/"))
     ids = _unique_ids([(s, c, sp) for s, c, sp, _ in triples])
-    shapes = [ShapeRecord(id=i, cls=c, path=p) for i, (_, c, _, p) in zip(ids, triples)]
+    shapes = [BenchmarkShape(id=i, cls=c, path=p) for i, (_, c, _, p) in zip(ids, triples)]
     declared = [p.name for p in _subdirs(shapes_dir)]
     sketches = _scan_loose_sketches(root / "sketches", root, sources, problems)
     return _finish("folder", root, declared, shapes, sketches, [], problems, sources, {})

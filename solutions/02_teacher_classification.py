@@ -1,0 +1,123 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # 02 · The teacher: a multi-view network learns a shape space
+#
+# CFTTSL starts from the 3D side. A *teacher* network looks at every shape through its rendered views,
+# pools them into one embedding and classifies it with a **cosine classifier** trained with
+# **AM-softmax**. The classifier's normalised weight columns are the **class centres**: once the teacher
+# is trained they are frozen and become the target space for sketches (notebook 03).
+#
+# **What you will learn**
+# - how a multi-view CNN (MVCNN) turns V views into one shape embedding;
+# - why a cosine classifier with an additive margin (AM-softmax) gives compact, well separated classes;
+# - how to read the learned class centres and the embedding space.
+
+# %%
+# %load_ext autoreload
+# %autoreload 2
+import numpy as np
+import plotly.express as px
+import torch
+
+from sbsr_lab import checks
+from sbsr_lab.data.build import ensure_dataset
+from sbsr_lab.data.datasets import MultiViewDataset
+from sbsr_lab.notebook import setup
+from sbsr_lab.plots import show_curve, show_images
+
+P, DATA, DEVICE = setup()
+manifest = ensure_dataset(P, DATA / f"synthshapes-{P.name}", progress=False)
+
+# %% [markdown]
+# ## A shape is a stack of views
+# The dataset gives each gallery shape as a tensor `(V, 1, H, W)`. Below: the views of one shape, as the
+# network sees them (already resized to the profile's `image_size`).
+
+# %%
+shapes = MultiViewDataset(manifest, P.image_size, P.num_views, P.view_style)
+views, label = shapes[0]
+print("views:", tuple(views.shape), "class:", shapes.class_names[label])
+show_images([v[0].numpy() for v in views], titles=[f"view {i}" for i in range(len(views))], cols=6)
+
+# %% [markdown]
+# ## Exercise 1 — AM-softmax
+# A cosine classifier outputs cosines `cos θ_k` between the embedding and each class centre. AM-softmax
+# subtracts a margin `m` from the cosine of the true class only, scales everything by `s`, then applies
+# cross-entropy: `CE(s·(cos θ − m·onehot(y)), y)`. The margin forces each embedding to be *closer* to its
+# own centre than it would need to be for a plain softmax.
+#
+# Write `am_softmax(cosine, labels, scale, margin)` returning the mean loss over the batch
+# (`cosine` is `(B, K)`, `labels` is `(B,)`).
+
+# %%
+import torch.nn.functional as F
+
+
+def am_softmax(cosine: torch.Tensor, labels: torch.Tensor, scale: float = 15.0, margin: float = 0.35) -> torch.Tensor:
+    ### BEGIN SOLUTION
+    onehot = F.one_hot(labels, cosine.shape[1]).to(cosine.dtype)  # (B, K)
+    return F.cross_entropy(scale * (cosine - margin * onehot), labels)
+    ### END SOLUTION
+
+
+# %%
+checks.losses.check_am_softmax(am_softmax)
+
+# %% [markdown]
+# ## Train the teacher
+# `fit("teacher", ...)` is the same function the CLI's `sbsr-lab train teacher` calls: one readable
+# loop (read it with `fit??`). It writes `best` and `last` checkpoints (safetensors + JSON) and a
+# `metrics.csv` to the run folder. Watch the loss fall and the validation accuracy rise.
+
+# %%
+from sbsr_lab.train.fit import fit, load_run_model
+
+RUNS = DATA.parent / "runs" / f"nb-{P.name}"
+teacher_run = fit("teacher", P, manifest.root, RUNS / "teacher", resume=True, progress=False)
+epochs = [h["epoch"] + 1 for h in teacher_run.history]
+show_curve(epochs, {"loss": [h["loss"] for h in teacher_run.history],
+                    "val accuracy": [h["val_acc"] for h in teacher_run.history]},
+           "epoch", "value", title="Teacher training")
+
+# %% [markdown]
+# ## The class centres spread out over the sphere
+# The centres are unit vectors in 128-d. A good teacher keeps them far apart: the off-diagonal cosines
+# below should be low (near 0 or negative), with the confusable pairs a little higher.
+
+# %%
+teacher, meta = load_run_model(RUNS / "teacher")
+centres = teacher.centres.detach()  # (K, d)
+cos = (centres @ centres.T).numpy()
+px.imshow(cos, x=meta["class_names"], y=meta["class_names"], zmin=-1, zmax=1, color_continuous_scale="RdBu_r",
+          title="cosine between class centres")
+
+# %% [markdown]
+# ## The shape embeddings cluster around their centres
+# Project the gallery embeddings and the centres to 2-D with PCA: each class should form a tight group
+# near its centre (the star).
+
+# %%
+with torch.no_grad():
+    z = torch.cat([teacher.embed(x) for x, _ in torch.utils.data.DataLoader(shapes, batch_size=16)])
+both = torch.cat([z, centres])
+mean = both.mean(0)
+_, _, v = torch.pca_lowrank(both - mean, q=2)
+xy = ((both - mean) @ v).numpy()
+n = len(z)
+names = [shapes.class_names[i] for i in shapes.labels] + meta["class_names"]
+kind = ["shape"] * n + ["centre"] * len(centres)
+px.scatter(x=xy[:, 0], y=xy[:, 1], color=names, symbol=kind, symbol_map={"shape": "circle", "centre": "star"},
+           title="teacher embedding space (PCA)", height=450)
+
+# %% [markdown]
+# ## Exercises to go further
+# - ⭐ Set `P = P.replace(am_margin=0.0)` and retrain: how do the centre cosines change?
+# - ⭐⭐ Use max view pooling instead of mean (`MultiViewNet(..., pooling="max")`) and compare accuracy.
+# - ⭐⭐⭐ Train with fewer views per step (`train_views`) and plot accuracy against V.

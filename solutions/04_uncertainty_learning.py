@@ -1,0 +1,124 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+# ---
+
+# %% [markdown]
+# # 04 · Uncertainty learning: noisy sketches count less (UACTN)
+#
+# Real sketches range from careful to scribbled. UACTN lets the sketch network say how sure it is: for
+# every sketch it predicts a mean `μ` and a variance `σ²` per dimension. During training the classifier
+# sees a *sample* `z = μ + σ ⊙ ε`, and an **uncertainty regression loss** ties `μ` to its class centre,
+# divided by `σ²`: a sketch that cannot reach its centre can raise `σ` instead, so it pulls the centres less.
+# Then the shape network is trained so that shapes land on these **sketch** class centres.
+#
+# **What you will learn**
+# - the reparameterisation trick `z = μ + σ ⊙ ε` and why gradients still flow;
+# - the uncertainty loss `½‖μ − c_y‖²/σ² + ½ log σ²` and what it rewards;
+# - how to check that predicted uncertainty tracks real sketch noise.
+
+# %%
+# %load_ext autoreload
+# %autoreload 2
+import numpy as np
+import plotly.express as px
+import torch
+
+from sbsr_lab import checks
+from sbsr_lab.data.build import ensure_dataset
+from sbsr_lab.data.datasets import SketchDataset
+from sbsr_lab.notebook import setup
+from sbsr_lab.plots import show_curve, show_images
+from sbsr_lab.train.fit import fit, load_run_model
+
+P, DATA, DEVICE = setup()
+manifest = ensure_dataset(P, DATA / f"synthshapes-{P.name}", progress=False)
+RUNS = DATA.parent / "runs" / f"nb-{P.name}"
+
+# %% [markdown]
+# ## Exercise 1 — sampling and the uncertainty loss
+# `sample(mu, log_var)` draws `z = μ + exp(log σ² / 2) ⊙ ε` with `ε ~ N(0, I)` so that gradients reach
+# both inputs. `uncertainty_loss(mu, log_var, centres, labels)` returns the batch mean of
+# `Σ_l [½ (μ_l − c_{y,l})² / σ_l² + ½ log σ_l²]`.
+
+# %%
+def sample(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    ### BEGIN SOLUTION
+    return mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
+    ### END SOLUTION
+
+
+def uncertainty_loss(mu, log_var, centres, labels):
+    ### BEGIN SOLUTION
+    sq = (mu - centres[labels]).pow(2)  # (B, d)
+    return (0.5 * sq * torch.exp(-log_var) + 0.5 * log_var).sum(1).mean()
+    ### END SOLUTION
+
+
+# %%
+checks.losses.check_reparameterize_and_uncertainty(sample, uncertainty_loss)
+
+# %% [markdown]
+# ## Stage 1: the sketch network with uncertainty
+# The log-variance branch starts tiny (σ² ≈ e⁻⁷) through a learned affine `γ·x + β` with γ = 1e-4,
+# β = −7, so training begins like a plain network and uncertainty grows only where it helps.
+
+# %%
+unc_run = fit("sketch-uncertainty", P, manifest.root, RUNS / "sketch-uncertainty", resume=True, progress=False)
+show_curve([h["epoch"] + 1 for h in unc_run.history],
+           {"AM-softmax": [h["am"] for h in unc_run.history], "uncertainty": [h["uncertainty"] for h in unc_run.history],
+            "mean sigma": [h["sigma"] for h in unc_run.history]}, "epoch", "value", title="UACTN stage 1")
+
+# %% [markdown]
+# ## Sketches sorted by predicted σ, next to their true noise
+# Every SynthShapes sketch carries the noise level it was drawn with. If the network learned something
+# real, the sketches it is least sure about should be the messiest ones.
+
+# %%
+from sbsr_lab.retrieval.runs import embed_sketches
+
+net, _ = load_run_model(RUNS / "sketch-uncertainty")
+test = SketchDataset(manifest, "test", P.image_size)
+mu, sigma = embed_sketches(net, test)
+order = torch.argsort(sigma).tolist()
+pick = order[:: max(1, len(order) // 10)][:10]
+show_images([test[i][0][0].numpy() for i in pick], invert=True, cols=5,
+            titles=[f"σ {sigma[i]:.3f} · noise {test.noise[i]:.2f}" for i in pick])
+
+# %%
+from scipy.stats import spearmanr
+
+rho = spearmanr(sigma.numpy(), test.noise.numpy()).statistic
+px.scatter(x=test.noise.numpy(), y=sigma.numpy(), color=[test.class_names[int(y)] for y in test.labels],
+           labels={"x": "injected noise level", "y": "predicted σ (mean over d)"},
+           title=f"Predicted uncertainty vs injected noise — Spearman {rho:.2f}")
+
+# %% [markdown]
+# ## Stage 2: shapes transfer onto the sketch centres
+# The shape network now learns with the sketch network's centres frozen (the same pull/push loss as
+# the guidance loss in notebook 03). Retrieval compares `μ` of a sketch with the shape embedding.
+
+# %%
+fit("shape-transfer", P, manifest.root, RUNS / "shape-transfer", from_run=RUNS / "sketch-uncertainty",
+    resume=True, progress=False)
+fit("joint", P, manifest.root, RUNS / "joint", resume=True, progress=False)
+
+# %% [markdown]
+# ## UACTN against the one-stage joint baseline
+
+# %%
+from sbsr_lab.retrieval.report import metrics_table_text
+from sbsr_lab.retrieval.runs import evaluate_method
+
+results = {"uactn": evaluate_method(RUNS / "shape-transfer", manifest.root, device="cpu").metrics,
+           "joint": evaluate_method(RUNS / "joint", manifest.root, device="cpu").metrics}
+print(metrics_table_text(results))
+
+# %% [markdown]
+# ## Exercises to go further
+# - ⭐ Train stage 1 with `unc_weight=0`: what happens to σ and to the Spearman correlation?
+# - ⭐⭐ Weight the AM-softmax term of each sketch by `1/σ²` and compare.
+# - ⭐⭐⭐ Add the KL term (`unc_kl_weight`) and study its effect on calibration.
