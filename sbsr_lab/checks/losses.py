@@ -2,11 +2,12 @@
 
 Each checker calls the learner's function on a few random inputs, compares it with the library's
 reference (:mod:`sbsr_lab.losses`), prints a friendly verdict (with a hint that names the likely
-mistake when the answer matches a known wrong variant) and returns ``True`` / ``False``.
+mistake when the answer matches a known wrong variant) and returns ``True`` / ``False``::
 
-    >>> check_am_softmax(my_am_softmax)          # my_am_softmax(cosine, labels, scale, margin)
-    >>> check_guidance_loss(my_guidance_loss)    # my_guidance_loss(z, centres, labels, beta)
-    >>> check_reparameterize_and_uncertainty(my_sample, my_uncertainty_loss)
+    check_am_softmax(my_am_softmax)          # my_am_softmax(cosine, labels, scale, margin)
+    check_guidance_loss(my_guidance_loss)    # my_guidance_loss(z, centres, labels, beta)
+    check_reparameterize_and_uncertainty(my_sample, my_uncertainty_loss)
+    # my_sample(mu, log_var) -> z;  my_uncertainty_loss(mu, log_var, centres, labels) -> loss
 
 Losses may return the batch mean (a scalar) or the per-sample values (B,).
 """

@@ -437,6 +437,7 @@ def fetch_dataset(
         known = arc.sha256 or record.get(arc.filename, {}).get("sha256")
         dest = next((p for p in (downloads / arc.filename, root / arc.filename) if p.is_file()), None)
         digest: str | None = None
+        fresh = dest is None  # downloaded by this call (not placed by hand): ours to delete if bad
         if dest is None:
             url = f"{base_url.rstrip('/')}/{arc.filename}" if base_url else arc.url
             try:
@@ -455,7 +456,13 @@ def fetch_dataset(
                 )
         entry = record.setdefault(arc.filename, {})
         if not known:
-            _check_archive(dest)
+            try:
+                _check_archive(dest)
+            except DownloadError as exc:
+                if fresh:
+                    dest.unlink()
+                    raise DownloadError(f"{exc} (the download was deleted)\n\n{manual_instructions(name, root)}") from None
+                raise
             entry.update(sha256=digest, size=dest.stat().st_size, source="first verified download",
                          recorded=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         if extract and entry.get("extracted_sha256") != digest:

@@ -5,6 +5,7 @@ CFTTSL's teacher (stage 1) and UACTN's shape network (stage 2)::
     views (B, V, C, H, W) -> backbone on (B*V, C, H, W) -> (B*V, F) -> pool over V -> (B, F)
         -> EmbeddingHead -> z (B, d), unit rows -> CosineClassifier -> cosines (B, K)
 
+    >>> import torch
     >>> net = MultiViewNet("compact", embed_dim=128, num_classes=12)
     >>> out = net(torch.rand(2, 12, 1, 48, 48))
     >>> out["z"].shape, out["logits"].shape

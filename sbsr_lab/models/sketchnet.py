@@ -6,6 +6,7 @@ CFTTSL's student (stage 2) and UACTN's sketch network (stage 1, ``uncertainty=Tr
                                               -> UncertaintyHead -> mu, log_var (B, d)
                                                  z_sample = mu + sigma * eps (training) -> cosines
 
+    >>> import torch
     >>> net = SketchNet("compact", embed_dim=128, num_classes=12, uncertainty=True)
     >>> out = net(torch.rand(4, 1, 48, 48))
     >>> sorted(out)

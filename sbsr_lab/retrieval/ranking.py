@@ -47,7 +47,7 @@ ArrayLike = Union[np.ndarray, Tensor]
 #: Labels: integer array/tensor, or a sequence of class names (any hashable, sortable values).
 LabelsLike = Union[np.ndarray, Tensor, Sequence[Any]]
 
-_CPU_CHUNK_BYTES = 4 << 20      # CPU path: chunks of ~4 MiB of keys stay in cache
+_CPU_CHUNK_BYTES = 16 << 20     # CPU path: ~8 bytes per element (sorted copy, keys on fallback)
 _DEVICE_CHUNK_BYTES = 512 << 20  # torch path: ~24 bytes per element (values, indices, masks)
 
 
@@ -130,7 +130,8 @@ def as_similarity(similarity: ArrayLike) -> Tensor:
         sim = sim.float()
     elif not sim.is_floating_point():
         sim = sim.double()
-    if bool(torch.isnan(sim).any()):
+    # one reduction instead of a (Q, N) mask: the sum is NaN if any entry is (or if +inf meets -inf)
+    if bool(torch.isnan(sim.sum())) and bool(torch.isnan(sim).any()):
         raise RetrievalError("similarity contains NaN: check the embeddings (zero vectors, overflow) before ranking")
     return sim
 
@@ -189,19 +190,17 @@ def encode_labels(
 # ranking
 
 
-def _default_chunk(num_gallery: int, cpu_fast: bool) -> int:
-    per_row = (8 if cpu_fast else 24) * num_gallery
-    budget = _CPU_CHUNK_BYTES if cpu_fast else _DEVICE_CHUNK_BYTES
+def _default_chunk(num_gallery: int, on_cpu: bool) -> int:
+    per_row = (8 if on_cpu else 24) * num_gallery
+    budget = _CPU_CHUNK_BYTES if on_cpu else _DEVICE_CHUNK_BYTES
     return max(1, budget // per_row)
 
 
-def _cpu_chunk_positions(
-    sim: np.ndarray, low_words: np.ndarray, qcodes: np.ndarray, start: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sort one chunk of float32 rows with packed int64 keys; return (rows, 0-based positions) of hits.
+def _packed_key_positions(sim: np.ndarray, low_words: np.ndarray, qcodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fallback for tie-heavy float32 chunks: sort packed int64 keys; return (rows, 0-based positions).
 
     key = (~ordered(sim) << 32) | (2 * gallery_index + relevant); ascending key order is descending
-    similarity, then ascending gallery index, and the relevance bit rides along for free.
+    similarity, then ascending gallery index, and the relevance bit rides along (no gather).
     """
     rows, n = sim.shape
     bits = (sim + np.float32(0.0)).view(np.int32)        # + 0.0 turns -0.0 into +0.0 (they tie)
@@ -212,22 +211,82 @@ def _cpu_chunk_positions(
     halves[..., 0] = low_words[qcodes]
     keys.sort(axis=1)
     relevant = keys.view(np.uint8)[:, ::8] & 1            # lowest byte of each key holds the bit
-    r, p = np.nonzero(relevant)
-    return r + start, p
+    return np.nonzero(relevant)
 
 
-def _rank_cpu_float32(sim: Tensor, qcodes: np.ndarray, gcodes: np.ndarray, chunk: int) -> tuple[Tensor, Tensor]:
-    arr = sim.numpy()
-    q, n = arr.shape
-    num_classes = int(max(qcodes.max(), gcodes.max())) + 1
-    # low 32 bits of the key, per class: 2 * j + [gallery j has that class]; shape (K, N), int32
-    low_words = np.empty((num_classes, n), dtype=np.int32)
-    low_words[:] = 2 * np.arange(n, dtype=np.int32)
-    low_words[gcodes, np.arange(n)] += 1
+class _CpuRanker:
+    """Ranks of the relevant items on the CPU, one chunk of query rows at a time.
+
+    Main path (no full argsort): sort each row's *values* (numpy SIMD sort), then for each relevant
+    item count the strictly larger values with ``searchsorted``: rank = 1 + #larger. An item whose
+    value occurs more than once in its row also counts the equal values at smaller gallery indices.
+    Chunks with many such ties (quantised scores) fall back to an exact sort that carries the index:
+    packed int64 keys for float32, ``torch.sort(stable=True)`` for float64.
+    """
+
+    def __init__(self, sim: Tensor, qcodes: np.ndarray, gcodes: np.ndarray, tie_fallback: float = 8.0) -> None:
+        self.sim, self.arr, self.qcodes, self.gcodes = sim, sim.numpy(), qcodes, gcodes
+        self.n = self.arr.shape[1]
+        self.tie_fallback = tie_fallback                   # fall back when tied hits > this x rows
+        self.members = np.argsort(gcodes, kind="stable")   # gallery indices grouped by class
+        self.sizes = np.bincount(gcodes, minlength=int(max(qcodes.max(), gcodes.max())) + 1)
+        self.class_start = np.cumsum(self.sizes) - self.sizes
+        self._low_words: np.ndarray | None = None
+
+    def low_words(self) -> np.ndarray:
+        """Low 32 bits of the packed keys, per class: 2 * j + [gallery j has that class], (K, N) int32."""
+        if self._low_words is None:
+            low = np.empty((len(self.sizes), self.n), dtype=np.int32)
+            low[:] = 2 * np.arange(self.n, dtype=np.int32)
+            low[self.gcodes, np.arange(self.n)] += 1
+            self._low_words = low
+        return self._low_words
+
+    def chunk(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, 0-based positions) of the relevant items of queries ``start:stop``, row-major order."""
+        block, qc = self.arr[start:stop], self.qcodes[start:stop]
+        r_count, n = block.shape
+        c = self.sizes[qc]                                             # (R,) C per row
+        row = np.repeat(np.arange(r_count), c)                         # (T,) row of each relevant item
+        within = np.arange(row.size) - np.repeat(np.cumsum(c) - c, c)  # (T,) index among the row's items
+        cols = self.members[self.class_start[qc][row] + within]        # (T,) gallery index
+        vals = block[row, cols]                                        # (T,) their similarity
+        padded = np.full((r_count, int(c.max())), np.inf, dtype=block.dtype)
+        padded[row, within] = vals
+        ascending = torch.from_numpy(np.sort(block, axis=1))          # (R, N) values only
+        pv = torch.from_numpy(padded)
+        above = torch.searchsorted(ascending, pv, right=True).numpy()[row, within]
+        below = torch.searchsorted(ascending, pv).numpy()[row, within]
+        pos = (n - above).astype(np.int64)                             # strictly larger values
+        tied = np.nonzero(above - below > 1)[0]
+        if tied.size > self.tie_fallback * r_count:
+            return self._exact_chunk(start, stop)
+        for t in np.array_split(tied, max(1, tied.size * n // (1 << 22))):  # ~4M comparisons per step
+            if t.size:
+                same = block[row[t]] == vals[t, None]                 # (t, N)
+                pos[t] += (same & (np.arange(n) < cols[t, None])).sum(1)
+        order = np.lexsort((pos, row))                                 # row-major, ranks ascending
+        return row[order], pos[order]
+
+    def _exact_chunk(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.arr.dtype == np.float32 and sys.byteorder == "little":
+            return _packed_key_positions(self.arr[start:stop], self.low_words(), self.qcodes[start:stop])
+        r, p = _rank_torch(self.sim[start:stop], torch.from_numpy(self.qcodes[start:stop]),
+                           torch.from_numpy(self.gcodes), chunk=stop - start)
+        return r.numpy(), p.numpy()
+
+
+def _rank_cpu(
+    sim: Tensor, qcodes: np.ndarray, gcodes: np.ndarray, chunk: int, tie_fallback: float = 8.0
+) -> tuple[Tensor, Tensor]:
+    """(rows, 0-based positions) of every relevant item, CPU float32/float64, chunks on a few threads."""
+    ranker = _CpuRanker(sim, qcodes, gcodes, tie_fallback)
+    q = sim.shape[0]
     starts = range(0, q, chunk)
 
     def work(s: int) -> tuple[np.ndarray, np.ndarray]:
-        return _cpu_chunk_positions(arr[s : s + chunk], low_words, qcodes[s : s + chunk], s)
+        r, p = ranker.chunk(s, min(s + chunk, q))
+        return r + s, p
 
     workers = max(1, min(torch.get_num_threads(), len(starts)))
     if workers == 1:
@@ -274,10 +333,10 @@ def rank_relevant(
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
         raise RetrievalError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
     device = sim.device
-    cpu_fast = device.type == "cpu" and sim.dtype == torch.float32 and sys.byteorder == "little"
-    chunk = chunk_size or _default_chunk(n, cpu_fast)
-    if cpu_fast:
-        rows, pos = _rank_cpu_float32(sim, qc, gc, chunk)
+    on_cpu = device.type == "cpu" and sim.dtype in (torch.float32, torch.float64)
+    chunk = chunk_size or _default_chunk(n, on_cpu)
+    if on_cpu:
+        rows, pos = _rank_cpu(sim, qc, gc, chunk)
     else:
         rows, pos = _rank_torch(
             sim, torch.from_numpy(qc).to(device, torch.int32), torch.from_numpy(gc).to(device, torch.int32), chunk

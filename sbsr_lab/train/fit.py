@@ -125,18 +125,21 @@ def _fixed_centres(stage: Stage, from_run: str | Path | None, manifest: Manifest
 
 def _loaders(stage: Stage, manifest: Manifest, profile: Profile) -> tuple[dict[str, DataLoader], dict[str, Any]]:
     """Training loaders (augmented) and the validation data of ``stage``."""
-    common = dict(batch_size=profile.batch_size, num_workers=profile.workers, drop_last=False)
+    def loader(ds) -> DataLoader:  # drop a last batch of one sample: BatchNorm cannot train on it
+        return DataLoader(ds, batch_size=profile.batch_size, num_workers=profile.workers, shuffle=True,
+                          drop_last=len(ds) % profile.batch_size == 1)
+
     loaders: dict[str, DataLoader] = {}
     val: dict[str, Any] = {}
     if stage.modality in ("sketch", "both"):
         train_set = SketchDataset(manifest, "train", profile.image_size, augment=True)
         plain = SketchDataset(manifest, "train", profile.image_size, augment=False)
         tr, va = split_train_val(train_set.labels, profile.val_fraction, profile.seed)
-        loaders["sketch"] = DataLoader(Subset(train_set, tr), shuffle=True, **common)
+        loaders["sketch"] = loader(Subset(train_set, tr))
         val["sketch"] = Subset(plain, va)
     if stage.modality in ("shape", "both"):
         shapes = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style, augment=True)
-        loaders["shape"] = DataLoader(shapes, shuffle=True, **common)
+        loaders["shape"] = loader(shapes)
         val["shape"] = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style)
     return loaders, val
 

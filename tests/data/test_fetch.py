@@ -204,6 +204,17 @@ def test_fetch_dataset_end_to_end(server, tmp_path):
         a.filename for a in REGISTRY["shrec13"].archives if a.filename != "SHREC13_SBR_TARGET_MODELS.zip")
 
 
+def test_fetch_deletes_a_downloaded_page_that_is_not_an_archive(server, tmp_path):
+    base, handler = server
+    handler.files["SHREC13_SBR_TARGET_MODELS.zip"] = b"<html>This page has moved</html>"
+    root = tmp_path / "data"
+    with pytest.raises(DownloadError) as info:
+        fetch_dataset("shrec13", root, base_url=f"{base}/range", progress=False)
+    assert "not a zip or tar archive" in str(info.value) and "the download was deleted" in str(info.value)
+    assert "To download" in str(info.value)
+    assert list((root / "downloads").iterdir()) == [] and not (root / CHECKSUMS_FILE).exists()
+
+
 def test_fetch_offline_explains_manual_download(tmp_path):
     root = tmp_path / "data"
     with pytest.raises(DownloadError) as info:

@@ -68,7 +68,7 @@ def table(rng: np.random.Generator) -> Shape:
         n_ped = 2 if length / max(width, 1e-6) > 1.5 and length > 1.3 else 1
         xs = [0.0] if n_ped == 1 else [-length / 4, length / 4]
         foot = p.choice("foot", ["disc", "cross"], [0.5, 0.5])
-        cr = lt * 0.8
+        cr = max(lt, 0.05) * 1.1
         for x in xs:
             prof = [(cr * 1.2, 0.06), (cr, 0.25), (cr * 0.8 * taper + cr * 0.2, y_under - 0.05), (cr * 1.5, y_under)]
             parts.append(lathe(prof, 12).translated((x, 0, 0)))
@@ -228,6 +228,9 @@ def bookshelf(rng: np.random.Generator) -> Shape:
             parts.append(box((w - 2 * t, h - 2 * t, 0.008), (0, h / 2, -d / 2 + 0.004)))
         if plinth > 0.02:
             parts.append(box((w - 2 * t, plinth, 0.02), (0, plinth / 2 + t, d / 2 - 0.02)))
+    if variant == "open_frame":  # no carcass: a bottom and a top shelf between the posts
+        parts.append(boxes([[w - 0.01, t, d - 0.01]] * 2, [[0, 0.08, 0], [0, h - t / 2 - 0.02, 0]]))
+        plinth = 0.08 - t / 2
     y_bottom = t + plinth
     gap = (h - t - y_bottom) / n_sh
     ys = y_bottom + gap * np.arange(n_sh + 1)  # shelf tops (index 0 = bottom board)

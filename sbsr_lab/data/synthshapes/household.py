@@ -237,8 +237,7 @@ def lamp(rng: np.random.Generator) -> Shape:
                          reach * (1 - np.cos(a)) / (1 - np.cos(a[-1]))], -1)
         parts.append(tube(path, 0.014, 8))
         end = path[-1]
-        parts.append(_shade("dome", rb, rb, rb * 0.8, 0.0).transformed(np.diag([1.0, -1.0, 1.0, 1.0]))
-                     .translated(end + (0, rb * 0.75, 0)))
+        parts.append(_shade("dome", rb, rb, rb * 0.8, 0.0).translated(end - (0, rb * 0.75, 0)))
     return assemble(parts), p.values
 
 

@@ -39,7 +39,9 @@ def airplane(rng: np.random.Generator) -> Shape:
     """An airplane: lofted fuselage, straight/swept/delta wings, 0/2/4 engines, conventional or T-tail."""
     p = Params(rng)
     variant = p.choice("variant", ["straight", "swept", "delta"], [0.3, 0.5, 0.2])
-    engines = p.choice("engines", [0, 2, 4], [0.3, 0.5, 0.2] if variant != "delta" else [0.5, 0.5, 0.0])
+    # 0 engines: a propeller on the nose (straight wings) or engines inside the fuselage (delta jets)
+    engines = p.choice("engines", *{"straight": ([0, 2, 4], [0.5, 0.35, 0.15]), "swept": ([2, 4], [0.7, 0.3]),
+                                    "delta": ([0, 2], [0.6, 0.4])}[variant])
     tail = p.choice("tail", ["conventional", "t_tail"], [0.65, 0.35]) if variant != "delta" else "fin_only"
     if variant == "delta":
         p.values["tail"] = tail
@@ -95,7 +97,7 @@ def airplane(rng: np.random.Generator) -> Shape:
             eng = cylinder((ex, ey, ez - el), (ex, ey, ez), er, 12)
             pylon = box((er * 0.3, er * 0.9, el * 0.5), (ex, ey + er * 0.8, ez - el * 0.5))
             parts += [eng, eng.mirrored_x(), pylon, pylon.mirrored_x()]
-    else:
+    elif variant == "straight":
         zn = length / 2
         parts.append(frustum((0, y[-1], zn - rf * 0.2), (0, y[-1], zn + rf * 0.5), rf * 0.3, 0.0, 10))
         blade = rf * 2.2
@@ -132,10 +134,10 @@ def car(rng: np.random.Generator) -> Shape:
     """A car: a lofted body (sedan, hatchback, pickup with an open bed, or SUV) on four wheels."""
     p = Params(rng)
     variant = p.choice("variant", ["sedan", "hatchback", "pickup", "suv"], [0.3, 0.25, 0.2, 0.25])
-    length = p.uniform("length", 3.6, 5.2) if variant != "hatchback" else p.uniform("length", 3.4, 4.4)
+    length = p.uniform("length", 4.0, 5.2) if variant != "hatchback" else p.uniform("length", 3.4, 4.2)
     width = p.uniform("width", 1.65, 2.0)
     wr = p.uniform("wheel_radius", 0.3, 0.42) * (1.1 if variant in ("suv", "pickup") else 1.0)
-    clear = p.uniform("ground_clearance", 0.12, 0.22) * (1.4 if variant in ("suv", "pickup") else 1.0)
+    clear = wr * p.uniform("rocker_ratio", 0.55, 0.85)  # the body's underside: the wheels show below it
     belt = clear + p.uniform("body_height", 0.55, 0.75)
     roof = belt + p.uniform("cabin_height", 0.4, 0.6) * (1.25 if variant == "suv" else 1.0)
     hood = p.uniform("hood_fraction", 0.18, 0.3)
@@ -144,7 +146,7 @@ def car(rng: np.random.Generator) -> Shape:
         keys = [(0, belt - 0.05), (0.03, belt + 0.04), (0.18, belt + 0.06), (0.32, roof), (0.62, roof),
                 (1 - hood, belt + 0.08), (0.97, yb_front + 0.06), (1, yb_front)]
     elif variant == "hatchback":
-        keys = [(0, belt - 0.05), (0.03, belt + 0.15), (0.1, roof - 0.02), (0.16, roof), (0.62, roof),
+        keys = [(0, belt - 0.05), (0.02, belt + 0.12), (0.16, roof - 0.03), (0.22, roof), (0.62, roof),
                 (1 - hood, belt + 0.08), (0.97, yb_front + 0.06), (1, yb_front)]
     elif variant == "suv":
         keys = [(0, roof - 0.15), (0.02, roof - 0.03), (0.05, roof), (0.66, roof), (1 - hood + 0.04, belt + 0.1),
@@ -257,7 +259,7 @@ def boat(rng: np.random.Generator) -> Shape:
     scale = {"rowboat": (3.0, 5.0), "motorboat": (5.0, 9.0), "sailboat": (6.0, 12.0), "ship": (30.0, 70.0)}[variant]
     length = p.uniform("length", *scale)
     beam_w = length * p.uniform("beam_ratio", 0.25, 0.4) * (0.55 if variant == "ship" else 1.0)
-    depth = length * p.uniform("depth_ratio", 0.07, 0.13) * (1.3 if variant == "ship" else 1.0)
+    depth = length * p.uniform("depth_ratio", 0.07, 0.13) * (0.75 if variant == "ship" else 1.0)
     deadrise = p.uniform("deadrise", 0.15, 0.6)
     sheer = p.uniform("sheer", 0.0, 0.35)
     transom = p.uniform("transom_ratio", 0.4, 0.85) if variant != "rowboat" else p.uniform("transom_ratio", 0.2, 0.5)
