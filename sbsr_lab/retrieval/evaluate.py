@@ -200,8 +200,9 @@ def evaluate_files(
 
 def format_metrics(metrics: dict[str, float], name: str = "") -> str:
     """One header line and one row: ``NN FT ST E DCG mAP`` as decimals in [0, 1]."""
-    head = f"{'':<12}" + "".join(f"{k:>8}" for k in METRIC_NAMES)
-    row = f"{name:<12}" + "".join(f"{metrics[k]:>8.4f}" for k in METRIC_NAMES)
+    width = max(6, len(name) + 2)
+    head = f"{'':<{width}}" + "".join(f"{k:>8}" for k in METRIC_NAMES)
+    row = f"{name:<{width}}" + "".join(f"{metrics[k]:>8.4f}" for k in METRIC_NAMES)
     return head + "\n" + row
 
 

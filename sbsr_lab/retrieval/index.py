@@ -80,7 +80,7 @@ class GalleryIndex:
         metric: "cosine" (rows are L2-normalised once) or "euclidean".
         backend: "torch" (exact) or "faiss"; kind: faiss structure "flat" | "ivf" | "hnsw".
         device: torch backend device (default: the embeddings' device).
-        nlist / nprobe: IVF cells (default ~4 sqrt(N)) and cells visited per query.
+        nlist / nprobe: IVF cells (default min(4 sqrt(N), N / 39)) and cells visited per query.
         hnsw_m: HNSW links per node. chunk_size: queries per matrix product (torch backend).
         normalized: the rows are already unit length (cosine): keep them bit for bit.
         """
@@ -98,7 +98,7 @@ class GalleryIndex:
         self.backend: Backend = backend
         self.kind: FaissKind = kind
         self.nprobe, self.hnsw_m, self.chunk_size = nprobe, hnsw_m, chunk_size
-        self.nlist = nlist if nlist is not None else max(1, min(n // 8, int(4 * np.sqrt(n))))
+        self.nlist = nlist if nlist is not None else max(1, min(n // 39, int(4 * np.sqrt(n))))  # faiss wants >= 39 points per cell
         self.ids: list[str] = [str(i) for i in range(n)] if ids is None else [str(i) for i in ids]
         self.thumbnails: list[str | None] = [None] * n if thumbnails is None else [None if t is None else str(t) for t in thumbnails]
         self.classes: list[Any]

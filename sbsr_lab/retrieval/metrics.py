@@ -172,13 +172,14 @@ def loop_metrics(
     Returns per-query NN, FT, ST, E, DCG, AP as (len(queries),) float64 arrays (all queries by
     default). Used to show (and time) what the vectorised :func:`per_query_metrics` replaces.
     """
-    sim = as_similarity(similarity).cpu().double().numpy()
+    sim = as_similarity(similarity)
     q_count, n = sim.shape
     qc, gc, _ = encode_labels(query_labels, gallery_labels, q_count, n)
     rows = range(q_count) if queries is None else list(queries)
     out: dict[str, list[float]] = {k: [] for k in PER_QUERY_NAMES}
     for qi in rows:
-        order = np.argsort(-sim[qi], kind="stable")           # ranked list, ties by gallery index
+        scores = sim[qi].cpu().double().numpy()
+        order = np.argsort(-scores, kind="stable")            # ranked list, ties by gallery index
         label = qc[qi]
         c = int(np.sum(gc == label))
         hits = hits_c = hits_2c = hits_32 = 0

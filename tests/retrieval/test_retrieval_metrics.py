@@ -21,7 +21,7 @@ from sbsr_lab.retrieval import (
     retrieval_metrics,
     similarity_matrix,
 )
-from sbsr_lab.retrieval.ranking import _rank_cpu_float32, _rank_torch
+from sbsr_lab.retrieval.ranking import _rank_cpu, _rank_torch
 
 KEYS = ("NN", "FT", "ST", "E", "DCG", "AP")
 
@@ -58,14 +58,17 @@ def test_chunking_and_torch_path_give_the_same_values(chunk):
             torch.testing.assert_close(got[key], base[key], msg=key)
 
 
-def test_fast_cpu_ranking_equals_stable_torch_sort_on_special_values():
-    special = np.array([0.0, -0.0, np.inf, -np.inf, 1e-38, -1e-38, 1.0, -1.0, 3.4e38, -3.4e38], dtype=np.float32)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("tie_fallback", [0.0, float("inf")])  # exact sort on any tie / never
+def test_cpu_ranking_paths_equal_stable_torch_sort_on_special_values(dtype, tie_fallback):
+    special = np.array([0.0, -0.0, np.inf, -np.inf, 1e-38, -1e-38, 1.0, -1.0, 3.4e38, -3.4e38], dtype=dtype)
     rng = np.random.default_rng(3)
-    sim = rng.choice(special, (25, 40)).astype(np.float32)
+    sim = rng.choice(special, (25, 40)).astype(dtype)
+    sim[::2] = rng.standard_normal((13, 40))  # half the rows without ties
     ql, g = rng.integers(0, 3, 25), rng.integers(0, 3, 40)
     g[:3] = [0, 1, 2]
     t = torch.from_numpy(sim)
-    a = _rank_cpu_float32(t, ql, g, chunk=4)
+    a = _rank_cpu(t, ql, g, chunk=4, tie_fallback=tie_fallback)
     b = _rank_torch(t, torch.from_numpy(ql), torch.from_numpy(g), chunk=7)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
     _assert_matches_reference(per_query_metrics(sim, ql, g), sim, ql, g)

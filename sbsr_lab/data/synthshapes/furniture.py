@@ -170,7 +170,7 @@ def bed(rng: np.random.Generator) -> Shape:
     n_pillows = 1 if w < 1.3 else 2
     for k in range(n_pillows):
         x = 0.0 if n_pillows == 1 else (k - 0.5) * w / 2
-        parts.append(ellipsoid((x, top + 0.05, -length / 2 + 0.25), (min(0.33, w / 2 * 0.4 / 0.5 * 0.5), 0.08, 0.18)))
+        parts.append(ellipsoid((x, top + 0.05, -length / 2 + 0.25), (min(0.33, 0.4 * w / n_pillows), 0.08, 0.18)))
     if p.flag("blanket", 0.6):
         bl = length * p.uniform("blanket_cover", 0.5, 0.75)
         parts.append(box((w + 0.04, mt * 0.7 + 0.03, bl), (0, top - mt * 0.35 + 0.015, length / 2 - bl / 2 + 0.01)))
@@ -214,7 +214,7 @@ def bookshelf(rng: np.random.Generator) -> Shape:
     fill = p.uniform("fill", 0.3, 0.95)
     plinth = p.uniform("plinth_height", 0.0, 0.1) if variant != "open_frame" else 0.0
     n_sh = max(2, int(round(h / p.uniform("shelf_spacing", 0.28, 0.4))))
-    p.values["shelves"] = n_sh
+    p.record("shelves", n_sh)
     parts: list[Part] = []
     if variant == "open_frame":
         pr = 0.025

@@ -74,7 +74,7 @@ def house(rng: np.random.Generator) -> Shape:
     parts.append(boxes(sizes, centres))
     if variant != "flat" and p.flag("chimney", 0.55):
         cw = p.uniform("chimney_size", 0.5, 0.9)
-        cx = w * 0.28 * (1 if rng.random() < 0.5 else -1)
+        cx = w * 0.28 * p.choice("chimney_side", [1, -1])
         top = hw + (min(w, d) / 2 + overhang) * np.tan(pitch) + 0.8
         parts.append(box((cw, top - hw + 0.5, cw), (cx, (top + hw - 0.5) / 2, -d * 0.1)))
     if p.flag("porch", 0.35):
@@ -115,7 +115,7 @@ def tree(rng: np.random.Generator) -> Shape:
             yb = y0 + i * step
             r = cr * (1 - 0.75 * i / n)
             parts.append(frustum((0, yb, 0), (0, min(h, yb + 2.2 * step), 0), r, 0.0, 12))
-        p.values["trunk"] = "straight"
+        p.record("trunk", "straight")
         return assemble(parts), p.values
     if variant == "palm":
         ht = h * 0.92
@@ -133,7 +133,7 @@ def tree(rng: np.random.Generator) -> Shape:
             pts = top + fl * (s[:, None] * d) + np.outer(fl * (0.35 * s - 0.75 * s ** 2), [0, 1, 0])
             parts.append(tube(pts, fl * np.array([0.06, 0.12, 0.11, 0.07, 0.02]), 6, aspect=0.2, normal=np.cross(d, [0, 1, 0])))
         parts.append(ellipsoid(top - (0, 0.15, 0), (tr * 1.6, tr * 1.6, tr * 1.6), 8, 5))
-        p.values["trunk"] = "curved"
+        p.record("trunk", "curved")
         return assemble(parts), p.values
     trunk = p.choice("trunk", ["straight", "leaning", "forked"], [0.45, 0.25, 0.3])
     cr = h * cw * 0.5

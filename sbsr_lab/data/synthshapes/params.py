@@ -1,8 +1,9 @@
 """Draw a generator's parameters from its random generator and record them for the manifest.
 
 Every design decision of a SynthShape goes through a :class:`Params` so that the returned
-dict says exactly which shape was built: floats for continuous sizes (metres, radians),
-strings and ints for structural variants (``variant`` is each class's main one).
+dict says which shape was built: floats for continuous sizes (metres, radians), strings and
+ints for structural variants (``variant`` is each class's main one). Small unrecorded jitter
+(book widths, blob offsets) is drawn from ``Params.rng`` directly, after the recorded values.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ class Params:
     def integer(self, name: str, low: int, high: int) -> int:
         """An int in [low, high] (both included)."""
         value = int(self.rng.integers(low, high + 1))
+        self._store(name, value)
+        return value
+
+    def record(self, name: str, value: ParamValue) -> ParamValue:
+        """Store a value derived from other parameters (e.g. a count computed from sizes)."""
         self._store(name, value)
         return value
 

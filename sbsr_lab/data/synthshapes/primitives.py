@@ -249,6 +249,8 @@ def _align_y(part: Part, p0: ArrayLike, p1: ArrayLike) -> Part:
     p0, p1 = np.asarray(p0, float), np.asarray(p1, float)
     d = p1 - p0
     length = float(np.linalg.norm(d))
+    if length < 1e-12:
+        raise ValueError(f"a segment primitive needs two distinct end points, got {p0.tolist()} twice")
     y = d / length
     helper = np.array([1.0, 0.0, 0.0]) if abs(y[0]) < 0.9 else np.array([0.0, 0.0, 1.0])
     x = helper - y * (helper @ y)
@@ -306,7 +308,7 @@ def _unit_box() -> Part:
 def beam(p0: ArrayLike, p1: ArrayLike, width: float, depth: float | None = None, up: ArrayLike | None = None) -> Part:
     """Rectangular bar (``width`` x ``depth`` cross-section) from ``p0`` to ``p1``.
 
-    ``up`` orients the ``depth`` side (default: the world axis least aligned with the bar).
+    ``up`` is the direction of the ``width`` side (default: X, or Z for bars along X).
     """
     return tube([p0, p1], width / np.sqrt(2.0), sections=4, phase=np.pi / 4,
                 aspect=(depth if depth is not None else width) / width, normal=up)

@@ -142,13 +142,19 @@ def stool(rng: np.random.Generator) -> Shape:
     else:
         parts.append(box((2 * r * 0.9, t, 2 * r * 0.9), (0, h - t / 2, 0)))
     y_under = h - t
+    if h > 0.6 and p.flag("backrest", 0.3):  # a bar stool's low back: the stool's nearest chair-like form
+        bh = p.uniform("back_height", 0.15, 0.28)
+        zb = -r * 0.85
+        for s in (1, -1):
+            parts.append(beam((s * r * 0.5, h - t, zb), (s * r * 0.5, h + bh, zb - 0.03), 0.022))
+        parts.append(box((r * 1.5, 0.07, 0.025), (0, h + bh - 0.035, zb - 0.03)))
     if variant == "pedestal":
         cr = p.uniform("column_radius", 0.025, 0.05)
         parts.append(cylinder((0, 0.03, 0), (0, y_under, 0), cr, 12))
         parts.append(frustum((0, 0, 0), (0, 0.04, 0), r * 1.05, r * 0.8, 16))
         if h > 0.6:
             parts.append(torus((0, h * 0.35, 0), r * 0.7, 0.012, sections=16, minor_sections=6))
-        p.values["footrest"] = "ring" if h > 0.6 else "none"
+        p.record("footrest", "ring" if h > 0.6 else "none")
         return assemble(parts), p.values
     n = 4 if variant == "four_legs" else 3
     a = np.pi / 4 + 2 * np.pi * np.arange(n) / n if n == 4 else np.pi / 2 + 2 * np.pi * np.arange(n) / n

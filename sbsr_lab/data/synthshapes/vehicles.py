@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import trimesh
 
-from sbsr_lab.data.synthshapes.household import smooth_profile
 from sbsr_lab.data.synthshapes.params import Params, ParamValue
 from sbsr_lab.data.synthshapes.primitives import (
     Part, assemble, beam, box, boxes, cylinder, frustum, hull, lathe, loft, prism,
@@ -42,15 +41,16 @@ def airplane(rng: np.random.Generator) -> Shape:
     # 0 engines: a propeller on the nose (straight wings) or engines inside the fuselage (delta jets)
     engines = p.choice("engines", *{"straight": ([0, 2, 4], [0.5, 0.35, 0.15]), "swept": ([2, 4], [0.7, 0.3]),
                                     "delta": ([0, 2], [0.6, 0.4])}[variant])
-    tail = p.choice("tail", ["conventional", "t_tail"], [0.65, 0.35]) if variant != "delta" else "fin_only"
-    if variant == "delta":
-        p.values["tail"] = tail
+    tail = (p.choice("tail", ["conventional", "t_tail"], [0.65, 0.35]) if variant != "delta"
+            else p.record("tail", "fin_only"))
     length = p.uniform("length", 10.0, 40.0)
     rf = length * p.uniform("fuselage_radius", 0.045, 0.075)
     span = length * p.uniform("span_ratio", 0.7, 1.2) * (0.7 if variant == "delta" else 1.0)
     chord = length * (p.uniform("root_chord", 0.12, 0.22) if variant != "delta" else p.uniform("root_chord", 0.4, 0.55))
     taper = p.uniform("taper", 0.25, 0.6) if variant != "delta" else 0.08
     sweep = p.uniform("sweep", *{"straight": (0.0, 0.1), "swept": (0.4, 0.65), "delta": (0.9, 1.1)}[variant])
+    if variant == "delta":  # the tip's leading edge ends near the root's trailing edge
+        span = 2 * (0.9 * chord / np.tan(sweep) + rf * 0.5)
     wing_z = length * p.uniform("wing_position", -0.05, 0.12) - (0.15 * length if variant == "delta" else 0.0)
     high = p.flag("high_wing", 0.25 if variant == "straight" else 0.1)
     dihedral = p.uniform("dihedral", 0.0, 0.1)
@@ -245,7 +245,7 @@ def rocket(rng: np.random.Generator) -> Shape:
         for a in angles:
             d = np.array([np.cos(a), 0, np.sin(a)])
             parts.append(beam(d * r * 0.9 + (0, yb + fin_h * 1.2, 0), d * (r + span * 1.6), r * 0.12))
-            parts.append(cylinder(d * (r + span * 1.6) - (0, 0.0, 0), d * (r + span * 1.6) + (0, r * 0.08, 0), r * 0.2, 8))
+            parts.append(cylinder(d * (r + span * 1.6), d * (r + span * 1.6) + (0, r * 0.08, 0), r * 0.2, 8))
         # grid fins near the top of the first stage
         parts += [box((r * 0.5, r * 0.05, r * 0.4), (0, 0, 0)).translated(np.array([np.cos(a), 0, np.sin(a)]) * r * 1.2
                                                                           + (0, y_split * 0.95, 0)) for a in angles]

@@ -1,0 +1,271 @@
+"""Prepare a real benchmark for the pipeline: validate it, render every shape's views, write ``manifest.json``.
+
+``prepare_benchmark(name, root)`` is what ``sbsr-lab data prepare NAME --root DIR`` calls. It turns a
+downloaded benchmark (SHREC'13, SHREC'14, ModelNet-style or a plain folder, see
+:mod:`sbsr_lab.data.benchmarks`) into the same dataset folder as SynthShapes, so every later stage
+(``SketchDataset``, ``MultiViewDataset``, training, retrieval) works on it unchanged:
+
+* the raw data stays where it is; the manifest points at the original meshes and sketch PNGs
+  (paths relative to the output folder, ``..`` allowed, so ``Manifest.path()`` resolves them);
+* views are rendered into ``OUT/views/<style>_<size>/<shape_id>.png`` (strips ``(H, V*W)``), in the
+  profile's style plus ``depth``, by worker processes; each file is written atomically and a shape
+  whose files all exist is skipped, so an interrupted run resumes where it stopped;
+* a mesh that cannot be loaded or rendered is reported (a warning naming the file, and
+  :attr:`PrepareReport.failed`) and left out of the manifest; the run goes on.
+
+Splits come from the benchmark (SHREC's ``.cla`` files, ``train/``/``test/`` folders). Sketches with no
+split (a plain folder's ``sketches/<class>/*.png``) are split per class, deterministically, with
+``profile.test_sketch_fraction``. ModelNet-style data has no sketches: its manifest lists shapes only
+(each keeps its ModelNet split in ``params["split"]``); query sketches can be synthesised from the
+shapes later with SynthShapes' sketch generator (:mod:`sbsr_lab.data.sketches`).
+
+    >>> report = prepare_benchmark("shrec13", "data/shrec13", "full", workers=16)   # doctest: +SKIP
+    >>> print(report)                                                              # doctest: +SKIP
+    SHREC'13 prepared in data/shrec13: 1258 shapes (1258 rendered, 0 cached, 0 failed), ...
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sbsr_lab.config import Profile, get_profile
+from sbsr_lab.data.benchmarks import BenchmarkIndex, BenchmarkSketch, ValidationReport, scan_benchmark, validate
+from sbsr_lab.data.build import BuildReport, render_shape_views, run_jobs
+from sbsr_lab.data.manifest import MANIFEST_NAME, Manifest, ShapeRecord, SketchRecord
+from sbsr_lab.errors import DatasetLayoutError
+
+__all__ = ["PrepareReport", "prepare_benchmark", "split_unsplit_sketches", "relative_path"]
+
+_TITLES = {"shrec13": "SHREC'13", "shrec14": "SHREC'14", "modelnet": "ModelNet-style", "folder": "plain folder"}
+_MAX_LISTED = 10
+
+
+@dataclass
+class PrepareReport(BuildReport):
+    """What :func:`prepare_benchmark` did (a :class:`~sbsr_lab.data.build.BuildReport`, plus details).
+
+    ``shapes_built`` / ``shapes_skipped`` count shapes whose views were rendered / already on disk;
+    ``failed`` lists ``(mesh path, reason)`` for the shapes left out; sketches are never built here
+    (``sketches_built == 0``), ``sketches`` counts those in the manifest. ``seconds`` per stage
+    ("scan", "views", "manifest").
+    """
+
+    name: str = ""
+    manifest_path: Path | None = None
+    sketches: int = 0
+    views_per_shape: int = 0
+    styles: tuple[str, ...] = ()
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    dropped_classes: list[str] = field(default_factory=list)
+    validation: ValidationReport | None = None
+
+    @property
+    def views_rendered(self) -> int:
+        """Number of views rendered by this run (shapes rendered x views per shape; one per camera)."""
+        return self.shapes_built * self.views_per_shape
+
+    def __str__(self) -> str:
+        title = _TITLES.get(self.name, self.name)
+        total = self.shapes_built + self.shapes_skipped
+        secs = ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items())
+        lines = [
+            f"{title} prepared in {self.root}: {total} shapes ({self.shapes_built} rendered, "
+            f"{self.shapes_skipped} cached, {len(self.failed)} failed), {self.sketches} sketches; "
+            f"views {'+'.join(self.styles)} x {self.views_per_shape} ({secs})"
+        ]
+        if self.failed:
+            lines.append(f"{len(self.failed)} meshes could not be used and are left out of the manifest:")
+            lines += [f"  - {path}: {reason}" for path, reason in self.failed[:_MAX_LISTED]]
+            if len(self.failed) > _MAX_LISTED:
+                lines.append(f"  ... and {len(self.failed) - _MAX_LISTED} more (see report.failed)")
+        if self.dropped_classes:
+            lines.append(f"classes left without any shape, removed with their sketches: {', '.join(self.dropped_classes)}")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------------
+
+def relative_path(path: str | os.PathLike[str], base: str | os.PathLike[str]) -> str:
+    """``path`` relative to the folder ``base`` (POSIX separators, ``..`` where needed).
+
+    Both are resolved first (symlinks followed), so ``Path(base) / result`` names the same file.
+    Where no relative path exists (another drive on Windows) the absolute path is returned, which
+    ``Path(base) / result`` also resolves.
+    """
+    target, start = Path(path).resolve(), Path(base).resolve()
+    try:
+        return Path(os.path.relpath(target, start)).as_posix()
+    except ValueError:
+        return target.as_posix()
+
+
+def split_unsplit_sketches(sketches: list[BenchmarkSketch], test_fraction: float, seed: int = 0) -> list[str]:
+    """The split of every sketch: its own, or for sketches without one a per-class draw.
+
+    In each class, ``max(1, round(n * test_fraction))`` of its ``n`` unsplit sketches go to "test"
+    (none when ``n == 1``), chosen by a permutation seeded with ``(seed, class name)`` over the
+    sketches sorted by id: the result does not depend on the scan order.
+    """
+    out = [k.split or "" for k in sketches]
+    unsplit: dict[str, list[int]] = defaultdict(list)
+    for i, k in enumerate(sketches):
+        if k.split is None:
+            unsplit[k.cls].append(i)
+    for cls, members in unsplit.items():
+        members = sorted(members, key=lambda i: sketches[i].id)
+        n = len(members)
+        n_test = max(1, int(round(n * test_fraction))) if n > 1 else 0
+        rng = np.random.default_rng([seed, 17, *cls.encode("utf-8")])
+        test = {members[j] for j in rng.permutation(n)[:n_test]}
+        for i in members:
+            out[i] = "test" if i in test else "train"
+    return out
+
+
+def _view_job(shape_id: str, mesh_path: str, view_paths: dict[str, str], rig: str, size: int,
+              upright: bool, pca: bool) -> tuple[str, str, str]:
+    """Render one shape unless its views exist. Returns ``(shape_id, status, reason)``, status one of
+    "rendered", "cached", "failed" (then ``reason`` says why). Never raises for a bad mesh."""
+    paths = {style: Path(p) for style, p in view_paths.items()}
+    if all(p.is_file() for p in paths.values()):
+        return shape_id, "cached", ""
+    try:
+        render_shape_views(Path(mesh_path), paths, rig, size, upright, pca)
+    except Exception as err:  # noqa: BLE001 - one bad mesh (any error type) must not stop the run
+        reason = " ".join(str(err).split())
+        reason = reason.removeprefix(mesh_path).lstrip(":, ")  # the report names the file already
+        return shape_id, "failed", f"{type(err).__name__}: {reason}" if reason else type(err).__name__
+    return shape_id, "rendered", ""
+
+
+def _check_out(out: Path, name: str) -> None:
+    """Refuse an output folder that already holds another dataset's manifest."""
+    path = out / MANIFEST_NAME
+    if not path.is_file():
+        return
+    try:
+        old = json.loads(path.read_text(encoding="utf-8")).get("name")
+    except (OSError, ValueError, AttributeError):
+        raise DatasetLayoutError(
+            f"{path} exists but is not a readable manifest; delete it (it is rewritten by `data prepare`) "
+            "or choose another --out folder"
+        ) from None
+    if old != name:
+        raise DatasetLayoutError(
+            f"{out} already holds the dataset {old!r} ({path}); preparing {name!r} there would overwrite it. "
+            "Choose another --out folder."
+        )
+
+
+def _remove_stale_temporaries(folders: list[Path]) -> None:
+    """Delete half-written files left by a run that was killed (``sbsr_lab.io.atomic_path`` names)."""
+    for folder in folders:
+        if folder.is_dir():
+            for tmp in folder.glob(".*.tmp.png"):
+                tmp.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the preparation
+# ---------------------------------------------------------------------------------------------------
+
+def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "full", *, workers: int | None = None,
+                      strict: bool = True, progress: bool = True, out: str | Path | None = None) -> PrepareReport:
+    """Validate the benchmark in ``root``, render its shapes' views and write ``manifest.json``.
+
+    Args:
+        name: layout, one of ``shrec13``, ``shrec14``, ``modelnet``, ``folder``, or ``auto`` (detected).
+        root: the folder holding the downloaded benchmark (official folders may sit a few levels down).
+        profile: a :class:`Profile` or profile name; gives the camera rig, the view size (pixels), the
+            view style (rendered together with ``depth``), upright/PCA normalisation, the seed and the
+            test fraction used for sketches that have no split.
+        workers: rendering processes (default: every CPU core; 0 or 1 renders in this process).
+        strict: files promised by the ``.cla`` files but missing are errors (``False``: left out).
+        progress: print the validation report and show progress bars.
+        out: folder for ``manifest.json`` and ``views/`` (default: ``root``). Paths in the manifest are
+            relative to it, so the raw data can stay on a read-only disk.
+
+    Returns:
+        A :class:`PrepareReport` (a ``BuildReport``). Its ``failed`` lists the meshes left out.
+
+    Raises:
+        DatasetLayoutError: ``root`` holds no benchmark, or validation found errors (the message is the
+            full report), or ``out`` already holds another dataset.
+    """
+    profile = get_profile(profile) if isinstance(profile, str) else profile
+    seconds: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    index: BenchmarkIndex = scan_benchmark(name, root)
+    report = validate(index, strict=strict, raise_on_error=True)
+    if progress:
+        print(report)
+    out_dir = Path(out) if out is not None else index.root
+    _check_out(out_dir, index.layout)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seconds["scan"] = time.perf_counter() - t0
+
+    # -- views -----------------------------------------------------------------------------------------
+    t0 = time.perf_counter()
+    styles = tuple(dict.fromkeys((profile.view_style, "depth")))
+    view_dirs = {s: out_dir / "views" / f"{s}_{profile.view_size}" for s in styles}
+    _remove_stale_temporaries(list(view_dirs.values()))
+    jobs = [(s.id, str(s.path), {st: str(d / f"{s.id}.png") for st, d in view_dirs.items()}, profile.rig,
+             profile.view_size, profile.upright, profile.pca_align) for s in index.shapes]
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    results = run_jobs(_view_job, jobs, workers, f"{index.layout} views", progress)
+    seconds["views"] = time.perf_counter() - t0
+
+    # -- manifest --------------------------------------------------------------------------------------
+    t0 = time.perf_counter()
+    failed: list[tuple[str, str]] = []
+    kept = []
+    for shape, (_, status, reason) in zip(index.shapes, results):
+        if status == "failed":
+            failed.append((str(shape.path), reason))
+            warnings.warn(f"{shape.path}: {reason}; this shape is left out of the manifest", RuntimeWarning,
+                          stacklevel=2)
+        else:
+            kept.append(shape)
+    shape_classes = {s.cls for s in kept}
+    dropped = [c for c in index.classes if c not in shape_classes and any(s.cls == c for s in index.shapes)]
+    if dropped:
+        warnings.warn(f"classes {', '.join(dropped)} lost all their shapes; they are removed with their sketches",
+                      RuntimeWarning, stacklevel=2)
+    classes = [c for c in index.classes if c not in dropped]
+    splits = split_unsplit_sketches(index.sketches, profile.test_sketch_fraction, profile.seed)
+
+    manifest = Manifest(name=index.layout, classes=classes, rig=profile.rig, view_size=profile.view_size,
+                        view_styles=list(styles), profile=profile.to_dict())
+    for s in kept:
+        params = {"split": s.split} if s.split else {}
+        manifest.shapes.append(ShapeRecord(s.id, s.cls, relative_path(s.path, out_dir), params))
+    for k, split in zip(index.sketches, splits):
+        if k.cls in dropped:
+            continue
+        manifest.sketches.append(SketchRecord(k.id, k.cls, split, relative_path(k.path, out_dir)))
+    manifest_path = manifest.save(out_dir)
+    seconds["manifest"] = time.perf_counter() - t0
+
+    result = PrepareReport(
+        root=out_dir,
+        shapes_built=sum(r[1] == "rendered" for r in results),
+        shapes_skipped=sum(r[1] == "cached" for r in results),
+        sketches_built=0, sketches_skipped=0, seconds=seconds,
+        name=index.layout, manifest_path=manifest_path, sketches=len(manifest.sketches),
+        views_per_shape=profile.views_per_shape(), styles=styles, failed=failed, dropped_classes=dropped,
+        validation=report,
+    )
+    if progress:
+        print(result)
+    return result
