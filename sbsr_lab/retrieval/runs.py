@@ -111,8 +111,7 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
     """Embed the ``split`` sketches and the gallery of ``data`` (default: the run's dataset) and score them."""
     from scipy.stats import spearmanr
 
-    from sbsr_lab.retrieval.curves import precision_recall_curve
-    from sbsr_lab.retrieval.metrics import per_class_table, retrieval_metrics
+    from sbsr_lab.retrieval.evaluate import evaluate_similarity
 
     dev = resolve_device(device)
     nets = load_method(run, device=dev)
@@ -125,16 +124,14 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
     zq, sigma = embed_sketches(nets.sketch, sketches, dev, profile.eval_batch_size)
     zg = embed_shapes(nets.shape, gallery, dev, max(1, profile.eval_batch_size // 4))
     sim = zq @ zg.T
-    metrics = retrieval_metrics(sim, sketches.labels, gallery.labels)
-    pr = precision_recall_curve(sim, sketches.labels, gallery.labels)
-    table = per_class_table(sim, sketches.labels, gallery.labels, class_names=manifest.classes)
+    report = evaluate_similarity(sim, sketches.labels, gallery.labels, class_names=manifest.classes)
     rho = None
     if sigma is not None and torch.isfinite(sketches.noise).all():
         rho = float(spearmanr(sigma.numpy(), sketches.noise.numpy()).statistic)
     return MethodEvaluation(
-        method=nets.method, metrics={k: float(v) for k, v in metrics.items()},
-        per_class=table, pr_recall=[float(r) for r in pr.recall_levels],
-        pr_precision=[float(p) for p in pr.precision],
+        method=nets.method, metrics={k: float(v) for k, v in report["metrics"].items()},
+        per_class=report["per_class"], pr_recall=list(report["pr"]["recall_levels"]),
+        pr_precision=list(report["pr"]["precision"]),
         query_ids=sketches.ids, query_labels=sketches.labels, gallery_ids=gallery.ids,
         gallery_labels=gallery.labels, similarity=sim, query_noise=sketches.noise, sigma=sigma,
         spearman_sigma_noise=rho, class_names=list(manifest.classes),
