@@ -4,6 +4,7 @@
     sbsr-lab data build --profile ci --root DIR           SynthShapes: meshes, views, sketches, manifest
     sbsr-lab data sheet --profile ci --root DIR --out F   contact sheet PNG of a dataset
     sbsr-lab data fetch shrec13 --root DIR                download a real benchmark (resumable, verified)
+    sbsr-lab data prepare shrec13 --root DIR              validate it, render views, write manifest.json
     sbsr-lab render MESH --out PNG                        every view style of one mesh file
     sbsr-lab train STAGE --data DIR --out RUN [--from RUN] train one stage of a method
     sbsr-lab evaluate RUN | --queries Q --gallery G       SHREC metrics of a method or of saved embeddings
@@ -67,8 +68,21 @@ def cmd_data_sheet(args: argparse.Namespace) -> int:
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     from sbsr_lab.data.fetch import fetch_dataset
 
+    from sbsr_lab.data.benchmarks import scan_benchmark, validate
+
     path = fetch_dataset(args.name, args.root, base_url=args.url, progress=not args.quiet)
-    print(f"{args.name}: ready in {path}")
+    print(validate(scan_benchmark(args.name, path), raise_on_error=False))
+    print(f"{args.name}: ready in {path}; next: sbsr-lab data prepare {args.name} --root {path}")
+    return 0
+
+
+def cmd_data_prepare(args: argparse.Namespace) -> int:
+    from sbsr_lab.data.prepare import prepare_benchmark
+
+    profile = _profile(args)
+    report = prepare_benchmark(args.name, args.root, profile, workers=args.workers, strict=not args.allow_missing,
+                               progress=not args.quiet, out=args.out)
+    print(report)
     return 0
 
 
@@ -188,6 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--root", required=True)
     fetch.add_argument("--url", help="mirror base URL (default: the official site)")
     fetch.set_defaults(func=cmd_data_fetch)
+
+    prep = data.add_parser("prepare", help="validate a real benchmark, render its views, write manifest.json")
+    prep.add_argument("name", choices=["auto", "shrec13", "shrec14", "modelnet", "folder"])
+    _add_profile(prep, default="full")
+    prep.add_argument("--root", required=True, help="folder holding the benchmark files")
+    prep.add_argument("--out", help="write views and manifest here instead of --root")
+    prep.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    prep.add_argument("--allow-missing", action="store_true", help="skip missing files instead of stopping")
+    prep.set_defaults(func=cmd_data_prepare)
 
     render = sub.add_parser("render", help="render one mesh file in every style to a PNG grid")
     _add_profile(render)

@@ -40,3 +40,38 @@ def test_evaluate_uactn_and_joint(method_runs, tiny_dataset, tmp_path):
 def test_first_stage_alone_is_not_a_method(method_runs):
     with pytest.raises(CheckpointError, match="evaluate the shape-transfer run"):
         load_method(method_runs / "unc")
+
+
+def test_query_engine_from_run_and_bundle(method_runs, tiny_dataset, tmp_path):
+    import numpy as np
+
+    from sbsr_lab.errors import SketchError
+    from sbsr_lab.io import load_png
+    from sbsr_lab.retrieval.bundle import export_bundle, read_bundle
+    from sbsr_lab.retrieval.query import QueryEngine
+
+    m = load_manifest(tiny_dataset)
+    engine = QueryEngine.from_run(method_runs / "transfer")
+    rec = m.sketches_of("test")[0]
+    png = m.path(rec.png)
+    res = engine.query(png, k=5)
+    assert len(res.results) == 5 and res.results[0]["rank"] == 1
+    assert [r["score"] for r in res.results] == sorted((r["score"] for r in res.results), reverse=True)
+    assert abs(sum(res.probabilities.values()) - 1) < 1e-4 and res.uncertainty is not None
+    assert set(res.to_json()) >= {"predicted_class", "uncertainty", "results"}
+    with pytest.raises(SketchError, match="draw something first"):
+        engine.query([], k=3)
+    with pytest.raises(SketchError, match="draw something first"):
+        engine.query(np.zeros((32, 32), np.float32), k=3)
+
+    out = export_bundle({"uactn": method_runs / "transfer", "joint": method_runs / "joint"}, tiny_dataset, tmp_path / "b")
+    desc = read_bundle(out)
+    assert set(desc["methods"]) == {"uactn", "joint"} and (out / "thumbs").is_dir()
+    bundled = QueryEngine.from_bundle("uactn", out)
+    res2 = bundled.query(1 - load_png(png), k=5)  # same sketch as an ink image
+    assert [r["id"] for r in res2.results][:3] == [r["id"] for r in res.results][:3]  # float16 weights, same ranking
+    assert bundled.index.thumbnails[0].endswith(".png")
+    with pytest.raises(CheckpointError, match="no method 'cfttsl'"):
+        QueryEngine.from_bundle("cfttsl", out)
+    with pytest.raises(CheckpointError, match="No model bundle"):
+        QueryEngine.from_bundle("uactn", tmp_path / "nothing")

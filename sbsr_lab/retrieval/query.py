@@ -1,0 +1,164 @@
+"""Query a trained method with one sketch: the engine behind ``sbsr-lab query``, the widget and the app.
+
+    from sbsr_lab.retrieval.query import QueryEngine
+    engine = QueryEngine.from_bundle()              # the model shipped inside the package
+    result = engine.query("my_chair.png", k=10)     # or strokes, or an image array (ink = 1)
+    result.predicted_class, result.uncertainty, result.results[0]
+
+A query goes through exactly the preprocessing of training: strokes are rasterised by
+:func:`sbsr_lab.data.strokes.strokes_to_image` at the dataset's sketch size (after fitting their
+bounding box into the canvas, as the generator does), then box-resized to the network's input size.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from sbsr_lab.errors import SketchError
+from sbsr_lab.retrieval.index import GalleryIndex
+from sbsr_lab.similarity import l2_normalize
+
+__all__ = ["QueryResult", "QueryEngine", "prepare_query_image"]
+
+
+@dataclass
+class QueryResult:
+    """The answer to one sketch: top-k shapes, class probabilities and (UACTN) the uncertainty."""
+
+    method: str
+    predicted_class: str
+    probabilities: dict[str, float]
+    uncertainty: float | None
+    results: list[dict[str, Any]]          # [{"rank", "id", "class", "score"}], best first
+    embedding: np.ndarray = field(repr=False)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` output of ``sbsr-lab query``."""
+        return {"method": self.method, "predicted_class": self.predicted_class, "uncertainty": self.uncertainty,
+                "probabilities": self.probabilities, "results": self.results}
+
+
+def prepare_query_image(sketch: Any, sketch_size: int, image_size: int, width: float | None = None) -> np.ndarray:
+    """Any sketch -> the network's input ``(image_size, image_size)`` float32, ink = 1.
+
+    ``sketch`` may be strokes (list of (N, 2) arrays in [0, 1]^2), a path (.png/.jpg/.ndjson/.svg), or an
+    image array ``(H, W)`` with ink = 1. Blank sketches raise :class:`SketchError` ("draw something first").
+    """
+    from PIL import Image
+
+    from sbsr_lab.data.strokes import load_sketch_image, normalize_strokes, strokes_to_image
+
+    if isinstance(sketch, (str, Path)):
+        image = load_sketch_image(sketch, sketch_size)
+    elif isinstance(sketch, np.ndarray) and sketch.ndim == 2 and sketch.shape[0] > 2 and sketch.shape[1] > 2:
+        image = np.clip(sketch.astype(np.float32), 0, 1)
+    else:
+        strokes = [np.asarray(s, dtype=np.float32).reshape(-1, 2) for s in (sketch or [])]
+        strokes = [s for s in strokes if len(s)]
+        if not strokes:
+            raise SketchError("The sketch is empty: draw something first.")
+        image = strokes_to_image(normalize_strokes(strokes), size=sketch_size, width=width)
+    if float(image.max(initial=0.0)) < 0.05:
+        raise SketchError("The sketch is blank (no ink): draw something first.")
+    if image.shape != (image_size, image_size):
+        u8 = (image * 255 + 0.5).astype(np.uint8)
+        resample = Image.Resampling.BOX if image.shape[0] > image_size else Image.Resampling.BILINEAR
+        image = np.asarray(Image.fromarray(u8).resize((image_size, image_size), resample), dtype=np.float32) / 255
+    return image
+
+
+class QueryEngine:
+    """A sketch network plus an index of gallery embeddings, ready to answer sketches.
+
+    Args:
+        method: ``cfttsl``, ``uactn`` or ``joint``.
+        sketch_net: the method's sketch network (eval mode); ``embed`` gives unit z (mu for UACTN).
+        index: :class:`GalleryIndex` of the gallery shapes (ids, labels = class names, thumbnails).
+        class_names: the K classes, in the classifier's order.
+        sketch_size, image_size: raster size of the dataset's sketches and the network's input size.
+        am_scale: s of AM-softmax, used to turn cosines to the centres into class probabilities.
+        shapes: per gallery id, how to get its mesh back (``{"class", "index", "seed"}`` for SynthShapes,
+            or ``{"mesh": path}``); used by the 3D view of the widget.
+    """
+
+    def __init__(self, method: str, sketch_net: nn.Module, index: GalleryIndex, class_names: Sequence[str],
+                 sketch_size: int, image_size: int, am_scale: float = 15.0,
+                 shapes: dict[str, dict[str, Any]] | None = None) -> None:
+        self.method, self.sketch_net, self.index = method, sketch_net.eval(), index
+        self.class_names = list(class_names)
+        self.sketch_size, self.image_size, self.am_scale = sketch_size, image_size, am_scale
+        self.shapes = shapes or {}
+
+    @property
+    def has_uncertainty(self) -> bool:
+        return bool(getattr(self.sketch_net, "uncertainty", False))
+
+    @torch.no_grad()
+    def embed(self, image: np.ndarray) -> tuple[Tensor, Tensor, float | None]:
+        """``image (H, W)`` ink = 1 -> ``(z (d,), class probabilities (K,), sigma or None)``."""
+        x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None, None]  # (1, 1, H, W)
+        net = self.sketch_net
+        if self.has_uncertainty:
+            z, log_var = net.head(net.forward_features(x))
+            sigma: float | None = float(log_var.mul(0.5).exp().mean())
+        else:
+            z, sigma = net.embed(x), None
+        cos = l2_normalize(z) @ net.classifier.centres.T  # (1, K)
+        probs = torch.softmax(self.am_scale * cos, dim=1)[0]
+        return z[0], probs, sigma
+
+    def query(self, sketch: Any, k: int = 10, width: float | None = None) -> QueryResult:
+        """Rank the gallery for one sketch (strokes, file path or image); returns the top ``k``."""
+        t0 = time.perf_counter()
+        image = prepare_query_image(sketch, self.sketch_size, self.image_size, width)
+        z, probs, sigma = self.embed(image)
+        scores, indices = self.index.search(z[None], k=min(k, len(self.index)))
+        results = [{"rank": r + 1, "id": rec["id"], "class": rec.get("label"), "score": round(float(rec["score"]), 6)}
+                   for r, rec in enumerate(self.index.records(indices[0], scores[0]))]
+        top = int(torch.argmax(probs))
+        return QueryResult(self.method, self.class_names[top],
+                           {c: round(float(p), 6) for c, p in zip(self.class_names, probs)},
+                           sigma, results, z.numpy(), time.perf_counter() - t0)
+
+    # -- constructors ---------------------------------------------------------------------------------
+    @classmethod
+    def from_run(cls, run: str | Path, data: str | Path | None = None, device: str = "cpu") -> "QueryEngine":
+        """Build from a method's last-stage run folder, embedding the gallery of ``data`` now."""
+        from sbsr_lab.config import get_profile
+        from sbsr_lab.data.datasets import MultiViewDataset
+        from sbsr_lab.data.manifest import load_manifest
+        from sbsr_lab.retrieval.runs import embed_shapes, load_method
+
+        nets = load_method(run, device=device)
+        manifest = load_manifest(data or nets.data)
+        profile = get_profile("default").replace(**nets.profile)
+        gallery = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style)
+        zg = embed_shapes(nets.shape, gallery, device)
+        thumbs = [str(manifest.view_path(i)) for i in gallery.ids]
+        index = GalleryIndex(zg, ids=gallery.ids, labels=[manifest.classes[int(y)] for y in gallery.labels],
+                             thumbnails=thumbs, normalized=True)
+        shapes = {s.id: _shape_source(s, manifest) for s in manifest.shapes}
+        return cls(nets.method, nets.sketch.cpu(), index, manifest.classes, int(manifest.profile.get("sketch_size", 128)),
+                   profile.image_size, profile.am_scale, shapes)
+
+    @classmethod
+    def from_bundle(cls, method: str = "uactn", path: str | Path | None = None) -> "QueryEngine":
+        """The engine of ``method`` from an exported bundle (default: the one shipped in the package)."""
+        from sbsr_lab.retrieval.bundle import load_bundle_engine
+
+        return load_bundle_engine(method, path)
+
+
+def _shape_source(rec: Any, manifest: Any) -> dict[str, Any]:
+    """How to rebuild a gallery mesh: SynthShapes ids are (class, index, seed), others a mesh path."""
+    if manifest.name == "synthshapes":
+        return {"class": rec.cls, "index": int(rec.id.rsplit("_", 1)[1]), "seed": int(manifest.profile.get("seed", 0))}
+    return {"mesh": str(manifest.path(rec.mesh))}
