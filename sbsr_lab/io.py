@@ -69,7 +69,12 @@ def load_png(path: str | os.PathLike[str]) -> np.ndarray:
     from PIL import Image
 
     with Image.open(path) as im:
-        if im.mode in ("L", "I;16", "I", "F", "1", "LA", "P"):
+        if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+            # transparent paper is white paper: composite onto white before dropping alpha
+            mode, rgba = im.mode, im.convert("RGBA")
+            im = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+            im = im.convert("RGB" if mode == "RGBA" else "L")
+        elif im.mode in ("L", "I;16", "I", "F", "1", "P"):
             im = im.convert("L")
         else:
             im = im.convert("RGB")

@@ -9,7 +9,8 @@ downloaded benchmark (SHREC'13, SHREC'14, ModelNet-style or a plain folder, see
   (paths relative to the output folder, ``..`` allowed, so ``Manifest.path()`` resolves them);
 * views are rendered into ``OUT/views/<style>_<size>/<shape_id>.png`` (strips ``(H, V*W)``), in the
   profile's style plus ``depth``, by worker processes; each file is written atomically and a shape
-  whose files all exist is skipped, so an interrupted run resumes where it stopped;
+  whose files all exist is skipped, so an interrupted run resumes where it stopped (each views folder
+  records its rig and normalisation in ``render_settings.json``; other settings are refused, never mixed);
 * a mesh that cannot be loaded or rendered is reported (a warning naming the file, and
   :attr:`PrepareReport.failed`) and left out of the manifest; the run goes on.
 
@@ -41,6 +42,7 @@ from sbsr_lab.data.benchmarks import BenchmarkIndex, BenchmarkSketch, Validation
 from sbsr_lab.data.build import BuildReport, render_shape_views, run_jobs
 from sbsr_lab.data.manifest import MANIFEST_NAME, Manifest, ShapeRecord, SketchRecord
 from sbsr_lab.errors import DatasetLayoutError
+from sbsr_lab.io import atomic_write_json
 
 __all__ = ["PrepareReport", "prepare_benchmark", "split_unsplit_sketches", "relative_path"]
 
@@ -183,6 +185,32 @@ def _check_out(out: Path, name: str) -> None:
         )
 
 
+_SETTINGS_NAME = "render_settings.json"
+
+
+def _check_view_settings(view_dirs: list[Path], profile: Profile) -> None:
+    """Stamp each views folder with the render settings; refuse to mix strips rendered differently.
+
+    Cached strips are reused by file name, so a folder rendered with another rig or normalisation
+    would silently give wrong views; ``views/<style>_<size>/render_settings.json`` records them.
+    """
+    want = {"rig": profile.rig, "upright": profile.upright, "pca_align": profile.pca_align}
+    for folder in view_dirs:
+        stamp = folder / _SETTINGS_NAME
+        if stamp.is_file():
+            try:
+                have = json.loads(stamp.read_text(encoding="utf-8"))
+            except ValueError:
+                have = None
+            if have != want:
+                raise DatasetLayoutError(
+                    f"{folder} holds views rendered with other settings ({have}; asked {want}). Delete that "
+                    "folder to render them again, or choose another --out folder."
+                )
+        else:
+            atomic_write_json(stamp, want, indent=None)
+
+
 def _remove_stale_temporaries(folders: list[Path]) -> None:
     """Delete half-written files left by a run that was killed (``sbsr_lab.io.atomic_path`` names)."""
     for folder in folders:
@@ -207,7 +235,7 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
             test fraction used for sketches that have no split.
         workers: rendering processes (default: every CPU core; 0 or 1 renders in this process).
         strict: files promised by the ``.cla`` files but missing are errors (``False``: left out).
-        progress: print the validation report and show progress bars.
+        progress: print the validation report and show a progress bar (``print(report)`` for the summary).
         out: folder for ``manifest.json`` and ``views/`` (default: ``root``). Paths in the manifest are
             relative to it, so the raw data can stay on a read-only disk.
 
@@ -216,7 +244,8 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
 
     Raises:
         DatasetLayoutError: ``root`` holds no benchmark, or validation found errors (the message is the
-            full report), or ``out`` already holds another dataset.
+            full report), ``out`` already holds another dataset, or its views folder was rendered with
+            another rig or normalisation.
     """
     profile = get_profile(profile) if isinstance(profile, str) else profile
     seconds: dict[str, float] = {}
@@ -235,6 +264,7 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
     t0 = time.perf_counter()
     styles = tuple(dict.fromkeys((profile.view_style, "depth")))
     view_dirs = {s: out_dir / "views" / f"{s}_{profile.view_size}" for s in styles}
+    _check_view_settings(list(view_dirs.values()), profile)
     _remove_stale_temporaries(list(view_dirs.values()))
     jobs = [(s.id, str(s.path), {st: str(d / f"{s.id}.png") for st, d in view_dirs.items()}, profile.rig,
              profile.view_size, profile.upright, profile.pca_align) for s in index.shapes]
@@ -274,7 +304,7 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
     manifest_path = manifest.save(out_dir)
     seconds["manifest"] = time.perf_counter() - t0
 
-    result = PrepareReport(
+    return PrepareReport(
         root=out_dir,
         shapes_built=sum(r[1] == "rendered" for r in results),
         shapes_skipped=sum(r[1] == "cached" for r in results),
@@ -283,6 +313,3 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
         views_per_shape=profile.views_per_shape(), styles=styles, failed=failed, dropped_classes=dropped,
         validation=report,
     )
-    if progress:
-        print(result)
-    return result

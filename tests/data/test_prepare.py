@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -125,6 +126,20 @@ def test_rerun_skips_and_interrupted_run_resumes(tmp_path):
     assert (tmp_path / "manifest.json").read_text() == before
 
 
+def test_views_rendered_with_other_settings_are_not_reused(tmp_path):
+    fx.make_modelnet(tmp_path)
+    _prepare(tmp_path)
+    other = PROFILE.replace(rig="dodeca20")  # same view size, so the same views folder
+    with pytest.raises(DatasetLayoutError, match="rendered with other settings.*dodeca20"):
+        prepare_benchmark("auto", tmp_path, other, workers=0, progress=False)
+    shutil.rmtree(tmp_path / "views" / f"shaded_{SIZE}")
+    shutil.rmtree(tmp_path / "views" / f"depth_{SIZE}")
+    report = prepare_benchmark("auto", tmp_path, other, workers=0, progress=False)
+    assert report.shapes_built == 9 and report.views_per_shape == 20
+    with Image.open(load_manifest(tmp_path).view_path("airplane_0001")) as im:
+        assert im.size == (20 * SIZE, SIZE)
+
+
 def test_broken_meshes_are_reported_and_skipped(tmp_path):
     made = fx.make_shrec14(tmp_path)  # M000001-2 airplane, M000003-4 chair, M000005-6 table
     models = tmp_path / "SHREC14LSSTB_TARGET_MODELS"
@@ -239,8 +254,6 @@ def test_sketch_png_modes_load_as_ink(tmp_path, mode, size):
     assert arr.shape == (32, 32) and arr[16, 16] > 128 and arr[4, 4] == 0 and arr[28, 28] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="load_png drops alpha: a transparent background (RGBA 0,0,0,0) reads as "
-                   "black ink. Fix in sbsr_lab/io.py load_png: composite RGBA/LA/P-with-transparency onto white")
 def test_sketch_png_with_transparent_background(tmp_path):
     image = Image.new("RGBA", (100, 100), (0, 0, 0, 0))
     ImageDraw.Draw(image).line([(20, 50), (80, 50)], fill=(0, 0, 0, 255), width=4)
