@@ -1,0 +1,71 @@
+"""CLI smoke tests under a tiny profile: each subcommand runs, and bad input gives a clear one-line error."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sbsr_lab.cli import main
+
+TINY = ["--profile", "ci", "--set", "classes=chair,table,airplane", "--set", "shapes_per_class=2",
+        "--set", "sketches_per_class=3"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli") / "synth"
+    assert main(["--quiet", "data", "build", *TINY, "--root", str(root), "--workers", "1"]) == 0
+    return root
+
+
+def test_data_build_writes_a_complete_resumable_dataset(built, capsys):
+    m = json.loads((built / "manifest.json").read_text())
+    assert m["classes"] == ["chair", "table", "airplane"] and len(m["shapes"]) == 6 and len(m["sketches"]) == 9
+    for s in m["shapes"]:
+        assert (built / s["mesh"]).is_file()
+        assert (built / "views" / "shaded_64" / f"{s['id']}.png").is_file()
+    for k in m["sketches"]:
+        assert (built / k["png"]).is_file() and (built / k["strokes"]).is_file() and 0 <= k["noise"] <= 1
+    assert {k["split"] for k in m["sketches"]} == {"train", "test"}
+    capsys.readouterr()
+    assert main(["--quiet", "data", "build", *TINY, "--root", str(built), "--workers", "1"]) == 0
+    assert "0 built / 6 cached" in capsys.readouterr().out  # nothing redone
+    assert not list(built.rglob("*.tmp*"))  # no temporary files left
+
+
+def test_data_build_refuses_other_settings_and_foreign_folders(built, tmp_path, capsys):
+    assert main(["--quiet", "data", "build", *TINY, "--set", "view_size=32", "--root", str(built)]) == 2
+    assert "other data settings" in capsys.readouterr().err
+    (tmp_path / "thesis.tex").write_text("x")
+    assert main(["--quiet", "data", "build", *TINY, "--root", str(tmp_path)]) == 2
+    assert "not a SynthShapes folder" in capsys.readouterr().err
+
+
+def test_contact_sheet_and_render(built, tmp_path):
+    out = tmp_path / "sheet.png"
+    assert main(["--quiet", "data", "sheet", *TINY, "--root", str(built), "--out", str(out)]) == 0
+    from PIL import Image
+
+    w, h = Image.open(out).size
+    assert w > 500 and h > 3 * 96
+    mesh = next(built.glob("shapes/chair/*.ply"))
+    grid = tmp_path / "grid.png"
+    assert main(["render", str(mesh), "--out", str(grid), "--size", "48", "--profile", "ci"]) == 0
+    assert Image.open(grid).size == (48 * 12, 48 * 4)
+
+
+def test_bad_input_gives_clear_errors(tmp_path, capsys):
+    assert main(["data", "build", "--profile", "ci", "--set", "epoch=3", "--root", str(tmp_path / "x")]) == 2
+    assert "Unknown profile key 'epoch'" in capsys.readouterr().err
+    bad = tmp_path / "bad.obj"
+    bad.write_text("this is not a mesh")
+    assert main(["render", str(bad), "--out", str(tmp_path / "o.png")]) == 2
+    assert "bad.obj" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "no_run")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_course_check_passes_on_the_repository(capsys):
+    assert main(["course", "check", "--root", str(__import__("pathlib").Path(__file__).resolve().parents[1])]) == 0
+    assert "in sync" in capsys.readouterr().out
