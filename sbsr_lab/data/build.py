@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
+import trimesh
 from tqdm.auto import tqdm
 
 from sbsr_lab.config import Profile, default_data_root, get_profile
@@ -80,9 +81,10 @@ def _sketch_id(cls: str, index: int) -> str:
     return f"{cls}_s{index:03d}"
 
 
-def render_shape_views(mesh_path: Path, out_paths: dict[str, Path], rig: str, size: int,
+def render_shape_views(mesh_path: Path | trimesh.Trimesh, out_paths: dict[str, Path], rig: str, size: int,
                        upright: bool = True, pca: bool = False) -> None:
-    """Render one mesh file with a camera rig and save one strip PNG ``(H, V*W)`` per style.
+    """Render one mesh (a file, checked by ``load_mesh``, or a mesh in memory) with a camera rig and
+    save one strip PNG ``(H, V*W)`` per style.
 
     ``out_paths`` maps a style name (``shaded``, ``depth``, ``lines``, ...) to its PNG path. Used for
     SynthShapes and for real benchmarks (``data prepare``).
@@ -90,7 +92,8 @@ def render_shape_views(mesh_path: Path, out_paths: dict[str, Path], rig: str, si
     from sbsr_lab.data.meshes import load_mesh
     from sbsr_lab.render import get_rig, normalize_mesh, render_views
 
-    mesh = normalize_mesh(load_mesh(mesh_path), upright=upright, pca=pca)
+    mesh = mesh_path if isinstance(mesh_path, trimesh.Trimesh) else load_mesh(mesh_path)
+    mesh = normalize_mesh(mesh, upright=upright, pca=pca)
     views = render_views(mesh, get_rig(rig), size=size, styles=tuple(out_paths))
     for style, path in out_paths.items():
         stack = views[style]  # (V, H, W)
@@ -113,7 +116,7 @@ def _shape_job(root: str, cls: str, index: int, seed: int, rig: str, size: int, 
     params = {k: (int(v) if isinstance(v, np.integer) else v) for k, v in params.items()}
     with atomic_path(mesh_path) as tmp:
         mesh.export(tmp, file_type="ply")
-    render_shape_views(mesh_path, view_paths, rig, size, upright, pca)
+    render_shape_views(mesh, view_paths, rig, size, upright, pca)  # generated meshes are valid by construction
     from sbsr_lab.io import atomic_write_json
     atomic_write_json(params_path, params, indent=None)
     return sid, True, params

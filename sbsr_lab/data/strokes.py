@@ -65,6 +65,15 @@ def check_strokes(strokes: Sequence[Any], source: str = "the sketch") -> Strokes
 
     Raises :class:`SketchError` for NaN/inf coordinates or arrays that are not ``(N, 2)``.
     """
+    if all(isinstance(s, np.ndarray) and s.dtype == np.float32 and s.ndim == 2 and s.shape[1] == 2
+           and len(s) > 0 for s in strokes):  # fast path: already Strokes
+        if strokes and not np.isfinite(np.concatenate(strokes, axis=0)).all():
+            bad = next(i for i, s in enumerate(strokes) if not np.isfinite(s).all())
+            raise SketchError(
+                f"Stroke {bad} of {source} has NaN or infinite coordinates. "
+                "Fix: drop those points (or re-export the sketch) before rasterising."
+            )
+        return list(strokes)
     out: Strokes = []
     for i, s in enumerate(strokes):
         arr = np.asarray(s, dtype=np.float32)
@@ -125,15 +134,18 @@ def simplify_strokes(strokes: Sequence[Any], tolerance: float = 0.004) -> Stroke
 # the rasteriser
 # ---------------------------------------------------------------------------------------------
 
-def _sharp_joints(p: np.ndarray) -> np.ndarray:
-    """Indices of the interior vertices of polyline ``p`` (N, 2) where it turns sharply."""
-    if len(p) < 3:
+def _sharp_joints(pts: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Indices into the concatenated points ``pts`` (P, 2) of interior vertices where a stroke turns
+    sharply; ``starts`` (S + 1,) are the offsets of the strokes in ``pts``."""
+    if len(pts) < 3:
         return np.zeros(0, dtype=np.int64)
-    d = np.diff(p, axis=0)
-    n = np.linalg.norm(d, axis=1, keepdims=True)
-    d = d / np.maximum(n, 1e-9)
-    cos = (d[:-1] * d[1:]).sum(axis=1)
-    return np.nonzero(cos < _SHARP_TURN_COS)[0] + 1
+    d = np.diff(pts, axis=0)  # d[i] = pts[i + 1] - pts[i]
+    d /= np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-9)[:, None]
+    cos = (d[:-1] * d[1:]).sum(axis=1)  # turn at vertex i + 1
+    interior = np.ones(len(pts), dtype=bool)
+    interior[starts[:-1]] = False
+    interior[starts[1:] - 1] = False
+    return np.nonzero((cos < _SHARP_TURN_COS) & interior[1:-1])[0] + 1
 
 
 def strokes_to_image(
@@ -165,20 +177,35 @@ def strokes_to_image(
     ss = _SUPERSAMPLE
     big = size * ss
     canvas = Image.new("L", (big, big), 0)
+    if not strokes:
+        return np.zeros((size, size), dtype=np.float32)
     draw = ImageDraw.Draw(canvas)
-    for i, s in enumerate(strokes):
-        w_px = base * (float(widths[i]) if widths is not None else 1.0) * ss  # width at 4x
-        if w_px <= 0:
+    counts = np.fromiter((len(s) for s in strokes), dtype=np.int64, count=len(strokes))
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    pts = np.concatenate(strokes, axis=0).astype(np.float64) * big - 0.5  # big-canvas pixel centres at integers
+    mult = np.ones(len(strokes)) if widths is None else np.asarray(widths, dtype=np.float64)
+    w_px = base * ss * mult  # widths at 4x
+    radius = np.maximum(w_px / 2.0, 0.5)
+    sharp = _sharp_joints(pts, starts)
+    stroke_of_sharp = np.searchsorted(starts, sharp, side="right") - 1
+    spread = (np.maximum.reduceat(pts, starts[:-1], axis=0) - np.minimum.reduceat(pts, starts[:-1], axis=0)).max(axis=1)
+    flat = pts.tolist()
+    coords = pts.ravel().tolist()  # x0, y0, x1, y1, ... as PIL wants them
+    caps: list[tuple[float, float, float]] = []
+    for i in range(len(strokes)):
+        if w_px[i] <= 0:
             continue
-        r = max(w_px / 2.0, 0.5)
-        p = s.astype(np.float64) * big - 0.5  # pixel centres of the big canvas sit at integers
-        if len(p) == 1 or np.ptp(p, axis=0).max() < 1e-6:
-            caps = p[:1]
-        else:
-            draw.line(p.ravel().tolist(), fill=255, width=max(1, int(round(w_px))))
-            caps = np.concatenate([p[:1], p[-1:], p[_sharp_joints(p)]], axis=0)
-        for x, y in caps.tolist():
-            draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
+        a, b = int(starts[i]), int(starts[i + 1])
+        r = float(radius[i])
+        if spread[i] > 1e-6:  # a real line, not a dot
+            draw.line(coords[2 * a:2 * b], fill=255, width=max(1, int(round(w_px[i]))))
+            caps.append((*flat[b - 1], r))
+        caps.append((*flat[a], r))
+    for j, i in zip(sharp.tolist(), stroke_of_sharp.tolist()):
+        if w_px[i] > 0:
+            caps.append((*flat[j], float(radius[i])))
+    for x, y, r in caps:
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
     small = canvas.reduce(ss)
     return np.asarray(small, dtype=np.float32) * np.float32(1.0 / 255.0)
 

@@ -1,0 +1,296 @@
+"""Query history in SQLite: who drew what, when, with which model, and what came back.
+
+    from sbsr_lab.widgets.history import QueryHistory
+    db = QueryHistory()                                 # <data root>/query_history.sqlite
+    row_id = db.add(strokes, model="uactn", results=result.results, user="ada")
+    db.recent(10)[0].strokes                            # replay: strokes back into a SketchPad
+    db.export_csv("history.csv")                        # atomic
+
+One row per query (table ``queries``): user name, UTC time (ISO 8601), strokes (QuickDraw-style JSON,
+0..1 floats rounded to 1e-4), model, predicted class, uncertainty, top-k ids and scores (JSON lists).
+
+Two writers at once are safe: the file is in WAL mode, every connection waits up to ``timeout_s``
+for a lock (``PRAGMA busy_timeout``), and writes are short ``BEGIN IMMEDIATE`` transactions.
+The schema is versioned with ``PRAGMA user_version``; opening an older file migrates it in place
+(v1 -> v2) inside one transaction. Only the standard library is needed (plus numpy for strokes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import getpass
+import io
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+
+from sbsr_lab.errors import SbsrError
+from sbsr_lab.io import atomic_write_text
+
+__all__ = ["SCHEMA_VERSION", "HistoryEntry", "QueryHistory", "HistoryError", "default_history_path",
+           "create_v1_schema"]
+
+SCHEMA_VERSION = 2
+HISTORY_FILE = "query_history.sqlite"
+
+# v1 (first release): results as one JSON list of [id, score] pairs, time as UNIX seconds.
+_V1 = """
+CREATE TABLE IF NOT EXISTS queries (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    user    TEXT NOT NULL,
+    time    REAL NOT NULL,
+    strokes TEXT NOT NULL,
+    model   TEXT NOT NULL,
+    results TEXT NOT NULL
+);
+"""
+# v2: ISO time, ids and scores apart, predicted class and uncertainty, an index for per-user listings.
+_V2 = """
+CREATE TABLE IF NOT EXISTS queries (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    user            TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    strokes         TEXT NOT NULL,
+    model           TEXT NOT NULL,
+    predicted_class TEXT,
+    uncertainty     REAL,
+    top_ids         TEXT NOT NULL,
+    top_scores      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS queries_user_time ON queries (user, created_at);
+"""
+_CSV_FIELDS = ["id", "user", "created_at", "model", "predicted_class", "uncertainty", "top_ids", "top_scores",
+               "strokes"]
+
+
+class HistoryError(SbsrError, OSError):
+    """A history database that cannot be opened, is newer than this sbsr_lab, or is corrupt."""
+
+
+def default_history_path() -> Path:
+    """``<data root>/query_history.sqlite`` (see :func:`sbsr_lab.config.default_data_root`)."""
+    from sbsr_lab.config import default_data_root
+
+    return Path(default_data_root()) / HISTORY_FILE
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (some containers)
+        return os.environ.get("USER", "anonymous")
+
+
+def strokes_to_json(strokes: Sequence[Any]) -> str:
+    """Strokes ``[(N, 2)]`` in [0, 1]^2 -> compact JSON ``[[[x...], [y...]], ...]`` (4 decimals)."""
+    out = []
+    for s in strokes:
+        a = np.round(np.asarray(s, dtype=np.float64).reshape(-1, 2), 4)
+        out.append([a[:, 0].tolist(), a[:, 1].tolist()])
+    return json.dumps(out, separators=(",", ":"))
+
+
+def strokes_from_json(text: str) -> list[np.ndarray]:
+    """Inverse of :func:`strokes_to_json`: ``(N, 2)`` float32 arrays."""
+    return [np.stack([np.asarray(x, np.float32), np.asarray(y, np.float32)], axis=1) for x, y in json.loads(text)]
+
+
+@dataclass
+class HistoryEntry:
+    """One stored query."""
+
+    id: int
+    user: str
+    created_at: str                 # ISO 8601, UTC
+    model: str
+    strokes: list[np.ndarray]       # (N, 2) float32 in [0, 1]^2
+    top_ids: list[str]
+    top_scores: list[float]
+    predicted_class: str | None = None
+    uncertainty: float | None = None
+
+    def label(self) -> str:
+        """One line for a list widget: time, user, model, predicted class."""
+        when = self.created_at.replace("T", " ")[:19]
+        guess = f" -> {self.predicted_class}" if self.predicted_class else ""
+        return f"#{self.id} {when} {self.user} [{self.model}]{guess}"
+
+
+def create_v1_schema(path: str | os.PathLike[str]) -> None:
+    """Create an empty history file in the old v1 layout (for migration tests and old files)."""
+    con = sqlite3.connect(path)
+    try:
+        con.executescript(_V1)
+        con.execute("PRAGMA user_version = 1")
+        con.commit()
+    finally:
+        con.close()
+
+
+class QueryHistory:
+    """The query history database (a SQLite file), safe for concurrent writers.
+
+    Args:
+        path: the SQLite file (default :func:`default_history_path`); folders are created.
+        user: default user name for :meth:`add` (default: the login name).
+        timeout_s: how long a writer waits for another one's lock before failing.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, user: str | None = None,
+                 timeout_s: float = 10.0) -> None:
+        self.path = Path(path) if path is not None else default_history_path()
+        self.user = user or _default_user()
+        self.timeout_s = float(timeout_s)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HistoryError(f"Cannot create the folder of the query history {self.path} ({exc}). "
+                               "Fix: pass QueryHistory(path=...) in a writable folder.") from exc
+        self._migrate()
+
+    # -- connections ----------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _connect(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """A short-lived connection (one per operation, so threads and processes never share one)."""
+        try:
+            con = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise HistoryError(f"Cannot open the query history {self.path} ({exc}). "
+                               "Fix: check the path and its permissions.") from exc
+        try:
+            con.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
+            if write:
+                con.execute("BEGIN IMMEDIATE")  # take the write lock now: no deadlock on upgrade
+            yield con
+            if write:
+                con.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise HistoryError(f"The query history {self.path} failed: {exc}. Fix: if the file is corrupt, "
+                               "move it away (a new one is created).") from exc
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+        finally:
+            con.close()
+
+    def schema_version(self) -> int:
+        """``PRAGMA user_version`` of the file (0 = empty)."""
+        with self._connect() as con:
+            return int(con.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        """Create the schema, or bring an older file up to :data:`SCHEMA_VERSION` (one transaction)."""
+        try:
+            con = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
+            mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            con.close()
+        except sqlite3.DatabaseError as exc:
+            raise HistoryError(f"{self.path} is not a query history database ({exc}). "
+                               "Fix: move it away or pass another path.") from exc
+        if str(mode).lower() != "wal":  # e.g. a network file system
+            raise HistoryError(f"{self.path}: SQLite refused WAL mode ({mode}); concurrent writers would "
+                               "block each other. Fix: keep the history on a local disk.")
+        with self._connect(write=True) as con:  # re-read the version under the write lock
+            version = int(con.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise HistoryError(f"{self.path} has schema v{version}, newer than this sbsr_lab (v{SCHEMA_VERSION}). "
+                                   "Fix: upgrade sbsr_lab, or use another history file.")
+            if version == 0:
+                for stmt in filter(str.strip, _V2.split(";")):  # not executescript: it would COMMIT
+                    con.execute(stmt)
+            elif version == 1:
+                _migrate_v1_to_v2(con)
+            if version != SCHEMA_VERSION:
+                con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- writing --------------------------------------------------------------------------------------
+    def add(self, strokes: Sequence[Any], model: str, results: Sequence[dict[str, Any]], user: str | None = None,
+            predicted_class: str | None = None, uncertainty: float | None = None,
+            created_at: str | None = None) -> int:
+        """Store one query; ``results`` are ``[{"id", "score", ...}]`` best first. Returns the row id."""
+        row = (user or self.user, created_at or _now_iso(), strokes_to_json(strokes), model, predicted_class,
+               None if uncertainty is None else float(uncertainty),
+               json.dumps([str(r["id"]) for r in results]),
+               json.dumps([round(float(r["score"]), 6) for r in results]))
+        with self._connect(write=True) as con:
+            cur = con.execute("INSERT INTO queries (user, created_at, strokes, model, predicted_class, uncertainty, "
+                              "top_ids, top_scores) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            return int(cur.lastrowid)
+
+    def clear(self, user: str | None = None) -> int:
+        """Delete the rows of ``user`` (all rows when None); returns how many."""
+        with self._connect(write=True) as con:
+            if user is None:
+                return con.execute("DELETE FROM queries").rowcount
+            return con.execute("DELETE FROM queries WHERE user = ?", (user,)).rowcount
+
+    # -- reading --------------------------------------------------------------------------------------
+    _COLUMNS = "id, user, created_at, model, strokes, top_ids, top_scores, predicted_class, uncertainty"
+
+    @staticmethod
+    def _entry(row: Sequence[Any]) -> HistoryEntry:
+        return HistoryEntry(int(row[0]), row[1], row[2], row[3], strokes_from_json(row[4]), json.loads(row[5]),
+                            [float(s) for s in json.loads(row[6])], row[7], row[8])
+
+    def recent(self, limit: int = 50, user: str | None = None) -> list[HistoryEntry]:
+        """The latest ``limit`` queries (of ``user`` if given), newest first."""
+        where, args = ("WHERE user = ?", (user,)) if user else ("", ())
+        with self._connect() as con:
+            rows = con.execute(f"SELECT {self._COLUMNS} FROM queries {where} ORDER BY id DESC LIMIT ?",
+                               (*args, int(limit))).fetchall()
+        return [self._entry(r) for r in rows]
+
+    def get(self, entry_id: int) -> HistoryEntry:
+        """One query by id (raises :class:`HistoryError` if there is none)."""
+        with self._connect() as con:
+            row = con.execute(f"SELECT {self._COLUMNS} FROM queries WHERE id = ?", (int(entry_id),)).fetchone()
+        if row is None:
+            raise HistoryError(f"No query #{entry_id} in {self.path}.")
+        return self._entry(row)
+
+    def __len__(self) -> int:
+        with self._connect() as con:
+            return int(con.execute("SELECT COUNT(*) FROM queries").fetchone()[0])
+
+    def export_csv(self, path: str | os.PathLike[str], user: str | None = None) -> Path:
+        """Write every query (of ``user``) oldest first to a CSV file, atomically; returns its path."""
+        where, args = ("WHERE user = ?", (user,)) if user else ("", ())
+        with self._connect() as con:
+            rows = con.execute(f"SELECT id, user, created_at, model, predicted_class, uncertainty, top_ids, "
+                               f"top_scores, strokes FROM queries {where} ORDER BY id", args).fetchall()
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(_CSV_FIELDS)
+        writer.writerows(rows)
+        atomic_write_text(path, buf.getvalue())
+        return Path(path)
+
+
+def _migrate_v1_to_v2(con: sqlite3.Connection) -> None:
+    """v1 rows (UNIX time, ``results`` = [[id, score], ...]) -> the v2 table, inside the caller's transaction."""
+    con.execute("ALTER TABLE queries RENAME TO queries_v1")
+    for stmt in filter(str.strip, _V2.split(";")):
+        con.execute(stmt)
+    for rid, user, t, strokes, model, results in con.execute(
+            "SELECT id, user, time, strokes, model, results FROM queries_v1 ORDER BY id").fetchall():
+        pairs = json.loads(results)
+        when = datetime.fromtimestamp(float(t), tz=timezone.utc).isoformat(timespec="milliseconds")
+        con.execute("INSERT INTO queries (id, user, created_at, strokes, model, predicted_class, uncertainty, top_ids, "
+                    "top_scores) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?)",
+                    (rid, user, when, strokes, model, json.dumps([str(p[0]) for p in pairs]),
+                     json.dumps([float(p[1]) for p in pairs])))
+    con.execute("DROP TABLE queries_v1")

@@ -1,0 +1,185 @@
+"""Synthetic sketches: viewpoints, tracing a line image into strokes, human effects, the whole pipeline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+from scipy.ndimage import distance_transform_edt, gaussian_filter
+
+from sbsr_lab.data.sketches import (
+    Sketch,
+    add_gaps,
+    drawing_viewpoint,
+    drop_strokes,
+    humanize,
+    line_drawing,
+    overtrace,
+    smooth_strokes,
+    synthesize_sketch,
+    trace_strokes,
+    vary_width,
+    view_angles,
+    wobble,
+)
+from sbsr_lab.data.strokes import strokes_to_image
+from sbsr_lab.render import normalize_mesh
+
+RECT = [np.array([[0.2, 0.3], [0.8, 0.3], [0.8, 0.7], [0.2, 0.7], [0.2, 0.3]], dtype=np.float32)]
+CROSS = [np.array([[0.1, 0.5], [0.9, 0.5]], dtype=np.float32), np.array([[0.5, 0.1], [0.5, 0.9]], dtype=np.float32)]
+# a little "house": outline, roof, door (long outline strokes and short details)
+HOUSE = [
+    np.array([[0.2, 0.45], [0.2, 0.85], [0.8, 0.85], [0.8, 0.45], [0.2, 0.45]], dtype=np.float32),
+    np.array([[0.15, 0.5], [0.5, 0.15], [0.85, 0.5]], dtype=np.float32),
+    np.array([[0.45, 0.85], [0.45, 0.65], [0.58, 0.65], [0.58, 0.85]], dtype=np.float32),
+    np.array([[0.28, 0.55], [0.38, 0.55], [0.38, 0.65], [0.28, 0.65], [0.28, 0.55]], dtype=np.float32),
+]
+
+
+def _chamfer(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean distance (px) from the ink of ``a`` to the nearest ink of ``b``."""
+    return float(distance_transform_edt(b <= 0.5)[a > 0.5].mean())
+
+
+def _dist(clean: np.ndarray, other: np.ndarray) -> float:
+    return float(np.abs(gaussian_filter(clean, 1.5) - gaussian_filter(other, 1.5)).mean())
+
+
+# -- viewpoints -----------------------------------------------------------------------------------
+
+def test_drawing_viewpoints_are_plausible():
+    rng = np.random.default_rng(0)
+    views = [view_angles(drawing_viewpoint(rng)) for _ in range(300)]
+    az = np.array([v["azimuth"] for v in views])
+    el = np.array([v["elevation"] for v in views])
+    assert el.min() >= -5.01 and el.max() <= 40.01
+    assert (el > 0).mean() > 0.9  # mostly from slightly above
+    three_quarter = ((np.abs(az) > 25) & (np.abs(az) < 65)).mean()
+    side = (np.abs(np.abs(az) - 90) < 20).mean()
+    front = (np.abs(az) < 20).mean()
+    assert three_quarter > 0.3 and side > 0.1 and front > 0.1
+    cam = drawing_viewpoint(np.random.default_rng(1))
+    assert np.linalg.norm(cam.eye) == pytest.approx(2.8)
+
+
+# -- tracing --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("width", [1.0, 2.0, 3.0])
+def test_trace_recovers_a_rectangle(width):
+    lines = strokes_to_image(RECT, size=128, width=width)
+    strokes = trace_strokes(lines)
+    assert len(strokes) == 1  # one closed pen stroke round the rectangle
+    s = strokes[0]
+    assert np.allclose(s[0], s[-1], atol=0.02)
+    assert len(s) <= 14  # simplified, not one point per pixel
+    redrawn = strokes_to_image(strokes, size=128, width=width)
+    assert _chamfer(lines, redrawn) < 1.0 and _chamfer(redrawn, lines) < 1.0
+    lo, hi = s.min(0), s.max(0)
+    np.testing.assert_allclose(lo, [0.2, 0.3], atol=0.015)
+    np.testing.assert_allclose(hi, [0.8, 0.7], atol=0.015)
+
+
+def test_trace_joins_straight_lines_through_junctions():
+    strokes = trace_strokes(strokes_to_image(CROSS, size=128, width=2.0))
+    assert len(strokes) == 2
+    for s in strokes:
+        assert np.linalg.norm(s[-1] - s[0]) > 0.75  # each line is whole, not two halves
+    assert trace_strokes(np.zeros((32, 32), dtype=np.float32)) == []
+
+
+def test_trace_orders_long_strokes_first_and_drops_specks():
+    img = strokes_to_image(HOUSE, size=128)
+    img[5:7, 5:7] = 1.0  # a 2-px speck
+    strokes = trace_strokes(img, min_length_px=4)
+    lengths = [np.linalg.norm(np.diff(s, axis=0), axis=1).sum() for s in strokes]
+    assert lengths == sorted(lengths, reverse=True)
+    assert all(np.linalg.norm(s - [0.045, 0.045], axis=1).min() > 0.02 for s in strokes)
+
+
+# -- human effects --------------------------------------------------------------------------------
+
+def test_humanize_is_deterministic_by_seed():
+    a, wa = humanize(HOUSE, np.random.default_rng(3), 0.6)
+    b, wb = humanize(HOUSE, np.random.default_rng(3), 0.6)
+    c, _ = humanize(HOUSE, np.random.default_rng(4), 0.6)
+    assert wa == wb and len(a) == len(b) == len(wa)
+    for s, t in zip(a, b):
+        np.testing.assert_array_equal(s, t)
+    assert len(a) != len(c) or any(s.shape != t.shape or not np.allclose(s, t) for s, t in zip(a, c))
+
+
+def test_noise_zero_stays_close_to_the_clean_drawing():
+    clean = strokes_to_image(HOUSE, size=128)
+    s, w = humanize(HOUSE, np.random.default_rng(0), 0.0)
+    img = strokes_to_image(s, size=128, widths=w)
+    assert _chamfer(img, clean) < 1.0 and _chamfer(clean, img) < 1.0
+    assert not np.allclose(img, clean)  # still a slight natural wobble
+
+
+def test_noise_is_monotonic_on_average():
+    clean = strokes_to_image(HOUSE, size=96)
+    levels = [0.0, 0.25, 0.5, 0.75, 1.0]
+    dist = []
+    for noise in levels:
+        d = []
+        for seed in range(8):
+            s, w = humanize(HOUSE, np.random.default_rng(seed), noise)
+            d.append(_dist(clean, strokes_to_image(s, size=96, widths=w)))
+        dist.append(np.mean(d))
+    assert all(b > a for a, b in zip(dist, dist[1:])), dist
+    assert dist[-1] > 2 * dist[0]
+
+
+def test_humanize_rejects_bad_noise():
+    with pytest.raises(ValueError, match="noise"):
+        humanize(HOUSE, np.random.default_rng(0), 1.5)
+    assert humanize([], np.random.default_rng(0), 0.5) == ([], [])
+
+
+def test_small_steps():
+    rng = np.random.default_rng(0)
+    kept = drop_strokes(HOUSE, rng, 1.0)
+    assert any(s is HOUSE[0] for s in kept)  # the longest (outline) stroke always stays
+    assert drop_strokes(HOUSE, rng, 0.0) == HOUSE
+    many = sum(len(add_gaps(HOUSE, np.random.default_rng(k), 1.0)) for k in range(10))
+    few = sum(len(add_gaps(HOUSE, np.random.default_rng(k), 0.0)) for k in range(10))
+    assert many > few >= 10 * len(HOUSE)
+    smooth = smooth_strokes(RECT, spacing=0.01)[0]
+    assert len(smooth) > 150 and np.linalg.norm(np.diff(smooth, axis=0), axis=1).max() < 0.02
+    wob = wobble(RECT, rng, 1.0)[0]
+    assert np.abs(wob - smooth_strokes(RECT, 0.006)[0][: len(wob)]).max() > 0.003
+    assert len(overtrace(HOUSE, np.random.default_rng(1), 1.0)) > len(HOUSE)
+    w = vary_width(HOUSE, rng, 1.0)
+    assert len(w) == len(HOUSE) and all(0.5 <= x <= 1.8 for x in w)
+
+
+# -- the whole pipeline ---------------------------------------------------------------------------
+
+MESHES = {
+    "box": trimesh.creation.box(extents=(1.0, 0.6, 0.4)),
+    "cylinder": trimesh.creation.cylinder(radius=0.3, height=1.0, sections=24),
+    "capsule": trimesh.creation.capsule(height=0.8, radius=0.25),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MESHES))
+@pytest.mark.parametrize("noise", [0.0, 1.0])
+def test_synthesize_sketch(name, noise):
+    mesh = normalize_mesh(MESHES[name])
+    sk = synthesize_sketch(mesh, np.random.default_rng(7), noise, size=128)
+    assert isinstance(sk, Sketch) and sk.noise == noise
+    assert len(sk.strokes) >= 1 and len(sk.widths) == len(sk.strokes)
+    pts = np.concatenate(sk.strokes)
+    assert pts.dtype == np.float32 and pts.min() >= 0.0 and pts.max() <= 1.0
+    assert np.ptp(pts, axis=0).max() > 0.7  # the drawing fills the canvas
+    assert set(sk.view) == {"azimuth", "elevation"}
+    assert strokes_to_image(sk.strokes, size=64, widths=sk.widths).sum() > 20
+
+
+def test_line_drawing_and_trace_on_a_box():
+    mesh = normalize_mesh(MESHES["box"])
+    cam = drawing_viewpoint(np.random.default_rng(2))
+    lines = line_drawing(mesh, cam, size=96)
+    assert lines.shape == (96, 96) and lines.max() > 0.9
+    strokes = trace_strokes(lines)
+    assert 1 <= len(strokes) <= 12  # a box is a handful of strokes, not hundreds of fragments
