@@ -9,6 +9,8 @@
     sbsr-lab train STAGE --data DIR --out RUN [--from RUN] train one stage of a method
     sbsr-lab evaluate RUN | --queries Q --gallery G       SHREC metrics of a method or of saved embeddings
     sbsr-lab course build | check                         learner notebooks from the solutions
+    sbsr-lab query SKETCH [--k 10] [--model RUN] [--json]  ranked gallery shapes for one sketch file
+    sbsr-lab app [--port N] [--no-browser]                 the live sketch demo as a web page (Voila)
 
 Every command takes ``--profile`` and ``--set key=value`` overrides of the profile (see
 ``sbsr_lab/config.py``). Errors that sbsr_lab raises on purpose are printed without a traceback.
@@ -170,6 +172,71 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- query / app ----------------------------------------------------------------------------------------
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from sbsr_lab.data.strokes import IMAGE_SUFFIXES, STROKE_SUFFIXES, load_sketch_image, load_strokes
+    from sbsr_lab.errors import SketchError
+    from sbsr_lab.widgets.app import resolve_engine
+    from sbsr_lab.widgets.sketchpad import MAX_POINTS, MAX_STROKES, cap_strokes, sketch_problem
+
+    path = Path(args.sketch)
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES + STROKE_SUFFIXES:
+        raise SketchError(f"{path}: unsupported sketch format {path.suffix or '(no suffix)'!r}. "
+                          f"Fix: use one of {', '.join(IMAGE_SUFFIXES + STROKE_SUFFIXES)}.")
+    if not path.is_file():
+        raise SketchError(f"{path}: sketch file not found. Fix: check the path.")
+    if args.k < 1:
+        raise SbsrError(f"--k must be at least 1, got {args.k}.")
+    sketch: object = path
+    if suffix in STROKE_SUFFIXES:  # read (and check) the strokes before loading any model
+        strokes = load_strokes(path)
+        problem = sketch_problem(strokes)
+        if problem:
+            raise SketchError(f"{path}: {problem}")
+        if len(strokes) > MAX_STROKES or sum(len(s) for s in strokes) > MAX_POINTS * 4:
+            sketch = cap_strokes(strokes)  # thousands of strokes: simplified, the longest kept
+    else:
+        load_sketch_image(path, 64)  # corrupt or blank images fail here, with the file named
+    engine = resolve_engine(args.model, args.bundle, args.data)
+    result = engine.query(sketch, k=args.k)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=1))
+        return 0
+    unc = "" if result.uncertainty is None else f", uncertainty {result.uncertainty:.4f}"
+    print(f"{path.name}: looks like a {result.predicted_class} "
+          f"(p={result.probabilities[result.predicted_class]:.2f}{unc}; {engine.method}, "
+          f"{len(engine.index)} shapes, {1e3 * result.seconds:.0f} ms)")
+    print(f"{'rank':>4}  {'score':>7}  {'class':<14} id")
+    for r in result.results:
+        print(f"{r['rank']:>4}  {r['score']:>7.4f}  {str(r['class']):<14} {r['id']}")
+    return 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    import webbrowser
+
+    from sbsr_lab.widgets.app import start_app
+
+    if args.model is None and args.bundle is None:  # fail here, not inside the page, when there is no model
+        from sbsr_lab.retrieval.bundle import read_bundle
+
+        read_bundle()
+    server = start_app(port=args.port, host=args.host, model=args.model, bundle=args.bundle, data=args.data,
+                       k=args.k)
+    print(f"sbsr-lab app: the sketch demo is at {server.url} (Ctrl-C to stop)", flush=True)
+    if not args.no_browser:
+        webbrowser.open(server.url)
+    try:
+        server.process.wait()
+    except KeyboardInterrupt:
+        print("sbsr-lab app: stopped.")
+    finally:
+        server.stop()
+    return 0
+
+
 # -- parser -------------------------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -237,6 +304,25 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--gallery", help="gallery embeddings (.safetensors)")
     ev.add_argument("--out", help="write the full report as JSON")
     ev.set_defaults(func=cmd_evaluate)
+
+    query = sub.add_parser("query", help="rank the gallery for one sketch file (.png, .ndjson, .svg)")
+    query.add_argument("sketch", help="sketch file: PNG/JPEG (black on white), QuickDraw .ndjson or .svg")
+    query.add_argument("--k", type=int, default=10, help="number of shapes to list (default 10)")
+    query.add_argument("--model", help="run folder, bundle folder, METHOD or bundle:METHOD (default: the bundled UACTN)")
+    query.add_argument("--bundle", help="bundle folder for METHOD names (default: the one in the package)")
+    query.add_argument("--data", help="dataset of a run folder (default: the one it was trained on)")
+    query.add_argument("--json", action="store_true", help="print JSON: predicted_class, uncertainty, results")
+    query.set_defaults(func=cmd_query)
+
+    app = sub.add_parser("app", help="serve the live sketch demo as a web page with Voila on localhost")
+    app.add_argument("--port", type=int, help="port (default: a free one)")
+    app.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    app.add_argument("--no-browser", action="store_true", help="only print the URL")
+    app.add_argument("--model", help="model spec as for `query` (default: the bundled UACTN)")
+    app.add_argument("--bundle", help="bundle folder (default: the one in the package)")
+    app.add_argument("--data", help="dataset whose test sketches the picker offers")
+    app.add_argument("--k", type=int, default=8, help="shapes shown (default 8)")
+    app.set_defaults(func=cmd_app)
 
     course = sub.add_parser("course", help="build or check the learner notebooks")
     course.add_argument("action", choices=["build", "check"])

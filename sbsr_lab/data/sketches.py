@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from sbsr_lab.data.strokes import Strokes, check_strokes, normalize_strokes, simplify_strokes
+from sbsr_lab.errors import SketchError
 
 if TYPE_CHECKING:  # the renderer is imported lazily (data -> render is allowed, but keep import light)
     import trimesh
@@ -469,28 +470,32 @@ def add_gaps(strokes: Strokes, rng: np.random.Generator, amount: float) -> Strok
 
 
 def _catmull_rom(p: np.ndarray, spacing: float, closed: bool) -> np.ndarray:
-    """Centripetal Catmull-Rom spline through the vertices of ``p`` (N, 2), sampled every ~``spacing``."""
+    """Centripetal Catmull-Rom spline through the vertices of ``p`` (N, 2), sampled every ~``spacing``.
+
+    All segments are evaluated at once as cubic Hermite curves with the centripetal tangents.
+    """
     if closed and len(p) > 3:
         ext = np.concatenate([p[-2:-1], p, p[1:2]], axis=0)
     else:
         ext = np.concatenate([2 * p[:1] - p[1:2], p, 2 * p[-1:] - p[-2:-1]], axis=0)
-    pieces = []
-    for i in range(1, len(ext) - 2):
-        p0, p1, p2, p3 = ext[i - 1], ext[i], ext[i + 1], ext[i + 2]
-        d = float(np.linalg.norm(p2 - p1))
-        if d < 1e-9:
-            continue
-        t01 = max(float(np.linalg.norm(p1 - p0)) ** 0.5, 1e-6)
-        t12 = d**0.5
-        t23 = max(float(np.linalg.norm(p3 - p2)) ** 0.5, 1e-6)
-        m1 = p2 - p1 + t12 * ((p1 - p0) / t01 - (p2 - p0) / (t01 + t12))  # Hermite tangents
-        m2 = p2 - p1 + t12 * ((p3 - p2) / t23 - (p3 - p1) / (t12 + t23))
-        n = max(2, int(math.ceil(d / spacing)))
-        t = np.linspace(0.0, 1.0, n + 1)[:-1, None]
-        h00, h10, h01, h11 = 2 * t**3 - 3 * t**2 + 1, t**3 - 2 * t**2 + t, -2 * t**3 + 3 * t**2, t**3 - t**2
-        pieces.append(h00 * p1 + h10 * m1 + h01 * p2 + h11 * m2)
-    pieces.append(p[-1:])
-    return np.concatenate(pieces, axis=0)
+    p0, p1, p2, p3 = ext[:-3], ext[1:-2], ext[2:-1], ext[3:]  # (S, 2) each, S = N - 1 segments
+    d = np.hypot(*(p2 - p1).T)
+    keep = d > 1e-9
+    if not keep.any():
+        return p[:1].copy()
+    p0, p1, p2, p3, d = p0[keep], p1[keep], p2[keep], p3[keep], d[keep]
+    t01 = np.maximum(np.hypot(*(p1 - p0).T), 1e-12) ** 0.5
+    t12 = d**0.5
+    t23 = np.maximum(np.hypot(*(p3 - p2).T), 1e-12) ** 0.5
+    m1 = p2 - p1 + t12[:, None] * ((p1 - p0) / t01[:, None] - (p2 - p0) / (t01 + t12)[:, None])
+    m2 = p2 - p1 + t12[:, None] * ((p3 - p2) / t23[:, None] - (p3 - p1) / (t12 + t23)[:, None])
+    counts = np.maximum(2, np.ceil(d / spacing).astype(np.int64))  # samples per segment (end excluded)
+    seg = np.repeat(np.arange(len(d)), counts)
+    first = np.repeat(np.cumsum(counts) - counts, counts)
+    t = ((np.arange(len(seg)) - first) / counts[seg])[:, None]
+    h00, h10, h01, h11 = 2 * t**3 - 3 * t**2 + 1, t**3 - 2 * t**2 + t, -2 * t**3 + 3 * t**2, t**3 - t**2
+    curve = h00 * p1[seg] + h10 * m1[seg] + h01 * p2[seg] + h11 * m2[seg]
+    return np.concatenate([curve, p[-1:]], axis=0)
 
 
 def smooth_strokes(strokes: Strokes, spacing: float = 0.006, corner_deg: float = 35.0) -> Strokes:
@@ -516,7 +521,12 @@ def smooth_strokes(strokes: Strokes, spacing: float = 0.006, corner_deg: float =
             out.append(_catmull_rom(p, spacing, closed=True).astype(np.float32))
             continue
         cuts = [0] + corners + [len(p) - 1]
-        runs = [_catmull_rom(p[a:b + 1], spacing, closed=False)[:-1] for a, b in zip(cuts[:-1], cuts[1:])]
+        runs = [
+            _catmull_rom(p[a:b + 1], spacing, closed=False)[:-1] if b - a > 1  # a curve between corners
+            else np.linspace(p[a], p[b], max(2, int(math.ceil(np.hypot(*(p[b] - p[a])) / spacing))),
+                             endpoint=False)  # a straight side
+            for a, b in zip(cuts[:-1], cuts[1:])
+        ]
         out.append(np.concatenate(runs + [p[-1:]], axis=0).astype(np.float32))
     return out
 
@@ -662,9 +672,19 @@ def synthesize_sketch(mesh: "trimesh.Trimesh", rng: np.random.Generator, noise: 
     Draws the mesh's lines from :func:`drawing_viewpoint` at ``size`` px, traces them
     (:func:`trace_strokes`), drops tiny fragments, humanises (:func:`humanize`) and fits the result
     into [m, 1 - m]² with a random margin m in [0.04, 0.12] (people fill the page to different degrees).
+    Raises :class:`SketchError` if the mesh shows no lines from three viewpoints in a row.
     """
-    camera = drawing_viewpoint(rng)
-    strokes = trace_strokes(line_drawing(mesh, camera, size), min_length_px=max(3, size // 64))
+    for _ in range(3):  # a degenerate view (e.g. a flat plate seen edge-on) may show no lines
+        camera = drawing_viewpoint(rng)
+        strokes = trace_strokes(line_drawing(mesh, camera, size), min_length_px=max(3, size // 64))
+        if strokes:
+            break
+    else:
+        raise SketchError(
+            f"synthesize_sketch: the mesh ({len(mesh.faces)} faces) shows no lines from 3 drawing viewpoints "
+            f"(last {view_angles(camera)}). Fix: normalise it first (sbsr_lab.render.normalize_mesh) and check "
+            "that it is not empty or degenerate."
+        )
     strokes = normalize_strokes(strokes, margin=0.08)
     if strokes:  # fragments shorter than 2% of the canvas are not drawn by people
         strokes = [s for s in strokes if _arc_length(s) >= 0.02] or strokes[:1]

@@ -15,7 +15,6 @@ Bad input raises :class:`sbsr_lab.errors.SketchError` naming the file, the probl
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -114,19 +113,49 @@ def normalize_strokes(strokes: Sequence[Any], margin: float = 0.05) -> Strokes:
     return [((s - centre) * scale + 0.5).astype(np.float32) for s in strokes]
 
 
+def _rdp_keep(p: np.ndarray, tolerance: float) -> np.ndarray:
+    """Ramer-Douglas-Peucker on an ``(N, 2)`` polyline: boolean mask of the vertices to keep.
+
+    Iterative (a stack of index ranges); distances are to the segment (not the infinite line),
+    each range's distances computed at once with numpy.
+    """
+    keep = np.zeros(len(p), dtype=bool)
+    keep[[0, -1]] = True
+    stack = [(0, len(p) - 1)]
+    while stack:
+        a, b = stack.pop()
+        if b - a < 2:
+            continue
+        seg = p[b] - p[a]
+        rel = p[a + 1:b] - p[a]
+        n2 = float(seg @ seg)
+        if n2 > 1e-24:  # distance to the segment a-b (to its nearest end beyond the ends)
+            t = np.clip(rel @ seg / n2, 0.0, 1.0)
+            off = rel - t[:, None] * seg
+        else:  # closed loop: distance to the point
+            off = rel
+        dist = np.hypot(off[:, 0], off[:, 1])
+        k = int(np.argmax(dist))
+        if dist[k] > tolerance:
+            m = a + 1 + k
+            keep[m] = True
+            stack += [(a, m), (m, b)]
+    return keep
+
+
 def simplify_strokes(strokes: Sequence[Any], tolerance: float = 0.004) -> Strokes:
     """Ramer-Douglas-Peucker simplification of every stroke (``tolerance`` in [0, 1] units).
 
-    Uses :func:`skimage.measure.approximate_polygon`; dots and 2-point strokes are kept as they are.
+    Every removed vertex lies within ``tolerance`` of the simplified stroke. Gives the same vertices
+    as :func:`skimage.measure.approximate_polygon` (checked in the tests), vectorised: several times
+    faster on long pixel paths. Dots and 2-point strokes are kept as they are.
     """
-    from skimage.measure import approximate_polygon
-
     out: Strokes = []
     for s in check_strokes(strokes):
         if len(s) <= 2:
             out.append(s.copy())
         else:
-            out.append(approximate_polygon(s.astype(np.float64), tolerance).astype(np.float32))
+            out.append(s[_rdp_keep(s.astype(np.float64), tolerance)])
     return out
 
 
@@ -163,7 +192,7 @@ def strokes_to_image(
         widths: optional per-stroke multipliers of ``width`` (one per stroke).
 
     Lines are drawn with PIL at 4x resolution with round caps and round sharp joints, then
-    box-filtered down. About 1 ms for a 30-stroke sketch at 128 px.
+    box-filtered down. About 1.5 ms for a 30-stroke hand-drawn sketch at 128 px.
     """
     from PIL import Image, ImageDraw
 

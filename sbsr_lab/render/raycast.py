@@ -11,7 +11,8 @@ Styles, each returned as float32 (``render_views``: a leading V axis; ``render_v
                   the camera-space depth of the hit and c the depth of the world origin. So 1 is
                   the nearest point of the unit sphere, 0.1 its farthest: values rise towards the camera.
 ``"normals"``     ``(H, W, 3)`` in [-1, 1]: unit face normal in the camera frame (x right, y up,
-                  z towards the viewer), flipped to face the camera (z >= 0); 0 on the background.
+                  z towards the viewer), flipped to face the camera (z >= 0); 0 on the background
+                  (box-filtered like the other styles, so shorter than 1 in pixels on the outline).
 ``"shaded"``      ``(H, W)`` grayscale Lambert shading, ``0.2 + 0.8 * max(0, n . l)``, with a light fixed
                   to the camera (slightly above-left of it, ``l`` below); background 0.
 ``"lines"``       ``(H, W)`` line drawing, ink = 1, paper = 0: the outline (silhouette border), depth
@@ -38,7 +39,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.ndimage as ndi
 import trimesh
 
 from sbsr_lab.render.cameras import Camera
@@ -63,8 +63,6 @@ class _Rays:
     origins: np.ndarray      # (R, 3) float32 world
     dirs: np.ndarray         # (R, 3) float32 world, unit length
     axial: np.ndarray        # (V, n, n) float32: cos(angle to the optical axis); z_cam = t * axial
-    image_x: np.ndarray      # (V, n) float32: camera-frame x of each sample column on the plane z = -1
-    image_y: np.ndarray      # (V, n) float32: camera-frame y of each sample row on the plane z = -1
     rotations: np.ndarray    # (V, 3, 3) camera-to-world rotations (columns: right, up, back)
     eyes: np.ndarray         # (V, 3)
     centre_depth: np.ndarray  # (V,) camera-space depth of the world origin
@@ -77,51 +75,58 @@ def _camera_rays(cameras: tuple[Camera, ...], n: int) -> _Rays:
     xs, ys = np.meshgrid(centres, -centres)  # image rows go downwards, camera +Y upwards
     mats = np.stack([c.matrix() for c in cameras])
     rots, eyes = mats[:, :3, :3], mats[:, :3, 3]
-    dirs, axial, image_x, image_y = [], [], [], []
+    dirs, axial = [], []
     for cam, rot in zip(cameras, rots):
         half = math.tan(math.radians(cam.fov_deg) / 2.0)
         d_cam = np.stack([xs * half, ys * half, -np.ones_like(xs)], axis=-1)
         d_cam /= np.linalg.norm(d_cam, axis=-1, keepdims=True)
         dirs.append(d_cam @ rot.T)
         axial.append(-d_cam[..., 2])
-        image_x.append(centres * half)
-        image_y.append(-centres * half)
     dirs_arr = np.stack(dirs).reshape(-1, 3).astype(np.float32)
     origins = np.repeat(eyes, n * n, axis=0).astype(np.float32)
     centre_depth = np.einsum("vi,vi->v", -rots[:, :, 2], -eyes)  # forward . (origin - eye)
     for arr in (dirs_arr, origins):
         arr.flags.writeable = False
-    return _Rays(origins, dirs_arr, np.stack(axial).astype(np.float32), np.stack(image_x).astype(np.float32),
-                 np.stack(image_y).astype(np.float32), rots, eyes, centre_depth)
+    return _Rays(origins, dirs_arr, np.stack(axial).astype(np.float32), rots, eyes, centre_depth)
 
 
 class _Tracer:
-    """First-hit ray queries against one mesh: Embree (``embreex``) if present, else trimesh's numpy tracer."""
+    """First-hit ray queries against one mesh.
 
-    def __init__(self, mesh: trimesh.Trimesh) -> None:
+    Embree through ``embreex`` (the library behind trimesh's ``ray_pyembree``), called directly: it
+    returns the hit distance with the triangle, and skipping trimesh's float64 copies of the rays
+    halves the cost. Without embreex (or with ``use_embree=False``) trimesh's pure-numpy tracer is used,
+    which is exact but far slower.
+    """
+
+    def __init__(self, mesh: trimesh.Trimesh, use_embree: bool = True) -> None:
         self.normals = np.asarray(mesh.face_normals, dtype=np.float32)            # (F, 3)
         self.offsets = np.einsum("fi,fi->f", mesh.face_normals, mesh.triangles[:, 0]).astype(np.float32)  # (F,)
-        try:
-            from embreex import rtcore_scene
-            from embreex.mesh_construction import TriangleMesh
-        except ImportError:  # pragma: no cover - embreex ships wheels for the usual platforms
-            self._scene = None
+        self._scene = None
+        if use_embree:
+            try:
+                from embreex import rtcore_scene
+                from embreex.mesh_construction import TriangleMesh
+            except ImportError:  # pragma: no cover - embreex ships wheels for the usual platforms
+                use_embree = False
+            else:
+                self._scene = rtcore_scene.EmbreeScene()
+                TriangleMesh(scene=self._scene, vertices=np.asarray(mesh.vertices, dtype=np.float32),
+                             indices=np.asarray(mesh.faces, dtype=np.int32))
+        if not use_embree:
             self._fallback = trimesh.ray.ray_triangle.RayMeshIntersector(mesh)
-        else:
-            self._scene = rtcore_scene.EmbreeScene()
-            TriangleMesh(scene=self._scene, vertices=np.asarray(mesh.vertices, dtype=np.float32),
-                         indices=np.asarray(mesh.faces, dtype=np.int32))
 
     def first_hits(self, origins: np.ndarray, dirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Triangle index ``(R,)`` int (-1 = miss) and distance ``(R,)`` float32 along each unit ray."""
         if self._scene is not None:
             out = self._scene.run(origins, dirs, output=1)
             return out["primID"], out["tfar"]
-        tri = self._fallback.intersects_first(origins, dirs)  # pragma: no cover
-        n = self.normals[np.maximum(tri, 0)]  # pragma: no cover
-        with np.errstate(divide="ignore", invalid="ignore"):  # pragma: no cover
-            t = (self.offsets[np.maximum(tri, 0)] - np.einsum("ri,ri->r", n, origins)) / np.einsum("ri,ri->r", n, dirs)
-        return tri, t.astype(np.float32)  # pragma: no cover
+        tri = self._fallback.intersects_first(origins, dirs)
+        safe = np.maximum(tri, 0)
+        n = self.normals[safe]
+        with np.errstate(divide="ignore", invalid="ignore"):  # ray-plane distance of the hit face
+            t = (self.offsets[safe] - np.einsum("ri,ri->r", n, origins)) / np.einsum("ri,ri->r", n, dirs)
+        return tri, np.where(tri >= 0, t, np.inf).astype(np.float32)
 
 
 _TRACER_CACHE: dict[str, object] = {}
@@ -151,7 +156,6 @@ class HitBuffer:
         face_sign: ``(V, F)`` float32, +1 or -1: turns each face normal towards the camera of the view.
         face_q: ``(V, F)`` float32, ``n . (v0 - eye)`` with the turned normal n, so that the distance
             along a ray d to the face's plane is ``face_q / (n . d)``.
-        traced: number of rays actually cast (fewer than V * n * n with adaptive supersampling).
     """
 
     tri: np.ndarray
@@ -160,7 +164,6 @@ class HitBuffer:
     face_normals: np.ndarray
     face_sign: np.ndarray
     face_q: np.ndarray
-    traced: int
 
     @property
     def hit(self) -> np.ndarray:
@@ -181,108 +184,17 @@ def _face_tables(tracer: _Tracer, rays: _Rays) -> tuple[np.ndarray, np.ndarray]:
     return sign, (sign * q_raw).astype(np.float32)
 
 
-def _block_samples(n_coarse: int, s: int, a: int, b: int) -> np.ndarray:
-    """Flat indices ``(n_coarse**2,)`` of sub-sample (a, b) of every pixel in an (s*n_coarse)^2 grid."""
-    n = n_coarse * s
-    rows = np.arange(n_coarse) * s + a
-    cols = np.arange(n_coarse) * s + b
-    return (rows[:, None] * n + cols[None, :]).ravel()
-
-
-@functools.lru_cache(maxsize=2)
-def _coarse_rays(cameras: tuple[Camera, ...], size: int, s: int) -> tuple[np.ndarray, np.ndarray]:
-    """Origins and directions ``(V * size**2, 3)`` of sub-sample (0, 0) of every output pixel."""
-    rays = _camera_rays(cameras, size * s)
-    n2 = (size * s) ** 2
-    sel = (_block_samples(size, s, 0, 0)[None, :] + n2 * np.arange(len(cameras))[:, None]).ravel()
-    return np.ascontiguousarray(rays.origins[sel]), np.ascontiguousarray(rays.dirs[sel])
-
-
-def _refine_mask(tri: np.ndarray, t: np.ndarray, normals: np.ndarray, sign: np.ndarray,
-                 q: np.ndarray, dirs: np.ndarray, angle_deg: float = 10.0, depth_tol: float = 0.005) -> np.ndarray:
-    """``(V, h, w)`` bool: pixels whose 3 x 3 neighbourhood is not one smooth surface (see :func:`cast_rays`)."""
-    v = tri.shape[0]
-    hit = tri >= 0
-    vi = np.arange(v)[:, None, None]
-    n_turned = normals[np.maximum(tri, 0)] * sign[vi, np.maximum(tri, 0)][..., None]  # (V, h, w, 3)
-    q_px = q[vi, np.maximum(tri, 0)]
-    cos_min = math.cos(math.radians(angle_deg))
-    flag = np.zeros_like(hit)
-    for axis in (1, 2):
-        a = [slice(None)] * 3
-        b = [slice(None)] * 3
-        a[axis], b[axis] = slice(None, -1), slice(1, None)
-        a, b = tuple(a), tuple(b)
-        differ = hit[a] != hit[b]
-        both = hit[a] & hit[b] & (tri[a] != tri[b])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bent = np.einsum("...i,...i->...", n_turned[a], n_turned[b]) < cos_min
-            tb_on_a = q_px[a] / np.einsum("...i,...i->...", n_turned[a], dirs[b])
-            apart = ~(np.abs(tb_on_a - t[b]) <= depth_tol * t[b])
-        pair = differ | (both & (bent | apart))
-        flag[a] |= pair
-        flag[b] |= pair
-    return ndi.binary_dilation(flag, structure=np.ones((1, 3, 3), dtype=bool))
-
-
-def cast_rays(mesh: trimesh.Trimesh, cameras: Sequence[Camera], size: int, supersample: int = 1,
-              adaptive: bool = True) -> HitBuffer:
-    """Cast the rays of all cameras (n = size * supersample samples a side) and return the :class:`HitBuffer`.
-
-    With ``adaptive`` (and supersample > 1) a first pass casts one sample per output pixel; only pixels
-    near an outline, crease or depth jump (neighbours on faces that are not one smooth surface, then
-    grown by a pixel) get their other samples cast. Elsewhere every sample is on the same face as the
-    first, and its distance is computed exactly from that face's plane. Details thinner than an output
-    pixel may then be missed where full supersampling would show them partly covered.
-    """
-    s = int(supersample)
-    n = size * s
+def cast_rays(mesh: trimesh.Trimesh, cameras: Sequence[Camera], n: int) -> HitBuffer:
+    """Cast ``n`` x ``n`` rays per camera, all V views in one Embree call, and return the :class:`HitBuffer`."""
     cams = tuple(cameras)
     v = len(cams)
     rays = _camera_rays(cams, n)
     tracer = _tracer_for(mesh)
     sign, q = _face_tables(tracer, rays)
-    if s == 1 or not adaptive:
-        tri, t = tracer.first_hits(rays.origins, rays.dirs)
-        tri = tri.reshape(v, n, n)
-        t = np.where(tri >= 0, t.reshape(v, n, n), np.float32(np.inf))
-        return HitBuffer(tri, t, rays, tracer.normals, sign, q, traced=v * n * n)
-
-    origins0, dirs0 = _coarse_rays(cams, size, s)
-    tri0, t0 = tracer.first_hits(origins0, dirs0)
-    tri0 = tri0.reshape(v, size, size)
-    t0 = np.where(tri0 >= 0, t0.reshape(v, size, size), np.float32(np.inf))
-    refine = _refine_mask(tri0, t0, tracer.normals, sign, q, dirs0.reshape(v, size, size, 3))
-
-    # every sample starts on its pixel's first face; its distance comes from that face's plane: with the
-    # unnormalised camera ray D = (x, y, -1), the plane n_c . (p - v0) = 0 is met at depth z = q / (n_c . D)
-    f = len(tracer.normals)
-    fidx0 = np.where(tri0 >= 0, tri0 + (np.arange(v) * f)[:, None, None], v * f)
-    nc = np.concatenate([_camera_normals(tracer.normals, sign, rays.rotations).reshape(-1, 3),
-                         np.zeros((1, 3), np.float32)])[fidx0]  # (V, size, size, 3)
-    q0 = np.concatenate([q.ravel(), np.zeros(1, np.float32)])[fidx0][:, :, None, :, None]
-    x = rays.image_x.reshape(v, 1, 1, size, s)
-    y = rays.image_y.reshape(v, size, s, 1, 1)
-    expand = (slice(None), slice(None), None, slice(None), None)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = q0 / (nc[..., 0][expand] * x + nc[..., 1][expand] * y - nc[..., 2][expand])
-    t = z.reshape(v, n, n) / rays.axial
-    tri = np.repeat(np.repeat(tri0, s, axis=1), s, axis=2)
-    t = np.where(tri >= 0, t, np.float32(np.inf)).astype(np.float32)
-
-    # second pass: the remaining samples of the flagged pixels
-    pv, pr, pc = np.nonzero(refine)
-    subs = [(a, b) for a in range(s) for b in range(s) if (a, b) != (0, 0)]
-    sa = np.array([a for a, _ in subs])[None, :]
-    sb = np.array([b for _, b in subs])[None, :]
-    rows = (pr[:, None] * s + sa).ravel()
-    cols = (pc[:, None] * s + sb).ravel()
-    views = np.repeat(pv, len(subs))
-    flat = (views * n + rows) * n + cols
-    tri1, t1 = tracer.first_hits(np.ascontiguousarray(rays.origins[flat]), np.ascontiguousarray(rays.dirs[flat]))
-    tri[views, rows, cols] = tri1
-    t[views, rows, cols] = np.where(tri1 >= 0, t1, np.float32(np.inf))
-    return HitBuffer(tri, t, rays, tracer.normals, sign, q, traced=v * size * size + len(flat))
+    tri, t = tracer.first_hits(rays.origins, rays.dirs)
+    tri = tri.reshape(v, n, n)
+    t = np.where(tri >= 0, t.reshape(v, n, n), np.float32(np.inf))
+    return HitBuffer(tri, t, rays, tracer.normals, sign, q)
 
 
 # ----------------------------------------------------------------------------- styles
@@ -327,8 +239,7 @@ def _shade_table(cam_normals: np.ndarray) -> np.ndarray:
 
 def render_views(mesh: trimesh.Trimesh, cameras: Sequence[Camera], size: int = 128,
                  styles: Sequence[str] = ("shaded",), supersample: int = 2,
-                 line_width: float | None = None, crease_deg: float = 35.0,
-                 adaptive: bool = True) -> dict[str, np.ndarray]:
+                 line_width: float | None = None, crease_deg: float = 35.0) -> dict[str, np.ndarray]:
     """Render ``mesh`` from every camera; one ray cast serves all ``styles``.
 
     Args:
@@ -339,8 +250,6 @@ def render_views(mesh: trimesh.Trimesh, cameras: Sequence[Camera], size: int = 1
         supersample: samples per pixel along each axis (1 = no anti-aliasing).
         line_width: width of the ``"lines"`` strokes in output pixels; default ``max(1, 1.25 * size / 128)``.
         crease_deg: dihedral angle above which a crease is drawn in ``"lines"``.
-        adaptive: supersample only near outlines, creases and depth jumps (see :func:`cast_rays`);
-            False casts every sample (about 2x slower, exact box filter everywhere).
 
     Returns:
         ``{style: array}``: ``(V, H, W)`` float32 in [0, 1], or ``(V, H, W, 3)`` in [-1, 1] for "normals".
@@ -357,7 +266,7 @@ def render_views(mesh: trimesh.Trimesh, cameras: Sequence[Camera], size: int = 1
         raise ValueError(f"render_views needs a trimesh.Trimesh with faces, got {type(mesh).__name__}; "
                          "use sbsr_lab.data.meshes.load_mesh (it also merges scenes)")
     s = int(supersample)
-    buf = cast_rays(mesh, cameras, size, s, adaptive=adaptive)
+    buf = cast_rays(mesh, cameras, size * s)
     out: dict[str, np.ndarray] = {}
     if {"normals", "shaded"} & set(styles):
         fidx = buf.face_index()
@@ -378,7 +287,7 @@ def render_views(mesh: trimesh.Trimesh, cameras: Sequence[Camera], size: int = 1
 
 
 def render_view(mesh: trimesh.Trimesh, camera: Camera, size: int = 128, styles: Sequence[str] = ("shaded",),
-                supersample: int = 2, **kwargs: float) -> dict[str, np.ndarray]:
+                supersample: int = 2, **kwargs: float | None) -> dict[str, np.ndarray]:
     """Render one view: like :func:`render_views` with ``[camera]``, without the leading V axis."""
     views = render_views(mesh, [camera], size=size, styles=styles, supersample=supersample, **kwargs)
     return {k: v[0] for k, v in views.items()}

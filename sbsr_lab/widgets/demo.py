@@ -158,6 +158,11 @@ class RetrievalDemo:
         else:
             spec = str(model) if model is not None else ""
             spec = f"bundle:{spec}" if spec in METHOD_LABELS and not Path(spec).exists() else spec
+            if spec and (Path(spec) / "bundle.json").is_file():  # a bundle folder: offer all its methods
+                from sbsr_lab.widgets.app import _pick_method
+
+                self.bundle, spec = spec, f"bundle:{_pick_method(spec)}"
+                model = spec
         try:
             engine = self._engines.get(spec) or resolve_engine(model, self.bundle, str(self.data) if self.data else None)
         except SbsrError as err:

@@ -242,7 +242,7 @@ class SketchPad:
             return
         from ipycanvas import hold_canvas
 
-        with hold_canvas(self.canvas):
+        with hold_canvas():
             self._paper()
             for s, w in zip(self._strokes, self._widths):
                 self.canvas.line_width = w

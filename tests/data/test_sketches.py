@@ -23,6 +23,7 @@ from sbsr_lab.data.sketches import (
     wobble,
 )
 from sbsr_lab.data.strokes import strokes_to_image
+from sbsr_lab.errors import SketchError
 from sbsr_lab.render import normalize_mesh
 
 RECT = [np.array([[0.2, 0.3], [0.8, 0.3], [0.8, 0.7], [0.2, 0.7], [0.2, 0.3]], dtype=np.float32)]
@@ -174,6 +175,12 @@ def test_synthesize_sketch(name, noise):
     assert np.ptp(pts, axis=0).max() > 0.7  # the drawing fills the canvas
     assert set(sk.view) == {"azimuth", "elevation"}
     assert strokes_to_image(sk.strokes, size=64, widths=sk.widths).sum() > 20
+
+
+def test_synthesize_sketch_of_an_invisible_mesh_raises():
+    tiny = trimesh.creation.box(extents=(1e-4, 1e-4, 1e-4))  # not normalised: far below one pixel
+    with pytest.raises(SketchError, match="no lines"):
+        synthesize_sketch(tiny, np.random.default_rng(0), 0.5, size=64)
 
 
 def test_line_drawing_and_trace_on_a_box():

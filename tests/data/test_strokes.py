@@ -119,6 +119,19 @@ def test_simplify_removes_collinear_points():
     assert len(simplify_strokes([corner])[0]) == 3
 
 
+def test_simplify_matches_skimage():
+    from skimage.measure import approximate_polygon
+
+    rng = np.random.default_rng(0)
+    for k in range(30):
+        p = np.cumsum(rng.normal(0, 0.01, (int(rng.integers(3, 200)), 2)), axis=0).astype(np.float32)
+        if k % 3 == 0:
+            p[-1] = p[0]  # closed strokes too
+        tol = float(rng.uniform(0.001, 0.02))
+        np.testing.assert_allclose(simplify_strokes([p], tol)[0], approximate_polygon(p.astype(np.float64), tol),
+                                   atol=1e-6)
+
+
 # -- QuickDraw ndjson -----------------------------------------------------------------------------
 
 def test_ndjson_round_trip(tmp_path):

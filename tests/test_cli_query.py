@@ -1,0 +1,162 @@
+"""`sbsr-lab query` and `sbsr-lab app` on the session's tiny ring/cross/bar bundle; bad input exits 2."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "widgets"))
+from tiny_bundle import class_strokes, tiny_bundle_for_session  # noqa: E402
+
+from sbsr_lab.cli import main  # noqa: E402
+from sbsr_lab.data.strokes import sketch_record, strokes_to_image, write_ndjson, write_svg  # noqa: E402
+from sbsr_lab.io import save_png  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tb(tmp_path_factory):
+    return tiny_bundle_for_session(tmp_path_factory)
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def ring_strokes():
+    return class_strokes("ring", np.random.default_rng(5))
+
+
+def test_query_ndjson_json(tb, tmp_path, capsys):
+    path = tmp_path / "ring.ndjson"
+    write_ndjson(path, [sketch_record(ring_strokes(), "ring", "1")])
+    code, out, _ = run(capsys, "query", path, "--k", 4, "--model", tb.bundle, "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert {"predicted_class", "uncertainty", "results"} <= set(doc)
+    assert doc["predicted_class"] == "ring" and doc["uncertainty"] > 0
+    assert len(doc["results"]) == 4 and all({"id", "class", "score"} <= set(r) for r in doc["results"])
+    assert [r["score"] for r in doc["results"]] == sorted((r["score"] for r in doc["results"]), reverse=True)
+    assert doc["results"][0]["class"] == "ring"
+
+
+def test_query_png_and_svg_text(tb, tmp_path, capsys):
+    strokes = class_strokes("cross", np.random.default_rng(3))
+    png, svg = tmp_path / "cross.png", tmp_path / "cross.svg"
+    save_png(png, 1 - strokes_to_image(strokes, 128))
+    write_svg(svg, strokes)
+    for path in (png, svg):
+        code, out, _ = run(capsys, "query", path, "--model", "bundle:cfttsl", "--bundle", tb.bundle, "--k", 3)
+        assert code == 0 and "looks like a cross" in out and "cfttsl" in out
+        assert len([line for line in out.splitlines() if line.strip()[:1].isdigit()]) == 3
+
+
+def test_query_with_a_run_folder(tb, tmp_path, capsys):
+    path = tmp_path / "ring.ndjson"
+    write_ndjson(path, [sketch_record(ring_strokes(), "ring", "1")])
+    code, out, _ = run(capsys, "query", path, "--model", tb.runs / "student", "--json")
+    assert code == 0 and len(json.loads(out)["results"]) == 10 and json.loads(out)["uncertainty"] is None
+
+
+def test_huge_stroke_file_is_capped(tb, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    many = ring_strokes() + [0.5 + 0.3 * (rng.random((3, 2)) - 0.5) for _ in range(20_000)]
+    path = tmp_path / "scribble.ndjson"
+    write_ndjson(path, [sketch_record(many, "scribble", "1")])
+    code, out, _ = run(capsys, "query", path, "--model", tb.bundle, "--json")
+    assert code == 0 and len(json.loads(out)["results"]) == 10
+
+
+@pytest.mark.parametrize("case, message", [
+    ("unsupported", "unsupported sketch format"),
+    ("missing", "not found"),
+    ("corrupt_png", "cannot read the image"),
+    ("blank_png", "draw something first"),
+    ("corrupt_ndjson", "not valid JSON"),
+    ("empty_ndjson", "draw something first"),
+    ("dot", "only a dot"),
+    ("bad_svg", "not a valid SVG"),
+])
+def test_bad_sketch_files_exit_2_without_traceback(tb, tmp_path, capsys, case, message):
+    path = {"unsupported": tmp_path / "s.txt", "missing": tmp_path / "nope.png", "corrupt_png": tmp_path / "c.png",
+            "blank_png": tmp_path / "b.png", "corrupt_ndjson": tmp_path / "c.ndjson",
+            "empty_ndjson": tmp_path / "e.ndjson", "dot": tmp_path / "d.ndjson", "bad_svg": tmp_path / "b.svg"}[case]
+    if case == "unsupported":
+        path.write_text("hello")
+    elif case == "corrupt_png":
+        path.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    elif case == "blank_png":
+        save_png(path, np.ones((32, 32)))
+    elif case == "corrupt_ndjson":
+        path.write_text('{"drawing": [[[1, 2], [3')
+    elif case == "empty_ndjson":
+        path.write_text('{"word": "x", "drawing": []}\n')
+    elif case == "dot":
+        write_ndjson(path, [sketch_record([np.array([[0.5, 0.5]])], "dot", "1")])
+    elif case == "bad_svg":
+        path.write_text("<svg><path d='M 1 1 L")
+    code, _, err = run(capsys, "query", path, "--model", tb.bundle)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_missing_model_exits_2(tmp_path, capsys):
+    path = tmp_path / "ring.ndjson"
+    write_ndjson(path, [sketch_record(ring_strokes(), "ring", "1")])
+    code, _, err = run(capsys, "query", path, "--model", tmp_path / "no_run")
+    assert code == 2 and "No model" in err
+    code, _, err = run(capsys, "query", path, "--bundle", tmp_path / "no_bundle")
+    assert code == 2 and "No model bundle" in err
+    code, _, err = run(capsys, "query", path, "--model", "bundle:joint", "--bundle", tmp_path / "no_bundle")
+    assert code == 2 and "No model bundle" in err
+
+
+def test_packaged_bundle_answers(tmp_path, capsys):
+    from sbsr_lab.retrieval.bundle import default_bundle_path
+
+    if not (default_bundle_path() / "bundle.json").is_file():
+        pytest.skip("no packaged bundle in sbsr_lab/assets/bundle yet")
+    path = tmp_path / "ring.svg"
+    write_svg(path, ring_strokes())
+    code, out, _ = run(capsys, "query", path, "--json", "--k", 5)
+    assert code == 0 and len(json.loads(out)["results"]) == 5
+
+
+def test_app_command_prints_the_url_and_stops(tb, monkeypatch, capsys):
+    import sbsr_lab.widgets.app as app
+
+    events = []
+
+    class FakeProcess:
+        def wait(self):
+            events.append("wait")
+            raise KeyboardInterrupt
+
+    class FakeServer:
+        url = "http://127.0.0.1:5555/"
+        process = FakeProcess()
+
+        def stop(self):
+            events.append("stop")
+
+    def fake_start(**kwargs):
+        events.append(kwargs)
+        return FakeServer()
+
+    monkeypatch.setattr(app, "start_app", fake_start)
+    code, out, _ = run(capsys, "app", "--no-browser", "--port", 5555, "--model", tb.bundle)
+    assert code == 0 and "http://127.0.0.1:5555/" in out
+    assert events[0]["port"] == 5555 and events[0]["model"] == str(tb.bundle) and events[1:] == ["wait", "stop"]
+    code, _, err = run(capsys, "app", "--no-browser", "--bundle", tb.bundle / "missing")
+    assert code == 2 and "No model bundle" in err
+
+
+def test_app_notebook_calls_sketch_demo(tmp_path):
+    import nbformat
+
+    from sbsr_lab.widgets.app import write_app_notebook
+
+    nb = nbformat.read(write_app_notebook(tmp_path, model="bundle:uactn", k=6, data=None), as_version=4)
+    assert nb.cells[0].source.splitlines()[-1] == "sketch_demo(model='bundle:uactn', k=6)"

@@ -1,0 +1,120 @@
+"""Query history: round trip, CSV export, WAL + concurrent writers, schema versions and migration."""
+
+import csv
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sbsr_lab.widgets.history import SCHEMA_VERSION, HistoryError, QueryHistory, create_v1_schema
+
+STROKES = [np.array([[0.1, 0.2], [0.30001, 0.4]], np.float32), np.array([[0.5, 0.5]], np.float32)]
+RESULTS = [{"rank": 1, "id": "ring_000", "class": "ring", "score": 0.91}, {"rank": 2, "id": "bar_001", "class": "bar", "score": 0.5}]
+
+
+def test_round_trip_and_listing(tmp_path):
+    db = QueryHistory(tmp_path / "sub" / "h.sqlite", user="ada")
+    assert db.schema_version() == SCHEMA_VERSION and len(db) == 0
+    with sqlite3.connect(db.path) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    a = db.add(STROKES, "bundle:uactn", RESULTS, predicted_class="ring", uncertainty=0.03)
+    b = db.add(STROKES[:1], "runs/x", RESULTS[:1], user="bob")
+    assert b > a and len(db) == 2
+    e = db.get(a)
+    assert e.user == "ada" and e.model == "bundle:uactn" and e.top_ids == ["ring_000", "bar_001"]
+    assert e.top_scores == [0.91, 0.5] and e.predicted_class == "ring" and e.uncertainty == pytest.approx(0.03)
+    assert len(e.strokes) == 2 and e.strokes[1].shape == (1, 2)
+    np.testing.assert_allclose(e.strokes[0], STROKES[0], atol=1e-4)
+    assert e.created_at.endswith("+00:00") and "ada" in e.label()
+    assert [x.id for x in db.recent()] == [b, a]
+    assert [x.id for x in db.recent(user="bob")] == [b]
+    with pytest.raises(HistoryError, match="No query #999"):
+        db.get(999)
+
+
+def test_export_csv_atomic(tmp_path):
+    db = QueryHistory(tmp_path / "h.sqlite", user="ada")
+    for _ in range(3):
+        db.add(STROKES, "bundle:cfttsl", RESULTS)
+    out = db.export_csv(tmp_path / "out" / "history.csv")
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 3 and rows[0]["model"] == "bundle:cfttsl"
+    assert json.loads(rows[0]["top_ids"]) == ["ring_000", "bar_001"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["history.csv"]  # no temporary file left
+
+
+_WRITER = """
+import sys
+from sbsr_lab.widgets.history import QueryHistory
+db = QueryHistory(sys.argv[1], user=sys.argv[2], timeout_s=30)
+for i in range(int(sys.argv[3])):
+    db.add([[[0.1, 0.1], [0.9, 0.9]]], "m", [{"id": f"s{i}", "score": 0.5}])
+"""
+
+
+def test_two_processes_and_threads_write_at_once(tmp_path):
+    path = tmp_path / "h.sqlite"
+    root = str(Path(__file__).resolve().parents[2])
+    env = {"PYTHONPATH": root, "PATH": "/usr/bin:/bin"}
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(path), f"proc{j}", "40"], env=env,
+                              stderr=subprocess.PIPE) for j in range(2)]
+    db = QueryHistory(path, user="thread", timeout_s=30)
+    errors = []
+
+    def write():
+        try:
+            for _ in range(20):
+                db.add(STROKES, "m", RESULTS)
+        except Exception as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=write) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for p in procs:
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err.decode()
+    assert not errors
+    assert len(db) == 2 * 40 + 2 * 20
+    assert {e.user for e in db.recent(200)} == {"proc0", "proc1", "thread"}
+
+
+def test_migrates_v1_to_v2(tmp_path):
+    path = tmp_path / "old.sqlite"
+    create_v1_schema(path)
+    with sqlite3.connect(path) as con:
+        con.execute("INSERT INTO queries (user, time, strokes, model, results) VALUES (?, ?, ?, ?, ?)",
+                    ("ada", 1_700_000_000.5, json.dumps([[[0.1, 0.9], [0.2, 0.8]]]), "uactn",
+                     json.dumps([["ring_000", 0.9], ["bar_001", 0.4]])))
+    db = QueryHistory(path)
+    assert db.schema_version() == 2
+    e = db.recent()[0]
+    assert e.user == "ada" and e.model == "uactn" and e.top_ids == ["ring_000", "bar_001"]
+    assert e.top_scores == [0.9, 0.4] and e.created_at.startswith("2023-11-14T22:13:20.500")
+    np.testing.assert_allclose(e.strokes[0], [[0.1, 0.2], [0.9, 0.8]])
+    db.add(STROKES, "m", RESULTS)  # the migrated file takes new rows
+    assert len(db) == 2
+    with sqlite3.connect(path) as con:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "queries_v1" not in tables
+    QueryHistory(path)  # opening again is a no-op
+    assert len(db) == 2
+
+
+def test_newer_or_corrupt_files_are_refused(tmp_path):
+    newer = tmp_path / "newer.sqlite"
+    with sqlite3.connect(newer) as con:
+        con.execute("PRAGMA user_version = 99")
+    with pytest.raises(HistoryError, match="newer than this sbsr_lab"):
+        QueryHistory(newer)
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(HistoryError, match="not a query history"):
+        QueryHistory(junk)
