@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "widgets"))
 from tiny_bundle import class_strokes, tiny_bundle_for_session  # noqa: E402
 
 from sbsr_lab.cli import main  # noqa: E402
-from sbsr_lab.data.strokes import sketch_record, strokes_to_image, write_ndjson, write_svg  # noqa: E402
+from sbsr_lab.data.strokes import normalize_strokes, sketch_record, strokes_to_image, write_ndjson, write_svg  # noqa: E402
 from sbsr_lab.io import save_png  # noqa: E402
 
 
@@ -27,7 +27,7 @@ def run(capsys, *argv):
 
 
 def ring_strokes():
-    return class_strokes("ring", np.random.default_rng(5))
+    return normalize_strokes(class_strokes("ring", np.random.default_rng(5)))  # as QuickDraw files are
 
 
 def test_query_ndjson_json(tb, tmp_path, capsys):
@@ -44,7 +44,7 @@ def test_query_ndjson_json(tb, tmp_path, capsys):
 
 
 def test_query_png_and_svg_text(tb, tmp_path, capsys):
-    strokes = class_strokes("cross", np.random.default_rng(3))
+    strokes = normalize_strokes(class_strokes("cross", np.random.default_rng(3)))
     png, svg = tmp_path / "cross.png", tmp_path / "cross.svg"
     save_png(png, 1 - strokes_to_image(strokes, 128))
     write_svg(svg, strokes)

@@ -18,8 +18,8 @@ import torch
 from PIL import Image
 from torch import Tensor
 from torch.utils.data import Dataset
-from torchvision.transforms import v2
 
+from sbsr_lab.data.augment import RandomAffineFlip
 from sbsr_lab.data.manifest import Manifest, SketchRecord
 from sbsr_lab.errors import DatasetLayoutError, SketchError
 
@@ -27,17 +27,13 @@ __all__ = ["train_augmentation", "SketchDataset", "MultiViewDataset", "load_sket
 
 
 def train_augmentation(degrees: float = 15.0, translate: float = 0.08,
-                       scale: tuple[float, float] = (0.85, 1.1), flip: bool = True) -> v2.Transform:
+                       scale: tuple[float, float] = (0.85, 1.1), flip: bool = True) -> RandomAffineFlip:
     """The training augmentation: random affine (rotation, scale, translation) and horizontal flip.
 
     Works on ``(C, H, W)`` or ``(V, C, H, W)`` float tensors; the same draw is applied to every view
-    of a shape. Paper (background) is 0, so the affine fill is 0.
+    of a shape. Paper (background) is 0, so the warp pads with 0.
     """
-    steps: list[v2.Transform] = [v2.RandomAffine(degrees=degrees, translate=(translate, translate),
-                                                 scale=scale, fill=0.0)]
-    if flip:
-        steps.append(v2.RandomHorizontalFlip())
-    return v2.Compose(steps)
+    return RandomAffineFlip(degrees=degrees, translate=translate, scale=scale, flip=flip)
 
 
 def _resize_u8(image: np.ndarray, size: int) -> np.ndarray:
