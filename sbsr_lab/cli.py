@@ -217,12 +217,9 @@ def cmd_query(args: argparse.Namespace) -> int:
 def cmd_app(args: argparse.Namespace) -> int:
     import webbrowser
 
-    from sbsr_lab.widgets.app import start_app
+    from sbsr_lab.widgets.app import check_model_spec, start_app
 
-    if args.model is None and args.bundle is None:  # fail here, not inside the page, when there is no model
-        from sbsr_lab.retrieval.bundle import read_bundle
-
-        read_bundle()
+    check_model_spec(args.model, args.bundle)  # fail here, not inside the page, when there is no such model
     server = start_app(port=args.port, host=args.host, model=args.model, bundle=args.bundle, data=args.data,
                        k=args.k)
     print(f"sbsr-lab app: the sketch demo is at {server.url} (Ctrl-C to stop)", flush=True)

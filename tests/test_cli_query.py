@@ -46,7 +46,7 @@ def test_query_ndjson_json(tb, tmp_path, capsys):
 def test_query_png_and_svg_text(tb, tmp_path, capsys):
     strokes = normalize_strokes(class_strokes("cross", np.random.default_rng(3)))
     png, svg = tmp_path / "cross.png", tmp_path / "cross.svg"
-    save_png(png, 1 - strokes_to_image(strokes, 128))
+    save_png(png, 1 - strokes_to_image(strokes, 128, width=4.0))  # 1 px at the 32 px sketch size
     write_svg(svg, strokes)
     for path in (png, svg):
         code, out, _ = run(capsys, "query", path, "--model", "bundle:cfttsl", "--bundle", tb.bundle, "--k", 3)

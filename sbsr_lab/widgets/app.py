@@ -31,7 +31,7 @@ from typing import Any
 
 from sbsr_lab.errors import CheckpointError, SbsrError
 
-__all__ = ["METHOD_LABELS", "resolve_engine", "bundle_methods", "free_port", "write_app_notebook", "AppServer",
+__all__ = ["METHOD_LABELS", "resolve_engine", "check_model_spec", "bundle_methods", "free_port", "write_app_notebook", "AppServer",
            "start_app"]
 
 #: Display names of the methods.
@@ -82,6 +82,24 @@ def resolve_engine(model: Any = None, bundle: str | os.PathLike[str] | None = No
             f"nor a run folder (no folder {path.resolve()}). Fix: train one with `sbsr-lab demo` and pass "
             "e.g. runs/demo-default/shape-transfer.")
     return QueryEngine.from_run(path, data)
+
+
+def check_model_spec(model: str | None = None, bundle: str | os.PathLike[str] | None = None) -> None:
+    """Cheap check that a model spec names something that exists (before starting a server for it)."""
+    from sbsr_lab.retrieval.bundle import read_bundle
+
+    spec = "" if model is None else str(model)
+    path = Path(spec).expanduser() if spec else None
+    if path is not None and path.is_dir():
+        return
+    if not spec or spec == "bundle" or spec.startswith("bundle:") or spec in METHOD_LABELS:
+        desc = read_bundle(bundle)
+        method = spec.split(":", 1)[1] if spec.startswith("bundle:") else spec if spec in METHOD_LABELS else None
+        if method is not None and method not in desc["methods"]:
+            raise CheckpointError(f"The bundle at {desc['root']} has no method {method!r}; it has "
+                                  f"{', '.join(desc['methods'])}.")
+        return
+    resolve_engine(spec, bundle)  # raises the "No model ..." error for a missing folder
 
 
 # -- the Voila app ---------------------------------------------------------------------------------------

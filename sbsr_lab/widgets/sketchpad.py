@@ -188,9 +188,8 @@ class SketchPad:
         if self._current is not None:  # a lost "up" event: finish the previous stroke first
             self._end()
         self._current = [self._clamp(x, y)]
-        if self.canvas is not None:
-            cx, cy = self._current[0]
-            self.canvas.fill_circle(cx, cy, self.brush_width / 2)
+        cx, cy = self._current[0]
+        self._paint(lambda c: c.fill_circle(cx, cy, self.brush_width / 2))
 
     def _move(self, x: float, y: float) -> None:
         """Pointer moved to ``(x, y)``: extend the stroke (ignored when no button is down)."""
@@ -204,8 +203,7 @@ class SketchPad:
         if len(self._current) > self.max_points:
             pts = simplify_strokes([np.asarray(self._current, np.float32)], _SIMPLIFY_PX * 4)[0]
             self._current = [tuple(map(float, q)) for q in pts]
-        if self.canvas is not None:
-            self.canvas.stroke_line(prev[0], prev[1], p[0], p[1])
+        self._paint(lambda c: c.stroke_line(prev[0], prev[1], p[0], p[1]))
 
     def _end(self, *_: Any) -> None:
         """Pointer up (or left the canvas): finish the stroke, simplify it, notify listeners."""
@@ -236,21 +234,37 @@ class SketchPad:
         self._end()
 
     # -- drawing --------------------------------------------------------------------------------------------
-    def redraw(self) -> None:
-        """Repaint the canvas from the strokes (after undo, clear, replay)."""
+    def _paint(self, draw: Callable[[Any], None]) -> None:
+        """Run ``draw(canvas)`` as one batch of canvas commands (nothing without a canvas).
+
+        ipycanvas routes all canvases through one manager that names the target canvas only when it
+        changes; in Voila the first messages are sent before the page is ready and get lost (ipycanvas
+        issue #342), so the target is named again at every batch.
+        """
         if self.canvas is None:
             return
+        from ipycanvas import canvas as ipycanvas_canvas
         from ipycanvas import hold_canvas
 
+        manager = getattr(ipycanvas_canvas, "_CANVAS_MANAGER", None)
+        if manager is not None:
+            manager._current_canvas = None
         with hold_canvas():
+            draw(self.canvas)
+
+    def redraw(self) -> None:
+        """Repaint the canvas from the strokes (after undo, clear, replay, and when the page is ready)."""
+        def draw(c: Any) -> None:
             self._paper()
             for s, w in zip(self._strokes, self._widths):
-                self.canvas.line_width = w
+                c.line_width = w
                 if len(s) == 1 or np.ptp(s, axis=0).max() < 1e-6:
-                    self.canvas.fill_circle(float(s[0, 0]), float(s[0, 1]), w / 2)
+                    c.fill_circle(float(s[0, 0]), float(s[0, 1]), w / 2)
                 else:
-                    self.canvas.stroke_lines(s.tolist())
-            self.canvas.line_width = self.brush_width
+                    c.stroke_lines(s.tolist())
+            c.line_width = self.brush_width
+
+        self._paint(draw)
 
     def show_image(self, ink: np.ndarray) -> None:
         """Show a raster sketch ``(H, W)`` (ink = 1) on the canvas; it clears the strokes (undoable)."""
@@ -263,7 +277,7 @@ class SketchPad:
 
         gray = (255 * (1 - np.clip(ink, 0, 1))).astype(np.uint8)
         rgb = np.asarray(Image.fromarray(gray).resize((self.size, self.size)).convert("RGB"))
-        self.canvas.put_image_data(rgb, 0, 0)
+        self._paint(lambda c: c.put_image_data(rgb, 0, 0))
 
     def _paper(self) -> None:
         c = self.canvas
@@ -282,7 +296,8 @@ class SketchPad:
                              layout=W.Layout(width=f"{self.size}px", height=f"{self.size}px",
                                              border="1px solid #999"))
         self.canvas.add_class("sbsr-sketchpad")
-        self._paper()
+        self.canvas.on_client_ready(self.redraw)  # paint the paper (and any strokes) once the page is ready
+        self.redraw()
         self.canvas.on_mouse_down(self._start)
         self.canvas.on_mouse_move(self._move)
         self.canvas.on_mouse_up(lambda x, y: self._end())
@@ -296,12 +311,12 @@ class SketchPad:
         undo.on_click(self.undo)
         clear.on_click(self.clear)
         brush = W.FloatSlider(value=self.brush_width, min=1, max=24, step=1, description="brush",
-                              readout_format=".0f", layout=W.Layout(width="200px"))
+                              readout_format=".0f", style={"description_width": "40px"},
+                              layout=W.Layout(width="230px"))
         brush.observe(self._set_brush, names="value")
         self.buttons = {"undo": undo, "clear": clear, "brush": brush}
         self.widget = W.VBox([self.canvas, W.HBox([undo, clear, brush])])
 
     def _set_brush(self, change: dict[str, Any]) -> None:
         self.brush_width = float(change["new"])
-        if self.canvas is not None:
-            self.canvas.line_width = self.brush_width
+        self._paint(lambda c: setattr(c, "line_width", self.brush_width))

@@ -38,6 +38,7 @@ def test_stroke_end_queries_and_shows_everything(demo):
     assert demo.selected == shown[0]["id"] and len(demo.view3d.data[0].x) > 0  # top result in 3D
     assert demo.last_timing["total_ms"] > 0
     entry = demo.history.recent()[0]
+    assert demo.user_box.value == "tester" and "(off)" not in demo.history_panel.children[0].value
     assert entry.user == "tester" and entry.model == "bundle:uactn" and entry.top_ids == [s["id"] for s in shown]
     assert len(demo.history_box.options) == 1
 

@@ -93,13 +93,25 @@ class TinyBundle:
 
 def build_tiny_bundle(root: Path) -> TinyBundle:
     """Dataset, CFTTSL and UACTN runs, and their bundle under ``root`` (reused when already there)."""
-    from sbsr_lab.config import get_profile
-    from sbsr_lab.retrieval.bundle import export_bundle
-    from sbsr_lab.train.fit import fit
+    import torch
 
     tb = TinyBundle(root / "data", root / "runs", root / "bundle")
     if (tb.bundle / "bundle.json").is_file():
         return tb
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny nets: one thread is as fast, and does not thrash when the CPU is shared
+    try:
+        _build(tb)
+    finally:
+        torch.set_num_threads(threads)
+    return tb
+
+
+def _build(tb: TinyBundle) -> None:
+    from sbsr_lab.config import get_profile
+    from sbsr_lab.retrieval.bundle import export_bundle
+    from sbsr_lab.train.fit import fit
+
     make_stroke_dataset(tb.data)
     p = get_profile("ci", image_size=SKETCH_SIZE, epochs=8, batch_size=8, num_views=4, train_views=2,
                     eval_batch_size=32, device="cpu")
@@ -107,7 +119,6 @@ def build_tiny_bundle(root: Path) -> TinyBundle:
                         ("shape-transfer", "sketch-uncertainty")]:
         fit(stage, p, tb.data, tb.runs / stage, from_run=tb.runs / base if base else None, progress=False)
     export_bundle({"cfttsl": tb.runs / "student", "uactn": tb.runs / "shape-transfer"}, tb.data, tb.bundle)
-    return tb
 
 
 def tiny_bundle_for_session(tmp_path_factory) -> TinyBundle:
