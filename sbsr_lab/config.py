@@ -79,7 +79,8 @@ class Profile:
     image_size: int = 96               # network input side (sketches and views are resized)
     num_views: int = 12                # views per shape fed to the multi-view network
     embed_dim: int = 128               # d in the blueprint
-    epochs: int = 12
+    epochs: int = 12                   # shape and joint stages
+    sketch_epochs: int = 40            # sketch-only stages (student, sketch-uncertainty): cheap epochs
     batch_size: int = 32
     lr: float = 3e-3                   # peak learning rate of the backbone
     optimizer: str = "adamw"           # "sgd" (papers) or "adamw"
@@ -127,13 +128,13 @@ class Profile:
 PROFILES: dict[str, dict[str, Any]] = {
     "ci": dict(
         name="ci", shapes_per_class=4, sketches_per_class=8, sketch_size=64,
-        view_size=64, image_size=48, epochs=2, batch_size=16, eval_batch_size=64,
+        view_size=64, image_size=48, epochs=2, sketch_epochs=3, batch_size=16, eval_batch_size=64,
     ),
     "default": dict(name="default"),
     "full": dict(
         name="full", classes=BASE_CLASSES + EXTRA_CLASSES, shapes_per_class=80,
         sketches_per_class=120, sketch_size=256, view_size=224, image_size=224,
-        backbone="resnet18", pretrained=True, epochs=40, batch_size=64, lr=1e-3,
+        backbone="resnet18", pretrained=True, epochs=40, sketch_epochs=40, batch_size=64, lr=1e-3,
         optimizer="sgd", head_lr_mult=10.0, workers=8,
     ),
 }

@@ -210,8 +210,9 @@ def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, f
     criterion = StageLoss(st, profile, centres).to(device)
     optimizer = _optimizer(model, profile)
     loaders, val = _loaders(st, manifest, profile)
+    epochs = profile.sketch_epochs if st.modality == "sketch" else profile.epochs
     steps_per_epoch = len(loaders["sketch" if "sketch" in loaders else "shape"])
-    total_steps = profile.epochs * steps_per_epoch
+    total_steps = epochs * steps_per_epoch
     warmup = max(1, int(profile.warmup_epochs * steps_per_epoch))
     use_amp = profile.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
@@ -236,12 +237,12 @@ def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, f
     # -- the loop -----------------------------------------------------------------------------------
     t_start = time.perf_counter()
     model.train()
-    for epoch in range(start_epoch, profile.epochs):
+    for epoch in range(start_epoch, epochs):
         torch.manual_seed(profile.seed * 1000 + epoch)  # same batches and augmentations after a resume
         gen = torch.Generator().manual_seed(profile.seed * 1000 + epoch)
         t0, sums, n = time.perf_counter(), {}, 0
         bar = tqdm(_batches(loaders, profile, device, gen), total=steps_per_epoch, disable=not progress,
-                   desc=f"{st.name} {epoch + 1}/{profile.epochs}", leave=False)
+                   desc=f"{st.name} {epoch + 1}/{epochs}", leave=False)
         for i, batch in enumerate(bar):
             step = epoch * steps_per_epoch + i
             lr = get_lr(step, total_steps, warmup, profile.lr)
@@ -269,7 +270,7 @@ def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, f
                                              "best_epoch": best_epoch}, optimizer)
         _write_csv(out / "metrics.csv", history)
         if progress:
-            tqdm.write(f"{st.name} epoch {epoch + 1}/{profile.epochs}: loss {row['loss']:.4f} "
+            tqdm.write(f"{st.name} epoch {epoch + 1}/{epochs}: loss {row['loss']:.4f} "
                        f"val_acc {val_acc:.3f} ({row['seconds']:.1f}s)")
     return FitResult(out, st.name, best_val, best_epoch, history, time.perf_counter() - t_start)
 

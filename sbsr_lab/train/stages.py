@@ -98,7 +98,8 @@ class StageLoss(nn.Module):
             am_kw["gamma"] = profile.focal_gamma
         self.am = am(**am_kw)
         self.guidance = GuidanceLoss(beta=profile.beta)
-        self.uncertainty = UncertaintyLoss(kl_weight=profile.unc_kl_weight)
+        # averaged over the d dimensions (not summed) so that it does not drown AM-softmax at d = 128
+        self.uncertainty = UncertaintyLoss(kl_weight=profile.unc_kl_weight, dims="mean")
         self.alpha, self.unc_weight, self.transfer_weight = profile.alpha, profile.unc_weight, profile.transfer_weight
         self.register_buffer("centres", centres if centres is not None else torch.empty(0), persistent=False)
         if stage.needs and centres is None:

@@ -10,7 +10,7 @@ from sbsr_lab.errors import CheckpointError
 from sbsr_lab.train.checkpoint import load_checkpoint, read_checkpoint_meta
 from sbsr_lab.train.fit import fit, get_lr, load_run_model, split_train_val
 
-TINY = dict(image_size=32, epochs=2, batch_size=8, num_views=4, train_views=2, lr=3e-3, eval_batch_size=16)
+TINY = dict(image_size=32, epochs=2, sketch_epochs=2, batch_size=8, num_views=4, train_views=2, lr=3e-3, eval_batch_size=16)
 
 
 def _profile(**kw):
