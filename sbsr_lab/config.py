@@ -61,7 +61,7 @@ class Profile:
     # -- data (SynthShapes) ---------------------------------------------------------------------
     classes: tuple[str, ...] = BASE_CLASSES
     shapes_per_class: int = 30         # gallery shapes per class (all form the gallery)
-    sketches_per_class: int = 50       # synthetic sketches per class (train + test)
+    sketches_per_class: int = 100      # synthetic sketches per class (train + test)
     test_sketch_fraction: float = 0.3  # SHREC protocol: sketches split train/test per class
     sketch_size: int = 128             # raster side of a sketch PNG
     max_noise: float = 1.0             # noise levels are drawn in [0, max_noise]

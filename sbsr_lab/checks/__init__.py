@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import Callable
 
-__all__ = ["render", "losses", "retrieval", "verdict"]
+__all__ = ["render", "losses", "retrieval", "verdict", "CheckStop", "call_learner"]
 
 _SUBMODULES = {"render", "losses", "retrieval"}
 
@@ -29,6 +30,20 @@ def verdict(ok: bool, name: str, detail: str = "", hint: str = "") -> bool:
         if hint:
             print(f"   Hint: {hint}")
     return ok
+
+
+class CheckStop(Exception):
+    """Raised inside a checker to end it with a message for the learner."""
+
+
+def call_learner(fn: Callable[..., object], *args: object) -> object:
+    """Run the learner's function; turn a stub or a crash into a :class:`CheckStop` with a clear message."""
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise CheckStop("Not implemented yet: replace `raise NotImplementedError` with your code.") from None
+    except Exception as exc:  # the learner's bug: report it, do not crash the notebook
+        raise CheckStop(f"Your function raised {type(exc).__name__}: {exc}") from None
 
 
 def __getattr__(name: str) -> ModuleType:

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from sbsr_lab.checks import CheckStop, call_learner
 from sbsr_lab.losses import AMSoftmaxLoss, GuidanceLoss, UncertaintyLoss
 from sbsr_lab.similarity import l2_normalize
 
@@ -29,33 +30,20 @@ __all__ = ["check_am_softmax", "check_guidance_loss", "check_reparameterize_and_
 PASS, FAIL = "\u2705", "\u274c"
 
 
-class _Stop(Exception):
-    """Raised inside a checker to end it with a message."""
-
-
 def _say(ok: bool, title: str, message: str = "") -> bool:
     print(f"{PASS if ok else FAIL} {title}" + (f"\n   {message}" if message else ""))
     return ok
 
 
-def _call(fn: Callable[..., object], *args: object) -> object:
-    try:
-        return fn(*args)
-    except NotImplementedError:
-        raise _Stop("Not implemented yet: replace `raise NotImplementedError` with your code.") from None
-    except Exception as exc:  # the learner's bug: report it, do not crash the notebook
-        raise _Stop(f"Your function raised {type(exc).__name__}: {exc}") from None
-
-
 def _as_mean(out: object, batch: int, what: str) -> Tensor:
     """Accept a scalar or per-sample (B,) tensor; return the batch mean as a 0-d float64 tensor."""
     if not isinstance(out, Tensor):
-        raise _Stop(f"{what} should return a torch tensor, got {type(out).__name__}.")
+        raise CheckStop(f"{what} should return a torch tensor, got {type(out).__name__}.")
     if out.dim() == 0:
         return out.detach().double()
     if tuple(out.shape) == (batch,):
         return out.detach().double().mean()
-    raise _Stop(f"{what} should return a scalar (the batch mean) or one value per sample ({batch},), "
+    raise CheckStop(f"{what} should return a scalar (the batch mean) or one value per sample ({batch},), "
                 f"got shape {tuple(out.shape)}.")
 
 
@@ -89,7 +77,7 @@ def check_am_softmax(fn: Callable[[Tensor, Tensor, float, float], Tensor]) -> bo
     try:
         for scale, margin in ((15.0, 0.35), (30.0, 0.2), (4.0, 0.5)):
             cosine, labels = _am_inputs(gen)
-            got = _as_mean(_call(fn, cosine.clone(), labels.clone(), scale, margin), len(labels), "Your AM-softmax")
+            got = _as_mean(call_learner(fn, cosine.clone(), labels.clone(), scale, margin), len(labels), "Your AM-softmax")
             want = AMSoftmaxLoss(scale, margin)(cosine, labels)
             if _matches(got, want):
                 continue
@@ -111,7 +99,7 @@ def check_am_softmax(fn: Callable[[Tensor, Tensor, float, float], Tensor]) -> bo
             )
             return _say(False, title, f"With s={scale}, m={margin}: got {got.item():.5f}, expected "
                                       f"{want.item():.5f}. {hint}")
-    except _Stop as stop:
+    except CheckStop as stop:
         return _say(False, title, str(stop))
     return _say(True, title, "Correct: the margin makes the true class harder, the scale sharpens the softmax.")
 
@@ -132,7 +120,7 @@ def check_guidance_loss(fn: Callable[[Tensor, Tensor, Tensor, float], Tensor]) -
             z = l2_normalize(torch.randn(b, d, generator=gen, dtype=torch.float64))
             centres = l2_normalize(torch.randn(k, d, generator=gen, dtype=torch.float64))
             labels = torch.randint(0, k, (b,), generator=gen)
-            got = _as_mean(_call(fn, z.clone(), centres.clone(), labels.clone(), beta), b, "Your guidance loss")
+            got = _as_mean(call_learner(fn, z.clone(), centres.clone(), labels.clone(), beta), b, "Your guidance loss")
             want = GuidanceLoss(beta)(z, centres, labels)
             if _matches(got, want):
                 continue
@@ -157,7 +145,7 @@ def check_guidance_loss(fn: Callable[[Tensor, Tensor, Tensor, float], Tensor]) -
                 "k != y; loss = pull + beta * push."
             )
             return _say(False, title, f"With beta={beta}: got {got.item():.5f}, expected {want.item():.5f}. {hint}")
-    except _Stop as stop:
+    except CheckStop as stop:
         return _say(False, title, str(stop))
     return _say(True, title, "Correct: sketches are pulled onto their centre and pushed from the others.")
 
@@ -166,21 +154,21 @@ def check_guidance_loss(fn: Callable[[Tensor, Tensor, Tensor, float], Tensor]) -
 
 
 def _check_sampler(fn_sample: Callable[[Tensor, Tensor], Tensor]) -> None:
-    """Raise _Stop with a hint unless ``fn_sample(mu, log_var)`` draws mu + exp(log_var / 2) * eps."""
+    """Raise CheckStop with a hint unless ``fn_sample(mu, log_var)`` draws mu + exp(log_var / 2) * eps."""
     n, d = 20000, 4
     sigma = torch.tensor([0.1, 0.5, 1.0, 2.0], dtype=torch.float64)
     mu = torch.tensor([0.5, -1.0, 0.0, 2.0], dtype=torch.float64).expand(n, d).clone().requires_grad_(True)
     log_var = (2.0 * sigma.log()).expand(n, d).clone().requires_grad_(True)
-    z = _call(fn_sample, mu, log_var)
+    z = call_learner(fn_sample, mu, log_var)
     if not isinstance(z, Tensor) or tuple(z.shape) != (n, d):
         shape = tuple(z.shape) if isinstance(z, Tensor) else type(z).__name__
-        raise _Stop(f"The sample must have the shape of mu ({n}, {d}), got {shape}.")
+        raise CheckStop(f"The sample must have the shape of mu ({n}, {d}), got {shape}.")
     zd = z.detach().double()
     if torch.allclose(zd, mu.detach()):
-        raise _Stop("The sample equals mu: add the noise sigma * eps with eps = torch.randn_like(mu).")
+        raise CheckStop("The sample equals mu: add the noise sigma * eps with eps = torch.randn_like(mu).")
     mean, std = zd.mean(0), zd.std(0)
     if not bool(((mean - mu[0].detach()).abs() <= 5.0 * sigma / math.sqrt(n)).all()):  # 5 standard errors
-        raise _Stop("The samples are not centred on mu: eps must have mean 0 (torch.randn_like, not torch.rand_like).")
+        raise CheckStop("The samples are not centred on mu: eps must have mean 0 (torch.randn_like, not torch.rand_like).")
     ratio = std / sigma
     if not torch.allclose(ratio, torch.ones_like(ratio), atol=0.05):
         if torch.allclose(std, sigma**2, rtol=0.05):
@@ -189,11 +177,11 @@ def _check_sampler(fn_sample: Callable[[Tensor, Tensor], Tensor]) -> None:
             hint = "log_var is a log-variance: sigma = exp(0.5 * log_var), not log_var itself."
         else:
             hint = "The spread is wrong: z = mu + exp(0.5 * log_var) * eps with eps ~ N(0, I)."
-        raise _Stop(f"Sample std {std.numpy().round(3).tolist()} for sigma {sigma.numpy().tolist()}. {hint}")
+        raise CheckStop(f"Sample std {std.numpy().round(3).tolist()} for sigma {sigma.numpy().tolist()}. {hint}")
     if z.requires_grad:
         z.sum().backward()
     if mu.grad is None or log_var.grad is None or not log_var.grad.abs().sum() > 0:
-        raise _Stop("No gradient reaches mu and log_var: build z from them with + and * (the "
+        raise CheckStop("No gradient reaches mu and log_var: build z from them with + and * (the "
                     "reparameterisation trick), do not detach or use torch.normal.")
 
 
@@ -212,7 +200,7 @@ def check_reparameterize_and_uncertainty(
             torch.manual_seed(2)
             _check_sampler(fn_sample)
         ok_sample = _say(True, "Reparameterised sampling", "Correct: the noise is N(0, sigma^2) and gradients flow.")
-    except _Stop as stop:
+    except CheckStop as stop:
         _say(False, "Reparameterised sampling", str(stop))
 
     title = "Uncertainty loss"
@@ -225,7 +213,7 @@ def check_reparameterize_and_uncertainty(
             centres = l2_normalize(torch.randn(k, d, generator=gen, dtype=torch.float64))
             labels = torch.randint(0, k, (b,), generator=gen)
             args = (mu.clone(), log_var.clone(), centres.clone(), labels.clone())
-            got = _as_mean(_call(fn_loss, *args), b, "Your uncertainty loss")
+            got = _as_mean(call_learner(fn_loss, *args), b, "Your uncertainty loss")
             want = UncertaintyLoss()(mu, log_var, centres, labels)
             if _matches(got, want):
                 continue
@@ -247,8 +235,8 @@ def check_reparameterize_and_uncertainty(
             hint = _diagnose(got, variants) or (
                 "Recipe: target = centres[y]; loss = (0.5 * (mu - target)**2 * exp(-log_var) + 0.5 * log_var).sum(1)."
             )
-            raise _Stop(f"Got {got.item():.5f}, expected {want.item():.5f}. {hint}")
+            raise CheckStop(f"Got {got.item():.5f}, expected {want.item():.5f}. {hint}")
         ok_loss = _say(True, title, "Correct: far-from-centre sketches can buy a lower loss with a larger sigma.")
-    except _Stop as stop:
+    except CheckStop as stop:
         _say(False, title, str(stop))
     return ok_sample and ok_loss

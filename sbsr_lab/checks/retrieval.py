@@ -18,16 +18,12 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from sbsr_lab.checks import verdict
+from sbsr_lab.checks import CheckStop, call_learner, verdict
 from sbsr_lab.retrieval.metrics import per_query_metrics
 
 __all__ = ["check_ft_st", "check_ap", "retrieval_cases"]
 
 Case = tuple[str, Tensor, Tensor, Tensor]
-
-
-class _Stop(Exception):
-    """Ends a checker with a message (the learner's function failed or returned the wrong kind)."""
 
 
 def retrieval_cases(seed: int = 0) -> list[Case]:
@@ -48,19 +44,14 @@ def retrieval_cases(seed: int = 0) -> list[Case]:
 
 
 def _call(fn: Callable[..., object], sim: Tensor, q: Tensor, g: Tensor) -> object:
-    try:
-        return fn(sim.clone(), q.clone(), g.clone())
-    except NotImplementedError:
-        raise _Stop("not implemented yet: replace `raise NotImplementedError` with your code.") from None
-    except Exception as exc:  # the learner's bug: report it, do not crash the notebook
-        raise _Stop(f"your function raised {type(exc).__name__}: {exc}") from None
+    return call_learner(fn, sim.clone(), q.clone(), g.clone())  # clones: the learner may modify inputs
 
 
 def _vector(out: object, q: int, what: str) -> Tensor:
     if not isinstance(out, Tensor):
-        raise _Stop(f"{what} should be a torch tensor, got {type(out).__name__}.")
+        raise CheckStop(f"{what} should be a torch tensor, got {type(out).__name__}.")
     if tuple(out.shape) != (q,):
-        raise _Stop(f"{what} should have one value per query, shape ({q},), got {tuple(out.shape)}.")
+        raise CheckStop(f"{what} should have one value per query, shape ({q},), got {tuple(out.shape)}.")
     return out.detach().double().cpu()
 
 
@@ -89,7 +80,7 @@ def check_ft_st(fn: Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]) -
         for case, sim, q, g in retrieval_cases():
             out = _call(fn, sim, q, g)
             if not isinstance(out, (tuple, list)) or len(out) != 2:
-                raise _Stop(f"return a pair (ft, st), got {type(out).__name__}.")
+                raise CheckStop(f"return a pair (ft, st), got {type(out).__name__}.")
             ft, st = _vector(out[0], len(q), "ft"), _vector(out[1], len(q), "st")
             ref = per_query_metrics(sim, q, g)
             want_ft, want_st = ref["FT"].cpu(), ref["ST"].cpu()
@@ -105,7 +96,7 @@ def check_ft_st(fn: Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]) -
                     hint = "when 2C > N the second tier is the whole list: clamp the cut-off to N."
                 return verdict(False, name, f"{label} is wrong on '{case}', {_first_diff(got, want)}.", hint)
         return verdict(True, name, "FT and ST match the SHREC definitions on random and tied scores and on edge-case classes.")
-    except _Stop as stop:
+    except CheckStop as stop:
         return verdict(False, name, str(stop), "the function gets (similarity (Q, N), query_labels (Q,), gallery_labels (N,)).")
 
 
@@ -126,5 +117,5 @@ def check_ap(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> bool:
                 hint = "precision at rank r is hits / r with r starting at 1 (0-based ranks overestimate it)."
             return verdict(False, name, f"wrong on '{case}', {_first_diff(got, want)}.", hint)
         return verdict(True, name, "AP matches the definition on random and tied scores and on edge-case classes.")
-    except _Stop as stop:
+    except CheckStop as stop:
         return verdict(False, name, str(stop), "the function gets (similarity (Q, N), query_labels (Q,), gallery_labels (N,)).")

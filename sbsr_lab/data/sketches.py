@@ -371,9 +371,11 @@ def _interior_score(strokes: Strokes) -> np.ndarray:
 
 
 def drop_strokes(strokes: Strokes, rng: np.random.Generator, amount: float) -> Strokes:
-    """Leave out strokes: short interior (detail) strokes often, outline strokes rarely.
+    """Leave out strokes: short interior (detail) strokes often, outline strokes rarely, and at high
+    noise whole parts of the drawing (careless, incomplete sketches).
 
-    Each stroke goes with probability ``0.5 * amount * (1 - length / longest) ** 1.5 * (0.3 + 0.7 * inside)``
+    Each stroke goes with probability
+    ``0.5 * amount * (1 - length / longest) ** 1.5 * (0.3 + 0.7 * inside) + 0.3 * amount ** 2``
     where ``inside`` in [0, 1] says how far the stroke lies within the drawing's convex hull;
     the longest stroke always stays.
     """
@@ -381,7 +383,7 @@ def drop_strokes(strokes: Strokes, rng: np.random.Generator, amount: float) -> S
         return list(strokes)
     lengths = np.array([_arc_length(s) for s in strokes])
     rel = lengths / max(float(lengths.max()), 1e-9)
-    p = 0.5 * amount * (1.0 - rel) ** 1.5 * (0.3 + 0.7 * _interior_score(strokes))
+    p = 0.5 * amount * (1.0 - rel) ** 1.5 * (0.3 + 0.7 * _interior_score(strokes)) + 0.3 * amount**2
     keep = rng.random(len(strokes)) >= p
     keep[int(np.argmax(lengths))] = True
     return [s for s, k in zip(strokes, keep) if k]
@@ -602,7 +604,7 @@ def overtrace(strokes: Strokes, rng: np.random.Generator, amount: float) -> Stro
 def add_extra_strokes(strokes: Strokes, rng: np.random.Generator, amount: float) -> Strokes:
     """Add stray marks: short hatching near the drawing, a ground line, a few short flicks.
 
-    ``Poisson(3 * amount ** 1.5)`` extra strokes; a hatch is 3-6 short parallel lines.
+    ``Poisson(5 * amount ** 1.5)`` extra strokes; a hatch is 3-6 short parallel lines.
     """
     if not strokes:
         return []
@@ -610,7 +612,7 @@ def add_extra_strokes(strokes: Strokes, rng: np.random.Generator, amount: float)
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     ext = np.maximum(hi - lo, 0.05)
     out = list(strokes)
-    for _ in range(rng.poisson(3.0 * amount**1.5)):
+    for _ in range(rng.poisson(5.0 * amount**1.5)):
         kind = rng.random()
         if kind < 0.35:  # hatching on the drawing
             centre = pts[rng.integers(len(pts))]
