@@ -1,0 +1,52 @@
+"""The model shipped in the package retrieves the right class for new SynthShapes test sketches.
+
+The sketches are synthesised here from held-out shape instances (indices the bundle never saw), at the
+noise levels of the default profile's lower half, exactly as `sbsr-lab data build` makes them.
+"""
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from sbsr_lab.data.build import SKETCH_SOURCE_OFFSET
+from sbsr_lab.retrieval.bundle import default_bundle_path, read_bundle
+
+pytestmark = pytest.mark.skipif(not (default_bundle_path() / "bundle.json").is_file(),
+                                reason="no packaged bundle in sbsr_lab/assets/bundle")
+
+
+@pytest.fixture(scope="module")
+def sketches():
+    from sbsr_lab.data.sketches import synthesize_sketch
+    from sbsr_lab.data.synthshapes import make_shape
+    from sbsr_lab.render import normalize_mesh
+
+    desc = read_bundle()
+    out = []
+    for cls in desc["class_names"]:
+        for j in range(3):
+            mesh = normalize_mesh(make_shape(cls, SKETCH_SOURCE_OFFSET + 5000 + j, seed=123)[0])
+            rng = np.random.default_rng([99, j, len(cls)])
+            sk = synthesize_sketch(mesh, rng, noise=0.15 * j)
+            out.append((cls, sk.strokes))
+    return out
+
+
+@pytest.mark.parametrize("method", ["cfttsl", "uactn"])
+def test_bundled_model_finds_the_class(method, sketches):
+    from sbsr_lab.retrieval.query import QueryEngine
+
+    engine = QueryEngine.from_bundle(method)
+    assert len(engine.index) == 360 and engine.class_names == read_bundle()["class_names"]
+    hits, top_hits = 0, 0
+    for cls, strokes in sketches:
+        res = engine.query(strokes, k=10)
+        hits += res.predicted_class == cls
+        top_hits += Counter(r["class"] for r in res.results).most_common(1)[0][0] == cls
+        assert res.results[0]["id"] in engine.shapes
+    n = len(sketches)
+    assert hits / n >= 0.75, f"{method}: predicted class right for {hits}/{n} sketches"
+    assert top_hits / n >= 0.75, f"{method}: majority class of the top 10 right for {top_hits}/{n} sketches"
+    if method == "uactn":
+        assert res.uncertainty is not None and res.uncertainty > 0
