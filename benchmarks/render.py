@@ -26,6 +26,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+from pathlib import Path  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -96,6 +97,9 @@ def time_rendering(meshes: dict[str, trimesh.Trimesh], size: int, rounds: int, *
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer meshes and rounds")
+    parser.add_argument("--build-profiles", default="ci,default",
+                        help="profiles whose full data build is timed (comma-separated; '' for none)")
+    parser.add_argument("--workers", type=int, default=None, help="build worker processes (default: all cores)")
     args = parser.parse_args()
     meshes = primitive_meshes()
     meshes.update(synthshapes_meshes(2 if args.quick else 6))
@@ -116,6 +120,28 @@ def main() -> None:
     got = results["128 px, supersample 2 (default)"]["per_core"]
     verdict = "met" if got >= TARGET else "MISSED"
     print(f"\ntarget >= {TARGET:.0f} views/s per core at 128 px (default settings): {got:.1f} -> {verdict}")
+    time_builds([p for p in args.build_profiles.split(",") if p], args.workers)
+
+
+def time_builds(profiles: list[str], workers: int | None) -> None:
+    """Time `sbsr-lab data build` per profile from scratch into a temporary folder (targets: ci < 60 s,
+    default <= 180 s)."""
+    import tempfile
+    import time
+
+    from sbsr_lab.data.build import build_synthshapes
+
+    targets = {"ci": 60.0, "default": 180.0}
+    if profiles:
+        print(f"\n{'data build':<12}{'shapes':>8}{'sketches':>10}{'seconds':>10}{'target':>9}")
+    for name in profiles:
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            report = build_synthshapes(name, Path(tmp) / name, workers=workers, progress=False)
+            secs = time.perf_counter() - t0
+        target = targets.get(name)
+        verdict = "" if target is None else f"{'<=' if secs <= target else '>'} {target:.0f}"
+        print(f"{name:<12}{report.shapes_built:>8}{report.sketches_built:>10}{secs:>10.1f}{verdict:>9}")
 
 
 if __name__ == "__main__":

@@ -79,8 +79,8 @@ class Profile:
     image_size: int = 96               # network input side (sketches and views are resized)
     num_views: int = 12                # views per shape fed to the multi-view network
     embed_dim: int = 128               # d in the blueprint
-    epochs: int = 12                   # shape and joint stages
-    sketch_epochs: int = 40            # sketch-only stages (student, sketch-uncertainty): cheap epochs
+    epochs: int = 10                   # shape and joint stages
+    sketch_epochs: int = 30            # sketch-only stages (student, sketch-uncertainty): cheap epochs
     batch_size: int = 32
     lr: float = 3e-3                   # peak learning rate of the backbone
     optimizer: str = "adamw"           # "sgd" (papers) or "adamw"

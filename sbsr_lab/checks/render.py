@@ -23,7 +23,7 @@ def check_look_at(fn: Callable[..., np.ndarray]) -> bool:
         try:
             got = np.asarray(fn(np.array(eye), np.array(target), np.array(up)), dtype=float)
         except NotImplementedError:
-            return verdict(False, "look_at", "the function still raises NotImplementedError.",
+            return verdict(False, "look_at", "not implemented yet: the function still raises NotImplementedError.",
                            "replace the `raise` line with your code.")
         want = look_at(eye, target, up)
         if got.shape != (4, 4):
@@ -60,7 +60,7 @@ def check_wobble(fn: Callable[..., np.ndarray]) -> bool:
         small = [run(0.005, s) for s in range(8)]
         large = [run(0.03, s) for s in range(8)]
     except NotImplementedError:
-        return verdict(False, "wobble", "the function still raises NotImplementedError.", "replace the `raise` line.")
+        return verdict(False, "wobble", "not implemented yet: the function still raises NotImplementedError.", "replace the `raise` line.")
     if zero.shape != stroke.shape:
         return verdict(False, "wobble", f"the output must keep the stroke's shape {stroke.shape}, got {zero.shape}.")
     if not np.allclose(zero, stroke, atol=1e-6):

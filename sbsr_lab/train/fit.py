@@ -13,7 +13,6 @@ uninterrupted run on the CPU.
 
 from __future__ import annotations
 
-import itertools
 import math
 import time
 from dataclasses import dataclass
@@ -140,6 +139,10 @@ def _loaders(stage: Stage, manifest: Manifest, profile: Profile) -> tuple[dict[s
     if stage.modality in ("shape", "both"):
         shapes = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style, augment=True)
         loaders["shape"] = loader(shapes)
+        if "sketch" in loaders:  # joint: one epoch = one pass over the sketches AND about one over the shapes
+            per_step = -(-len(shapes) // max(1, len(loaders["sketch"])))
+            loaders["shape"] = DataLoader(shapes, batch_size=max(2, min(profile.batch_size, per_step)),
+                                          num_workers=profile.workers, shuffle=True, drop_last=True)
         # validation sees train_views views (not all num_views): half the cost per epoch, same ranking of epochs
         val["shape"] = MultiViewDataset(manifest, profile.image_size, profile.train_views or profile.num_views,
                                         profile.view_style)
@@ -157,7 +160,7 @@ def _batches(loaders: dict[str, DataLoader], profile: Profile, device: torch.dev
         return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
 
     if "sketch" in loaders and "shape" in loaders:  # joint: one pass over sketches, shapes cycled beside
-        for (xs, ys), (xv, yv) in zip(loaders["sketch"], itertools.cycle(loaders["shape"])):
+        for (xs, ys), (xv, yv) in zip(loaders["sketch"], _forever(loaders["shape"])):
             yield move(xs, ys), move(views(xv), yv)
     elif "sketch" in loaders:
         for x, y in loaders["sketch"]:
@@ -165,6 +168,13 @@ def _batches(loaders: dict[str, DataLoader], profile: Profile, device: torch.dev
     else:
         for x, y in loaders["shape"]:
             yield move(views(x), y)
+
+
+def _forever(loader: DataLoader) -> Iterator:
+    """Batches of ``loader`` without end, reshuffled and re-augmented on every pass
+    (``itertools.cycle`` would replay the first pass's batches)."""
+    while True:
+        yield from loader
 
 
 @torch.no_grad()

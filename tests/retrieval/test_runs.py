@@ -13,7 +13,7 @@ from sbsr_lab.train.fit import fit
 @pytest.fixture(scope="module")
 def method_runs(tiny_dataset, tmp_path_factory):
     out = tmp_path_factory.mktemp("method_runs")
-    p = get_profile("ci", image_size=32, epochs=3, batch_size=8, num_views=4, train_views=2, eval_batch_size=16)
+    p = get_profile("ci", image_size=32, epochs=3, sketch_epochs=3, batch_size=8, num_views=4, train_views=2, eval_batch_size=16)
     fit("sketch-uncertainty", p, tiny_dataset, out / "unc", progress=False)
     fit("shape-transfer", p, tiny_dataset, out / "transfer", from_run=out / "unc", progress=False)
     fit("joint", p, tiny_dataset, out / "joint", progress=False)

@@ -113,7 +113,7 @@ def _build(tb: TinyBundle) -> None:
     from sbsr_lab.train.fit import fit
 
     make_stroke_dataset(tb.data)
-    p = get_profile("ci", image_size=SKETCH_SIZE, epochs=8, batch_size=8, num_views=4, train_views=2,
+    p = get_profile("ci", image_size=SKETCH_SIZE, epochs=8, sketch_epochs=14, unc_weight=10.0, batch_size=8, num_views=4, train_views=2,
                     eval_batch_size=32, device="cpu")
     for stage, base in [("teacher", None), ("student", "teacher"), ("sketch-uncertainty", None),
                         ("shape-transfer", "sketch-uncertainty")]:
