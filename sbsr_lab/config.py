@@ -80,7 +80,7 @@ class Profile:
     num_views: int = 12                # views per shape fed to the multi-view network
     embed_dim: int = 128               # d in the blueprint
     epochs: int = 10                   # shape and joint stages
-    sketch_epochs: int = 30            # sketch-only stages (student, sketch-uncertainty): cheap epochs
+    sketch_epochs: int = 40            # sketch-only stages (student, sketch-uncertainty): cheap epochs
     batch_size: int = 32
     lr: float = 3e-3                   # peak learning rate of the backbone
     optimizer: str = "adamw"           # "sgd" (papers) or "adamw"
@@ -89,7 +89,7 @@ class Profile:
     head_lr_mult: float = 1.0          # heads at this x the backbone rate (10 with pretrained backbones, as in the papers)
     warmup_epochs: float = 0.5         # linear warmup, then cosine decay to 0
     val_fraction: float = 0.15         # train sketches held out to pick the best epoch
-    train_views: int = 6               # views per shape per training step (random subset; eval uses num_views)
+    train_views: int = 4               # views per shape per training step (random subset; eval uses num_views)
     workers: int = 0                   # DataLoader / rendering worker processes (0 = in process)
     device: str = "auto"               # "auto", "cpu", "cuda", "cuda:1", ...
     amp: bool = True                   # mixed precision (CUDA only)

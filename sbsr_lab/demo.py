@@ -33,8 +33,11 @@ METHOD_STAGES: dict[str, list[tuple[str, str | None]]] = {
 
 
 def run_demo(profile: Profile | str = "default", data: str | Path | None = None, out: str | Path | None = None,
-             workers: int | None = None, progress: bool = True, resume: bool = True) -> dict[str, Any]:
+             workers: int | None = None, progress: bool = True, resume: bool = True,
+             verbose: bool = True) -> dict[str, Any]:
     """Run the whole pipeline for ``profile``; returns the ``results.json`` content.
+
+    ``progress`` shows the progress bars; ``verbose`` prints the results table at the end.
 
     ``resume=True`` continues stages whose ``last`` checkpoint exists in ``out`` (an interrupted demo
     picks up where it stopped).
@@ -74,8 +77,9 @@ def run_demo(profile: Profile | str = "default", data: str | Path | None = None,
                  title=f"sbsr_lab demo ({profile.name} profile)",
                  extra={"Spearman(UACTN sigma, injected noise)": f"{results['uncertainty_noise_spearman']:.3f}",
                         "seconds": results["seconds"]})
-    if progress:
+    if verbose:
         print(metrics_table_text(results["methods"]))
-        print(f"Spearman(UACTN sigma, injected noise) = {results['uncertainty_noise_spearman']:.3f}")
+        print(f"Spearman(UACTN sigma, injected noise) = {results['uncertainty_noise_spearman']:.3f}; "
+              f"{results['seconds']['total']:.0f} s in all")
         print(f"results: {out / 'results.json'}  report: {out / 'report.html'}")
     return results

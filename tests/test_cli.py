@@ -69,3 +69,24 @@ def test_bad_input_gives_clear_errors(tmp_path, capsys):
 def test_course_check_passes_on_the_repository(capsys):
     assert main(["course", "check", "--root", str(__import__("pathlib").Path(__file__).resolve().parents[1])]) == 0
     assert "in sync" in capsys.readouterr().out
+
+
+def test_demo_train_and_evaluate_commands(built, tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["--quiet", "demo", *TINY, "--set", "sketch_epochs=2", "--data", str(built), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "cfttsl" in text and "mAP" in text and "Spearman" in text
+    results = json.loads((out / "results.json").read_text())
+    assert results["profile"] == "ci" and set(results["methods"]) == {"cfttsl", "uactn", "joint"}
+    assert all(set(m) == {"NN", "FT", "ST", "E", "DCG", "mAP"} for m in results["methods"].values())
+    assert results["uncertainty_noise_spearman"] is not None and results["seconds"]["total"] > 0
+    assert "Precision-recall" in (out / "report.html").read_text()
+    assert main(["--quiet", "evaluate", str(out / "student"), "--out", str(tmp_path / "ev.json")]) == 0
+    assert json.loads((tmp_path / "ev.json").read_text())["method"] == "cfttsl"
+    capsys.readouterr()
+    assert main(["--quiet", "train", "teacher", *TINY, "--set", "sketch_epochs=2", "--data", str(built),
+                 "--out", str(out / "teacher"), "--resume"]) == 0  # already finished: resumes at the end
+    assert "best val_acc" in capsys.readouterr().out
+    assert main(["--quiet", "train", "teacher", *TINY, "--data", str(built), "--out", str(out / "teacher"),
+                 "--resume"]) == 2  # other settings than the run: refused with a clear message
+    assert "another profile" in capsys.readouterr().err
