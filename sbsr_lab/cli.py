@@ -334,20 +334,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
-    except (SbsrError, KeyError, TypeError, ValueError) as err:
-        if not isinstance(err, SbsrError) and not _is_config_error(err):
-            raise
-        message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
-        print(f"sbsr-lab: error: {message}", file=sys.stderr)
+    except SbsrError as err:
+        print(f"sbsr-lab: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("sbsr-lab: interrupted; finished files are kept, run the same command again to resume.", file=sys.stderr)
         return 130
-
-
-def _is_config_error(err: Exception) -> bool:
-    text = str(err)
-    return "profile" in text.lower() or "override" in text.lower()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,8 +27,11 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
+from sbsr_lab.errors import ConfigError
+
 __all__ = [
     "BASE_CLASSES",
+    "RIG_VIEWS",
     "EXTRA_CLASSES",
     "PROFILES",
     "Profile",
@@ -42,6 +45,8 @@ BASE_CLASSES: tuple[str, ...] = (
     "airplane", "bed", "bench", "bottle", "car", "chair",
     "house", "lamp", "mug", "rocket", "table", "tree",
 )
+#: Number of cameras of each rig (see :func:`sbsr_lab.render.get_rig`).
+RIG_VIEWS: dict[str, int] = {"ring12": 12, "dodeca20": 20}
 #: Extra classes of the ``full`` profile, including close neighbours that make retrieval hard.
 EXTRA_CLASSES: tuple[str, ...] = (
     "stool", "sofa", "bookshelf", "desk", "vase", "guitar", "umbrella", "boat",
@@ -122,7 +127,7 @@ class Profile:
 
     def views_per_shape(self) -> int:
         """Number of cameras in :attr:`rig`."""
-        return {"ring12": 12, "dodeca20": 20}[self.rig]
+        return RIG_VIEWS[self.rig]
 
 
 PROFILES: dict[str, dict[str, Any]] = {
@@ -150,14 +155,14 @@ def _coerce(key: str, value: Any) -> Any:
     if key not in types:
         close = [k for k in types if k.startswith(key[:3])]
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise KeyError(f"Unknown profile key {key!r}.{hint} Known keys: {', '.join(sorted(types))}")
+        raise ConfigError(f"Unknown profile key {key!r}.{hint} Known keys: {', '.join(sorted(types))}")
     want = types[key]
     origin = typing.get_origin(want)
     if origin is tuple:
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise TypeError(f"Profile key {key!r} wants a list of names, got {value!r}")
+            raise ConfigError(f"Profile key {key!r} wants a list of names, got {value!r}")
         return tuple(value)
     if want is bool:
         if isinstance(value, str):
@@ -167,7 +172,7 @@ def _coerce(key: str, value: Any) -> Any:
             if low in ("0", "false", "no", "off"):
                 return False
         if not isinstance(value, bool):
-            raise TypeError(f"Profile key {key!r} wants true/false, got {value!r}")
+            raise ConfigError(f"Profile key {key!r} wants true/false, got {value!r}")
         return value
     if want is int:
         if isinstance(value, str):
@@ -176,7 +181,7 @@ def _coerce(key: str, value: Any) -> Any:
             except ValueError:
                 pass
         if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"Profile key {key!r} wants an integer, got {value!r}")
+            raise ConfigError(f"Profile key {key!r} wants an integer, got {value!r}")
         return value
     if want is float:
         if isinstance(value, str):
@@ -185,11 +190,11 @@ def _coerce(key: str, value: Any) -> Any:
             except ValueError:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"Profile key {key!r} wants a number, got {value!r}")
+            raise ConfigError(f"Profile key {key!r} wants a number, got {value!r}")
         return float(value)
     if want is str:
         if not isinstance(value, str):
-            raise TypeError(f"Profile key {key!r} wants a string, got {value!r}")
+            raise ConfigError(f"Profile key {key!r} wants a string, got {value!r}")
         return value
     return value  # pragma: no cover - every field has one of the types above
 
@@ -207,7 +212,7 @@ def get_profile(name: str | Profile = "default", **overrides: Any) -> Profile:
     if isinstance(name, Profile):
         return name.replace(**overrides)
     if name not in PROFILES:
-        raise KeyError(f"Unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+        raise ConfigError(f"Unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
     base = Profile().replace(**PROFILES[name])
     return base.replace(**overrides)
 
@@ -217,7 +222,7 @@ def parse_overrides(pairs: list[str] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise ValueError(f"Override {pair!r} is not of the form key=value (e.g. epochs=3)")
+            raise ConfigError(f"Override {pair!r} is not of the form key=value (e.g. epochs=3)")
         key, value = pair.split("=", 1)
         out[key.strip()] = value.strip()
     return out

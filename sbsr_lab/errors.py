@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "SbsrError",
+    "ConfigError",
     "MeshError",
     "SketchError",
     "DatasetLayoutError",
@@ -14,6 +15,16 @@ __all__ = [
 
 class SbsrError(Exception):
     """Base class of every error sbsr_lab raises on purpose (the CLI prints these without a traceback)."""
+
+
+class ConfigError(SbsrError, KeyError, TypeError, ValueError):
+    """An unknown profile or profile key, a value of the wrong type, or a malformed ``key=value`` override.
+
+    It is also a KeyError, TypeError and ValueError, so ``except KeyError`` code keeps working.
+    """
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
 
 
 class MeshError(SbsrError, ValueError):

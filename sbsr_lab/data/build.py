@@ -12,6 +12,7 @@ class. Sketches are drawn from *held-out* instances of each class (shape indices
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -26,7 +27,7 @@ from tqdm.auto import tqdm
 
 from sbsr_lab.config import Profile, default_data_root, get_profile
 from sbsr_lab.errors import DatasetLayoutError
-from sbsr_lab.io import atomic_path, save_png
+from sbsr_lab.io import atomic_path, atomic_write_json, save_png
 from sbsr_lab.data.manifest import MANIFEST_NAME, Manifest, ShapeRecord, SketchRecord, load_manifest
 
 __all__ = [
@@ -109,22 +110,17 @@ def _shape_job(root: str, cls: str, index: int, seed: int, rig: str, size: int, 
     view_paths = {s: Path(root) / "views" / f"{s}_{size}" / f"{sid}.png" for s in styles}
     params_path = mesh_path.with_suffix(".json")
     if mesh_path.exists() and params_path.exists() and all(p.exists() for p in view_paths.values()):
-        import json
         return sid, False, json.loads(params_path.read_text())
     mesh, params = make_shape(cls, index, seed)
-    params = {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in params.items()}
-    params = {k: (int(v) if isinstance(v, np.integer) else v) for k, v in params.items()}
+    params = {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}  # JSON-ready
     with atomic_path(mesh_path) as tmp:
         mesh.export(tmp, file_type="ply")
     render_shape_views(mesh, view_paths, rig, size, upright, pca)  # generated meshes are valid by construction
-    from sbsr_lab.io import atomic_write_json
     atomic_write_json(params_path, params, indent=None)
     return sid, True, params
 
 
 def _sketch_job(root: str, cls: str, index: int, seed: int, noise: float, size: int) -> tuple[str, bool, dict]:
-    import json
-
     from sbsr_lab.data.sketches import synthesize_sketch
     from sbsr_lab.data.strokes import strokes_to_image, strokes_to_quickdraw, write_ndjson
     from sbsr_lab.data.synthshapes import make_shape

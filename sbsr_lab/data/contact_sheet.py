@@ -53,7 +53,7 @@ def contact_sheet(manifest: Manifest, out: str | Path, shapes_per_row: int = 3, 
         col = 0
         for style in styles:
             for rec in shapes:
-                strip = load_view_strip(manifest.view_path(rec.id, style), _views_in(manifest), manifest.view_size)
+                strip = load_view_strip(manifest.view_path(rec.id, style), manifest.num_views, manifest.view_size)
                 sheet.paste(_tile(strip[view % len(strip)], tile), (label_w + col * (tile + pad) + pad, y))
                 col += 1
             col += shapes_per_row - len(shapes)
@@ -73,8 +73,3 @@ def contact_sheet(manifest: Manifest, out: str | Path, shapes_per_row: int = 3, 
         sheet.save(tmp, format="PNG")
     return out
 
-
-def _views_in(manifest: Manifest) -> int:
-    from sbsr_lab.config import Profile
-
-    return Profile(rig=manifest.rig).views_per_shape()

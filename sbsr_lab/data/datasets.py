@@ -11,6 +11,7 @@ scale and translation; evaluation uses none.
 
 from __future__ import annotations
 
+import copy
 from typing import Sequence
 
 import numpy as np
@@ -23,7 +24,7 @@ from sbsr_lab.data.augment import RandomAffineFlip
 from sbsr_lab.data.manifest import Manifest, SketchRecord
 from sbsr_lab.errors import DatasetLayoutError, SketchError
 
-__all__ = ["train_augmentation", "SketchDataset", "MultiViewDataset", "load_sketch_array", "load_view_strip"]
+__all__ = ["resize_u8", "train_augmentation", "SketchDataset", "MultiViewDataset", "load_sketch_array", "load_view_strip"]
 
 
 def train_augmentation(degrees: float = 15.0, translate: float = 0.08,
@@ -36,8 +37,9 @@ def train_augmentation(degrees: float = 15.0, translate: float = 0.08,
     return RandomAffineFlip(degrees=degrees, translate=translate, scale=scale, flip=flip)
 
 
-def _resize_u8(image: np.ndarray, size: int) -> np.ndarray:
-    """(H, W) float in [0, 1] -> (size, size) uint8, area-averaged (anti-aliased) resize."""
+def resize_u8(image: np.ndarray, size: int) -> np.ndarray:
+    """(H, W) float in [0, 1] -> (size, size) uint8: area-averaged (anti-aliased) when shrinking,
+    bilinear when growing. Training images and live queries both go through it."""
     u8 = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
     if u8.shape != (size, size):
         u8 = np.asarray(Image.fromarray(u8).resize((size, size), Image.Resampling.BOX if size < u8.shape[0]
@@ -57,7 +59,7 @@ def load_sketch_array(path, size: int) -> np.ndarray:
         raise SketchError(f"Sketch {path} cannot be read ({err}). Delete it and rebuild the dataset.") from None
     if image.ndim == 3:
         image = image.mean(axis=2)
-    return _resize_u8(1.0 - image, size)
+    return resize_u8(1.0 - image, size)
 
 
 def load_view_strip(path, num_views: int, size: int) -> np.ndarray:
@@ -80,7 +82,7 @@ def load_view_strip(path, num_views: int, size: int) -> np.ndarray:
         raise DatasetLayoutError(f"{path} has {views.shape[0]} views but {num_views} were asked for.")
     # Spread the chosen views evenly over the rig when fewer are asked for.
     pick = np.linspace(0, views.shape[0], num_views, endpoint=False).astype(int)
-    return np.stack([_resize_u8(v, size) for v in views[pick]])
+    return np.stack([resize_u8(v, size) for v in views[pick]])
 
 
 class SketchDataset(Dataset):
@@ -105,6 +107,12 @@ class SketchDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.records)
+
+    def without_augmentation(self) -> "SketchDataset":
+        """The same sketches (images shared, not decoded again) with no augmentation."""
+        plain = copy.copy(self)
+        plain.transform = None
+        return plain
 
     def __getitem__(self, i: int) -> tuple[Tensor, int]:
         x = self.images[i].unsqueeze(0).float().div_(255.0)  # (1, H, W)
@@ -143,6 +151,16 @@ class MultiViewDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.records)
+
+    def with_views(self, num_views: int) -> "MultiViewDataset":
+        """The same shapes with ``num_views`` views spread evenly over the loaded ones and no augmentation
+        (the decoded views are shared, not loaded again)."""
+        if num_views > self.views.shape[1]:
+            raise DatasetLayoutError(f"{num_views} views asked for, but only {self.views.shape[1]} are loaded.")
+        subset = copy.copy(self)
+        subset.views = self.views[:, np.linspace(0, self.views.shape[1], num_views, endpoint=False).astype(int)]
+        subset.transform = None
+        return subset
 
     def __getitem__(self, i: int) -> tuple[Tensor, int]:
         x = self.views[i].unsqueeze(1).float().div_(255.0)  # (V, 1, H, W)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sbsr_lab.config import RIG_VIEWS
 from sbsr_lab.errors import DatasetLayoutError
 from sbsr_lab.io import atomic_write_json
 
@@ -87,6 +88,13 @@ class Manifest:
     def sketches_of(self, split: str | None = None) -> list[SketchRecord]:
         """Sketch records of one split (``"train"`` / ``"test"``), or all when ``split`` is None."""
         return [s for s in self.sketches if split is None or s.split == split]
+
+    @property
+    def num_views(self) -> int:
+        """Views per shape in the view strips (the number of cameras of :attr:`rig`)."""
+        if self.rig not in RIG_VIEWS:
+            raise DatasetLayoutError(f"Unknown camera rig {self.rig!r} in the manifest; known: {', '.join(RIG_VIEWS)}.")
+        return RIG_VIEWS[self.rig]
 
     def view_path(self, shape_id: str, style: str | None = None) -> Path:
         """Absolute path of the view strip of ``shape_id`` in ``style`` (default: the first style)."""

@@ -37,7 +37,9 @@ def default_bundle_path() -> Path:
 def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str | Path, thumb_size: int = 64) -> Path:
     """Pack the methods' last-stage ``runs`` (method name -> run folder) into the folder ``out``."""
     from sbsr_lab.data.datasets import load_view_strip
+    from sbsr_lab.data.manifest import load_manifest
     from sbsr_lab.retrieval.query import QueryEngine
+    from sbsr_lab.retrieval.runs import load_method
     from sbsr_lab.train.checkpoint import save_checkpoint
 
     out = Path(out)
@@ -47,7 +49,10 @@ def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str
     tmp.mkdir(parents=True)
     desc: dict[str, Any] = {"format": BUNDLE_FORMAT, "version": 1, "methods": {}}
     for method, run in runs.items():
-        engine = QueryEngine.from_run(run, data)
+        nets = load_method(run)  # each run's checkpoints are read once
+        manifest = load_manifest(data or nets.data)
+        engine = QueryEngine.from_method(nets, manifest)
+        profile = nets.profile
         net = engine.sketch_net
         kind = "sketch_unc" if engine.has_uncertainty else "sketch"
         half = _HalfState(net)
@@ -55,21 +60,14 @@ def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str
                                                         "method": method, "run": str(run)})
         engine.index.thumbnails = [f"thumbs/{i}.png" for i in engine.index.ids]
         engine.index.save(tmp / f"{method}_gallery.safetensors")
-        from sbsr_lab.retrieval.runs import load_method
-
-        profile = load_method(run).profile
         desc["methods"][method] = {"sketch": f"{method}_sketch", "gallery": f"{method}_gallery.safetensors",
                                    "model_kind": kind, "backbone": profile["backbone"],
                                    "embed_dim": profile["embed_dim"]}
         desc.update(class_names=engine.class_names, sketch_size=engine.sketch_size, image_size=engine.image_size,
                     am_scale=engine.am_scale, profile=profile, shapes=engine.shapes)
         if not (tmp / "thumbs").exists():
-            from sbsr_lab.data.manifest import load_manifest
-
-            manifest = load_manifest(data or load_method(run).data)
-            n_views = {"ring12": 12, "dodeca20": 20}.get(manifest.rig, 12)
             for sid in engine.index.ids:
-                view = load_view_strip(manifest.view_path(sid), n_views, thumb_size)[1]
+                view = load_view_strip(manifest.view_path(sid), manifest.num_views, thumb_size)[1]
                 save_png(tmp / "thumbs" / f"{sid}.png", view)
     atomic_write_json(tmp / "bundle.json", desc)
     if out.exists():

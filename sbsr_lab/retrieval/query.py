@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import torch
@@ -24,6 +24,10 @@ from torch import Tensor, nn
 from sbsr_lab.errors import SketchError
 from sbsr_lab.retrieval.index import GalleryIndex
 from sbsr_lab.similarity import l2_normalize
+
+if TYPE_CHECKING:
+    from sbsr_lab.data.manifest import Manifest
+    from sbsr_lab.retrieval.runs import MethodNets
 
 __all__ = ["QueryResult", "QueryEngine", "prepare_query_image"]
 
@@ -52,8 +56,7 @@ def prepare_query_image(sketch: Any, sketch_size: int, image_size: int, width: f
     ``sketch`` may be strokes (list of (N, 2) arrays in [0, 1]^2), a path (.png/.jpg/.ndjson/.svg), or an
     image array ``(H, W)`` with ink = 1. Blank sketches raise :class:`SketchError` ("draw something first").
     """
-    from PIL import Image
-
+    from sbsr_lab.data.datasets import resize_u8
     from sbsr_lab.data.strokes import load_sketch_image, normalize_strokes, strokes_to_image
 
     if isinstance(sketch, (str, Path)):
@@ -68,10 +71,8 @@ def prepare_query_image(sketch: Any, sketch_size: int, image_size: int, width: f
         image = strokes_to_image(normalize_strokes(strokes), size=sketch_size, width=width)
     if float(image.max(initial=0.0)) < 0.05:
         raise SketchError("The sketch is blank (no ink): draw something first.")
-    if image.shape != (image_size, image_size):
-        u8 = (image * 255 + 0.5).astype(np.uint8)
-        resample = Image.Resampling.BOX if image.shape[0] > image_size else Image.Resampling.BILINEAR
-        image = np.asarray(Image.fromarray(u8).resize((image_size, image_size), resample), dtype=np.float32) / 255
+    if image.shape != (image_size, image_size):  # exactly the resize of the training images
+        image = resize_u8(image, image_size).astype(np.float32) / 255
     return image
 
 
@@ -132,14 +133,20 @@ class QueryEngine:
     @classmethod
     def from_run(cls, run: str | Path, data: str | Path | None = None, device: str = "cpu") -> "QueryEngine":
         """Build from a method's last-stage run folder, embedding the gallery of ``data`` now."""
-        from sbsr_lab.config import get_profile
-        from sbsr_lab.data.datasets import MultiViewDataset
         from sbsr_lab.data.manifest import load_manifest
-        from sbsr_lab.retrieval.runs import embed_shapes, load_method
+        from sbsr_lab.retrieval.runs import load_method
 
         nets = load_method(run, device=device)
-        manifest = load_manifest(data or nets.data)
-        profile = get_profile("default").replace(**nets.profile)
+        return cls.from_method(nets, load_manifest(data or nets.data), device)
+
+    @classmethod
+    def from_method(cls, nets: "MethodNets", manifest: "Manifest", device: str = "cpu") -> "QueryEngine":
+        """Build from loaded networks (:func:`~sbsr_lab.retrieval.runs.load_method`) and a dataset manifest."""
+        from sbsr_lab.config import Profile
+        from sbsr_lab.data.datasets import MultiViewDataset
+        from sbsr_lab.retrieval.runs import embed_shapes
+
+        profile = Profile.from_dict(nets.profile)
         gallery = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style)
         zg = embed_shapes(nets.shape, gallery, device)
         thumbs = [str(manifest.view_path(i)) for i in gallery.ids]

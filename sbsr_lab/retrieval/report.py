@@ -41,7 +41,6 @@ def _query_grid(ev: MethodEvaluation, manifest: Manifest, k: int = 6, per_class:
 
     rows = []
     labels = ev.query_labels.numpy()
-    n_views = {"ring12": 12, "dodeca20": 20}.get(manifest.rig, 12)
     by_id = {s.id: s for s in manifest.sketches}
     for c, cls in enumerate(ev.class_names):
         for qi in np.flatnonzero(labels == c)[:per_class]:
@@ -51,7 +50,7 @@ def _query_grid(ev: MethodEvaluation, manifest: Manifest, k: int = 6, per_class:
             order = np.argsort(-ev.similarity[qi].numpy(), kind="stable")[:k]
             for gi in order:
                 gid = ev.gallery_ids[gi]
-                view = load_view_strip(manifest.view_path(gid), n_views, 64)[1] / 255
+                view = load_view_strip(manifest.view_path(gid), manifest.num_views, 64)[1] / 255
                 ok = int(ev.gallery_labels[gi]) == c
                 colour = "#2a9d3a" if ok else "#d62828"
                 cells.append(f'<td style="border:3px solid {colour}"><img src="{_png_data_uri(view)}" width="64">'

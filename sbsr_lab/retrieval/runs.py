@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from sbsr_lab.config import get_profile
+from sbsr_lab.config import Profile
 from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
 from sbsr_lab.data.manifest import Manifest, load_manifest
 from sbsr_lab.errors import CheckpointError
@@ -118,7 +118,7 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
     manifest: Manifest = load_manifest(data or nets.data)
     if manifest.classes != nets.class_names:
         raise CheckpointError(f"{run} was trained on other classes than {manifest.root}.")
-    profile = get_profile("default").replace(**nets.profile)
+    profile = Profile.from_dict(nets.profile)
     sketches = SketchDataset(manifest, split, profile.image_size)
     gallery = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style)
     zq, sigma = embed_sketches(nets.sketch, sketches, dev, profile.eval_batch_size)

@@ -98,7 +98,7 @@ def _optimizer(model: nn.Module, profile: Profile) -> torch.optim.Optimizer:
 def load_run_model(run: str | Path, kind: str = "best", device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
     """Rebuild the network of a run folder from its checkpoint alone; returns ``(model in eval mode, meta)``."""
     state, _, meta = load_checkpoint(run, kind)
-    profile = get_profile("default").replace(**meta["profile"])
+    profile = Profile.from_dict(meta["profile"])
     model = build_model(get_stage(meta["stage"]), profile, len(meta["class_names"]))
     try:
         model.load_state_dict(state)
@@ -124,28 +124,27 @@ def _fixed_centres(stage: Stage, from_run: str | Path | None, manifest: Manifest
 
 def _loaders(stage: Stage, manifest: Manifest, profile: Profile) -> tuple[dict[str, DataLoader], dict[str, Any]]:
     """Training loaders (augmented) and the validation data of ``stage``."""
-    def loader(ds) -> DataLoader:  # drop a last batch of one sample: BatchNorm cannot train on it
-        return DataLoader(ds, batch_size=profile.batch_size, num_workers=profile.workers, shuffle=True,
-                          drop_last=len(ds) % profile.batch_size == 1)
+    def loader(ds, batch_size: int = profile.batch_size, drop_last: bool = False) -> DataLoader:
+        # always drop a last batch of one sample: BatchNorm cannot train on it
+        return DataLoader(ds, batch_size=batch_size, num_workers=profile.workers, shuffle=True,
+                          drop_last=drop_last or len(ds) % batch_size == 1)
 
     loaders: dict[str, DataLoader] = {}
     val: dict[str, Any] = {}
     if stage.modality in ("sketch", "both"):
         train_set = SketchDataset(manifest, "train", profile.image_size, augment=True)
-        plain = SketchDataset(manifest, "train", profile.image_size, augment=False)
         tr, va = split_train_val(train_set.labels, profile.val_fraction, profile.seed)
         loaders["sketch"] = loader(Subset(train_set, tr))
-        val["sketch"] = Subset(plain, va)
+        val["sketch"] = Subset(train_set.without_augmentation(), va)
     if stage.modality in ("shape", "both"):
         shapes = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style, augment=True)
-        loaders["shape"] = loader(shapes)
         if "sketch" in loaders:  # joint: one epoch = one pass over the sketches AND about one over the shapes
             per_step = -(-len(shapes) // max(1, len(loaders["sketch"])))
-            loaders["shape"] = DataLoader(shapes, batch_size=max(2, min(profile.batch_size, per_step)),
-                                          num_workers=profile.workers, shuffle=True, drop_last=True)
-        # validation sees train_views views (not all num_views): half the cost per epoch, same ranking of epochs
-        val["shape"] = MultiViewDataset(manifest, profile.image_size, profile.train_views or profile.num_views,
-                                        profile.view_style)
+            loaders["shape"] = loader(shapes, max(2, min(profile.batch_size, per_step)), drop_last=True)
+        else:
+            loaders["shape"] = loader(shapes)
+        # validation sees train_views views (not all num_views): less cost per epoch, same ranking of epochs
+        val["shape"] = shapes.with_views(profile.train_views or profile.num_views)
     return loaders, val
 
 
