@@ -149,6 +149,11 @@ def _field_types() -> dict[str, Any]:
     return typing.get_type_hints(Profile)
 
 
+# String keys with a fixed set of values (checked here so that a typo fails before any work starts).
+BACKBONE_NAMES: tuple[str, ...] = ("compact", "resnet18", "resnet34", "resnet50", "vgg16", "vgg19", "alexnet")
+CHOICES: dict[str, tuple[str, ...]] = {"backbone": BACKBONE_NAMES, "optimizer": ("sgd", "adamw")}
+
+
 def _coerce(key: str, value: Any) -> Any:
     """Check ``value`` against the declared type of ``key``; convert strings from the CLI."""
     types = _field_types()
@@ -195,6 +200,8 @@ def _coerce(key: str, value: Any) -> Any:
     if want is str:
         if not isinstance(value, str):
             raise ConfigError(f"Profile key {key!r} wants a string, got {value!r}")
+        if key in CHOICES and value not in CHOICES[key]:
+            raise ConfigError(f"Profile key {key!r} cannot be {value!r}; choose one of {', '.join(CHOICES[key])}")
         return value
     return value  # pragma: no cover - every field has one of the types above
 

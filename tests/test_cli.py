@@ -58,6 +58,9 @@ def test_contact_sheet_and_render(built, tmp_path):
 def test_bad_input_gives_clear_errors(tmp_path, capsys):
     assert main(["data", "build", "--profile", "ci", "--set", "epoch=3", "--root", str(tmp_path / "x")]) == 2
     assert "Unknown profile key 'epoch'" in capsys.readouterr().err
+    assert main(["train", "teacher", "--profile", "ci", "--set", "backbone=unknown", "--data", str(tmp_path / "d"),
+                 "--out", str(tmp_path / "r")]) == 2
+    assert "'backbone' cannot be 'unknown'" in capsys.readouterr().err
     bad = tmp_path / "bad.obj"
     bad.write_text("this is not a mesh")
     assert main(["render", str(bad), "--out", str(tmp_path / "o.png")]) == 2

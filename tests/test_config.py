@@ -28,6 +28,10 @@ def test_overrides_are_type_checked_and_coerced_from_strings():
         get_profile("huge")
     with pytest.raises(ValueError, match="key=value"):
         parse_overrides(["epochs"])
+    with pytest.raises(ValueError, match="'backbone' cannot be 'resnet181'.*resnet18"):
+        get_profile("ci", backbone="resnet181")
+    with pytest.raises(ValueError, match="'optimizer' cannot be 'adam'.*adamw"):
+        get_profile("ci", optimizer="adam")
 
 
 def test_round_trip_through_json_dict():

@@ -23,12 +23,13 @@ import warnings
 import torch
 from torch import Tensor, nn
 
+from sbsr_lab.config import BACKBONE_NAMES
 from sbsr_lab.errors import DownloadError
 
 __all__ = ["Backbone", "CompactCNN", "TorchvisionBackbone", "BACKBONES", "build_backbone"]
 
 #: Backbone names :func:`build_backbone` knows.
-BACKBONES: tuple[str, ...] = ("compact", "resnet18", "resnet34", "resnet50", "vgg16", "vgg19", "alexnet")
+BACKBONES: tuple[str, ...] = BACKBONE_NAMES
 
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
