@@ -69,17 +69,22 @@ def run_demo(profile: Profile | str = "default", data: str | Path | None = None,
         "profile": profile.name,
         "methods": {name: ev.metrics for name, ev in evaluations.items()},
         "uncertainty_noise_spearman": evaluations["uactn"].spearman_sigma_noise,
+        "uncertainty_noise_spearman_within_class": evaluations["uactn"].spearman_sigma_noise_within_class,
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
     }
     results["seconds"]["total"] = round(sum(seconds.values()), 2)
     atomic_write_json(out / "results.json", results)
+    within = results["uncertainty_noise_spearman_within_class"]
+    within_txt = "n/a (too few test sketches per class)" if within is None else f"{within:.3f}"
     write_report(out / "report.html", evaluations, load_manifest(data),
                  title=f"sbsr_lab demo ({profile.name} profile)",
                  extra={"Spearman(UACTN sigma, injected noise)": f"{results['uncertainty_noise_spearman']:.3f}",
+                        "the same within each class (mean over classes)": within_txt,
                         "seconds": results["seconds"]})
     if verbose:
         print(metrics_table_text(results["methods"]))
-        print(f"Spearman(UACTN sigma, injected noise) = {results['uncertainty_noise_spearman']:.3f}; "
+        print(f"Spearman(UACTN sigma, injected noise) = {results['uncertainty_noise_spearman']:.3f} "
+              f"(within class {within_txt}); "
               f"{results['seconds']['total']:.0f} s in all")
         print(f"results: {out / 'results.json'}  report: {out / 'report.html'}")
     return results

@@ -2,8 +2,8 @@
 
 The pipeline (:func:`synthesize_sketch`) follows what a person does when sketching an object:
 
-1. pick a plausible drawing viewpoint (:func:`drawing_viewpoint`: 3/4 views, side, front, mostly
-   from slightly above);
+1. pick a drawing viewpoint (:func:`drawing_viewpoint`): a three-quarter view from slightly above,
+   or, more often the higher the noise level, an unusual one (side, front, behind, below, high up);
 2. draw the visible silhouette, depth-discontinuity and crease lines (:func:`line_drawing`, the
    renderer's ``"lines"`` style);
 3. turn the line image into strokes (:func:`trace_strokes`: skeleton -> polylines joined through
@@ -94,25 +94,25 @@ def view_angles(camera: "Camera") -> dict[str, float]:
             "elevation": round(math.degrees(math.asin(max(-1.0, min(1.0, y / r)))), 2)}
 
 
-def drawing_viewpoint(rng: np.random.Generator) -> "Camera":
-    """A camera where a person would stand to draw the object.
+def drawing_viewpoint(rng: np.random.Generator, noise: float = 0.0) -> "Camera":
+    """A camera where a person would stand to draw the object; careless drawers stray further.
 
-    Azimuth: 55% three-quarter views (30-60 deg either side of the front, sometimes from behind),
-    25% side views (90 +- 10 deg), 20% front views (0 +- 10 deg). Elevation: mostly slightly
-    above (N(18, 8) deg, clipped to [-5, 40]). The camera looks at the origin from 2.8 units
-    (45 deg field of view: the unit sphere fills the frame).
+    With probability ``1 - noise`` a careful drawer's view: a three-quarter view from the front
+    (azimuth 30-60 deg to either side) from slightly above (elevation N(20, 5) deg, clipped to
+    [5, 35]), the view that shows most of an object. With probability ``noise`` an unusual one:
+    any azimuth (side, front, behind) and elevation N(18, 20) clipped to [-20, 70] (from below, from
+    high up). So the noise level also says how atypical the viewpoint is, as it does for the
+    strokes. The camera looks at the origin from 2.8 units (45 deg field of view: the unit sphere
+    fills the frame).
     """
-    u = rng.random()
-    side = rng.choice([-1.0, 1.0])
-    if u < 0.55:
-        az = side * rng.uniform(30.0, 60.0)
-        if rng.random() < 0.15:  # three-quarter view from behind
-            az = side * 180.0 - az
-    elif u < 0.80:
-        az = side * (90.0 + rng.normal(0.0, 5.0))
+    if not 0.0 <= noise <= 1.0:
+        raise ValueError(f"drawing_viewpoint: noise must be in [0, 1], got {noise}")
+    if rng.random() < noise:
+        az = rng.uniform(-180.0, 180.0)
+        el = float(np.clip(rng.normal(18.0, 20.0), -20.0, 70.0))
     else:
-        az = rng.normal(0.0, 5.0)
-    el = float(np.clip(rng.normal(18.0, 8.0), -5.0, 40.0))
+        az = rng.choice([-1.0, 1.0]) * rng.uniform(30.0, 60.0)
+        el = float(np.clip(rng.normal(20.0, 5.0), 5.0, 35.0))
     return _camera_at(float(az), el)
 
 
@@ -671,13 +671,14 @@ def humanize(strokes: Sequence[Any], rng: np.random.Generator, noise: float) -> 
 def synthesize_sketch(mesh: "trimesh.Trimesh", rng: np.random.Generator, noise: float, size: int = 256) -> Sketch:
     """A human-like sketch of a normalised mesh (unit bounding sphere, +Y up) with noise level ``noise``.
 
-    Draws the mesh's lines from :func:`drawing_viewpoint` at ``size`` px, traces them
+    Draws the mesh's lines from :func:`drawing_viewpoint` (unusual viewpoints more likely at high
+    noise) at ``size`` px, traces them
     (:func:`trace_strokes`), drops tiny fragments, humanises (:func:`humanize`) and fits the result
     into [m, 1 - m]² with a random margin m in [0.04, 0.12] (people fill the page to different degrees).
     Raises :class:`SketchError` if the mesh shows no lines from three viewpoints in a row.
     """
     for _ in range(3):  # a degenerate view (e.g. a flat plate seen edge-on) may show no lines
-        camera = drawing_viewpoint(rng)
+        camera = drawing_viewpoint(rng, noise)
         strokes = trace_strokes(line_drawing(mesh, camera, size), min_length_px=max(3, size // 64))
         if strokes:
             break

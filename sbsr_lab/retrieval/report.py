@@ -73,10 +73,14 @@ def write_report(path: str | Path, evaluations: dict[str, MethodEvaluation], man
     figs.append(pr)
     unc = [(name, ev) for name, ev in evaluations.items() if ev.sigma is not None]
     for name, ev in unc:
-        f = go.Figure(go.Scatter(x=ev.query_noise.numpy(), y=ev.sigma.numpy(), mode="markers",
-                                 text=ev.query_ids, marker=dict(size=6, opacity=0.7)))
-        rho = ev.spearman_sigma_noise
-        f.update_layout(title=f"{name}: predicted uncertainty vs injected sketch noise (Spearman {rho:.3f})",
+        labels = ev.query_labels.numpy()
+        f = go.Figure([go.Scatter(x=ev.query_noise.numpy()[labels == k], y=ev.sigma.numpy()[labels == k],
+                                  mode="markers", name=cls, text=[i for i, m in zip(ev.query_ids, labels == k) if m],
+                                  marker=dict(size=6, opacity=0.75))
+                       for k, cls in enumerate(ev.class_names or sorted(set(labels.tolist()))) if (labels == k).any()])
+        rho, within = ev.spearman_sigma_noise, ev.spearman_sigma_noise_within_class
+        within_txt = "" if within is None else f", within class {within:.3f}"
+        f.update_layout(title=f"{name}: predicted uncertainty vs injected sketch noise (Spearman {rho:.3f}{within_txt})",
                         xaxis_title="injected noise level", yaxis_title="predicted sigma (mean over d)", height=420)
         figs.append(f)
     parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
@@ -103,14 +104,34 @@ class MethodEvaluation:
     query_noise: Tensor                      # (Q,), NaN when unknown
     sigma: Tensor | None = None              # (Q,) UACTN's predicted uncertainty
     spearman_sigma_noise: float | None = None
+    spearman_sigma_noise_within_class: float | None = None  # mean of the per-class Spearman correlations
     class_names: list[str] = field(default_factory=list)
+
+
+def sigma_noise_spearman(sigma: Tensor, noise: Tensor, labels: Tensor) -> tuple[float, float]:
+    """Spearman correlation of predicted uncertainty and injected noise: ``(over all queries, within class)``.
+
+    sigma, noise, labels: (Q,). The first ranks all queries together (the headline figure); the
+    second is the mean over classes of the correlation among that class's queries (classes with
+    fewer than 3 queries or constant values are skipped; NaN if none is left). The two differ when
+    sigma also varies from class to class, as it does when some classes are harder than others
+    whatever the noise.
+    """
+    from scipy.stats import spearmanr
+
+    s, n, y = sigma.double().numpy(), noise.double().numpy(), labels.numpy()
+    overall = float(spearmanr(s, n).statistic)
+    per_class = []
+    for k in np.unique(y):
+        m = y == k
+        if m.sum() >= 3 and np.ptp(s[m]) > 0 and np.ptp(n[m]) > 0:
+            per_class.append(float(spearmanr(s[m], n[m]).statistic))
+    return overall, (float(np.mean(per_class)) if per_class else float("nan"))
 
 
 def evaluate_method(run: str | Path, data: str | Path | None = None, split: str = "test",
                     device: str = "auto") -> MethodEvaluation:
     """Embed the ``split`` sketches and the gallery of ``data`` (default: the run's dataset) and score them."""
-    from scipy.stats import spearmanr
-
     from sbsr_lab.retrieval.evaluate import evaluate_similarity
 
     dev = resolve_device(device)
@@ -125,15 +146,16 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
     zg = embed_shapes(nets.shape, gallery, dev, max(1, profile.eval_batch_size // 4))
     sim = zq @ zg.T
     report = evaluate_similarity(sim, sketches.labels, gallery.labels, class_names=manifest.classes)
-    rho = None
+    rho = rho_within = None
     if sigma is not None and torch.isfinite(sketches.noise).all():
-        rho = float(spearmanr(sigma.numpy(), sketches.noise.numpy()).statistic)
+        rho, rho_within = sigma_noise_spearman(sigma, sketches.noise, sketches.labels)
+        rho_within = None if np.isnan(rho_within) else rho_within  # too few queries per class
     return MethodEvaluation(
         method=nets.method, metrics={k: float(v) for k, v in report["metrics"].items()},
         per_class=report["per_class"], pr_recall=list(report["pr"]["recall_levels"]),
         pr_precision=list(report["pr"]["precision"]),
         query_ids=sketches.ids, query_labels=sketches.labels, gallery_ids=gallery.ids,
         gallery_labels=gallery.labels, similarity=sim, query_noise=sketches.noise, sigma=sigma,
-        spearman_sigma_noise=rho, class_names=list(manifest.classes),
+        spearman_sigma_noise=rho, spearman_sigma_noise_within_class=rho_within, class_names=list(manifest.classes),
     )
 

@@ -48,19 +48,34 @@ def _dist(clean: np.ndarray, other: np.ndarray) -> float:
 
 # -- viewpoints -----------------------------------------------------------------------------------
 
-def test_drawing_viewpoints_are_plausible():
-    rng = np.random.default_rng(0)
-    views = [view_angles(drawing_viewpoint(rng)) for _ in range(300)]
-    az = np.array([v["azimuth"] for v in views])
-    el = np.array([v["elevation"] for v in views])
-    assert el.min() >= -5.01 and el.max() <= 40.01
-    assert (el > 0).mean() > 0.9  # mostly from slightly above
-    three_quarter = ((np.abs(az) > 25) & (np.abs(az) < 65)).mean()
-    side = (np.abs(np.abs(az) - 90) < 20).mean()
-    front = (np.abs(az) < 20).mean()
-    assert three_quarter > 0.3 and side > 0.1 and front > 0.1
+def _angles(noise: float, n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    views = [view_angles(drawing_viewpoint(rng, noise)) for _ in range(n)]
+    return np.array([v["azimuth"] for v in views]), np.array([v["elevation"] for v in views])
+
+
+def test_clean_sketches_are_drawn_from_three_quarter_views():
+    az, el = _angles(0.0)
+    assert ((np.abs(az) >= 29.99) & (np.abs(az) <= 60.01)).all()  # front three-quarter, either side
+    assert (az > 0).mean() == pytest.approx(0.5, abs=0.1)
+    assert el.min() >= 4.99 and el.max() <= 35.01 and 17 < el.mean() < 23  # slightly above
     cam = drawing_viewpoint(np.random.default_rng(1))
     assert np.linalg.norm(cam.eye) == pytest.approx(2.8)
+
+
+def test_noisier_sketches_come_from_more_unusual_viewpoints():
+    def unusual(noise: float) -> float:
+        az, el = _angles(noise)
+        return float(((np.abs(az) < 29.9) | (np.abs(az) > 60.1) | (el < 4.9) | (el > 35.1)).mean())
+
+    fractions = [unusual(n) for n in (0.0, 0.3, 0.7, 1.0)]
+    assert fractions[0] == 0.0
+    assert fractions == sorted(fractions) and fractions[-1] > 0.8
+    az, el = _angles(1.0)
+    assert (np.abs(az) > 120).mean() > 0.2 and (el < 0).mean() > 0.1  # from behind, from below
+    assert el.min() >= -20.01 and el.max() <= 70.01
+    with pytest.raises(ValueError, match="noise"):
+        drawing_viewpoint(np.random.default_rng(0), 1.5)
 
 
 # -- tracing --------------------------------------------------------------------------------------

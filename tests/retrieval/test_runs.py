@@ -1,12 +1,14 @@
 """Method evaluation and the HTML report on the tiny dataset."""
 
+import math
+
 import pytest
 
 from sbsr_lab.config import get_profile
 from sbsr_lab.data.manifest import load_manifest
 from sbsr_lab.errors import CheckpointError
 from sbsr_lab.retrieval.report import metrics_table_text, write_report
-from sbsr_lab.retrieval.runs import evaluate_method, load_method
+from sbsr_lab.retrieval.runs import evaluate_method, load_method, sigma_noise_spearman
 from sbsr_lab.train.fit import fit
 
 
@@ -28,6 +30,8 @@ def test_evaluate_uactn_and_joint(method_runs, tiny_dataset, tmp_path):
     assert ev.similarity.shape == (len(m.sketches_of("test")), len(m.shapes))
     assert ev.sigma is not None and ev.sigma.shape == (len(ev.query_ids),) and (ev.sigma > 0).all()
     assert ev.spearman_sigma_noise is not None and -1.0 <= ev.spearman_sigma_noise <= 1.0
+    within = ev.spearman_sigma_noise_within_class
+    assert within is None or -1.0 <= within <= 1.0
     assert [r["class"] for r in ev.per_class] == m.classes
     joint = evaluate_method(method_runs / "joint", device="cpu")
     assert joint.method == "joint" and joint.sigma is None
@@ -75,3 +79,18 @@ def test_query_engine_from_run_and_bundle(method_runs, tiny_dataset, tmp_path):
         QueryEngine.from_bundle("cfttsl", out)
     with pytest.raises(CheckpointError, match="No model bundle"):
         QueryEngine.from_bundle("uactn", tmp_path / "nothing")
+
+
+def test_sigma_noise_spearman_separates_class_offsets_from_noise():
+    """sigma = a class offset + the noise: perfectly ordered inside each class, much less overall."""
+    torch = pytest.importorskip("torch")
+    noise = torch.linspace(0, 1, 10).repeat(3)
+    labels = torch.arange(3).repeat_interleave(10)
+    sigma = noise * 0.1 + labels.float() * 1.0  # class 2 is always more uncertain than class 0
+    overall, within = sigma_noise_spearman(sigma, noise, labels)
+    assert within == pytest.approx(1.0)
+    assert overall < 0.5
+    _, flipped = sigma_noise_spearman(-sigma, noise, labels)
+    assert flipped == pytest.approx(-1.0)
+    one_query_per_class = torch.arange(3)
+    assert math.isnan(sigma_noise_spearman(torch.rand(3), torch.rand(3), one_query_per_class)[1])
