@@ -34,6 +34,39 @@ def test_data_build_writes_a_complete_resumable_dataset(built, capsys):
     assert not list(built.rglob("*.tmp*"))  # no temporary files left
 
 
+def test_sketches_from_an_older_generator_are_remade(built, tmp_path):
+    import shutil
+
+    from sbsr_lab.config import get_profile, parse_overrides
+    from sbsr_lab.data.build import build_synthshapes, ensure_dataset
+    from sbsr_lab.data.manifest import load_manifest
+    from sbsr_lab.data.sketches import SKETCH_GENERATOR
+
+    root = tmp_path / "old"
+    shutil.copytree(built, root)
+    profile = get_profile("ci", **parse_overrides([TINY[i + 1] for i in range(2, len(TINY), 2)]))
+    assert load_manifest(root).generators == {"sketches": SKETCH_GENERATOR}
+    assert ensure_dataset(profile, root, workers=1, progress=False).generators == {"sketches": SKETCH_GENERATOR}
+    # one sketch written by version 1 (no "generator" key): only that one is remade
+    nd = sorted(root.glob("sketches/*/*.ndjson"))[0]
+    rec = json.loads(nd.read_text())
+    del rec["generator"]
+    nd.write_text(json.dumps(rec) + "\n")
+    report = build_synthshapes(profile, root, workers=1, progress=False)
+    assert (report.sketches_built, report.sketches_skipped, report.shapes_built) == (1, 8, 0)
+    assert json.loads(nd.read_text())["generator"] == SKETCH_GENERATOR
+    # a manifest from before generator versions: ensure_dataset rebuilds instead of using stale sketches
+    m = json.loads((root / "manifest.json").read_text())
+    del m["generators"]
+    (root / "manifest.json").write_text(json.dumps(m))
+    for nd in root.glob("sketches/*/*.ndjson"):
+        rec = json.loads(nd.read_text())
+        del rec["generator"]
+        nd.write_text(json.dumps(rec) + "\n")
+    assert ensure_dataset(profile, root, workers=1, progress=False).generators == {"sketches": SKETCH_GENERATOR}
+    assert all(json.loads(nd.read_text())["generator"] == SKETCH_GENERATOR for nd in root.glob("sketches/*/*.ndjson"))
+
+
 def test_data_build_refuses_other_settings_and_foreign_folders(built, tmp_path, capsys):
     assert main(["--quiet", "data", "build", *TINY, "--set", "view_size=32", "--root", str(built)]) == 2
     assert "other data settings" in capsys.readouterr().err

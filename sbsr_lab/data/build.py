@@ -29,6 +29,7 @@ from sbsr_lab.config import Profile, default_data_root, get_profile
 from sbsr_lab.errors import DatasetLayoutError
 from sbsr_lab.io import atomic_path, atomic_write_json, save_png
 from sbsr_lab.data.manifest import MANIFEST_NAME, Manifest, ShapeRecord, SketchRecord, load_manifest
+from sbsr_lab.data.sketches import SKETCH_GENERATOR
 
 __all__ = [
     "SKETCH_SOURCE_OFFSET",
@@ -131,14 +132,15 @@ def _sketch_job(root: str, cls: str, index: int, seed: int, noise: float, size: 
     nd = png.with_suffix(".ndjson")
     if png.exists() and nd.exists():
         rec = json.loads(nd.read_text().splitlines()[0])
-        return kid, False, {"view": rec.get("view")}
+        if rec.get("generator") == SKETCH_GENERATOR:  # made by this generator: keep
+            return kid, False, {"view": rec.get("view")}
     mesh, _ = make_shape(cls, SKETCH_SOURCE_OFFSET + index, seed)
     mesh = normalize_mesh(mesh, upright=True)
     rng = np.random.default_rng([seed, 7, index, sum(map(ord, cls))])
     sketch = synthesize_sketch(mesh, rng, noise)
     view = {k: float(v) for k, v in (sketch.view or {}).items()}
     record = {"word": cls, "key_id": kid, "countrycode": "SB", "recognized": True,
-              "drawing": strokes_to_quickdraw(sketch.strokes), "noise": float(noise),
+              "drawing": strokes_to_quickdraw(sketch.strokes), "noise": float(noise), "generator": SKETCH_GENERATOR,
               "widths": [float(w) for w in sketch.widths], "view": view}
     image = strokes_to_image(sketch.strokes, size=size, widths=sketch.widths)
     save_png(png, 1.0 - image)  # black ink on white paper, like the SHREC sketches
@@ -275,7 +277,7 @@ def build_synthshapes(profile: Profile | str = "default", root: str | Path | Non
 
     manifest = Manifest(
         name="synthshapes", classes=list(profile.classes), rig=profile.rig, view_size=profile.view_size,
-        view_styles=list(style_list), profile=profile.to_dict(),
+        view_styles=list(style_list), profile=profile.to_dict(), generators={"sketches": SKETCH_GENERATOR},
     )
     for (sid, _, params), job in zip(shape_results, shape_jobs):
         cls = job[1]
@@ -299,7 +301,12 @@ def ensure_dataset(profile: Profile | str = "default", root: str | Path | None =
     root = Path(root) if root is not None else default_root(profile)
     if (root / MANIFEST_NAME).exists():
         m = load_manifest(root)
-        if m.name != "synthshapes" or len(m.shapes) == len(profile.classes) * profile.shapes_per_class:
+        complete = len(m.shapes) == len(profile.classes) * profile.shapes_per_class
+        current = m.generators.get("sketches") == SKETCH_GENERATOR  # else: remake the sketches
+        if m.name != "synthshapes" or (complete and current):
             return m
+        if complete and progress:
+            tqdm.write(f"{root}: its sketches come from an older sketch generator "
+                       f"(version {m.generators.get('sketches', 1)}, now {SKETCH_GENERATOR}); remaking them.")
     build_synthshapes(profile, root, workers=workers, progress=progress)
     return load_manifest(root)

@@ -75,6 +75,8 @@ class Manifest:
     view_size: int = 128
     view_styles: list[str] = field(default_factory=lambda: ["shaded"])
     profile: dict[str, Any] = field(default_factory=dict)
+    #: versions of the generators that made the files (SynthShapes: ``{"sketches": N}``); {} when unknown
+    generators: dict[str, int] = field(default_factory=dict)
     root: Path | None = None  # set by load_manifest; not written
 
     # -- lookup --------------------------------------------------------------------------------------
@@ -120,6 +122,7 @@ class Manifest:
             "rig": self.rig,
             "view_size": self.view_size,
             "view_styles": list(self.view_styles),
+            "generators": dict(self.generators),
             "shapes": [s.to_json() for s in self.shapes],
             "sketches": [s.to_json() for s in self.sketches],
         }
@@ -153,6 +156,7 @@ class Manifest:
                 view_size=int(d.get("view_size", 128)),
                 view_styles=list(d.get("view_styles", ["shaded"])),
                 profile=d.get("profile", {}),
+                generators={str(k): int(v) for k, v in d.get("generators", {}).items()},
                 root=root,
             )
         except KeyError as err:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the renderer is imported lazily (data -> render is allowed,
     from sbsr_lab.render import Camera
 
 __all__ = [
+    "SKETCH_GENERATOR",
     "Sketch",
     "drawing_viewpoint",
     "view_angles",
@@ -52,6 +53,11 @@ __all__ = [
     "vary_width",
     "synthesize_sketch",
 ]
+
+#: Version of the sketch generator: bump it whenever the same seed gives different sketches, so that
+#: data folders built by an older version have their sketches remade (``sbsr_lab.data.build``).
+#: 1: viewpoints independent of the noise; 2: viewpoints follow the noise level.
+SKETCH_GENERATOR = 2
 
 CAMERA_DISTANCE = 2.8  # world units; with the 45 deg field of view the unit sphere fills the frame
 
