@@ -84,7 +84,7 @@ class Profile:
     image_size: int = 96               # network input side (sketches and views are resized)
     num_views: int = 12                # views per shape fed to the multi-view network
     embed_dim: int = 128               # d in the blueprint
-    epochs: int = 10                   # shape and joint stages
+    epochs: int = 12                   # shape and joint stages
     sketch_epochs: int = 40            # sketch-only stages (student, sketch-uncertainty): cheap epochs
     batch_size: int = 32
     lr: float = 3e-3                   # peak learning rate of the backbone
@@ -94,7 +94,7 @@ class Profile:
     head_lr_mult: float = 1.0          # heads at this x the backbone rate (10 with pretrained backbones, as in the papers)
     warmup_epochs: float = 0.5         # linear warmup, then cosine decay to 0
     val_fraction: float = 0.15         # train sketches held out to pick the best epoch
-    train_views: int = 4               # views per shape per training step (random subset; eval uses num_views)
+    train_views: int = 3               # views per shape per training step (random subset; eval uses num_views)
     workers: int = 0                   # DataLoader / rendering worker processes (0 = in process)
     device: str = "auto"               # "auto", "cpu", "cuda", "cuda:1", ...
     amp: bool = True                   # mixed precision (CUDA only)
@@ -105,7 +105,7 @@ class Profile:
     focal_gamma: float = 0.0           # > 0: focal AM-softmax variant (gamma = 2 in the papers' ablation)
     alpha: float = 0.5                 # CFTTSL: weight of the guidance loss
     beta: float = 1.0                  # CFTTSL/UACTN: weight of the push term (mean similarity to other centres)
-    unc_weight: float = 1.0            # UACTN stage 1: weight of the uncertainty regression loss
+    unc_weight: float = 5.0            # UACTN stage 1: weight of the uncertainty regression loss (averaged over d: train/stages.py)
     unc_kl_weight: float = 0.0         # UACTN stage 1: optional KL term
     transfer_weight: float = 1.0       # UACTN stage 2: weight of the transfer loss onto the sketch centres
 
@@ -140,7 +140,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         name="full", classes=BASE_CLASSES + EXTRA_CLASSES, shapes_per_class=80,
         sketches_per_class=120, sketch_size=256, view_size=224, image_size=224,
         backbone="resnet18", pretrained=True, epochs=40, sketch_epochs=40, batch_size=64, lr=1e-3,
-        optimizer="sgd", head_lr_mult=10.0, workers=8,
+        optimizer="sgd", head_lr_mult=10.0, workers=8, train_views=4,
     ),
 }
 
