@@ -100,7 +100,7 @@ def write_report(path: str | Path, evaluations: dict[str, MethodEvaluation], man
                     for name, ev in evaluations.items())
     extra_html = ""
     if extra:
-        extra_html = "<pre>" + html.escape("\n".join(f"{k}: {v}" for k, v in extra.items())) + "</pre>"
+        extra_html = "<pre style='white-space:pre-wrap'>" + html.escape("\n".join(f"{k}: {v}" for k, v in extra.items())) + "</pre>"
     doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} table{{border-collapse:collapse;margin:8px 0}}
 td,th{{padding:3px 8px;border:1px solid #ddd;text-align:center}} .grid td{{padding:2px}}</style></head><body>
