@@ -48,7 +48,12 @@ def resize_u8(image: np.ndarray, size: int) -> np.ndarray:
 
 
 def load_sketch_array(path, size: int) -> np.ndarray:
-    """A sketch PNG (black on white) as ``(size, size)`` uint8 with ink = 255."""
+    """A sketch PNG (black on white) as ``(size, size)`` uint8 with ink = 255.
+
+    Large scans (e.g. SHREC's 1,111 px sketches) have their lines thickened before shrinking
+    (:func:`sbsr_lab.data.strokes.keep_lines_visible`), so they do not fade to grey at 96 px.
+    """
+    from sbsr_lab.data.strokes import keep_lines_visible
     from sbsr_lab.io import load_png
 
     try:
@@ -59,7 +64,7 @@ def load_sketch_array(path, size: int) -> np.ndarray:
         raise SketchError(f"Sketch {path} cannot be read ({err}). Delete it and rebuild the dataset.") from None
     if image.ndim == 3:
         image = image.mean(axis=2)
-    return resize_u8(1.0 - image, size)
+    return resize_u8(keep_lines_visible(1.0 - image, size), size)
 
 
 def load_view_strip(path, num_views: int, size: int) -> np.ndarray:
