@@ -589,12 +589,11 @@ def keep_lines_visible(ink: np.ndarray, size: int) -> np.ndarray:
     (e.g. the 128 -> 96 px of SynthShapes) return ``ink`` unchanged.
     """
     k = max(ink.shape) / float(size)
-    m = int(round(k))
-    if k < 1.5 or m < 2:
+    if k < 1.5:
         return ink
     from scipy.ndimage import maximum_filter
 
-    return maximum_filter(ink, size=m, mode="constant", cval=0.0)
+    return maximum_filter(ink, size=int(round(k)), mode="constant", cval=0.0)
 
 
 def _image_to_ink(path: Path, size: int) -> np.ndarray:

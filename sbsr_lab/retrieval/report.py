@@ -73,11 +73,15 @@ def write_report(path: str | Path, evaluations: dict[str, MethodEvaluation], man
     figs.append(pr)
     unc = [(name, ev) for name, ev in evaluations.items() if ev.sigma is not None]
     for name, ev in unc:
-        labels = ev.query_labels.numpy()
-        f = go.Figure([go.Scatter(x=ev.query_noise.numpy()[labels == k], y=ev.sigma.numpy()[labels == k],
-                                  mode="markers", name=cls, text=[i for i, m in zip(ev.query_ids, labels == k) if m],
-                                  marker=dict(size=6, opacity=0.75))
-                       for k, cls in enumerate(ev.class_names or sorted(set(labels.tolist()))) if (labels == k).any()])
+        labels, noise, sigma = ev.query_labels.numpy(), ev.query_noise.numpy(), ev.sigma.numpy()
+        ids = np.asarray(ev.query_ids)
+        traces = []
+        for k in np.unique(labels):  # one trace per class, so the class offsets of sigma show
+            m = labels == k
+            traces.append(go.Scatter(x=noise[m], y=sigma[m], mode="markers", text=ids[m].tolist(),
+                                     name=ev.class_names[k] if ev.class_names else str(k),
+                                     marker=dict(size=6, opacity=0.75)))
+        f = go.Figure(traces)
         rho, within = ev.spearman_sigma_noise, ev.spearman_sigma_noise_within_class
         within_txt = "" if within is None else f", within class {within:.3f}"
         f.update_layout(title=f"{name}: predicted uncertainty vs injected sketch noise (Spearman {rho:.3f}{within_txt})",
