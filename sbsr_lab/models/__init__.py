@@ -6,14 +6,14 @@
 """
 
 from sbsr_lab.models.backbones import BACKBONES, Backbone, CompactCNN, TorchvisionBackbone, build_backbone
-from sbsr_lab.models.heads import CosineClassifier, EmbeddingHead, UncertaintyHead, reparameterize
+from sbsr_lab.models.heads import ClassifiedNet, CosineClassifier, EmbeddingHead, UncertaintyHead, reparameterize
 from sbsr_lab.models.registry import KINDS, create_model, list_models, model_name_for, register_model
 from sbsr_lab.models.mvcnn import MultiViewNet
 from sbsr_lab.models.sketchnet import SketchNet
 
 __all__ = [
     "BACKBONES", "Backbone", "CompactCNN", "TorchvisionBackbone", "build_backbone",
-    "CosineClassifier", "EmbeddingHead", "UncertaintyHead", "reparameterize",
+    "ClassifiedNet", "CosineClassifier", "EmbeddingHead", "UncertaintyHead", "reparameterize",
     "KINDS", "create_model", "list_models", "model_name_for", "register_model",
     "MultiViewNet", "SketchNet",
 ]

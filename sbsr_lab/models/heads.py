@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from sbsr_lab.similarity import l2_normalize
 
-__all__ = ["EmbeddingHead", "CosineClassifier", "UncertaintyHead", "reparameterize"]
+__all__ = ["EmbeddingHead", "CosineClassifier", "UncertaintyHead", "ClassifiedNet", "reparameterize"]
 
 
 def _mlp(in_features: int, out_features: int, hidden: int) -> nn.Sequential:
@@ -107,6 +107,25 @@ class CosineClassifier(nn.Module):
 
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, num_classes={self.num_classes}, scale={self.scale}, frozen={self.frozen}"
+
+
+class ClassifiedNet(nn.Module):
+    """Base of the sketch and multi-view networks: an embedding network ending in ``self.classifier``,
+    a :class:`CosineClassifier` on ``self.embed_dim``-d embeddings, whose columns are the class centres."""
+
+    classifier: CosineClassifier
+    embed_dim: int
+    num_classes: int
+
+    @property
+    def centres(self) -> Tensor:
+        """Class centres (K, d), unit rows (the classifier's normalised columns)."""
+        return self.classifier.centres
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the cosine classifier by a fresh one with ``num_classes`` classes."""
+        self.num_classes = num_classes
+        self.classifier = CosineClassifier(self.embed_dim, num_classes).to(self.classifier.weight)
 
 
 class UncertaintyHead(nn.Module):

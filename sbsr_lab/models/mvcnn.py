@@ -16,16 +16,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from sbsr_lab.models.backbones import Backbone, build_backbone
-from sbsr_lab.models.heads import CosineClassifier, EmbeddingHead
+from sbsr_lab.models.heads import ClassifiedNet, CosineClassifier, EmbeddingHead
 from sbsr_lab.models.registry import register_model
 
 __all__ = ["MultiViewNet"]
 
 
-class MultiViewNet(nn.Module):
+class MultiViewNet(ClassifiedNet):
     """Shared-backbone multi-view network with mean or max view pooling.
 
     Args:
@@ -80,16 +80,6 @@ class MultiViewNet(nn.Module):
         """views: (B, V, C, H, W) -> ``{"z": (B, d), "logits": (B, K) cosines}``."""
         z = self.embed(views)
         return {"z": z, "logits": self.classifier(z)}
-
-    @property
-    def centres(self) -> Tensor:
-        """Class centres (K, d), unit rows (the classifier's normalised columns)."""
-        return self.classifier.centres
-
-    def reset_classifier(self, num_classes: int) -> None:
-        """Replace the cosine classifier by a fresh one with ``num_classes`` classes."""
-        self.num_classes = num_classes
-        self.classifier = CosineClassifier(self.embed_dim, num_classes).to(self.classifier.weight)
 
 
 def _mvcnn(backbone: str, num_classes: int, kwargs: dict) -> MultiViewNet:

@@ -15,16 +15,16 @@ CFTTSL's student (stage 2) and UACTN's sketch network (stage 1, ``uncertainty=Tr
 
 from __future__ import annotations
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from sbsr_lab.models.backbones import Backbone, build_backbone
-from sbsr_lab.models.heads import CosineClassifier, EmbeddingHead, UncertaintyHead, reparameterize
+from sbsr_lab.models.heads import ClassifiedNet, CosineClassifier, EmbeddingHead, UncertaintyHead, reparameterize
 from sbsr_lab.models.registry import register_model
 
 __all__ = ["SketchNet"]
 
 
-class SketchNet(nn.Module):
+class SketchNet(ClassifiedNet):
     """Single-image network for sketches, optionally with UACTN's uncertainty head.
 
     Args:
@@ -75,16 +75,6 @@ class SketchNet(nn.Module):
         mu, log_var = self.head(feats)
         z_sample = reparameterize(mu, log_var) if self.training else mu
         return {"z": mu, "mu": mu, "log_var": log_var, "z_sample": z_sample, "logits": self.classifier(z_sample)}
-
-    @property
-    def centres(self) -> Tensor:
-        """Class centres (K, d), unit rows (the classifier's normalised columns)."""
-        return self.classifier.centres
-
-    def reset_classifier(self, num_classes: int) -> None:
-        """Replace the cosine classifier by a fresh one with ``num_classes`` classes."""
-        self.num_classes = num_classes
-        self.classifier = CosineClassifier(self.embed_dim, num_classes).to(self.classifier.weight)
 
 
 def _sketch(backbone: str, num_classes: int, kwargs: dict, uncertainty: bool = False) -> SketchNet:
