@@ -7,6 +7,8 @@ z_hat · c_k in [-1, 1] (the AM-softmax loss applies the margin and the scale).
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 
@@ -131,16 +133,29 @@ class ClassifiedNet(nn.Module):
 class UncertaintyHead(nn.Module):
     """UACTN's head: a mean mu (normalised) and a per-dimension log-variance log sigma^2.
 
-    mu = normalise(MLP_mu(f)); log sigma^2 = gamma * MLP_v(f) + beta, with the learned scalars
-    gamma = 1e-4 and beta = -7 at the start (the scale-and-shift of PFE / DUL), so that every
-    sample starts nearly deterministic (sigma^2 ~ e^-7) and the variance grows only where the
-    uncertainty loss asks for it.
+    mu = normalise(MLP_mu(f)); the variance branch follows the authors' code (after DUL):
+
+        v = BatchNorm(MLP_v(f))                     # each of the d outputs standardised over the batch
+        log sigma^2 = log(var_floor + exp(gamma * v + beta))
+
+    with the learned scalars gamma = 1e-4 and beta = -7 at the start (the scale-and-shift of
+    PFE / DUL), so that every sample starts nearly deterministic (sigma^2 ~ e^-7) and the variance
+    grows only where the uncertainty loss asks for it; ``var_floor`` (1e-6) keeps sigma^2 from
+    reaching 0, which bounds the 1 / sigma^2 pull of the uncertainty loss.
+
+    The final BatchNorm matters: without it the variance of whole classes ran away together
+    (an easy class got a tiny sigma, so its means were pulled harder onto the centre, so its
+    sigma shrank further), and sigma told the class more than the sketch's quality. On the default
+    profile (CPU, test sketches): 95% of the variance of log sigma lay between classes without
+    it, 59% with it; the demo's Spearman(sigma, injected noise) went from 0.27 to 0.35.
 
     Args:
         in_features: F; embed_dim: d; hidden: width of both MLPs (0: single Linear layers).
         gamma_init, beta_init: the affine's initial values.
+        var_floor: the smallest sigma^2.
 
-    Shapes: (B, F) -> mu (B, d) unit rows, log_var (B, d).
+    Shapes: (B, F) -> mu (B, d) unit rows, log_var (B, d). Train with batches of 2 or more
+    (BatchNorm); in eval mode any batch size works.
     """
 
     def __init__(
@@ -150,19 +165,22 @@ class UncertaintyHead(nn.Module):
         hidden: int = 512,
         gamma_init: float = 1e-4,
         beta_init: float = -7.0,
+        var_floor: float = 1e-6,
     ) -> None:
         super().__init__()
         self.in_features, self.embed_dim = in_features, embed_dim
         self.mu = EmbeddingHead(in_features, embed_dim, hidden)
         self.log_var_mlp = _mlp(in_features, embed_dim, hidden)
+        self.log_var_mlp.append(nn.BatchNorm1d(embed_dim, eps=2e-5))
         self.gamma = nn.Parameter(torch.tensor(float(gamma_init)))
         self.beta = nn.Parameter(torch.tensor(float(beta_init)))
+        self.log_var_floor = math.log(var_floor)
 
     def forward(self, features: Tensor) -> tuple[Tensor, Tensor]:
         """features: (B, F) -> (mu (B, d) unit rows, log_var (B, d))."""
         mu = self.mu(features)
         log_var = self.gamma * self.log_var_mlp(features) + self.beta
-        return mu, log_var
+        return mu, torch.logaddexp(log_var, torch.full_like(log_var, self.log_var_floor))
 
 
 def reparameterize(mu: Tensor, log_var: Tensor, generator: torch.Generator | None = None) -> Tensor:

@@ -108,7 +108,7 @@ def load_bundle_engine(method: str = "uactn", path: str | Path | None = None):
     from sbsr_lab.models import create_model, model_name_for
     from sbsr_lab.retrieval.index import GalleryIndex
     from sbsr_lab.retrieval.query import QueryEngine
-    from sbsr_lab.train.checkpoint import load_checkpoint
+    from sbsr_lab.train.checkpoint import load_checkpoint, load_weights
 
     desc = read_bundle(path)
     root = Path(desc["root"])
@@ -117,7 +117,9 @@ def load_bundle_engine(method: str = "uactn", path: str | Path | None = None):
     m = desc["methods"][method]
     state, _, _ = load_checkpoint(root, m["sketch"])
     net = create_model(model_name_for(m["model_kind"], m["backbone"]), len(desc["class_names"]), embed_dim=m["embed_dim"])
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    load_weights(net, {k: v.float() if v.is_floating_point() else v for k, v in state.items()},
+                 f"The bundle's {method} model ({root / m['sketch']}.safetensors)",
+                 "Export the bundle again with this version (`export_bundle`), or reinstall sbsr_lab.")
     index = GalleryIndex.load(root / m["gallery"])
     index.thumbnails = [str(root / t) if t else None for t in index.thumbnails]
     return QueryEngine(method, net.eval(), index, desc["class_names"], desc["sketch_size"], desc["image_size"],

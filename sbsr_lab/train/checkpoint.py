@@ -26,7 +26,7 @@ from sbsr_lab.errors import CheckpointError
 from sbsr_lab.io import atomic_path, atomic_write_json
 
 __all__ = ["FORMAT", "VERSION", "save_checkpoint", "read_checkpoint_meta", "load_checkpoint",
-           "optimizer_tensors", "restore_optimizer"]
+           "load_weights", "optimizer_tensors", "restore_optimizer"]
 
 FORMAT = "sbsr_lab.checkpoint"
 VERSION = 1
@@ -115,3 +115,21 @@ def load_checkpoint(run: str | Path, kind: str = "best") -> tuple[dict[str, torc
     if not model_state:
         raise CheckpointError(f"{path} holds no model weights; it was not written by sbsr_lab.")
     return model_state, others, meta
+
+
+def load_weights(model: nn.Module, state: dict[str, torch.Tensor], source: str, fix: str) -> None:
+    """``model.load_state_dict(state)``, or a :class:`CheckpointError` that names the keys that do not
+    match (e.g. a checkpoint written before the network changed) and says how to fix it (``fix``)."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [k for k, v in state.items() if k in own and tuple(own[k].shape) != tuple(v.shape)]
+    if missing or unexpected or shapes:
+        def few(keys: list[str]) -> str:
+            return ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+        parts = [f"missing {few(missing)}" if missing else "", f"unexpected {few(unexpected)}" if unexpected else "",
+                 f"other shapes for {few(shapes)}" if shapes else ""]
+        raise CheckpointError(f"{source} does not fit this version's {type(model).__name__} "
+                              f"({'; '.join(p for p in parts if p)}): it was written by another network "
+                              f"or an older sbsr_lab. {fix}")
+    model.load_state_dict(state)

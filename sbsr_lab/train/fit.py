@@ -31,7 +31,7 @@ from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
 from sbsr_lab.data.manifest import Manifest, load_manifest
 from sbsr_lab.errors import CheckpointError
 from sbsr_lab.io import atomic_write_text
-from sbsr_lab.train.checkpoint import load_checkpoint, read_checkpoint_meta, restore_optimizer, save_checkpoint
+from sbsr_lab.train.checkpoint import load_checkpoint, load_weights, read_checkpoint_meta, restore_optimizer, save_checkpoint
 from sbsr_lab.train.stages import Stage, StageLoss, build_model, get_stage
 
 __all__ = ["FitResult", "fit", "resolve_device", "split_train_val", "get_lr", "load_run_model"]
@@ -101,10 +101,8 @@ def load_run_model(run: str | Path, kind: str = "best", device: torch.device | s
     state, _, meta = load_checkpoint(run, kind)
     profile = Profile.from_dict(meta["profile"])
     model = build_model(get_stage(meta["stage"]), profile, len(meta["class_names"]))
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        raise CheckpointError(f"{run}/{kind}.safetensors does not fit the {meta['stage']} network: {err}") from None
+    load_weights(model, state, f"{run}/{kind}.safetensors ({meta['stage']})",
+                 "Train the stage again into a new folder (`sbsr-lab train ... --out NEW`).")
     return model.to(device).eval(), meta
 
 
@@ -239,7 +237,8 @@ def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, f
         if last["stage"] != st.name or last["profile"] != profile.to_dict():
             raise CheckpointError(f"{out} holds a {last['stage']} run with another profile; resume with the same "
                                   "stage and settings, or use a new --out.")
-        model.load_state_dict(state)
+        load_weights(model, state, f"{out}/last.safetensors",
+                     "Delete that folder (or use a new --out) to train from the start.")
         restore_optimizer(optimizer, others, last["optim_scalars"])
         history, best_val, best_epoch = last["history"], last["best_val"], last["best_epoch"]
         start_epoch = last["epoch"] + 1

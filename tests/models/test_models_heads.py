@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -55,6 +57,22 @@ def test_uncertainty_head_starts_near_log_var_minus_seven():
     torch.testing.assert_close(mu.norm(dim=1), torch.ones(10))
     assert float((log_var + 7.0).abs().max()) < 1e-2
     assert head.gamma.item() == pytest.approx(1e-4) and head.beta.item() == -7.0
+
+
+def test_uncertainty_head_variance_has_a_floor_and_a_batch_norm():
+    torch.manual_seed(0)
+    head = UncertaintyHead(32, embed_dim=8, hidden=16, beta_init=-40.0, var_floor=1e-6)
+    with torch.no_grad():
+        _, log_var = head(torch.randn(10, 32))
+    # exp(-40) is far below the floor: sigma^2 = 1e-6 + exp(-40)
+    torch.testing.assert_close(log_var, torch.full_like(log_var, math.log(1e-6)), atol=1e-6, rtol=0)
+    # the variance branch standardises each output over the batch before gamma * v + beta
+    head = UncertaintyHead(32, embed_dim=8, hidden=16, gamma_init=1.0, beta_init=0.0, var_floor=1e-12)
+    _, log_var = head(5.0 + 3.0 * torch.randn(64, 32))
+    torch.testing.assert_close(log_var.mean(0), torch.zeros(8), atol=1e-4, rtol=0)
+    torch.testing.assert_close(log_var.std(0, unbiased=False), torch.ones(8), atol=1e-3, rtol=0)
+    head.eval()  # running statistics: a single query works
+    assert head(torch.randn(1, 32))[1].shape == (1, 8)
 
 
 def test_reparameterize_moments_and_gradients():

@@ -117,3 +117,22 @@ def test_clear_errors_for_missing_from_foreign_and_wrong_stage(tiny_dataset, tmp
         load_run_model(tmp_path / "nowhere")
     with pytest.raises(KeyError, match="Unknown stage"):
         fit("teacherr", _profile(), tiny_dataset, tmp_path / "x", progress=False)
+
+
+def test_checkpoints_of_an_older_network_get_a_clear_error(tiny_dataset, tmp_path, runs):
+    """A run written before UncertaintyHead's variance branch got its BatchNorm (keys missing)."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    out, _ = runs
+    old = tmp_path / "old_unc"
+    shutil.copytree(out / "unc", old)
+    for kind in ("best", "last"):
+        tensors = load_file(old / f"{kind}.safetensors")
+        save_file({k: v for k, v in tensors.items() if "log_var_mlp.4." not in k}, old / f"{kind}.safetensors")
+    with pytest.raises(CheckpointError, match=r"does not fit this version's SketchNet \(missing .*log_var_mlp\.4\..*"
+                                              r"older sbsr_lab\. Train the stage again"):
+        load_run_model(old)
+    with pytest.raises(CheckpointError, match=r"last\.safetensors does not fit.*Delete that folder"):
+        fit("sketch-uncertainty", _profile(), tiny_dataset, old, resume=True, progress=False)
