@@ -65,10 +65,11 @@ checks.losses.check_reparameterize_and_uncertainty(sample, uncertainty_loss)
 # ## Stage 1: the sketch network with uncertainty
 # The log-variance branch starts tiny (σ² ≈ e⁻⁷) through a learned affine `γ·x + β` with γ = 1e-4,
 # β = −7, so training begins like a plain network and uncertainty grows only where it helps. As in the
-# authors' code, `x` leaves a BatchNorm (each of the d outputs standardised over the batch) and σ² never
-# goes under 1e-6. The BatchNorm is not a detail: without it, an easy class whose σ shrinks gets its
-# means pulled harder onto the centre (the loss divides by σ²), so its σ shrinks further, and σ ends up
-# telling the class more than the sketch's quality (see the exercises).
+# authors' code, both branches end in a BatchNorm (each of the d outputs standardised over the batch:
+# `x` above, and `μ` before it is normalised) and σ² never goes under 1e-6. These BatchNorms are not a
+# detail: without them, an easy class whose σ shrinks gets its means pulled harder onto the centre (the
+# loss divides by σ²), so its σ shrinks further, and σ ends up telling the class more than the sketch's
+# quality (see the exercises).
 
 # %%
 unc_run = fit("sketch-uncertainty", P, manifest.root, RUNS / "sketch-uncertainty", resume=True, progress=False)
@@ -137,7 +138,7 @@ print(metrics_table_text(results))
 # ## Exercises to go further
 # - ⭐ Train stage 1 with `unc_weight=0`: what happens to σ and to the Spearman correlation?
 # - ⭐⭐ Weight the AM-softmax term of each sketch by `1/σ²` and compare.
-# - ⭐⭐ Read `UncertaintyHead` in `sbsr_lab/models/heads.py`. Without the BatchNorm at the end of the
-#   variance branch, why would a class whose σ shrinks early keep the smallest σ whatever the noise?
+# - ⭐⭐ Read `UncertaintyHead` in `sbsr_lab/models/heads.py`. Without the BatchNorms at the end of its
+#   two branches, why would a class whose σ shrinks early keep the smallest σ whatever the noise?
 #   (Hint: the gradient of the loss on `μ` is `(μ − c_y) / σ²`.)
 # - ⭐⭐⭐ Add the KL term (`unc_kl_weight`) and study its effect on calibration.

@@ -59,7 +59,7 @@ def test_uncertainty_head_starts_near_log_var_minus_seven():
     assert head.gamma.item() == pytest.approx(1e-4) and head.beta.item() == -7.0
 
 
-def test_uncertainty_head_variance_has_a_floor_and_a_batch_norm():
+def test_uncertainty_head_has_a_variance_floor_and_batch_norms():
     torch.manual_seed(0)
     head = UncertaintyHead(32, embed_dim=8, hidden=16, beta_init=-40.0, var_floor=1e-6)
     with torch.no_grad():
@@ -71,6 +71,11 @@ def test_uncertainty_head_variance_has_a_floor_and_a_batch_norm():
     _, log_var = head(5.0 + 3.0 * torch.randn(64, 32))
     torch.testing.assert_close(log_var.mean(0), torch.zeros(8), atol=1e-4, rtol=0)
     torch.testing.assert_close(log_var.std(0, unbiased=False), torch.ones(8), atol=1e-3, rtol=0)
+    # so does the mean branch before its normalisation (the authors' mu_fc4: Linear + BatchNorm)
+    pre = head.mu.mlp(5.0 + 3.0 * torch.randn(64, 32))
+    torch.testing.assert_close(pre.mean(0), torch.zeros(8), atol=1e-4, rtol=0)
+    torch.testing.assert_close(pre.std(0, unbiased=False), torch.ones(8), atol=1e-3, rtol=0)
+    assert not isinstance(EmbeddingHead(32, 8, 16).mlp[-1], torch.nn.BatchNorm1d)  # CFTTSL's head: none
     head.eval()  # running statistics: a single query works
     assert head(torch.randn(1, 32))[1].shape == (1, 8)
 
