@@ -17,16 +17,14 @@ from sbsr_lab.similarity import l2_normalize
 __all__ = ["EmbeddingHead", "CosineClassifier", "UncertaintyHead", "ClassifiedNet", "reparameterize"]
 
 
-def _mlp(in_features: int, out_features: int, hidden: int) -> nn.Sequential:
-    """Linear -> LayerNorm -> ReLU -> Linear (LayerNorm, not BatchNorm: works for a batch of one)."""
-    if hidden <= 0:
-        return nn.Sequential(nn.Linear(in_features, out_features))
-    return nn.Sequential(
-        nn.Linear(in_features, hidden),
-        nn.LayerNorm(hidden),
-        nn.ReLU(inplace=True),
-        nn.Linear(hidden, out_features),
-    )
+def _mlp(in_features: int, out_features: int, hidden: int, batch_norm: bool = False) -> nn.Sequential:
+    """Linear -> LayerNorm -> ReLU -> Linear (LayerNorm, not BatchNorm: works for a batch of one), and with
+    ``batch_norm`` a final BatchNorm over the outputs (UACTN's two branches; needs training batches of 2+)."""
+    layers: list[nn.Module] = [nn.Linear(in_features, out_features)] if hidden <= 0 else [
+        nn.Linear(in_features, hidden), nn.LayerNorm(hidden), nn.ReLU(inplace=True), nn.Linear(hidden, out_features)]
+    if batch_norm:
+        layers.append(nn.BatchNorm1d(out_features, eps=2e-5))
+    return nn.Sequential(*layers)
 
 
 class EmbeddingHead(nn.Module):
@@ -45,9 +43,7 @@ class EmbeddingHead(nn.Module):
     def __init__(self, in_features: int, embed_dim: int = 128, hidden: int = 512, batch_norm: bool = False) -> None:
         super().__init__()
         self.in_features, self.embed_dim = in_features, embed_dim
-        self.mlp = _mlp(in_features, embed_dim, hidden)
-        if batch_norm:
-            self.mlp.append(nn.BatchNorm1d(embed_dim, eps=2e-5))
+        self.mlp = _mlp(in_features, embed_dim, hidden, batch_norm)
 
     def forward(self, features: Tensor) -> Tensor:
         """features: (B, F) -> z: (B, d), unit rows."""
@@ -175,8 +171,7 @@ class UncertaintyHead(nn.Module):
         super().__init__()
         self.in_features, self.embed_dim = in_features, embed_dim
         self.mu = EmbeddingHead(in_features, embed_dim, hidden, batch_norm=True)
-        self.log_var_mlp = _mlp(in_features, embed_dim, hidden)
-        self.log_var_mlp.append(nn.BatchNorm1d(embed_dim, eps=2e-5))
+        self.log_var_mlp = _mlp(in_features, embed_dim, hidden, batch_norm=True)
         self.gamma = nn.Parameter(torch.tensor(float(gamma_init)))
         self.beta = nn.Parameter(torch.tensor(float(beta_init)))
         self.log_var_floor = math.log(var_floor)

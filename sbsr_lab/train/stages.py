@@ -98,10 +98,10 @@ class StageLoss(nn.Module):
             am_kw["gamma"] = profile.focal_gamma
         self.am = am(**am_kw)
         self.guidance = GuidanceLoss(beta=profile.beta)
-        # averaged over the d dimensions (not summed as in the paper) so that it does not drown AM-softmax at
-        # d = 128; unc_weight = 5 gives back part of that weight. On the default profile (one run each, CPU)
+        # averaged over the d dimensions, as the authors' code does (uncertainty_loss.py; the paper writes a sum), so
+        # that it does not drown AM-softmax at d = 128; unc_weight = 5 gives back part of that weight. On the default profile (one run each, CPU)
         # 5 beat 1 and 10: test accuracy of stage 1 0.864 / 0.858 / 0.811, Spearman(sigma, noise) 0.26 / 0.24 / 0.20
-        # (measured before the variance branch got its final BatchNorm: models/heads.py UncertaintyHead).
+        # (measured before the head's two BatchNorms: models/heads.py UncertaintyHead).
         self.uncertainty = UncertaintyLoss(kl_weight=profile.unc_kl_weight, dims="mean")
         self.alpha, self.unc_weight, self.transfer_weight = profile.alpha, profile.unc_weight, profile.transfer_weight
         self.register_buffer("centres", centres if centres is not None else torch.empty(0), persistent=False)
