@@ -103,9 +103,9 @@ show_views(views, max_views=6)
 # %% [markdown]
 # ## From a line drawing to strokes
 # A careful drawer picks the view that shows most of an object: a three-quarter view from slightly above.
-# The sketch generator does the same for clean sketches; the higher a sketch's noise level, the more
-# likely an unusual viewpoint instead (side, front, behind, below), so the noise level measures how
-# atypical the whole drawing is. It then renders the line drawing and traces it into **strokes**:
+# The sketch generator does the same for clean sketches (noise up to 0.25); above that, the higher a
+# sketch's noise level, the more likely an unusual viewpoint instead (side, front, behind, below; always
+# from noise 0.75 on), so the noise level measures how atypical the whole drawing is. It then renders the line drawing and traces it into **strokes**:
 # polylines in [0, 1]² (colours below show drawing order, long outline strokes first).
 
 # %%

@@ -3,7 +3,8 @@
 The pipeline (:func:`synthesize_sketch`) follows what a person does when sketching an object:
 
 1. pick a drawing viewpoint (:func:`drawing_viewpoint`): a three-quarter view from slightly above,
-   or, more often the higher the noise level, an unusual one (side, front, behind, below, high up);
+   or, above noise 0.25 and more often the higher the noise level, an unusual one (side, front,
+   behind, below, high up);
 2. draw the visible silhouette, depth-discontinuity and crease lines (:func:`line_drawing`, the
    renderer's ``"lines"`` style);
 3. turn the line image into strokes (:func:`trace_strokes`: skeleton -> polylines joined through
@@ -38,6 +39,7 @@ __all__ = [
     "SKETCH_GENERATOR",
     "Sketch",
     "drawing_viewpoint",
+    "unusual_view_probability",
     "view_angles",
     "line_drawing",
     "trace_strokes",
@@ -56,8 +58,9 @@ __all__ = [
 
 #: Version of the sketch generator: bump it whenever the same seed gives different sketches, so that
 #: data folders built by an older version have their sketches remade (``sbsr_lab.data.build``).
-#: 1: viewpoints independent of the noise; 2: viewpoints follow the noise level.
-SKETCH_GENERATOR = 2
+#: 1: viewpoints independent of the noise; 2: viewpoints follow the noise level (chance of an unusual
+#: view = noise); 3: that chance is a ramp of the noise level (:func:`unusual_view_probability`).
+SKETCH_GENERATOR = 3
 
 CAMERA_DISTANCE = 2.8  # world units; with the 45 deg field of view the unit sphere fills the frame
 
@@ -100,20 +103,34 @@ def view_angles(camera: "Camera") -> dict[str, float]:
             "elevation": round(math.degrees(math.asin(max(-1.0, min(1.0, y / r)))), 2)}
 
 
+def unusual_view_probability(noise: float) -> float:
+    """Chance that a sketch of noise level ``noise`` is drawn from an unusual viewpoint (:func:`drawing_viewpoint`).
+
+    0 for noise <= 0.25, 1 for noise >= 0.75, linear in between: on average half the sketches of a
+    class spread evenly over [0, 1] are drawn from unusual views. A ramp rather than ``noise`` itself
+    (generator version 2), because the viewpoint is a big, all-or-nothing effect: with ``noise`` as the
+    chance, sketches of the same noise level drawn from unusual views lay twice as far from their class
+    centre in UACTN's embedding as those from careful views (default profile, test sketches of noise
+    0.3-0.9), so the noise level said little about how hard a sketch was.
+    """
+    return float(np.clip((noise - 0.25) / 0.5, 0.0, 1.0))
+
+
 def drawing_viewpoint(rng: np.random.Generator, noise: float = 0.0) -> "Camera":
     """A camera where a person would stand to draw the object; careless drawers stray further.
 
-    With probability ``1 - noise`` a careful drawer's view: a three-quarter view from the front
-    (azimuth 30-60 deg to either side) from slightly above (elevation N(20, 5) deg, clipped to
-    [5, 35]), the view that shows most of an object. With probability ``noise`` an unusual one:
-    any azimuth (side, front, behind) and elevation N(18, 20) clipped to [-20, 70] (from below, from
-    high up). So the noise level also says how atypical the viewpoint is, as it does for the
+    Either a careful drawer's view: a three-quarter view from the front (azimuth 30-60 deg to either
+    side) from slightly above (elevation N(20, 5) deg, clipped to [5, 35]), the view that shows most
+    of an object; or an unusual one: any azimuth (side, front, behind) and elevation N(18, 20)
+    clipped to [-20, 70] (from below, from high up). The chance of an unusual view is
+    :func:`unusual_view_probability` of the noise level: 0 up to noise 0.25, rising linearly to 1
+    at noise 0.75. So the noise level also says how atypical the viewpoint is, as it does for the
     strokes. The camera looks at the origin from 2.8 units (45 deg field of view: the unit sphere
     fills the frame).
     """
     if not 0.0 <= noise <= 1.0:
         raise ValueError(f"drawing_viewpoint: noise must be in [0, 1], got {noise}")
-    if rng.random() < noise:
+    if rng.random() < unusual_view_probability(noise):
         az = rng.uniform(-180.0, 180.0)
         el = float(np.clip(rng.normal(18.0, 20.0), -20.0, 70.0))
     else:

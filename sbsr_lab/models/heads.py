@@ -148,7 +148,8 @@ class UncertaintyHead(nn.Module):
     class got a tiny sigma, so its means were pulled harder onto the centre, so its sigma shrank
     further), and sigma told the class more than the sketch's quality. Default profile, CPU, test
     sketches: the share of the variance of log sigma between classes was 95% without them, 59% with
-    the variance one, 32% with both; the demo's Spearman(sigma, injected noise) 0.27, 0.35, 0.48.
+    the variance one, 32% with both; the demo's Spearman(sigma, injected noise) 0.27, 0.35, 0.48
+    (sketch generator version 2).
 
     Args:
         in_features: F; embed_dim: d; hidden: width of both MLPs (0: single Linear layers).

@@ -18,6 +18,7 @@ from sbsr_lab.data.sketches import (
     smooth_strokes,
     synthesize_sketch,
     trace_strokes,
+    unusual_view_probability,
     vary_width,
     view_angles,
     wobble,
@@ -68,14 +69,22 @@ def test_noisier_sketches_come_from_more_unusual_viewpoints():
         az, el = _angles(noise)
         return float(((np.abs(az) < 29.9) | (np.abs(az) > 60.1) | (el < 4.9) | (el > 35.1)).mean())
 
-    fractions = [unusual(n) for n in (0.0, 0.3, 0.7, 1.0)]
-    assert fractions[0] == 0.0
-    assert fractions == sorted(fractions) and fractions[-1] > 0.8
+    fractions = [unusual(n) for n in (0.0, 0.25, 0.4, 0.6, 0.75, 1.0)]
+    assert fractions[0] == 0.0 and fractions[1] == 0.0  # careful views only up to noise 0.25
+    assert fractions == sorted(fractions) and fractions[2] < 0.5 < fractions[3]
+    assert fractions[-2] > 0.8 and fractions[-1] > 0.8  # (an unusual view may land in the careful range)
     az, el = _angles(1.0)
     assert (np.abs(az) > 120).mean() > 0.2 and (el < 0).mean() > 0.1  # from behind, from below
     assert el.min() >= -20.01 and el.max() <= 70.01
     with pytest.raises(ValueError, match="noise"):
         drawing_viewpoint(np.random.default_rng(0), 1.5)
+
+
+def test_the_chance_of_an_unusual_view_is_a_ramp_of_the_noise():
+    p = [unusual_view_probability(n) for n in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    assert p == pytest.approx([0.0, 0.0, 0.5, 1.0, 1.0])
+    levels = np.linspace(0.0, 1.0, 1001)  # noise levels spread evenly: half the views are unusual
+    assert np.mean([unusual_view_probability(n) for n in levels]) == pytest.approx(0.5, abs=1e-3)
 
 
 # -- tracing --------------------------------------------------------------------------------------
