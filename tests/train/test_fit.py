@@ -53,6 +53,21 @@ def test_every_stage_trains_and_writes_checkpoints(runs):
         assert read_checkpoint_meta(r.run)["stage"] == stage
         lines = (r.run / "metrics.csv").read_text().splitlines()
         assert lines[0].startswith("epoch,") and len(lines) == 3
+        row = r.history[-1]
+        uses_sketches = stage in ("student", "sketch-uncertainty", "joint")
+        uses_views = stage in ("teacher", "shape-transfer", "joint")
+        assert (row["sketch_images_per_s"] > 0) == uses_sketches, stage
+        assert (row["view_images_per_s"] > 0) == uses_views, stage
+
+
+def test_images_per_batch_count_every_view():
+    from sbsr_lab.train.fit import _images_in
+
+    sketches, views = torch.zeros(8, 1, 4, 4), torch.zeros(3, 5, 1, 4, 4)  # (B, C, H, W), (B, V, C, H, W)
+    labels = torch.zeros(8, dtype=torch.long)
+    assert _images_in((sketches, labels)) == {"sketch": 8, "view": 0}
+    assert _images_in((views, labels[:3])) == {"sketch": 0, "view": 15}
+    assert _images_in(((sketches, labels), (views, labels[:3]))) == {"sketch": 8, "view": 15}
 
 
 def test_second_stages_keep_the_fixed_centres(runs):
