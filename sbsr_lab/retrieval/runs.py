@@ -23,6 +23,7 @@ from sbsr_lab.config import Profile
 from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
 from sbsr_lab.data.manifest import Manifest, load_manifest
 from sbsr_lab.errors import CheckpointError
+from sbsr_lab.train.checkpoint import resolve_from_run
 from sbsr_lab.train.fit import load_run_model, resolve_device
 
 __all__ = ["MethodNets", "load_method", "embed_sketches", "embed_shapes", "MethodEvaluation", "evaluate_method"]
@@ -55,8 +56,9 @@ def load_method(run: str | Path, device: torch.device | str = "cpu") -> MethodNe
     elif stage in ("student", "shape-transfer"):
         if not meta.get("from_run"):
             raise CheckpointError(f"{run} ({stage}) does not record its --from run; retrain it with --from.")
-        other, other_meta = load_run_model(meta["from_run"], device=device)
-        runs[other_meta["stage"]] = meta["from_run"]
+        source = resolve_from_run(run, meta["from_run"])
+        other, other_meta = load_run_model(source, device=device)
+        runs[other_meta["stage"]] = str(source)
         sketch, shape = (model, other) if stage == "student" else (other, model)
     else:
         nxt = {"teacher": "student", "sketch-uncertainty": "shape-transfer"}[stage]

@@ -5,7 +5,9 @@ A run folder holds, per kind of checkpoint (``last`` written every epoch, ``best
 * ``<kind>.safetensors`` -- the model's state dict (keys prefixed ``model.``) and, for ``last``, the
   optimizer's tensors (``optim.<param>.<name>``), so that ``--resume`` continues exactly;
 * ``<kind>.json`` -- ``{"format": "sbsr_lab.checkpoint", "version": 1, "stage", "model", "epoch",
-  "class_names", "profile", "from_run", "optim_scalars", "history", ...}``.
+  "class_names", "profile", "from_run", "optim_scalars", "history", ...}``. ``from_run`` (the run whose
+  centres a student or shape-transfer stage was pulled onto) is written relative to the run folder
+  (``../teacher``), so a folder of runs can be moved or read from any working directory.
 
 Both are written atomically (temporary name, then rename), JSON last, so a checkpoint whose JSON
 exists is complete.
@@ -14,6 +16,7 @@ exists is complete.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,7 @@ from sbsr_lab.errors import CheckpointError
 from sbsr_lab.io import atomic_path, atomic_write_json
 
 __all__ = ["FORMAT", "VERSION", "save_checkpoint", "read_checkpoint_meta", "load_checkpoint",
-           "load_weights", "optimizer_tensors", "restore_optimizer"]
+           "load_weights", "optimizer_tensors", "restore_optimizer", "record_from_run", "resolve_from_run"]
 
 FORMAT = "sbsr_lab.checkpoint"
 VERSION = 1
@@ -73,6 +76,37 @@ def save_checkpoint(run: str | Path, kind: str, model: nn.Module, meta: dict[str
     path = run / f"{kind}.json"
     atomic_write_json(path, meta)
     return path
+
+
+def record_from_run(from_run: str | Path | None, run: str | Path) -> str | None:
+    """How ``run`` records its ``--from`` run: relative to ``run`` itself (``../teacher``), absolute only
+    where no relative path exists (another drive)."""
+    if from_run is None:
+        return None
+    source = Path(from_run).resolve()
+    try:
+        return os.path.relpath(source, Path(run).resolve())
+    except ValueError:
+        return str(source)
+
+
+def resolve_from_run(run: str | Path, recorded: str) -> Path:
+    """The folder of the ``--from`` run that ``run`` recorded.
+
+    Tried in order: an absolute path as is; a path relative to ``run`` (what :func:`record_from_run`
+    writes); for runs written before it, relative to the working directory, then the folder of the same
+    name beside ``run`` (``runs/demo-default/teacher`` next to ``runs/demo-default/student``).
+    """
+    run, path = Path(run), Path(recorded)
+    tries = [path] if path.is_absolute() else [run / path, path, run.parent / path.name]
+    for folder in tries:
+        if (folder / "best.json").is_file():
+            return Path(os.path.normpath(folder))
+    raise CheckpointError(
+        f"{run} was trained from the run {recorded}, which is not found (looked in "
+        f"{', '.join(str(Path(os.path.normpath(f))) for f in dict.fromkeys(tries))}). Keep the two runs side by side "
+        f"as training left them, or retrain {run.name} with --from pointing at its first stage."
+    )
 
 
 def read_checkpoint_meta(run: str | Path, kind: str = "best") -> dict[str, Any]:

@@ -32,7 +32,9 @@ from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
 from sbsr_lab.data.manifest import Manifest, load_manifest
 from sbsr_lab.errors import CheckpointError
 from sbsr_lab.io import atomic_write_text
-from sbsr_lab.train.checkpoint import load_checkpoint, load_weights, read_checkpoint_meta, restore_optimizer, save_checkpoint
+from sbsr_lab.train.checkpoint import (
+    load_checkpoint, load_weights, read_checkpoint_meta, record_from_run, restore_optimizer, save_checkpoint,
+)
 from sbsr_lab.train.stages import Stage, StageLoss, build_model, get_stage
 
 __all__ = ["FitResult", "fit", "resolve_device", "split_train_val", "get_lr", "load_run_model"]
@@ -241,7 +243,7 @@ def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, f
 
     meta: dict[str, Any] = {"stage": st.name, "method": st.method, "model_kind": st.model_kind,
                             "class_names": list(manifest.classes), "profile": profile.to_dict(),
-                            "data": str(manifest.root), "from_run": str(from_run) if from_run else None}
+                            "data": str(manifest.root), "from_run": record_from_run(from_run, out)}
     history: list[dict[str, float]] = []
     best_val, best_epoch, start_epoch = -1.0, -1, 0
 

@@ -94,3 +94,28 @@ def test_sigma_noise_spearman_separates_class_offsets_from_noise():
     assert flipped == pytest.approx(-1.0)
     one_query_per_class = torch.arange(3)
     assert math.isnan(sigma_noise_spearman(torch.rand(3), torch.rand(3), one_query_per_class)[1])
+
+
+def test_a_method_loads_from_any_working_directory_and_after_its_runs_move(method_runs, tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from sbsr_lab.train.checkpoint import read_checkpoint_meta
+
+    assert read_checkpoint_meta(method_runs / "transfer")["from_run"] == "../unc"  # relative to the run
+    moved = tmp_path / "elsewhere" / "runs"
+    shutil.copytree(method_runs, moved)
+    monkeypatch.chdir(tmp_path)  # neither the old nor the new runs are below the working directory
+    nets = load_method(moved / "transfer")
+    assert nets.method == "uactn" and nets.runs["sketch-uncertainty"] == str(moved / "unc")
+
+    # a run written before from_run was relative: recorded as the working directory saw it
+    for kind in ("best", "last"):
+        path = moved / "transfer" / f"{kind}.json"
+        meta = json.loads(path.read_text())
+        meta["from_run"] = "runs/demo/unc"
+        path.write_text(json.dumps(meta))
+    assert load_method(moved / "transfer").runs["sketch-uncertainty"] == str(moved / "unc")  # found beside it
+    shutil.rmtree(moved / "unc")
+    with pytest.raises(CheckpointError, match="was trained from the run runs/demo/unc, which is not found"):
+        load_method(moved / "transfer")
