@@ -10,7 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["show_mesh", "show_rig", "show_images", "show_views", "show_strokes", "show_curve"]
+__all__ = ["show_mesh", "show_rig", "show_images", "show_views", "show_strokes", "show_curve", "show_class_means"]
 
 
 def show_mesh(mesh, title: str = "", color: str = "#8fa8c8", height: int = 380):
@@ -134,4 +134,46 @@ def show_curve(xs: Sequence[float], ys: dict[str, Sequence[float]], xlabel: str,
     fig = go.Figure([go.Scatter(x=list(xs), y=list(v), mode="lines+markers", name=k) for k, v in ys.items()])
     fig.update_layout(title=title, xaxis_title=xlabel, yaxis_title=ylabel, height=height,
                       margin=dict(l=40, r=10, t=40 if title else 10, b=40))
+    return fig
+
+
+def project_2d(points: np.ndarray) -> np.ndarray:
+    """(N, d) -> (N, 2): the points on their two principal axes (PCA through an SVD of the centred points)."""
+    x = np.asarray(points, dtype=np.float64)
+    x = x - x.mean(0)
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    out = x @ vt[:2].T
+    return np.pad(out, ((0, 0), (0, 2 - out.shape[1]))) if out.shape[1] < 2 else out
+
+
+def show_class_means(panels: dict[str, tuple[np.ndarray, np.ndarray]], class_names: Sequence[str],
+                     title: str = "Class means of the two modalities", height: int = 380):
+    """One panel per method: each class's mean sketch embedding (circle) joined to its mean shape
+    embedding (square), both modalities projected together on their two principal axes.
+
+    ``panels``: method -> (sketch means (K, d), shape means (K, d)), rows in ``class_names`` order
+    (rows of NaN, for a class missing from one modality, are skipped). Short lines = a small gap.
+    """
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(panels))
+    for col, (method, (ms, mt)) in enumerate(panels.items(), start=1):
+        ms, mt = np.asarray(ms, dtype=np.float64), np.asarray(mt, dtype=np.float64)
+        keep = np.isfinite(ms).all(1) & np.isfinite(mt).all(1)
+        names = [n for n, k in zip(class_names, keep) if k]
+        xy = project_2d(np.concatenate([ms[keep], mt[keep]]))
+        s, g = xy[: len(names)], xy[len(names):]
+        lines = np.full((3 * len(names), 2), np.nan)
+        lines[0::3], lines[1::3] = s, g
+        first = col == 1
+        fig.add_trace(go.Scatter(x=lines[:, 0], y=lines[:, 1], mode="lines", line=dict(color="#bbbbbb"),
+                                 name="gap", showlegend=first, legendgroup="gap"), row=1, col=col)
+        fig.add_trace(go.Scatter(x=s[:, 0], y=s[:, 1], mode="markers+text", text=names, textposition="top center",
+                                 marker=dict(symbol="circle", size=9, color="#d62728"), name="sketches",
+                                 showlegend=first, legendgroup="sketches"), row=1, col=col)
+        fig.add_trace(go.Scatter(x=g[:, 0], y=g[:, 1], mode="markers", text=names,
+                                 marker=dict(symbol="square", size=9, color="#1f77b4"), name="shapes",
+                                 showlegend=first, legendgroup="shapes"), row=1, col=col)
+    fig.update_layout(title=title, height=height, margin=dict(l=30, r=10, t=70, b=30))
     return fig

@@ -1,4 +1,4 @@
-"""Checkers for the loss exercises of notebooks 02-04: run the learner's function, give a verdict.
+"""Checkers for the loss exercises of notebooks 02-04 and 07: run the learner's function, give a verdict.
 
 Each checker calls the learner's function on a few random inputs, compares it with the library's
 reference (:mod:`sbsr_lab.losses`), prints a friendly verdict (with a hint that names the likely
@@ -8,6 +8,8 @@ mistake when the answer matches a known wrong variant) and returns ``True`` / ``
     check_guidance_loss(my_guidance_loss)    # my_guidance_loss(z, centres, labels, beta)
     check_reparameterize_and_uncertainty(my_sample, my_uncertainty_loss)
     # my_sample(mu, log_var) -> z;  my_uncertainty_loss(mu, log_var, centres, labels) -> loss
+    check_mean_discrepancy(my_md)            # my_md(z_sketch, y_sketch, z_shape, y_shape)
+    check_cross_modal_contrastive(my_cmc)    # my_cmc(z_sketch, y_sketch, z_shape, y_shape, temperature)
 
 Losses may return the batch mean (a scalar) or the per-sample values (B,).
 """
@@ -22,10 +24,15 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from sbsr_lab.checks import CheckStop, call_learner
-from sbsr_lab.losses import AMSoftmaxLoss, GuidanceLoss, UncertaintyLoss
+from sbsr_lab.losses import (
+    AMSoftmaxLoss, CrossModalContrastiveLoss, GuidanceLoss, MeanDiscrepancyLoss, UncertaintyLoss,
+)
 from sbsr_lab.similarity import l2_normalize
 
-__all__ = ["check_am_softmax", "check_guidance_loss", "check_reparameterize_and_uncertainty"]
+__all__ = [
+    "check_am_softmax", "check_guidance_loss", "check_reparameterize_and_uncertainty",
+    "check_mean_discrepancy", "check_cross_modal_contrastive",
+]
 
 PASS, FAIL = "\u2705", "\u274c"
 
@@ -240,3 +247,104 @@ def check_reparameterize_and_uncertainty(
     except CheckStop as stop:
         _say(False, title, str(stop))
     return ok_sample and ok_loss
+
+
+# -- cross-modal losses of notebook 07 -------------------------------------------------------------
+
+
+def _two_modalities(gen: torch.Generator, n: int = 10, m: int = 8, d: int = 6, k: int = 4,
+                    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Unit sketch and shape embeddings with labels; every class has at least one of each."""
+    zs = l2_normalize(torch.randn(n, d, generator=gen, dtype=torch.float64))
+    zt = l2_normalize(torch.randn(m, d, generator=gen, dtype=torch.float64))
+    ys, yt = torch.randint(0, k, (n,), generator=gen), torch.randint(0, k, (m,), generator=gen)
+    ys[:k], yt[:k] = torch.arange(k), torch.arange(k)
+    return zs, ys, zt, yt
+
+
+def check_mean_discrepancy(fn: Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]) -> bool:
+    """Check ``fn(z_sketch (N, d), y_sketch (N,), z_shape (M, d), y_shape (M,)) -> loss``.
+
+    The reference (:class:`~sbsr_lab.losses.MeanDiscrepancyLoss`): the mean over classes of the squared
+    distance between the class's mean sketch embedding and its mean shape embedding. The checker
+    also gives a class with no sketch, which must not count.
+    """
+    title = "Mean discrepancy"
+    gen = torch.Generator().manual_seed(4)
+    try:
+        for drop_class in (False, True, False):
+            zs, ys, zt, yt = _two_modalities(gen)
+            if drop_class:
+                ys[ys == 3] = 0  # class 3 has shapes but no sketch
+            out = call_learner(fn, zs.clone(), ys.clone(), zt.clone(), yt.clone())
+            if not isinstance(out, Tensor) or out.dim() != 0:
+                shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+                raise CheckStop(f"Return one number (a 0-d tensor), the mean over the classes; got {shape}.")
+            got, want = out.detach().double(), MeanDiscrepancyLoss()(zs, ys, zt, yt)
+            if _matches(got, want):
+                continue
+            classes = [c for c in range(4) if (ys == c).any() and (yt == c).any()]
+            gaps = torch.stack([(zs[ys == c].mean(0) - zt[yt == c].mean(0)) for c in classes])
+            variants = {
+                "Square the distance: ||mean_sketch - mean_shape||^2.": gaps.norm(dim=1).mean(),
+                "Average over the classes, do not sum them.": gaps.pow(2).sum(),
+                "Compare the class *means*, one per class, not every sketch with every shape.":
+                    torch.cdist(zs, zt).pow(2)[ys[:, None] == yt[None, :]].mean(),
+                "Subtract the means first, then square: you took the difference of mean squared norms.":
+                    torch.stack([(zs[ys == c].pow(2).sum(1).mean() - zt[yt == c].pow(2).sum(1).mean()).abs()
+                                 for c in classes]).mean(),
+            }
+            if drop_class:
+                variants["A class with shapes but no sketch has no sketch mean: leave it out (its 'mean' is 0)."] = (
+                    torch.cat([gaps.pow(2).sum(1), zt[yt == 3].mean(0).pow(2).sum()[None]]).mean())
+            hint = _diagnose(got, variants) or (
+                "Recipe: for each class c in both batches, gap = z_sketch[y_sketch == c].mean(0) - "
+                "z_shape[y_shape == c].mean(0); loss = mean over c of (gap ** 2).sum()."
+            )
+            raise CheckStop(f"Got {got.item():.5f}, expected {want.item():.5f}. {hint}")
+    except CheckStop as stop:
+        return _say(False, title, str(stop))
+    return _say(True, title, "Correct: each class's sketches and shapes are compared through their means.")
+
+
+def check_cross_modal_contrastive(fn: Callable[[Tensor, Tensor, Tensor, Tensor, float], Tensor]) -> bool:
+    """Check ``fn(z_sketch (B, d), y_sketch (B,), z_shape (M, d), y_shape (M,), temperature) -> loss``.
+
+    The reference (:class:`~sbsr_lab.losses.CrossModalContrastiveLoss`): for each sketch, minus the mean
+    over the shapes of its class of log softmax_j(q . g_j / T), averaged over the sketches. The
+    inputs here are unit vectors.
+    """
+    title = "Cross-modal contrastive loss"
+    gen = torch.Generator().manual_seed(5)
+    try:
+        for temperature in (0.1, 0.5, 1.0):
+            zs, ys, zt, yt = _two_modalities(gen)
+            got = _as_mean(call_learner(fn, zs.clone(), ys.clone(), zt.clone(), yt.clone(), temperature),
+                           len(ys), "Your contrastive loss")
+            want = CrossModalContrastiveLoss(temperature)(zs, ys, zt, yt)
+            if _matches(got, want):
+                continue
+            logits = zs @ zt.T / temperature
+            pos = (ys[:, None] == yt[None, :]).double()
+            log_prob = logits - logits.logsumexp(1, keepdim=True)
+            only_neg = logits - (logits.exp() * (1 - pos)).sum(1, keepdim=True).log()
+            variants = {
+                "Divide the similarities by the temperature T before the softmax.":
+                    -((pos * (zs @ zt.T - (zs @ zt.T).logsumexp(1, keepdim=True))).sum(1) / pos.sum(1)).mean(),
+                "Average over the positives of each sketch (divide by their number), not sum them.":
+                    -(pos * log_prob).sum(1).mean(),
+                "The softmax runs over every shape, positives included (SupCon's denominator).":
+                    -((pos * only_neg).sum(1) / pos.sum(1)).mean(),
+                "Softmax over the shapes (dim=1, one row per sketch), not over the sketches.":
+                    -((pos * (logits - logits.logsumexp(0, keepdim=True))).sum(1) / pos.sum(1)).mean(),
+                "A loss is minimised: take minus the log-probability.": ((pos * log_prob).sum(1) / pos.sum(1)).mean(),
+            }
+            hint = _diagnose(got, variants) or (
+                "Recipe: logits = z_sketch @ z_shape.T / T; log_prob = logits - logits.logsumexp(1, keepdim=True); "
+                "pos = (y_sketch[:, None] == y_shape[None, :]); loss = -(pos * log_prob).sum(1) / pos.sum(1), "
+                "then the mean."
+            )
+            raise CheckStop(f"With T={temperature}: got {got.item():.5f}, expected {want.item():.5f}. {hint}")
+    except CheckStop as stop:
+        return _say(False, title, str(stop))
+    return _say(True, title, "Correct: every sketch must pick out the shapes of its class among all the shapes.")

@@ -55,3 +55,44 @@ def test_checkers_keep_the_global_random_state():
     torch.manual_seed(123)
     check_reparameterize_and_uncertainty(reparameterize, _reference_uncertainty)
     torch.testing.assert_close(torch.rand(3), expected)
+
+
+def test_mean_discrepancy_checker(capsys):
+    from sbsr_lab.checks.losses import check_mean_discrepancy
+    from sbsr_lab.losses import MeanDiscrepancyLoss
+
+    assert check_mean_discrepancy(lambda zs, ys, zt, yt: MeanDiscrepancyLoss()(zs, ys, zt, yt))
+    assert "\u2705" in capsys.readouterr().out
+    assert not check_mean_discrepancy(lambda zs, ys, zt, yt: MeanDiscrepancyLoss(reduction="sum")(zs, ys, zt, yt))
+    assert "do not sum" in capsys.readouterr().out
+    assert not check_mean_discrepancy(lambda zs, ys, zt, yt: MeanDiscrepancyLoss(reduction="none")(zs, ys, zt, yt))
+    assert "0-d tensor" in capsys.readouterr().out
+
+    def over_all_classes(zs, ys, zt, yt):  # a class without sketches counted with a zero mean
+        k = 4
+        ms = torch.stack([zs[ys == c].mean(0) if (ys == c).any() else torch.zeros(zs.shape[1], dtype=zs.dtype)
+                          for c in range(k)])
+        mt = torch.stack([zt[yt == c].mean(0) for c in range(k)])
+        return (ms - mt).pow(2).sum(1).mean()
+    assert not check_mean_discrepancy(over_all_classes)
+    assert "leave it out" in capsys.readouterr().out
+
+
+def test_cross_modal_contrastive_checker(capsys):
+    from sbsr_lab.checks.losses import check_cross_modal_contrastive
+    from sbsr_lab.losses import CrossModalContrastiveLoss
+
+    assert check_cross_modal_contrastive(lambda zs, ys, zt, yt, t: CrossModalContrastiveLoss(t)(zs, ys, zt, yt))
+    assert "\u2705" in capsys.readouterr().out
+    no_temperature = lambda zs, ys, zt, yt, t: CrossModalContrastiveLoss(1.0)(zs, ys, zt, yt)  # noqa: E731
+    assert not check_cross_modal_contrastive(no_temperature)
+    assert "temperature" in capsys.readouterr().out
+
+    def summed_positives(zs, ys, zt, yt, t):
+        logits = zs @ zt.T / t
+        pos = (ys[:, None] == yt[None, :]).to(logits.dtype)
+        return -(pos * (logits - logits.logsumexp(1, keepdim=True))).sum(1).mean()
+    assert not check_cross_modal_contrastive(summed_positives)
+    assert "divide by their number" in capsys.readouterr().out
+    assert not check_cross_modal_contrastive(lambda zs, ys, zt, yt, t: zs[:2])  # wrong shape, no crash
+    assert "shape" in capsys.readouterr().out
