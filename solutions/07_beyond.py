@@ -27,6 +27,10 @@
 # - a supervised contrastive loss across modalities, and how its temperature shapes it;
 # - that the one-stage joint baseline loses much of its ground to a modality shift that a linear map
 #   can undo, while the two-stage methods leave little to undo.
+#
+# The notebook reuses the runs of notebooks 02-04 (`runs/nb-<profile>`) and trains the missing ones: a few
+# seconds on the `ci` profile, about 8 minutes on `default` on a laptop CPU. Already ran `sbsr-lab demo`?
+# Set `RUNS = DATA.parent / "runs" / "demo-default"` below to use its runs instead.
 
 # %%
 # %load_ext autoreload
