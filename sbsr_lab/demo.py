@@ -22,7 +22,7 @@ from sbsr_lab.retrieval.report import metrics_table_text, write_report
 from sbsr_lab.retrieval.runs import evaluate_method
 from sbsr_lab.train.fit import fit
 
-__all__ = ["METHOD_STAGES", "run_demo"]
+__all__ = ["METHOD_STAGES", "train_method", "run_demo"]
 
 #: The stages of each method, in training order: (stage, the stage it starts --from).
 METHOD_STAGES: dict[str, list[tuple[str, str | None]]] = {
@@ -30,6 +30,28 @@ METHOD_STAGES: dict[str, list[tuple[str, str | None]]] = {
     "uactn": [("sketch-uncertainty", None), ("shape-transfer", "sketch-uncertainty")],
     "joint": [("joint", None)],
 }
+
+
+def train_method(method: str, profile: Profile | str, data: str | Path, runs: str | Path, resume: bool = True,
+                 progress: bool = True) -> tuple[Path, dict[str, float]]:
+    """Train every stage of ``method`` (``cfttsl``, ``uactn`` or ``joint``) into ``runs/<stage>``, in order.
+
+    Each stage starts ``--from`` the one before it (:data:`METHOD_STAGES`). With ``resume`` a finished
+    stage returns at once and an interrupted one continues. Returns ``(the last stage's run folder, the
+    seconds each stage took)``; the run folder is what :func:`~sbsr_lab.retrieval.runs.load_method` and
+    ``evaluate_method`` take.
+    """
+    if method not in METHOD_STAGES:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHOD_STAGES)}")
+    profile = get_profile(profile) if isinstance(profile, str) else profile
+    runs = Path(runs)
+    seconds: dict[str, float] = {}
+    for stage, parent in METHOD_STAGES[method]:
+        t0 = time.perf_counter()
+        fit(stage, profile, data, runs / stage, from_run=runs / parent if parent else None, resume=resume,
+            progress=progress)
+        seconds[stage] = time.perf_counter() - t0
+    return runs / METHOD_STAGES[method][-1][0], seconds
 
 
 def run_demo(profile: Profile | str = "default", data: str | Path | None = None, out: str | Path | None = None,
@@ -52,17 +74,11 @@ def run_demo(profile: Profile | str = "default", data: str | Path | None = None,
     seconds["data"] = time.perf_counter() - t0
 
     evaluations = {}
-    for method, stages in METHOD_STAGES.items():
-        runs: dict[str, Path] = {}
-        for stage, parent in stages:
-            t0 = time.perf_counter()
-            run = out / stage
-            fit(stage, profile, data, run, from_run=runs.get(parent) if parent else None, resume=resume,
-                progress=progress)
-            runs[stage] = run
-            seconds[stage] = time.perf_counter() - t0
+    for method in METHOD_STAGES:
+        run, stage_seconds = train_method(method, profile, data, out, resume=resume, progress=progress)
+        seconds.update(stage_seconds)
         t0 = time.perf_counter()
-        evaluations[method] = evaluate_method(runs[stages[-1][0]], data, device=profile.device)
+        evaluations[method] = evaluate_method(run, data, device=profile.device)
         seconds[f"evaluate-{method}"] = time.perf_counter() - t0
 
     results: dict[str, Any] = {

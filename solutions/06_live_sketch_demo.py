@@ -36,20 +36,17 @@ RUNS = DATA.parent / "runs" / f"nb-{P.name}"
 # %% [markdown]
 # ## The model: the bundled one, or the runs of notebooks 03 and 04
 # The package ships a small trained bundle (CFTTSL and UACTN with their gallery). If it is missing, we use the
-# runs that notebooks 03 and 04 trained (`fit(..., resume=True)` returns at once when they are finished, and
+# runs that notebooks 03 and 04 trained (`train_method` returns at once when they are finished, and
 # trains them quickly otherwise).
 
 # %%
+from sbsr_lab.demo import train_method
 from sbsr_lab.retrieval.query import QueryEngine
-from sbsr_lab.train.fit import fit
 
 if (default_bundle_path() / "bundle.json").is_file():
     MODELS = {"cfttsl": "bundle:cfttsl", "uactn": "bundle:uactn"}
 else:
-    for stage, base in [("teacher", None), ("student", "teacher"), ("sketch-uncertainty", None),
-                        ("shape-transfer", "sketch-uncertainty")]:
-        fit(stage, P, manifest.root, RUNS / stage, from_run=RUNS / base if base else None, resume=True, progress=False)
-    MODELS = {"cfttsl": str(RUNS / "student"), "uactn": str(RUNS / "shape-transfer")}
+    MODELS = {m: str(train_method(m, P, manifest.root, RUNS, progress=False)[0]) for m in ("cfttsl", "uactn")}
 print(MODELS)
 
 # %% [markdown]

@@ -44,22 +44,20 @@ from sbsr_lab import checks
 from sbsr_lab.config import Profile
 from sbsr_lab.data.build import ensure_dataset
 from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
+from sbsr_lab.demo import train_method
 from sbsr_lab.losses import CrossModalContrastiveLoss, MeanDiscrepancyLoss
 from sbsr_lab.losses.cross_modal import class_means
 from sbsr_lab.notebook import setup
 from sbsr_lab.plots import show_class_means, show_curve
 from sbsr_lab.retrieval import evaluate_similarity
 from sbsr_lab.retrieval.runs import embed_shapes, embed_sketches, load_method
-from sbsr_lab.train.fit import fit
 
 P, DATA, DEVICE = setup()
 manifest = ensure_dataset(P, DATA / f"synthshapes-{P.name}", progress=False)
 RUNS = DATA.parent / "runs" / f"nb-{P.name}"
-# the runs of notebooks 02-04 (cached: trained only if missing)
-for stage, base in [("teacher", None), ("student", "teacher"), ("sketch-uncertainty", None),
-                    ("shape-transfer", "sketch-uncertainty"), ("joint", None)]:
-    fit(stage, P, manifest.root, RUNS / stage, from_run=base and RUNS / base, resume=True, progress=False)
-METHOD_RUNS = {"CFTTSL": RUNS / "student", "UACTN": RUNS / "shape-transfer", "joint": RUNS / "joint"}
+# the runs of notebooks 02-04 (cached: trained only if missing); the last stage of each method
+METHOD_RUNS = {name: train_method(method, P, manifest.root, RUNS, progress=False)[0]
+               for name, method in [("CFTTSL", "cfttsl"), ("UACTN", "uactn"), ("joint", "joint")]}
 
 # %% [markdown]
 # ## The embeddings of the three methods
@@ -220,5 +218,5 @@ px.bar(pd.DataFrame(rows), x="method", y="mAP", color="alignment", barmode="grou
 #   and train `W` to fool it, beside the mean discrepancy.
 # - ⭐⭐⭐ Long tail (SSLTKD): SynthShapes is balanced. Copy the dataset folder, delete most *training*
 #   sketches of half the classes from the `sketches` list of its `manifest.json`, train the five stages on
-#   the copy (`fit(..., data=copy)`) and compare the per-class AP of the head and the tail classes for
+#   the copy (`train_method(method, P, copy, other_runs)`) and compare the per-class AP of the head and the tail classes for
 #   CFTTSL, UACTN and the joint baseline. Which method suffers most when a class has few sketches?

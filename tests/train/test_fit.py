@@ -151,3 +151,16 @@ def test_checkpoints_of_an_older_network_get_a_clear_error(tiny_dataset, tmp_pat
         load_run_model(old)
     with pytest.raises(CheckpointError, match=r"last\.safetensors does not fit.*Delete that folder"):
         fit("sketch-uncertainty", _profile(), tiny_dataset, old, resume=True, progress=False)
+
+
+def test_train_method_trains_its_stages_in_order_and_then_returns_at_once(tiny_dataset, tmp_path):
+    from sbsr_lab.demo import train_method
+
+    run, seconds = train_method("cfttsl", _profile(epochs=1, sketch_epochs=1), tiny_dataset, tmp_path, progress=False)
+    assert run == tmp_path / "student" and list(seconds) == ["teacher", "student"]
+    assert read_checkpoint_meta(run)["from_run"] == "../teacher"
+    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.json")}
+    again, _ = train_method("cfttsl", _profile(epochs=1, sketch_epochs=1), tiny_dataset, tmp_path, progress=False)
+    assert again == run and {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.json")} == stamps  # nothing retrained
+    with pytest.raises(ValueError, match="unknown method 'dca'"):
+        train_method("dca", _profile(), tiny_dataset, tmp_path)
