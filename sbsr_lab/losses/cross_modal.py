@@ -52,9 +52,6 @@ class MeanDiscrepancyLoss(BaseLoss):
     Raises ValueError if the two batches share no class.
     """
 
-    def __init__(self, reduction: Reduction = "mean") -> None:
-        super().__init__(reduction)
-
     def forward(self, z_sketch: Tensor, y_sketch: Tensor, z_shape: Tensor, y_shape: Tensor) -> Tensor:
         """z_sketch (N, d), y_sketch (N,), z_shape (M, d), y_shape (M,) -> scalar, or (K',)."""
         _check_pair("MeanDiscrepancyLoss", z_sketch, y_sketch, z_shape, y_shape)
