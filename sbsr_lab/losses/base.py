@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import torch
 from torch import Tensor, nn
 
 __all__ = ["BaseLoss", "Reduction"]
@@ -40,7 +41,7 @@ def check_labels(labels: Tensor, batch: int, num_classes: int, who: str) -> None
     """Raise a clear error for labels that are not integer class indices (B,) in [0, K)."""
     if labels.dim() != 1 or labels.shape[0] != batch:
         raise ValueError(f"{who}: labels must be ({batch},) class indices, got shape {tuple(labels.shape)}")
-    if labels.dtype.is_floating_point or labels.dtype == bool:
+    if labels.dtype.is_floating_point or labels.dtype == torch.bool:
         raise TypeError(f"{who}: labels must be integer class indices, got dtype {labels.dtype}; use labels.long()")
     if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
         raise ValueError(

@@ -10,22 +10,22 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from sbsr_lab.losses.base import BaseLoss, Reduction
+from sbsr_lab.losses.base import BaseLoss, Reduction, check_labels
 
 __all__ = ["MeanDiscrepancyLoss", "CrossModalContrastiveLoss", "class_means"]
 
 
-def _check_pair(who: str, zs: Tensor, ys: Tensor, zt: Tensor, yt: Tensor) -> None:
-    """Raise a clear error unless zs (N, d), ys (N,), zt (M, d), yt (M,) with integer labels."""
+def _check_pair(who: str, zs: Tensor, ys: Tensor, zt: Tensor, yt: Tensor) -> int:
+    """Raise a clear error unless zs (N, d), ys (N,), zt (M, d), yt (M,) with integer labels >= 0, both
+    batches non-empty; returns K = 1 + the largest label (the labels are checked by :func:`check_labels`)."""
     if zs.dim() != 2 or zt.dim() != 2 or zs.shape[1] != zt.shape[1]:
         raise ValueError(f"{who}: want sketch z (N, d) and shape z (M, d), got {tuple(zs.shape)} and {tuple(zt.shape)}")
+    if not ys.numel() or not yt.numel():
+        raise ValueError(f"{who}: got an empty batch; give it sketches and shapes")
+    k = int(max(ys.max(), yt.max())) + 1
     for z, y, what in ((zs, ys, "sketch"), (zt, yt, "shape")):
-        if y.dim() != 1 or y.shape[0] != z.shape[0]:
-            raise ValueError(f"{who}: {what} labels must be ({z.shape[0]},), got shape {tuple(y.shape)}")
-        if y.dtype.is_floating_point or y.dtype == torch.bool:
-            raise TypeError(f"{who}: {what} labels must be integer class indices, got dtype {y.dtype}; use labels.long()")
-        if y.numel() and int(y.min()) < 0:
-            raise ValueError(f"{who}: {what} labels must be >= 0, got {int(y.min())}")
+        check_labels(y, z.shape[0], k, f"{who} ({what} labels)")
+    return k
 
 
 def class_means(z: Tensor, labels: Tensor, num_classes: int) -> tuple[Tensor, Tensor]:
@@ -33,7 +33,7 @@ def class_means(z: Tensor, labels: Tensor, num_classes: int) -> tuple[Tensor, Te
 
     One matrix product with the one-hot labels, no loop over classes.
     """
-    onehot = F.one_hot(labels, num_classes).to(z.dtype)  # (N, K)
+    onehot = F.one_hot(labels.long(), num_classes).to(z.dtype)  # (N, K)
     counts = onehot.sum(0)  # (K,)
     return (onehot.T @ z) / counts.clamp(min=1)[:, None], counts
 
@@ -54,10 +54,7 @@ class MeanDiscrepancyLoss(BaseLoss):
 
     def forward(self, z_sketch: Tensor, y_sketch: Tensor, z_shape: Tensor, y_shape: Tensor) -> Tensor:
         """z_sketch (N, d), y_sketch (N,), z_shape (M, d), y_shape (M,) -> scalar, or (K',)."""
-        _check_pair("MeanDiscrepancyLoss", z_sketch, y_sketch, z_shape, y_shape)
-        if not y_sketch.numel() or not y_shape.numel():
-            raise ValueError("MeanDiscrepancyLoss: got an empty batch; give it sketches and shapes")
-        k = int(max(y_sketch.max(), y_shape.max())) + 1
+        k = _check_pair("MeanDiscrepancyLoss", z_sketch, y_sketch, z_shape, y_shape)
         ms, ns = class_means(z_sketch, y_sketch, k)
         mt, nt = class_means(z_shape.to(z_sketch.dtype), y_shape, k)
         shared = (ns > 0) & (nt > 0)

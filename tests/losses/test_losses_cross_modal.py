@@ -89,6 +89,9 @@ def test_contrastive_loss_is_lower_when_sketches_sit_on_their_shapes():
     (lambda: (torch.randn(3, 4), torch.tensor([0, 1, 2]), torch.randn(2, 5), torch.tensor([0, 1])), "want sketch z"),
     (lambda: (torch.randn(3, 4), torch.tensor([0.0, 1.0, 2.0]), torch.randn(2, 4), torch.tensor([0, 1])), "integer class"),
     (lambda: (torch.randn(3, 4), torch.tensor([0, 1]), torch.randn(2, 4), torch.tensor([0, 1])), "labels must be"),
+    (lambda: (torch.randn(2, 4), torch.tensor([True, False]), torch.randn(2, 4), torch.tensor([0, 1])), "integer class"),
+    (lambda: (torch.randn(2, 4), torch.tensor([0, -1]), torch.randn(2, 4), torch.tensor([0, 1])), r"lie in \[0, 2\)"),
+    (lambda: (torch.randn(0, 4), torch.tensor([], dtype=torch.long), torch.randn(2, 4), torch.tensor([0, 1])), "empty batch"),
     (lambda: (torch.randn(2, 4), torch.tensor([0, 0]), torch.randn(2, 4), torch.tensor([1, 1])), "share no class|no sketch"),
 ])
 @pytest.mark.parametrize("loss", [MeanDiscrepancyLoss(), CrossModalContrastiveLoss()])
@@ -100,3 +103,9 @@ def test_bad_inputs_raise_clear_errors(make, msg, loss):
 def test_bad_temperature():
     with pytest.raises(ValueError, match="temperature"):
         CrossModalContrastiveLoss(temperature=0.0)
+
+
+def test_int32_labels_work_like_int64():
+    zs, ys, zt, yt = _batch(3)
+    for loss in (MeanDiscrepancyLoss(), CrossModalContrastiveLoss()):
+        assert torch.allclose(loss(zs, ys.int(), zt, yt.int()), loss(zs, ys, zt, yt))
