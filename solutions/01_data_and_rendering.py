@@ -109,7 +109,7 @@ show_views(views, max_views=6)
 # polylines in [0, 1]² (colours below show drawing order, long outline strokes first).
 
 # %%
-from sbsr_lab.data.sketches import drawing_viewpoint, humanize, line_drawing, synthesize_sketch, trace_strokes
+from sbsr_lab.data.sketchgen import drawing_viewpoint, humanize, line_drawing, synthesize_sketch, trace_strokes
 from sbsr_lab.data.strokes import strokes_to_image
 
 rng = np.random.default_rng(P.seed)

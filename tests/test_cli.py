@@ -40,7 +40,7 @@ def test_sketches_from_an_older_generator_are_remade(built, tmp_path):
     from sbsr_lab.config import get_profile, parse_overrides
     from sbsr_lab.data.build import build_synthshapes, ensure_dataset
     from sbsr_lab.data.manifest import load_manifest
-    from sbsr_lab.data.sketches import SKETCH_GENERATOR
+    from sbsr_lab.data.sketchgen import SKETCH_GENERATOR
 
     root = tmp_path / "old"
     shutil.copytree(built, root)

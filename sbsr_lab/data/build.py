@@ -29,7 +29,7 @@ from sbsr_lab.config import Profile, default_data_root, get_profile
 from sbsr_lab.errors import DatasetLayoutError
 from sbsr_lab.io import atomic_path, atomic_write_json, save_png
 from sbsr_lab.data.manifest import MANIFEST_NAME, Manifest, ShapeRecord, SketchRecord, load_manifest
-from sbsr_lab.data.sketches import SKETCH_GENERATOR
+from sbsr_lab.data.sketchgen import SKETCH_GENERATOR
 
 __all__ = [
     "SKETCH_SOURCE_OFFSET",
@@ -122,7 +122,7 @@ def _shape_job(root: str, cls: str, index: int, seed: int, rig: str, size: int, 
 
 
 def _sketch_job(root: str, cls: str, index: int, seed: int, noise: float, size: int) -> tuple[str, bool, dict]:
-    from sbsr_lab.data.sketches import synthesize_sketch
+    from sbsr_lab.data.sketchgen import synthesize_sketch
     from sbsr_lab.data.strokes import strokes_to_image, strokes_to_quickdraw, write_ndjson
     from sbsr_lab.data.synthshapes import make_shape
     from sbsr_lab.render import normalize_mesh

@@ -18,7 +18,7 @@ Splits come from the benchmark (SHREC's ``.cla`` files, ``train/``/``test/`` fol
 split (a plain folder's ``sketches/<class>/*.png``) are split per class, deterministically, with
 ``profile.test_sketch_fraction``. ModelNet-style data has no sketches: its manifest lists shapes only
 (each keeps its ModelNet split in ``params["split"]``); query sketches can be synthesised from the
-shapes later with SynthShapes' sketch generator (:mod:`sbsr_lab.data.sketches`).
+shapes later with SynthShapes' sketch generator (:mod:`sbsr_lab.data.sketchgen`).
 
     >>> report = prepare_benchmark("shrec13", "data/shrec13", "full", workers=16)   # doctest: +SKIP
     >>> print(report)                                                              # doctest: +SKIP

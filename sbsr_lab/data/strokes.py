@@ -32,6 +32,8 @@ __all__ = [
     "normalize_strokes",
     "simplify_strokes",
     "check_strokes",
+    "stroke_length",
+    "end_direction",
     "strokes_to_quickdraw",
     "quickdraw_to_strokes",
     "sketch_record",
@@ -91,6 +93,21 @@ def check_strokes(strokes: Sequence[Any], source: str = "the sketch") -> Strokes
             )
         out.append(arr)
     return out
+
+
+def end_direction(pts: np.ndarray, at_start: bool, reach: int = 6) -> np.ndarray:
+    """Unit direction pointing out of a polyline at one end, from ``reach`` points inside."""
+    if at_start:
+        d = pts[0] - pts[min(reach, len(pts) - 1)]
+    else:
+        d = pts[-1] - pts[max(len(pts) - 1 - reach, 0)]
+    n = float(np.linalg.norm(d))
+    return d / n if n > 0 else d
+
+
+def stroke_length(s: np.ndarray) -> float:
+    """Arc length of an ``(N, 2)`` polyline (0 for a dot)."""
+    return float(np.linalg.norm(np.diff(s, axis=0), axis=1).sum()) if len(s) > 1 else 0.0
 
 
 def _bbox(strokes: Strokes) -> tuple[np.ndarray, np.ndarray]:

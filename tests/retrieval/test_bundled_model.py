@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not (default_bundle_path() / "bundle.json").is_f
 
 @pytest.fixture(scope="module")
 def sketches():
-    from sbsr_lab.data.sketches import synthesize_sketch
+    from sbsr_lab.data.sketchgen import synthesize_sketch
     from sbsr_lab.data.synthshapes import make_shape
     from sbsr_lab.render import normalize_mesh
 
