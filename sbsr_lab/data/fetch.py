@@ -16,8 +16,9 @@ What it does, archive by archive (see :data:`REGISTRY`):
    integrity check (every zip member's CRC, or a readable tar) has its digest recorded in
    ``ROOT/.sbsr_checksums.json``, and later downloads into the same root are checked against it
    (trust on first use). To pin a digest, edit that file or pass ``Archive(sha256=...)``.
-3. Extract it with :func:`safe_extract` (no absolute paths, no ``..``, no links out of the root),
-   into a temporary folder first, then renamed into place.
+3. Extract it with :func:`safe_extract` (no absolute paths, no ``..``, no links out of the root,
+   only the benchmark's expected top-level folder, capped in size and compression ratio), into a
+   fresh temporary folder first, then renamed into place; nothing it did not extract is replaced.
 
 Offline, or when a server refuses, the :class:`~sbsr_lab.errors.DownloadError` explains how to download
 the files by hand and where to put them (exact names and folder).
@@ -44,6 +45,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Callable, Collection
 
 from sbsr_lab.errors import DownloadError
 from sbsr_lab.io import atomic_write_json
@@ -311,28 +313,75 @@ def _check_link(archive: Path, name: str, target: str, root: Path, hard: bool) -
                             "folder. The archive is not safe: delete it and download it again")
 
 
-def _extract_zip(archive: Path, tmp: Path) -> None:
-    with zipfile.ZipFile(archive) as zf:
-        for info in zf.infolist():
-            _check_name(archive, info.filename, tmp)
-            if stat.S_ISLNK(info.external_attr >> 16):
-                _check_link(archive, info.filename, zf.read(info).decode("utf-8", "replace"), tmp, hard=False)
-        try:
-            zf.extractall(tmp)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise DownloadError(f"{archive}: damaged zip ({exc}); delete it and download it again") from None
+#: Default caps on what one archive may write (``sbsr-lab data fetch --max-extract-gb / --max-extract-ratio``).
+DEFAULT_MAX_EXTRACT_GB = 20.0
+DEFAULT_MAX_RATIO = 200.0
+_RATIO_FLOOR = 64 << 20  # archives writing less than this (bytes) are not ratio-checked (tiny test archives)
 
 
-def _extract_tar(archive: Path, tmp: Path) -> None:
+def _top(name: str) -> str:
+    """The top-level entry of a member name (``a/b/c`` -> ``a``)."""
+    parts = [p for p in PurePosixPath(name.replace("\\", "/")).parts if p not in ("", ".")]
+    return parts[0] if parts else ""
+
+
+def _check_size(archive: Path, total: int, target: Path, max_bytes: int, max_ratio: float) -> None:
+    """Refuse archives that would write more than ``max_bytes``, expand more than ``max_ratio`` times
+    (zip bombs), or not fit on the disk, before anything is written."""
+    packed = max(1, archive.stat().st_size)
+    gb = total / 1e9
+    if total > max_bytes:
+        raise DownloadError(
+            f"{archive}: would write {gb:.2f} GB, more than the {max_bytes / 1e9:.2f} GB limit. If this is a real "
+            f"benchmark archive, raise the limit: `sbsr-lab data fetch ... --max-extract-gb {int(gb) + 1}` "
+            f"(max_extract_gb= in Python); otherwise delete it, it is not the expected file")
+    if total > _RATIO_FLOOR and total / packed > max_ratio:
+        raise DownloadError(
+            f"{archive}: {packed:,} bytes would expand to {total:,} bytes ({total / packed:.0f}x, more than "
+            f"{max_ratio:g}x): this looks like a zip bomb, nothing was extracted. Delete it; if you trust it, "
+            f"pass --max-extract-ratio {int(total / packed) + 1}")
+    free = shutil.disk_usage(target).free
+    if total > free:
+        raise DownloadError(f"{archive}: needs {gb:.2f} GB but {target} has only {free / 1e9:.2f} GB free; "
+                            "free some space or fetch into another --root")
+
+
+def _extract_zip(archive: Path, tmp: Path, keep: Callable[[str], bool], size_check: Callable[[int], None]) -> None:
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = []
+            for info in zf.infolist():
+                _check_name(archive, info.filename, tmp)
+                if not keep(info.filename):
+                    continue
+                if stat.S_ISLNK(info.external_attr >> 16):
+                    if info.file_size > 4096:
+                        raise DownloadError(f"{archive}: refuses to extract {info.filename!r}: a link target "
+                                            "longer than 4 KiB")
+                    _check_link(archive, info.filename, zf.read(info).decode("utf-8", "replace"), tmp, hard=False)
+                members.append(info)
+            # declared sizes are a hard cap: zipfile stops reading a member at its declared size
+            size_check(sum(i.file_size for i in members))
+            for info in members:
+                zf.extract(info, tmp)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise DownloadError(f"{archive}: cannot extract ({exc}); delete it and download it again") from None
+
+
+def _extract_tar(archive: Path, tmp: Path, keep: Callable[[str], bool], size_check: Callable[[int], None]) -> None:
     try:
         with tarfile.open(archive, "r:*") as tf:
-            members = tf.getmembers()
-            for m in members:
+            members = []
+            for m in tf.getmembers():
                 _check_name(archive, m.name, tmp)
+                if not keep(m.name):
+                    continue
                 if m.issym() or m.islnk():
                     _check_link(archive, m.name, m.linkname, tmp, hard=m.islnk())
                 elif not (m.isfile() or m.isdir()):
                     raise DownloadError(f"{archive}: refuses to extract {m.name!r}: a device or special file")
+                members.append(m)
+            size_check(sum(m.size for m in members if m.isfile()))
             if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4 / 3.12: the stdlib's own checks too
                 tf.extractall(tmp, members=members, filter="data")
             else:  # pragma: no cover - older Pythons rely on the checks above
@@ -341,41 +390,61 @@ def _extract_tar(archive: Path, tmp: Path) -> None:
         raise DownloadError(f"{archive}: cannot extract ({exc}); delete it and download it again") from None
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        path.unlink()
-
-
 def safe_extract(archive: str | os.PathLike[str], target: str | os.PathLike[str], *,
-                 overwrite: bool = False) -> list[Path]:
+                 names: Collection[str] | None = None, replace: Collection[str] = (),
+                 max_extract_gb: float = DEFAULT_MAX_EXTRACT_GB, max_ratio: float = DEFAULT_MAX_RATIO) -> list[Path]:
     """Extract a zip or tar(.gz/.bz2/.xz) archive into ``target`` safely; return the top-level paths made.
 
-    Every member is checked before anything is written: absolute paths, ``..`` and links that leave
-    the target are refused (:class:`DownloadError`), as are device files. The archive is extracted
-    into a hidden temporary folder inside ``target`` and its top-level entries are then renamed into
-    place, so an interrupted extraction leaves no half-written folder. An existing entry of the
-    same name raises unless ``overwrite`` (then it is replaced).
+    * Every member is checked before anything is written: absolute paths, ``..`` and links that leave
+      the target are refused (:class:`DownloadError`), as are device files.
+    * Only members under the top-level ``names`` are written (``None``: any name); others are skipped,
+      and an archive holding none of them raises. Hidden top-level names (``.bashrc``) never are.
+    * The total written is capped at ``max_extract_gb`` GB and at ``max_ratio`` times the archive's size
+      (zip bombs), and must fit on the disk; all three are checked from the headers before writing.
+    * Extraction goes into a fresh hidden folder inside ``target``; only when it is complete are its
+      top-level entries renamed into place (atomic renames). An existing entry is never deleted or
+      replaced unless its name is in ``replace`` (entries the caller made itself): otherwise it raises
+      before anything moves.
     """
     archive, target = Path(archive), Path(target)
+    if target.exists() and not target.is_dir():
+        raise DownloadError(f"{target} is a file, not a folder; give --root a folder")
     target.mkdir(parents=True, exist_ok=True)
+    wanted = set(names) if names is not None else None
+
+    def keep(member: str) -> bool:
+        top = _top(member)
+        return bool(top) and not top.startswith(".") and (wanted is None or top in wanted)
+
+    def size_check(total: int) -> None:
+        _check_size(archive, total, target, int(max_extract_gb * 1e9), max_ratio)
+
     tmp = Path(tempfile.mkdtemp(prefix=f".{archive.name}.", suffix=".extracting", dir=target)).resolve()
     try:
         if zipfile.is_zipfile(archive):
-            _extract_zip(archive, tmp)
+            _extract_zip(archive, tmp, keep, size_check)
         elif tarfile.is_tarfile(archive):
-            _extract_tar(archive, tmp)
+            _extract_tar(archive, tmp, keep, size_check)
         else:
             raise DownloadError(f"{archive}: not a zip or tar archive (a damaged or HTML download?); "
                                 "delete it and download it again")
-        made = []
-        for entry in sorted(tmp.iterdir()):
+        entries = sorted(tmp.iterdir())
+        if not entries:
+            expected = ", ".join(sorted(wanted)) if wanted else "any non-hidden name"
+            raise DownloadError(f"{archive}: holds nothing to extract (expected the top-level folder {expected}); "
+                                "it is not the expected archive: delete it and download it again")
+        for entry in entries:  # check every destination before moving any
             dest = target / entry.name
-            if dest.exists() or dest.is_symlink():
-                if not overwrite:
-                    raise DownloadError(f"{dest} already exists; remove it or extract into another folder")
-                _remove(dest)
+            if (dest.exists() or dest.is_symlink()) and entry.name not in replace:
+                raise DownloadError(
+                    f"{dest} already exists and was not extracted by sbsr-lab, so it is left alone and nothing "
+                    f"was extracted from {archive.name}. Fix: move it away (or fetch into another --root); if you "
+                    "extracted the archive yourself, use the folder as it is (`sbsr-lab data prepare`)")
+        made = []
+        for entry in entries:
+            dest = target / entry.name
+            if dest.exists() or dest.is_symlink():  # ours (in ``replace``): move aside, then delete with tmp
+                os.replace(dest, tmp / f".old-{entry.name}")
             os.replace(entry, dest)
             made.append(dest)
         return made
@@ -414,6 +483,8 @@ def fetch_dataset(
     extract: bool = True,
     retries: int = 2,
     timeout: float = 60.0,
+    max_extract_gb: float = DEFAULT_MAX_EXTRACT_GB,
+    max_ratio: float = DEFAULT_MAX_RATIO,
 ) -> Path:
     """Download, verify and extract benchmark ``name`` ("shrec13" or "shrec14") into ``root``.
 
@@ -421,6 +492,11 @@ def fetch_dataset(
     stay in ``root/downloads`` (delete them to save space once extracted). Re-running is cheap:
     archives already there are verified, not downloaded again, and extraction is skipped when
     the recorded digest shows the same archive was already extracted.
+
+    Each archive writes only its expected top-level folder (``Archive.provides``), at most
+    ``max_extract_gb`` GB and ``max_ratio`` times its size (:func:`safe_extract`); an existing folder
+    is replaced only when an earlier fetch into the same root extracted it (recorded in
+    ``ROOT/.sbsr_checksums.json``), never a folder of the user's.
 
     Raises:
         DownloadError: offline, refused, interrupted or corrupted; the message says how to download
@@ -430,6 +506,8 @@ def fetch_dataset(
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(REGISTRY)}")
     source = REGISTRY[name]
     root = Path(root).expanduser()
+    if root.exists() and not root.is_dir():
+        raise DownloadError(f"--root {root} is a file, not a folder; give a folder (it is created if missing)")
     downloads = root / "downloads"
     downloads.mkdir(parents=True, exist_ok=True)
     record = _load_checksums(root)
@@ -466,7 +544,9 @@ def fetch_dataset(
             entry.update(sha256=digest, size=dest.stat().st_size, source="first verified download",
                          recorded=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         if extract and entry.get("extracted_sha256") != digest:
-            made = safe_extract(dest, root, overwrite=True)
+            made = safe_extract(dest, root, names=[arc.provides] if arc.provides else None,
+                                replace=entry.get("extracted", []), max_extract_gb=max_extract_gb,
+                                max_ratio=max_ratio)
             entry.update(extracted_sha256=digest, extracted=[p.name for p in made])
         _save_checksums(root, record)
     return root

@@ -296,10 +296,139 @@ def test_safe_archives_extract(tmp_path):
     assert os.readlink(target / "top" / "link") == "x" and (target / "top" / "link").read_bytes() == b"data"
     made = safe_extract(_zip(tmp_path / "b.zip", ["other/y.txt"]), target)
     assert (target / "other" / "y.txt").read_bytes() == b"data"
-    with pytest.raises(DownloadError, match="already exists"):
+    with pytest.raises(DownloadError, match="already exists and was not extracted by sbsr-lab"):
         safe_extract(tmp_path / "b.zip", target)
-    safe_extract(tmp_path / "b.zip", target, overwrite=True)
+    (target / "other" / "y.txt").write_bytes(b"old")
+    safe_extract(tmp_path / "b.zip", target, replace=["other"])  # the caller made it: replaced
+    assert (target / "other" / "y.txt").read_bytes() == b"data"
     (tmp_path / "c.zip").write_bytes(b"<html>not found</html>")
     with pytest.raises(DownloadError, match="not a zip or tar archive"):
         safe_extract(tmp_path / "c.zip", target)
     assert sorted(p.name for p in target.iterdir()) == ["other", "top"]
+
+
+# ---------------------------------------------------------------------------------------------
+# hostile archives: foreign top-level names, the user's own entries, zip bombs
+
+
+def _zip_bytes(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+FIRST = REGISTRY["shrec13"].archives[0]  # SHREC13_SBR_TARGET_MODELS.zip -> SHREC13_SBR_TARGET_MODELS/
+
+
+def _user_files(root: Path) -> dict[str, bytes]:
+    root.mkdir(parents=True)
+    (root / ".bashrc").write_bytes(b"the user's shell")
+    (root / "downloads").mkdir()
+    (root / "downloads" / "mine.txt").write_bytes(b"the user's file")
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _assert_kept(root: Path, before: dict[str, bytes]) -> None:
+    for rel, data in before.items():
+        assert (root / rel).read_bytes() == data, rel
+
+
+def test_fetch_never_replaces_or_deletes_the_users_entries(server, tmp_path):
+    base, handler = server
+    root = tmp_path / "data"
+    before = _user_files(root)
+    handler.files[FIRST.filename] = _zip_bytes({
+        ".bashrc": b"rm -rf ~", "downloads/evil.txt": b"x", "README.txt": b"x",
+        f"{FIRST.provides}/m0.off": b"OFF\n0 0 0\n"})
+    # the first archive is extracted (only its expected folder), the next one is missing on the server
+    with pytest.raises(DownloadError, match="HTTP 404"):
+        fetch_dataset("shrec13", root, base_url=f"{base}/range", progress=False)
+    _assert_kept(root, before)
+    assert (root / FIRST.provides / "m0.off").is_file()
+    assert not (root / "README.txt").exists() and not (root / "downloads" / "evil.txt").exists()
+    assert not list(root.glob(".*.extracting"))
+    record = json.loads((root / CHECKSUMS_FILE).read_text())["archives"]
+    assert record[FIRST.filename]["extracted"] == [FIRST.provides]
+
+
+def test_fetch_refuses_an_archive_of_only_foreign_names(server, tmp_path):
+    base, handler = server
+    root = tmp_path / "data"
+    before = _user_files(root)
+    handler.files[FIRST.filename] = _zip_bytes({".bashrc": b"rm -rf ~", "downloads/": b"", "downloads/x": b"x"})
+    with pytest.raises(DownloadError, match="holds nothing to extract"):
+        fetch_dataset("shrec13", root, base_url=f"{base}/range", progress=False)
+    _assert_kept(root, before)
+    assert sorted(p.name for p in root.iterdir()) == [".bashrc", "downloads"]
+    assert sorted(p.name for p in (root / "downloads").iterdir()) == [FIRST.filename, "mine.txt"]
+
+
+def test_fetch_leaves_a_folder_it_did_not_make(server, tmp_path):
+    base, handler = server
+    root = tmp_path / "data"
+    (root / FIRST.provides).mkdir(parents=True)
+    (root / FIRST.provides / "notes.txt").write_bytes(b"mine")
+    handler.files[FIRST.filename] = _zip_bytes({f"{FIRST.provides}/m0.off": b"OFF"})
+    with pytest.raises(DownloadError, match="already exists and was not extracted by sbsr-lab"):
+        fetch_dataset("shrec13", root, base_url=f"{base}/range", progress=False)
+    assert [p.name for p in (root / FIRST.provides).iterdir()] == ["notes.txt"]
+
+
+def test_fetch_replaces_only_what_an_earlier_fetch_extracted(server, tmp_path):
+    base, handler = server
+    handler.files.update(_shrec13_archives(tmp_path))
+    root = tmp_path / "shrec13"
+    fetch_dataset("shrec13", root, base_url=f"{base}/range", progress=False)
+    # a new version of the archive (placed by hand): the folder an earlier fetch made is replaced
+    new = _zip_bytes({f"{FIRST.provides}/new.off": b"OFF"})
+    (root / "downloads" / FIRST.filename).write_bytes(new)
+    record = json.loads((root / CHECKSUMS_FILE).read_text())
+    record["archives"][FIRST.filename]["sha256"] = hashlib.sha256(new).hexdigest()  # pin the new digest
+    (root / CHECKSUMS_FILE).write_text(json.dumps(record))
+    fetch_dataset("shrec13", root, base_url=f"{base}/range", progress=False)
+    assert [p.name for p in (root / FIRST.provides).iterdir()] == ["new.off"]
+
+
+def test_zip_bomb_is_refused_before_writing(server, tmp_path):
+    base, handler = server
+    bomb = _zip_bytes({f"{FIRST.provides}/zeros.off": bytes(100 << 20)})  # 100 MiB of zeros
+    assert len(bomb) < 200_000
+    handler.files[FIRST.filename] = bomb
+    root = tmp_path / "data"
+    with pytest.raises(DownloadError, match=r"looks like a zip bomb.*--max-extract-ratio"):
+        fetch_dataset("shrec13", root, base_url=f"{base}/range", progress=False)
+    assert sorted(p.name for p in root.iterdir()) == ["downloads"]  # nothing extracted, no temporary folder
+    # the total cap, with its own flag
+    with pytest.raises(DownloadError, match=r"more than the 0.05 GB limit.*--max-extract-gb 1"):
+        fetch_dataset("shrec13", root, progress=False, max_ratio=1e9, max_extract_gb=0.05)
+    assert sorted(p.name for p in root.iterdir()) == ["downloads"]
+
+
+def test_tar_bomb_and_lying_sizes(tmp_path):
+    path = tmp_path / "a.tar.gz"
+    with tarfile.open(path, "w:gz") as tf:
+        info = tarfile.TarInfo("top/zeros")
+        info.size = 100 << 20
+        tf.addfile(info, io.BytesIO(bytes(info.size)))
+    with pytest.raises(DownloadError, match="zip bomb"):
+        safe_extract(path, tmp_path / "t")
+    assert list((tmp_path / "t").iterdir()) == []
+    # a zip member whose header under-states its size writes no more than the header says
+    z = tmp_path / "b.zip"
+    z.write_bytes(_zip_bytes({"top/x": b"y" * 1000}))
+    data = bytearray(z.read_bytes())
+    import struct
+    cd = data.rfind(b"PK\x01\x02")
+    struct.pack_into("<I", data, cd + 24, 10)  # central directory: uncompressed size 10
+    z.write_bytes(bytes(data))
+    with pytest.raises(DownloadError):
+        safe_extract(z, tmp_path / "u")
+    assert list((tmp_path / "u").iterdir()) == []
+
+
+def test_root_that_is_a_file_is_refused(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(DownloadError, match="is a file, not a folder"):
+        fetch_dataset("shrec13", tmp_path / "f", progress=False)
