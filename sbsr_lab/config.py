@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
+import re
 import typing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sbsr_lab.errors import ConfigError
 
@@ -38,6 +40,10 @@ __all__ = [
     "get_profile",
     "parse_overrides",
     "default_data_root",
+    "RANGES",
+    "Range",
+    "check_profile",
+    "check_root",
 ]
 
 #: The 12 default SynthShapes classes (blueprint).
@@ -112,6 +118,9 @@ class Profile:
     # -- evaluation ---------------------------------------------------------------------------------
     eval_batch_size: int = 128
 
+    def __post_init__(self) -> None:
+        check_profile(self)
+
     def replace(self, **overrides: Any) -> "Profile":
         """A copy with some fields changed, type-checked (see :func:`get_profile`)."""
         return dataclasses.replace(self, **_check_overrides(overrides))
@@ -152,6 +161,104 @@ def _field_types() -> dict[str, Any]:
 # String keys with a fixed set of values (checked here so that a typo fails before any work starts).
 BACKBONE_NAMES: tuple[str, ...] = ("compact", "resnet18", "resnet34", "resnet50", "vgg16", "vgg19", "alexnet")
 CHOICES: dict[str, tuple[str, ...]] = {"backbone": BACKBONE_NAMES, "optimizer": ("sgd", "adamw")}
+
+
+class Range(NamedTuple):
+    """Allowed values of a numeric profile field: ``low <= v <= high`` (``<`` where open); ``why`` is the fix."""
+
+    low: float
+    high: float
+    why: str = ""
+    low_open: bool = False
+    high_open: bool = False
+
+    def holds(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        above = value > self.low if self.low_open else value >= self.low
+        below = value < self.high if self.high_open else value <= self.high
+        return above and below
+
+    def describe(self) -> str:
+        def num(v: float) -> str:
+            return str(int(v)) if float(v).is_integer() else f"{v:g}"
+        lo = f"{'>' if self.low_open else '>='} {num(self.low)}"
+        hi = f"{'<' if self.high_open else '<='} {num(self.high)}"
+        return f"{lo} and {hi}"
+
+
+_FRACTION = "a fraction of the sketches"
+_WEIGHT = Range(0, 1e6, "a loss weight (0 turns the term off)")
+#: Range of every numeric profile field (checked whenever a Profile is made: get_profile, replace,
+#: from_dict, a checkpoint's profile). A new numeric field needs a row here (a test checks that).
+RANGES: dict[str, Range] = {
+    "seed": Range(0, 2**32 - 1, "seeds are non-negative 32-bit integers"),
+    "shapes_per_class": Range(1, 100_000, "every class needs at least one gallery shape"),
+    "sketches_per_class": Range(2, 1_000_000, "at least one train and one test sketch per class"),
+    "test_sketch_fraction": Range(0, 1, _FRACTION, low_open=True, high_open=True),
+    "sketch_size": Range(8, 4096, "a raster side in pixels"),
+    "max_noise": Range(0, 1, "noise levels are in [0, 1] (0 = clean sketches)"),
+    "view_size": Range(8, 4096, "a raster side in pixels"),
+    "image_size": Range(8, 4096, "the network input side in pixels (48 ci, 96 default, 224 full)"),
+    "num_views": Range(1, 64, "views per shape (12 for ring12, 20 for dodeca20)"),
+    "embed_dim": Range(2, 65_536, "the embedding size d (128 by default)"),
+    "epochs": Range(1, 100_000, "train at least one epoch"),
+    "sketch_epochs": Range(1, 100_000, "train at least one epoch"),
+    "batch_size": Range(2, 65_536, "BatchNorm needs at least 2 samples per batch"),
+    "lr": Range(0, 10, "a learning rate such as 3e-3", low_open=True),
+    "weight_decay": Range(0, 1, "such as 1e-4 (0 = none)"),
+    "momentum": Range(0, 1, "such as 0.9", high_open=True),
+    "head_lr_mult": Range(0, 1000, "a multiplier such as 1 or 10", low_open=True),
+    "warmup_epochs": Range(0, 100_000, "epochs of linear warmup (0 = none)"),
+    "val_fraction": Range(0, 1, _FRACTION + " held out (0 = none)", high_open=True),
+    "train_views": Range(1, 64, "views per shape per training step"),
+    "workers": Range(0, 256, "worker processes (0 = in process)"),
+    "am_scale": Range(0, 1000, "the AM-softmax scale s such as 15", low_open=True),
+    "am_margin": Range(0, 2, "the AM-softmax margin m such as 0.35", high_open=True),
+    "focal_gamma": Range(0, 100, "0 = plain AM-softmax, 2 in the papers' ablation"),
+    "alpha": _WEIGHT,
+    "beta": _WEIGHT,
+    "unc_weight": _WEIGHT,
+    "unc_kl_weight": _WEIGHT,
+    "transfer_weight": _WEIGHT,
+    "eval_batch_size": Range(1, 65_536, "sketches or shapes per evaluation batch"),
+}
+#: Classes SynthShapes can make (its generators; sbsr_lab.data.synthshapes.GENERATORS).
+SYNTH_CLASSES: tuple[str, ...] = BASE_CLASSES + EXTRA_CLASSES
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def check_profile(profile: "Profile") -> None:
+    """Raise :class:`ConfigError` naming the first field out of its range (:data:`RANGES`) and the fix."""
+    for key, rng in RANGES.items():
+        value = getattr(profile, key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"Profile key {key!r} wants a number, got {value!r}")
+        if not rng.holds(value):
+            raise ConfigError(f"Profile key {key!r} = {value!r} is out of range ({rng.why}). "
+                              f"Fix: --set {key}=V with V {rng.describe()}")
+    if not profile.classes:
+        raise ConfigError("Profile key 'classes' is empty. Fix: --set classes=chair,table (or leave the default)")
+    unknown = [c for c in profile.classes if c not in SYNTH_CLASSES]
+    if unknown:
+        raise ConfigError(f"Unknown class {unknown[0]!r} in the profile key 'classes'; SynthShapes classes: "
+                          f"{', '.join(SYNTH_CLASSES)}. Fix: --set classes=chair,table")
+    if len(set(profile.classes)) != len(profile.classes):
+        raise ConfigError(f"Profile key 'classes' names a class twice ({', '.join(profile.classes)}). Fix: list each once")
+    if profile.rig not in RIG_VIEWS:
+        raise ConfigError(f"Profile key 'rig' cannot be {profile.rig!r}; choose one of {', '.join(RIG_VIEWS)}")
+    if not _DEVICE.match(profile.device):
+        raise ConfigError(f"Profile key 'device' cannot be {profile.device!r}; use auto, cpu, cuda, cuda:N or mps")
+    for key, choices in CHOICES.items():
+        if getattr(profile, key) not in choices:
+            raise ConfigError(f"Profile key {key!r} cannot be {getattr(profile, key)!r}; choose one of {', '.join(choices)}")
+
+
+def check_root(path: "str | os.PathLike[str]", flag: str = "--root") -> str:
+    """``path`` as a string, or a :class:`ConfigError` if it names an existing file (a folder is wanted)."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ConfigError(f"{flag} {path} is a file, not a folder. Fix: give a folder (it is created if missing)")
+    return os.fspath(path)
 
 
 def _coerce(key: str, value: Any) -> Any:
@@ -210,12 +317,14 @@ def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
     return {k: _coerce(k, v) for k, v in overrides.items()}
 
 
-def get_profile(name: str | Profile = "default", **overrides: Any) -> Profile:
+def get_profile(name: str | Profile | None = "default", **overrides: Any) -> Profile:
     """The profile ``name`` (``ci``, ``default`` or ``full``) with ``overrides`` applied.
 
-    The environment variable ``SBSR_PROFILE`` picks the profile when ``name`` is ``None``-like
-    (notebooks call ``get_profile(os.environ.get("SBSR_PROFILE", "default"))``).
+    ``name=None`` reads the environment variable ``SBSR_PROFILE`` (``default`` when unset).
+    Every field is range-checked (:data:`RANGES`): a bad value raises :class:`ConfigError` with the fix.
     """
+    if name is None:
+        name = os.environ.get("SBSR_PROFILE") or "default"
     if isinstance(name, Profile):
         return name.replace(**overrides)
     if name not in PROFILES:
@@ -243,9 +352,17 @@ def default_data_root() -> str:
     here = os.path.abspath(os.getcwd())
     for folder in [here, *_parents(here)]:
         marker = os.path.join(folder, "pyproject.toml")
-        if os.path.isfile(marker) and 'name = "sbsr_lab"' in open(marker, encoding="utf-8").read():
+        if os.path.isfile(marker) and _is_course_repo(marker):
             return os.path.join(folder, "data")
     return os.path.join(here, "data")
+
+
+def _is_course_repo(pyproject: str) -> bool:
+    try:
+        with open(pyproject, encoding="utf-8") as f:
+            return 'name = "sbsr_lab"' in f.read()
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 def _parents(path: str) -> list[str]:
