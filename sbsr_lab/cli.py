@@ -176,10 +176,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 # -- query / app ----------------------------------------------------------------------------------------
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from sbsr_lab.data.strokes import IMAGE_SUFFIXES, STROKE_SUFFIXES, load_sketch_image, load_strokes
+    from sbsr_lab.data.stroke_io import IMAGE_SUFFIXES, STROKE_SUFFIXES, load_sketch_image, load_strokes
+    from sbsr_lab.data.strokes import MAX_POINTS, MAX_STROKES, cap_strokes, sketch_problem
     from sbsr_lab.errors import SketchError
     from sbsr_lab.widgets.app import resolve_engine
-    from sbsr_lab.widgets.sketchpad import MAX_POINTS, MAX_STROKES, cap_strokes, sketch_problem
 
     path = Path(args.sketch)
     suffix = path.suffix.lower()

@@ -73,7 +73,7 @@ demo_widget
 # test sketch's strokes as if they had been drawn, and look at what comes back and how long it took.
 
 # %%
-from sbsr_lab.data.strokes import load_strokes
+from sbsr_lab.data.stroke_io import load_strokes
 
 rec = next(s for s in manifest.sketches_of("test") if s.strokes)
 strokes = load_strokes(manifest.path(rec.strokes))

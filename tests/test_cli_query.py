@@ -11,7 +11,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "widgets"))
 from tiny_bundle import class_strokes, tiny_bundle_for_session  # noqa: E402
 
 from sbsr_lab.cli import main  # noqa: E402
-from sbsr_lab.data.strokes import normalize_strokes, sketch_record, strokes_to_image, write_ndjson, write_svg  # noqa: E402
+from sbsr_lab.data.stroke_io import sketch_record, write_ndjson, write_svg  # noqa: E402
+from sbsr_lab.data.strokes import normalize_strokes, strokes_to_image  # noqa: E402
 from sbsr_lab.io import save_png  # noqa: E402
 
 

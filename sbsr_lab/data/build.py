@@ -123,7 +123,8 @@ def _shape_job(root: str, cls: str, index: int, seed: int, rig: str, size: int, 
 
 def _sketch_job(root: str, cls: str, index: int, seed: int, noise: float, size: int) -> tuple[str, bool, dict]:
     from sbsr_lab.data.sketchgen import synthesize_sketch
-    from sbsr_lab.data.strokes import strokes_to_image, strokes_to_quickdraw, write_ndjson
+    from sbsr_lab.data.stroke_io import strokes_to_quickdraw, write_ndjson
+    from sbsr_lab.data.strokes import strokes_to_image
     from sbsr_lab.data.synthshapes import make_shape
     from sbsr_lab.render import normalize_mesh
 

@@ -51,9 +51,9 @@ def load_sketch_array(path, size: int) -> np.ndarray:
     """A sketch PNG (black on white) as ``(size, size)`` uint8 with ink = 255.
 
     Large scans (e.g. SHREC's 1,111 px sketches) have their lines thickened before shrinking
-    (:func:`sbsr_lab.data.strokes.keep_lines_visible`), so they do not fade to grey at 96 px.
+    (:func:`sbsr_lab.data.stroke_io.keep_lines_visible`), so they do not fade to grey at 96 px.
     """
-    from sbsr_lab.data.strokes import keep_lines_visible
+    from sbsr_lab.data.stroke_io import keep_lines_visible
     from sbsr_lab.io import load_png
 
     try:

@@ -57,7 +57,8 @@ def prepare_query_image(sketch: Any, sketch_size: int, image_size: int, width: f
     image array ``(H, W)`` with ink = 1. Blank sketches raise :class:`SketchError` ("draw something first").
     """
     from sbsr_lab.data.datasets import resize_u8
-    from sbsr_lab.data.strokes import load_sketch_image, normalize_strokes, strokes_to_image
+    from sbsr_lab.data.stroke_io import load_sketch_image
+    from sbsr_lab.data.strokes import normalize_strokes, strokes_to_image
 
     if isinstance(sketch, (str, Path)):
         image = load_sketch_image(sketch, sketch_size)

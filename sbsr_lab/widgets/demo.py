@@ -26,10 +26,11 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from sbsr_lab.data.strokes import sketch_problem
 from sbsr_lab.errors import SbsrError, SketchError
 from sbsr_lab.widgets.app import METHOD_LABELS, bundle_methods, resolve_engine
 from sbsr_lab.widgets.history import QueryHistory
-from sbsr_lab.widgets.sketchpad import DEFAULT_BRUSH, SketchPad, sketch_problem
+from sbsr_lab.widgets.sketchpad import DEFAULT_BRUSH, SketchPad
 
 __all__ = ["Debouncer", "RetrievalDemo", "sketch_demo"]
 
@@ -445,11 +446,11 @@ class RetrievalDemo:
         """Put test sketch ``i`` into the pad (its strokes, else its image) and query with it."""
         rec = self._test_sketches[i]
         if rec.strokes:
-            from sbsr_lab.data.strokes import load_strokes
+            from sbsr_lab.data.stroke_io import load_strokes
 
             self.pad.set_strokes(load_strokes(self._manifest.path(rec.strokes)), notify=False)
             return self.query_now(record=False)
-        from sbsr_lab.data.strokes import load_sketch_image
+        from sbsr_lab.data.stroke_io import load_sketch_image
 
         png = self._manifest.path(rec.png)
         self.pad.show_image(load_sketch_image(png, self.pad.size))

@@ -11,7 +11,7 @@ normalisation, caps) lives in methods the canvas callbacks call -- ``_start(x, y
 ``_end()`` in canvas pixels -- so it is tested without a browser by simulating events.
 
 Caps keep the pad responsive on any input: a stroke is simplified (Ramer-Douglas-Peucker, 0.5 px)
-when it ends or grows past ``max_points``, and :func:`cap_strokes` bounds the whole sketch.
+when it ends or grows past ``max_points``, and :func:`sbsr_lab.data.strokes.cap_strokes` bounds the whole sketch.
 """
 
 from __future__ import annotations
@@ -20,55 +20,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from sbsr_lab.data.strokes import check_strokes, simplify_strokes, strokes_to_image
+from sbsr_lab.data.strokes import MAX_POINTS, MAX_STROKES, cap_strokes, simplify_strokes, strokes_to_image
 
-__all__ = ["SketchPad", "cap_strokes", "sketch_problem", "MAX_STROKES", "MAX_POINTS", "DEFAULT_BRUSH"]
+__all__ = ["SketchPad", "DEFAULT_BRUSH"]
 
 DEFAULT_BRUSH = 6.0      # px on a 360 px pad: about the training line width (size / 64) after rescaling
-MIN_EXTENT = 0.02        # a sketch smaller than 2% of the pad (a dot, a tap) is not queried
-MAX_STROKES = 256        # strokes kept in one sketch (the longest win when there are more)
-MAX_POINTS = 2048        # points in one stroke before it is simplified on the fly
 _SIMPLIFY_PX = 0.5       # RDP tolerance in canvas pixels
-
-
-def _stroke_length(s: np.ndarray) -> float:
-    return float(np.linalg.norm(np.diff(s, axis=0), axis=1).sum()) if len(s) > 1 else 0.0
-
-
-def cap_strokes(strokes: Sequence[Any], max_strokes: int = MAX_STROKES, max_points: int = MAX_POINTS,
-                tolerance: float = 0.002) -> list[np.ndarray]:
-    """Bound a sketch so that rasterising and drawing it stays fast, whatever came in.
-
-    Every stroke is simplified (RDP, ``tolerance`` in [0, 1] units) and, if still longer than
-    ``max_points``, evenly subsampled; past ``max_strokes`` strokes only the longest are kept
-    (in drawing order). Returns float32 ``(N, 2)`` arrays; raises ``SketchError`` on NaN or bad shapes.
-    """
-    strokes = simplify_strokes(check_strokes(strokes), tolerance)
-    out = []
-    for s in strokes:
-        if len(s) > max_points:
-            keep = np.unique(np.linspace(0, len(s) - 1, max_points).round().astype(int))
-            s = s[keep]
-        out.append(s)
-    if len(out) > max_strokes:
-        order = np.argsort([-_stroke_length(s) for s in out], kind="stable")[:max_strokes]
-        out = [out[i] for i in sorted(order)]
-    return out
-
-
-def sketch_problem(strokes: Sequence[Any]) -> str | None:
-    """Why a sketch cannot be queried (a message for the user), or None when it is fine.
-
-    Empty -> "draw something first"; a dot or a tiny mark (bounding box under :data:`MIN_EXTENT` of the
-    pad) -> "too small". NaN coordinates or bad shapes raise ``SketchError``.
-    """
-    strokes = check_strokes(strokes)
-    if not strokes:
-        return "The canvas is empty: draw something first."
-    pts = np.concatenate(strokes, axis=0)
-    if float(np.ptp(pts, axis=0).max()) < MIN_EXTENT:
-        return "That is only a dot: draw the whole shape (a few strokes), then lift the pen."
-    return None
 
 
 class SketchPad:

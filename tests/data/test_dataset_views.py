@@ -41,7 +41,7 @@ def test_thin_lines_of_large_scans_stay_dark(tmp_path):
     import numpy as np
 
     from sbsr_lab.data.datasets import load_sketch_array, resize_u8
-    from sbsr_lab.data.strokes import load_sketch_image
+    from sbsr_lab.data.stroke_io import load_sketch_image
     from sbsr_lab.io import save_png
 
     page = _scan(1111, 3)

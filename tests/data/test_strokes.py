@@ -10,20 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sbsr_lab.data.strokes import (
+from sbsr_lab.data.stroke_io import (
     load_sketch_image,
     load_strokes,
-    normalize_strokes,
     quickdraw_to_strokes,
     read_ndjson,
     read_svg,
-    simplify_strokes,
     sketch_record,
-    strokes_to_image,
     strokes_to_quickdraw,
     write_ndjson,
     write_svg,
 )
+from sbsr_lab.data.strokes import normalize_strokes, simplify_strokes, strokes_to_image
 from sbsr_lab.errors import SketchError
 from sbsr_lab.io import save_png
 

@@ -5,9 +5,9 @@ import time
 import numpy as np
 import pytest
 
-from sbsr_lab.data.strokes import strokes_to_image
+from sbsr_lab.data.strokes import MAX_STROKES, cap_strokes, sketch_problem, strokes_to_image
 from sbsr_lab.errors import SketchError
-from sbsr_lab.widgets.sketchpad import MAX_STROKES, SketchPad, cap_strokes, sketch_problem
+from sbsr_lab.widgets.sketchpad import SketchPad
 
 
 def draw(pad, points):

@@ -55,7 +55,8 @@ def class_mesh(cls: str):
 def make_stroke_dataset(root: Path, shapes_per_class: int = 4, sketches_per_class: int = 30, views: int = 12):
     """Manifest + views + meshes + sketches (PNG and ndjson) of the tiny stroke dataset in ``root``."""
     from sbsr_lab.data.manifest import Manifest, ShapeRecord, SketchRecord
-    from sbsr_lab.data.strokes import normalize_strokes, sketch_record, strokes_to_image, write_ndjson
+    from sbsr_lab.data.stroke_io import sketch_record, write_ndjson
+    from sbsr_lab.data.strokes import normalize_strokes, strokes_to_image
     from sbsr_lab.io import save_png
 
     rng = np.random.default_rng(0)
