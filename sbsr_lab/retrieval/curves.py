@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from sbsr_lab.retrieval.ranking import ArrayLike, LabelsLike, RelevantRanks, RetrievalError, _float_dtype, rank_relevant
+from sbsr_lab.retrieval.ranking import ArrayLike, LabelsLike, RelevantRanks, RetrievalError, rank_relevant
 
 __all__ = [
     "SHREC_RECALL_LEVELS",
@@ -82,7 +82,7 @@ def interpolated_precision(rr: RelevantRanks, levels: RecallLevels = "shrec") ->
     Uses a segmented suffix maximum: precisions k / rank_k are shifted by a per-query offset that
     decreases with the query index, so one ``cummax`` over the flipped flat array never mixes queries.
     """
-    dev, dtype = rr.device, _float_dtype(rr.device)
+    dev, dtype = rr.device, rr.float_dtype
     lv = torch.as_tensor(recall_levels_from(levels), device=dev, dtype=dtype)            # (L,)
     precision = rr.hits.to(dtype) / rr.ranks.to(dtype)                                    # (T,) in (0, 1]
     shift = 2.0 * (rr.num_queries - 1 - rr.query).to(dtype)                                 # later query -> lower
@@ -95,7 +95,7 @@ def interpolated_precision(rr: RelevantRanks, levels: RecallLevels = "shrec") ->
 
 def pr_curve_from_ranks(rr: RelevantRanks, levels: RecallLevels = "shrec") -> PRCurve:
     """Interpolated and raw PR curves (see the module docstring) from precomputed ranks."""
-    dtype = _float_dtype(rr.device)
+    dtype = rr.float_dtype
     interp = interpolated_precision(rr, levels).mean(0)
     n, q = rr.num_gallery, rr.num_queries
     found = torch.zeros(n, device=rr.device, dtype=dtype)

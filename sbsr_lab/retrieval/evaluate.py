@@ -26,7 +26,7 @@ from torch import Tensor
 from sbsr_lab.io import atomic_write_json
 from sbsr_lab.retrieval.curves import RecallLevels, pr_curve_from_ranks
 from sbsr_lab.retrieval.metrics import METRIC_NAMES, metrics_from_ranks, per_class_from_ranks, summarize
-from sbsr_lab.retrieval.ranking import ArrayLike, LabelsLike, RetrievalError, _as_embeddings, rank_relevant, similarity_matrix
+from sbsr_lab.retrieval.ranking import ArrayLike, LabelsLike, RetrievalError, as_embeddings, rank_relevant, similarity_matrix
 from sbsr_lab.retrieval.store import EmbeddingFileError, read_tensors, write_tensors
 
 __all__ = [
@@ -76,7 +76,7 @@ def save_embeddings(
 
     ids default to "0".."N-1"; ``class_names[label]`` names each label; ``meta`` is any JSON-able dict.
     """
-    emb = _as_embeddings(embeddings, "embeddings").float().cpu()
+    emb = as_embeddings(embeddings, "embeddings").float().cpu()
     n = emb.shape[0]
     lab = labels.detach().cpu().numpy() if isinstance(labels, Tensor) else np.asarray(labels)
     if lab.ndim != 1 or lab.shape[0] != n or lab.dtype.kind not in "iu":

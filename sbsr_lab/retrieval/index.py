@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from sbsr_lab.retrieval.ranking import ArrayLike, RetrievalError, _as_embeddings
+from sbsr_lab.retrieval.ranking import ArrayLike, RetrievalError, as_embeddings
 from sbsr_lab.retrieval.store import read_tensors, write_tensors
 from sbsr_lab.similarity import l2_normalize
 
@@ -84,7 +84,7 @@ class GalleryIndex:
         hnsw_m: HNSW links per node. chunk_size: queries per matrix product (torch backend).
         normalized: the rows are already unit length (cosine): keep them bit for bit.
         """
-        emb = _as_embeddings(embeddings, "gallery embeddings").float()
+        emb = as_embeddings(embeddings, "gallery embeddings").float()
         n = emb.shape[0]
         if metric not in ("cosine", "euclidean"):
             raise RetrievalError(f"unknown metric {metric!r}; choose 'cosine' or 'euclidean'")
@@ -173,7 +173,7 @@ class GalleryIndex:
         q = query_embeddings
         if isinstance(q, (np.ndarray, Tensor)) and q.ndim == 1:
             q = q[None, :]
-        qt = _as_embeddings(q, "query embeddings").float()
+        qt = as_embeddings(q, "query embeddings").float()
         if qt.shape[1] != self.dim:
             raise RetrievalError(f"query embeddings have dim {qt.shape[1]} but the gallery has dim {self.dim}")
         if not isinstance(k, int) or k < 1:

@@ -13,9 +13,10 @@ items of the query's class and N the gallery size.
 * **AP**  -- mean over the relevant items of the precision at their rank; **mAP** is its mean.
 
 All are averaged over queries. Per query they are computed from the ranks of the C relevant items
-(:func:`sbsr_lab.retrieval.ranking.rank_relevant`), so after the sort everything is O(sum of C).
-:func:`loop_metrics` is the slow per-query Python loop in the style of the original scripts, kept for
-teaching and for the benchmark.
+(:func:`sbsr_lab.retrieval.ranking.rank_relevant`; its reference ranking is a stable descending sort,
+:func:`~sbsr_lab.retrieval.ranking.sorted_positions`), so after the sort everything is O(sum of C):
+:func:`metrics_from_ranks` has one line per definition. :func:`loop_metrics` is the slow per-query
+Python loop in the style of the original scripts, kept for teaching and for the benchmark.
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ from sbsr_lab.retrieval.ranking import (
     ArrayLike,
     LabelsLike,
     RelevantRanks,
-    _float_dtype,
-    _log2_discounts,
     as_similarity,
     encode_labels,
     rank_relevant,
@@ -57,9 +56,17 @@ PER_QUERY_NAMES: tuple[str, ...] = ("NN", "FT", "ST", "E", "DCG", "AP")
 E_CUTOFF = 32
 
 
+def _log2_discounts(n: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+    """(n,) DCG weights for ranks 1..n: 1 for rank 1, 1 / log2(i) after."""
+    i = torch.arange(1, n + 1, device=device, dtype=dtype)
+    w = 1.0 / torch.log2(i.clamp(min=2.0))
+    w[0] = 1.0
+    return w
+
+
 def metrics_from_ranks(rr: RelevantRanks) -> dict[str, Tensor]:
     """Per-query NN, FT, ST, E, DCG and AP, each (Q,) on ``rr.device`` (float64; float32 on MPS)."""
-    dev, dtype = rr.device, _float_dtype(rr.device)
+    dev, dtype = rr.device, rr.float_dtype
     q, n = rr.num_queries, rr.num_gallery
     p = rr.ranks                                  # (T,) 1-based ranks of relevant items
     qi = rr.query                                 # (T,) their query

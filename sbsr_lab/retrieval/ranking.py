@@ -2,26 +2,22 @@
 
 Everything in :mod:`sbsr_lab.retrieval` is computed from one object, :class:`RelevantRanks`: for each
 query, the 1-based ranks of the gallery items of its class in the ranked list (descending similarity,
-ties broken by gallery index). The six SHREC metrics, the precision-recall curve and the per-class
-table are all cheap functions of those ranks, so the gallery is sorted once.
+ties broken by gallery index). The six SHREC metrics (:mod:`sbsr_lab.retrieval.metrics`), the
+precision-recall curve and the per-class table are all cheap functions of those ranks, so the
+gallery is sorted once.
 
-How the ranking is computed (both give exactly the same order):
+The reference ranking is :func:`sorted_positions`: a stable descending ``torch.sort`` of each row,
+then the relevance mask read in that order (used on CUDA/MPS and for other dtypes). On the CPU
+(float32/float64, float16/bfloat16 upcast exactly) :func:`rank_relevant` takes the fast path of
+:mod:`sbsr_lab.retrieval.fast_ranking`, which gives exactly the same ranks without an argsort.
 
-* CPU, float32 (and float16/bfloat16, upcast exactly): each similarity is packed with its gallery
-  index and a relevance bit into one int64 key whose ascending order is "similarity descending, then
-  gallery index ascending"; numpy's SIMD sort orders the keys, and the relevance bit is read off
-  the sorted keys (no gather). Chunks of queries run on a few threads.
-* Anything else (CUDA, float64): ``torch.sort(descending=True, stable=True)`` on the device, then a
-  gather of the relevance mask.
-
-Memory is bounded by chunking over queries: a chunk holds ``rows x N`` keys (a few bytes each), so
-the SHREC'14 problem (5,130 x 8,987) runs in a few hundred MB besides the similarity matrix itself.
+Memory is bounded by chunking over queries: a chunk holds ``rows x N`` sorted values or keys (a few
+bytes each), so the SHREC'14 problem (5,130 x 8,987) runs in a few hundred MB besides the
+similarity matrix itself.
 """
 
 from __future__ import annotations
 
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, Sequence, Union
 
@@ -30,15 +26,19 @@ import torch
 from torch import Tensor
 
 from sbsr_lab.errors import SbsrError
+from sbsr_lab.retrieval.fast_ranking import relevant_positions
 from sbsr_lab.similarity import cosine_similarity, euclidean_similarity
 
 __all__ = [
     "RetrievalError",
     "ArrayLike",
+    "LabelsLike",
     "RelevantRanks",
     "rank_relevant",
+    "sorted_positions",
     "similarity_matrix",
     "as_similarity",
+    "as_embeddings",
     "encode_labels",
 ]
 
@@ -87,6 +87,11 @@ class RelevantRanks:
     def device(self) -> torch.device:
         """Device of the tensors."""
         return self.ranks.device
+
+    @property
+    def float_dtype(self) -> torch.dtype:
+        """The dtype the metrics are computed in: float64 (float32 on MPS, which has no float64)."""
+        return torch.float32 if self.device.type == "mps" else torch.float64
 
     @property
     def offsets(self) -> Tensor:
@@ -196,110 +201,13 @@ def _default_chunk(num_gallery: int, on_cpu: bool) -> int:
     return max(1, budget // per_row)
 
 
-def _packed_key_positions(sim: np.ndarray, low_words: np.ndarray, qcodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fallback for tie-heavy float32 chunks: sort packed int64 keys; return (rows, 0-based positions).
+def sorted_positions(sim: Tensor, qcodes: Tensor, gcodes: Tensor, chunk: int) -> tuple[Tensor, Tensor]:
+    """The reference ranking: (rows, 0-based positions) of every relevant item, row-major, ranks ascending.
 
-    key = (~ordered(sim) << 32) | (2 * gallery_index + relevant); ascending key order is descending
-    similarity, then ascending gallery index, and the relevance bit rides along (no gather).
+    Each row of ``sim`` (Q, N) is sorted by ``torch.sort(descending=True, stable=True)`` (so ties keep
+    gallery order); the relevance mask ``qcodes[i] == gcodes[j]`` is read in that order. ``chunk``
+    rows at a time, on ``sim``'s device.
     """
-    rows, n = sim.shape
-    bits = (sim + np.float32(0.0)).view(np.int32)        # + 0.0 turns -0.0 into +0.0 (they tie)
-    ordered = bits ^ ((bits >> 31) & 0x7FFFFFFF)          # int32 order == float order
-    keys = np.empty((rows, n), dtype=np.int64)
-    halves = keys.view(np.int32).reshape(rows, n, 2)      # little-endian: [..., 0] low, [..., 1] high
-    np.invert(ordered, out=halves[..., 1])                # larger similarity -> smaller key
-    halves[..., 0] = low_words[qcodes]
-    keys.sort(axis=1)
-    relevant = keys.view(np.uint8)[:, ::8] & 1            # lowest byte of each key holds the bit
-    return np.nonzero(relevant)
-
-
-class _CpuRanker:
-    """Ranks of the relevant items on the CPU, one chunk of query rows at a time.
-
-    Main path (no full argsort): sort each row's *values* (numpy SIMD sort), then for each relevant
-    item count the strictly larger values with ``searchsorted``: rank = 1 + #larger. An item whose
-    value occurs more than once in its row also counts the equal values at smaller gallery indices.
-    Chunks with many such ties (quantised scores) fall back to an exact sort that carries the index:
-    packed int64 keys for float32, ``torch.sort(stable=True)`` for float64.
-    """
-
-    def __init__(self, sim: Tensor, qcodes: np.ndarray, gcodes: np.ndarray, tie_fallback: float = 8.0) -> None:
-        self.sim, self.arr, self.qcodes, self.gcodes = sim, sim.numpy(), qcodes, gcodes
-        self.n = self.arr.shape[1]
-        self.tie_fallback = tie_fallback                   # fall back when tied hits > this x rows
-        self.members = np.argsort(gcodes, kind="stable")   # gallery indices grouped by class
-        self.sizes = np.bincount(gcodes, minlength=int(max(qcodes.max(), gcodes.max())) + 1)
-        self.class_start = np.cumsum(self.sizes) - self.sizes
-        self._low_words: np.ndarray | None = None
-
-    def low_words(self) -> np.ndarray:
-        """Low 32 bits of the packed keys, per class: 2 * j + [gallery j has that class], (K, N) int32."""
-        if self._low_words is None:
-            low = np.empty((len(self.sizes), self.n), dtype=np.int32)
-            low[:] = 2 * np.arange(self.n, dtype=np.int32)
-            low[self.gcodes, np.arange(self.n)] += 1
-            self._low_words = low
-        return self._low_words
-
-    def chunk(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, 0-based positions) of the relevant items of queries ``start:stop``, row-major order."""
-        block, qc = self.arr[start:stop], self.qcodes[start:stop]
-        r_count, n = block.shape
-        c = self.sizes[qc]                                             # (R,) C per row
-        row = np.repeat(np.arange(r_count), c)                         # (T,) row of each relevant item
-        within = np.arange(row.size) - np.repeat(np.cumsum(c) - c, c)  # (T,) index among the row's items
-        cols = self.members[self.class_start[qc][row] + within]        # (T,) gallery index
-        vals = block[row, cols]                                        # (T,) their similarity
-        padded = np.full((r_count, int(c.max())), np.inf, dtype=block.dtype)
-        padded[row, within] = vals
-        ascending = torch.from_numpy(np.sort(block, axis=1))          # (R, N) values only
-        pv = torch.from_numpy(padded)
-        above = torch.searchsorted(ascending, pv, right=True).numpy()[row, within]
-        below = torch.searchsorted(ascending, pv).numpy()[row, within]
-        pos = (n - above).astype(np.int64)                             # strictly larger values
-        tied = np.nonzero(above - below > 1)[0]
-        if tied.size > self.tie_fallback * r_count:
-            return self._exact_chunk(start, stop)
-        for t in np.array_split(tied, max(1, tied.size * n // (1 << 22))):  # ~4M comparisons per step
-            if t.size:
-                same = block[row[t]] == vals[t, None]                 # (t, N)
-                pos[t] += (same & (np.arange(n) < cols[t, None])).sum(1)
-        order = np.lexsort((pos, row))                                 # row-major, ranks ascending
-        return row[order], pos[order]
-
-    def _exact_chunk(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        if self.arr.dtype == np.float32 and sys.byteorder == "little":
-            return _packed_key_positions(self.arr[start:stop], self.low_words(), self.qcodes[start:stop])
-        r, p = _rank_torch(self.sim[start:stop], torch.from_numpy(self.qcodes[start:stop]),
-                           torch.from_numpy(self.gcodes), chunk=stop - start)
-        return r.numpy(), p.numpy()
-
-
-def _rank_cpu(
-    sim: Tensor, qcodes: np.ndarray, gcodes: np.ndarray, chunk: int, tie_fallback: float = 8.0
-) -> tuple[Tensor, Tensor]:
-    """(rows, 0-based positions) of every relevant item, CPU float32/float64, chunks on a few threads."""
-    ranker = _CpuRanker(sim, qcodes, gcodes, tie_fallback)
-    q = sim.shape[0]
-    starts = range(0, q, chunk)
-
-    def work(s: int) -> tuple[np.ndarray, np.ndarray]:
-        r, p = ranker.chunk(s, min(s + chunk, q))
-        return r + s, p
-
-    workers = max(1, min(torch.get_num_threads(), len(starts)))
-    if workers == 1:
-        parts = [work(s) for s in starts]
-    else:
-        with ThreadPoolExecutor(workers) as pool:  # numpy's sort releases the GIL
-            parts = list(pool.map(work, starts))
-    rows = torch.from_numpy(np.concatenate([r for r, _ in parts]).astype(np.int64, copy=False))
-    pos = torch.from_numpy(np.concatenate([p for _, p in parts]).astype(np.int64, copy=False))
-    return rows, pos
-
-
-def _rank_torch(sim: Tensor, qcodes: Tensor, gcodes: Tensor, chunk: int) -> tuple[Tensor, Tensor]:
     rows_out, pos_out = [], []
     for s in range(0, sim.shape[0], chunk):
         block = sim[s : s + chunk]
@@ -336,9 +244,9 @@ def rank_relevant(
     on_cpu = device.type == "cpu" and sim.dtype in (torch.float32, torch.float64)
     chunk = chunk_size or _default_chunk(n, on_cpu)
     if on_cpu:
-        rows, pos = _rank_cpu(sim, qc, gc, chunk)
+        rows, pos = relevant_positions(sim, qc, gc, chunk, exact=sorted_positions)  # same ranks, faster
     else:
-        rows, pos = _rank_torch(
+        rows, pos = sorted_positions(
             sim, torch.from_numpy(qc).to(device, torch.int32), torch.from_numpy(gc).to(device, torch.int32), chunk
         )
     counts_per_class = np.bincount(gc, minlength=len(classes))
@@ -357,7 +265,9 @@ def rank_relevant(
 # similarity from embeddings
 
 
-def _as_embeddings(x: ArrayLike, name: str) -> Tensor:
+def as_embeddings(x: ArrayLike, name: str) -> Tensor:
+    """Check a non-empty (count, dim) embedding matrix and return it as a floating tensor (half types
+    and integers become float32). ``name`` names it in the :class:`RetrievalError`."""
     t = torch.from_numpy(np.asarray(x)) if not isinstance(x, Tensor) else x.detach()
     if t.ndim != 2 or t.shape[0] == 0 or t.shape[1] == 0:
         raise RetrievalError(f"{name} must be a non-empty (count, dim) matrix, got shape {tuple(t.shape)}")
@@ -377,7 +287,7 @@ def similarity_matrix(
     ``cosine`` (default) is in [-1, 1]; ``euclidean`` is the negative euclidean distance. Both come
     from :mod:`sbsr_lab.similarity`. Computed on ``device`` (default: the queries' device).
     """
-    qt, gt = _as_embeddings(queries, "query embeddings"), _as_embeddings(gallery, "gallery embeddings")
+    qt, gt = as_embeddings(queries, "query embeddings"), as_embeddings(gallery, "gallery embeddings")
     if qt.shape[1] != gt.shape[1]:
         raise RetrievalError(
             f"query embeddings have dim {qt.shape[1]} but gallery embeddings have dim {gt.shape[1]}; "
@@ -391,16 +301,3 @@ def similarity_matrix(
     if metric == "euclidean":
         return euclidean_similarity(qt, gt)
     raise RetrievalError(f"unknown metric {metric!r}; choose 'cosine' or 'euclidean'")
-
-
-def _log2_discounts(n: int, device: torch.device, dtype: torch.dtype) -> Tensor:
-    """(n,) DCG weights for ranks 1..n: 1 for rank 1, 1 / log2(i) after."""
-    i = torch.arange(1, n + 1, device=device, dtype=dtype)
-    w = 1.0 / torch.log2(i.clamp(min=2.0))
-    w[0] = 1.0
-    return w
-
-
-def _float_dtype(device: torch.device) -> torch.dtype:
-    return torch.float32 if device.type == "mps" else torch.float64
-

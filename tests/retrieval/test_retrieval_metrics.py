@@ -21,7 +21,8 @@ from sbsr_lab.retrieval import (
     retrieval_metrics,
     similarity_matrix,
 )
-from sbsr_lab.retrieval.ranking import _rank_cpu, _rank_torch
+from sbsr_lab.retrieval.fast_ranking import relevant_positions
+from sbsr_lab.retrieval.ranking import sorted_positions
 
 KEYS = ("NN", "FT", "ST", "E", "DCG", "AP")
 
@@ -68,8 +69,8 @@ def test_cpu_ranking_paths_equal_stable_torch_sort_on_special_values(dtype, tie_
     ql, g = rng.integers(0, 3, 25), rng.integers(0, 3, 40)
     g[:3] = [0, 1, 2]
     t = torch.from_numpy(sim)
-    a = _rank_cpu(t, ql, g, chunk=4, tie_fallback=tie_fallback)
-    b = _rank_torch(t, torch.from_numpy(ql), torch.from_numpy(g), chunk=7)
+    a = relevant_positions(t, ql, g, chunk=4, exact=sorted_positions, tie_fallback=tie_fallback)
+    b = sorted_positions(t, torch.from_numpy(ql), torch.from_numpy(g), chunk=7)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
     _assert_matches_reference(per_query_metrics(sim, ql, g), sim, ql, g)
 

@@ -87,3 +87,22 @@ def test_class_with_one_shape():
     assert per["FT"].tolist() == [0.0, 1.0] and per["ST"].tolist() == [0.0, 1.0]  # top 2C = 2 for row 0
     assert per["AP"].tolist() == [0.2, 1.0]
     assert abs(per["DCG"][0].item() - 1.0 / np.log2(5)) < 1e-12
+
+
+@FAST
+@given(problems(max_n=60, max_q=12), st.sampled_from(["float32", "float64"]), st.integers(1, 5),
+       st.sampled_from([0.0, 1.0, 8.0, float("inf")]), st.integers(1, 13))
+def test_fast_path_gives_the_reference_ranks_with_ties(problem, dtype, levels, tie_fallback, chunk):
+    """fast_ranking.relevant_positions == ranking.sorted_positions (stable torch.sort), ties included."""
+    from sbsr_lab.retrieval.fast_ranking import relevant_positions
+    from sbsr_lab.retrieval.ranking import encode_labels, sorted_positions
+
+    g, q, seed = problem
+    rng = np.random.default_rng(seed)
+    sim = rng.integers(0, levels, (len(q), len(g))).astype(dtype)  # few distinct values: many ties
+    sim[rng.random(sim.shape) < 0.1] *= -0.0                       # -0.0 ties with +0.0
+    t = torch.from_numpy(sim)
+    qc, gc, _ = encode_labels(q, g, len(q), len(g))
+    fast = relevant_positions(t, qc, gc, chunk, exact=sorted_positions, tie_fallback=tie_fallback)
+    ref = sorted_positions(t, torch.from_numpy(qc), torch.from_numpy(gc), chunk)
+    assert torch.equal(fast[0], ref[0]) and torch.equal(fast[1], ref[1])
