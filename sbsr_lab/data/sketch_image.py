@@ -1,0 +1,355 @@
+"""Frame any sketch -- a PNG page, a photo of paper, strokes from the pad -- exactly like a training sketch.
+
+Training sketches (SynthShapes) are strokes fitted into ``[m, 1 - m]²`` of the canvas (their
+bounding box centred, aspect kept; the generator draws m uniformly in [0.04, 0.12], so
+:data:`TRAINING_MARGIN` = 0.08 is its mean) and rasterised by
+:func:`sbsr_lab.data.strokes.strokes_to_image` with a line ``size / 64`` px wide. A person's drawing
+arrives in other ways: small and off-centre on a 600x450 page, drawn with a 7 px marker, scanned or
+photographed on grey paper under uneven light. Everything goes through one path here:
+
+* strokes (pad, ``.ndjson``, ``.svg``): :func:`frame_strokes` = fit the bounding box + rasterise;
+* images (``.png``/``.jpg`` or an array): :func:`frame_sketch` =
+  grey (alpha composited on white) -> polarity (dark ink on light paper or the reverse, decided from
+  the grey-level histogram) -> binary ink (:func:`binarize_ink`: the paper's shading is divided out,
+  then a threshold halfway to the ink level, above the paper's noise) -> specks removed
+  (:func:`remove_specks`: connected components smaller than a pen dot or than a small fraction of
+  the ink) -> cropped to the ink and padded to a square -> **traced back into strokes** (skeleton ->
+  polylines, :func:`sbsr_lab.data.sketchgen.tracing.trace_strokes`, the same tracer that turns the
+  generator's line drawings into strokes) -> :func:`frame_strokes`.
+
+Tracing the centre lines and redrawing them is what brings any pen to the training width: a 7 px
+marker line and a 1 px pencil line both come out ``size / 64`` px wide, framed like the strokes
+they were drawn from. :func:`load_framed_sketch` does it for a file of any supported kind.
+
+>>> # img = load_framed_sketch("my_chair.png", 128)   # (128, 128) float32, ink = 1
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from sbsr_lab.errors import SketchError
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
+
+__all__ = [
+    "TRAINING_MARGIN",
+    "frame_strokes",
+    "frame_sketch",
+    "load_framed_sketch",
+    "sketch_to_strokes",
+    "binarize_ink",
+    "remove_specks",
+    "estimate_pen_width",
+    "to_grey",
+]
+
+#: Margin of a framed sketch: the mean of the generator's uniform draw in [0.04, 0.12].
+TRAINING_MARGIN: float = 0.08
+
+_WORK_SIDE = 512        # images are traced at most this big (the output is 128-256 px)
+_PHOTO_SIDE = 1600      # larger photos are shrunk (area average) before binarising
+_MAX_PIXELS = 64_000_000  # refuse images bigger than this (decompression bombs)
+
+
+# ---------------------------------------------------------------------------------------------
+# strokes
+# ---------------------------------------------------------------------------------------------
+
+def frame_strokes(strokes: Sequence[Any], size: int, width: float | None = None,
+                  widths: Sequence[float] | None = None, margin: float = TRAINING_MARGIN) -> np.ndarray:
+    """Strokes anywhere on any canvas -> ``(size, size)`` float32, ink = 1, framed like training sketches.
+
+    The strokes' bounding box is fitted into ``[margin, 1 - margin]²`` (centred, aspect kept,
+    :func:`~sbsr_lab.data.strokes.normalize_strokes`), then rasterised by
+    :func:`~sbsr_lab.data.strokes.strokes_to_image` (line ``width`` px, default ``size / 64``,
+    ``widths`` per-stroke multipliers). Raises :class:`SketchError` when there are no strokes.
+    """
+    from sbsr_lab.data.strokes import check_strokes, normalize_strokes, strokes_to_image
+
+    strokes = check_strokes(strokes)
+    if not strokes:
+        raise SketchError("The sketch is empty (no strokes): draw something first.")
+    return strokes_to_image(normalize_strokes(strokes, margin=margin), size=size, width=width, widths=widths)
+
+
+# ---------------------------------------------------------------------------------------------
+# images: grey, binary ink, specks
+# ---------------------------------------------------------------------------------------------
+
+def to_grey(image: "PILImage.Image | np.ndarray") -> np.ndarray:
+    """A PIL image or an array -> ``(H, W)`` float32 grey in [0, 1].
+
+    Transparent pixels (RGBA, LA, palette with transparency) become white paper; colour is averaged
+    to luminance; integer arrays are divided by their type's maximum (uint8: 255).
+    """
+    from PIL import Image
+
+    if isinstance(image, Image.Image):
+        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+            rgba = image.convert("RGBA")
+            image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+        if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+            arr = np.asarray(image, dtype=np.float32)
+            return _scale_to_unit(arr)
+        return np.asarray(image.convert("L"), dtype=np.float32) / np.float32(255.0)
+    arr = np.asarray(image)
+    if arr.ndim == 3 and arr.shape[2] in (2, 4):  # grey/colour + alpha: composite on white
+        alpha = _unit(arr[..., -1:])
+        arr = _unit(arr[..., :-1]) * alpha + (1.0 - alpha)
+    elif arr.ndim == 3 and arr.shape[2] in (1, 3):
+        arr = _unit(arr)
+    elif arr.ndim == 2:
+        arr = _unit(arr)
+    else:
+        raise SketchError(
+            f"A sketch image must be (H, W), (H, W, 3) or (H, W, 4); got shape {arr.shape}. "
+            "Fix: pass a grey or RGB(A) image."
+        )
+    if arr.ndim == 3:
+        arr = arr @ np.array([0.299, 0.587, 0.114], dtype=np.float32) if arr.shape[2] == 3 else arr[..., 0]
+    if not np.isfinite(arr).all():
+        raise SketchError("The sketch image has NaN or infinite pixels. Fix: pass finite values in [0, 1].")
+    return np.clip(arr, 0.0, 1.0).astype(np.float32)
+
+
+def _unit(a: np.ndarray) -> np.ndarray:
+    if np.issubdtype(a.dtype, np.integer):
+        return a.astype(np.float32) / np.float32(np.iinfo(a.dtype).max)
+    if a.dtype == bool:
+        return a.astype(np.float32)
+    return a.astype(np.float32)
+
+
+def _scale_to_unit(a: np.ndarray) -> np.ndarray:
+    hi = float(a.max(initial=0.0))
+    return np.clip(a / (65535.0 if hi > 255 else 255.0 if hi > 1 else 1.0), 0, 1).astype(np.float32)
+
+
+def _dark_ink(grey: np.ndarray) -> bool:
+    """Is the ink darker than the paper? Paper is the bulk of the histogram (its median); ink is the
+    thin tail on one side of it. Ties (no tail at all) go to dark ink unless the paper itself is dark."""
+    med = float(np.median(grey))
+    lo, hi = np.quantile(grey, [0.003, 0.997])
+    below, above = med - float(lo), float(hi) - med
+    if abs(below - above) < 1e-3:
+        return med >= 0.5
+    return below > above
+
+
+def _background(grey: np.ndarray, line_px: float) -> np.ndarray:
+    """The paper's brightness under the drawing (light ink removed): a high percentile over windows
+    much wider than a line, computed on a shrunk copy and smoothly enlarged back. ``(H, W)``."""
+    from scipy.ndimage import percentile_filter, uniform_filter, zoom
+
+    h, w = grey.shape
+    step = max(1, int(round(max(h, w) / 160)))
+    small = grey[: h - h % step or h, : w - w % step or w]
+    sh, sw = small.shape[0] // step, small.shape[1] // step
+    small = small[: sh * step, : sw * step].reshape(sh, step, sw, step).mean(axis=(1, 3))
+    win = max(5, int(round(6 * max(line_px, 3.0) / step)) | 1)
+    bg = percentile_filter(small, 80, size=win, mode="reflect")
+    bg = uniform_filter(bg, size=win, mode="reflect")
+    full = zoom(bg, (h / bg.shape[0], w / bg.shape[1]), order=1, mode="nearest")
+    out = np.empty((h, w), dtype=np.float32)
+    out[: full.shape[0], : full.shape[1]] = full[:h, :w]
+    if full.shape[0] < h:
+        out[full.shape[0]:] = out[full.shape[0] - 1]
+    if full.shape[1] < w:
+        out[:, full.shape[1]:] = out[:, full.shape[1] - 1: full.shape[1]]
+    return out
+
+
+def binarize_ink(grey: np.ndarray) -> np.ndarray:
+    """Grey ``(H, W)`` in [0, 1] -> boolean ink mask, for clean pages and photos of paper alike.
+
+    1. polarity: ink is the thin tail of the histogram away from the paper (white-on-black works);
+    2. shading correction: the contrast ``c = 1 - grey / background`` divides out grey paper, light
+       gradients and soft shadows (background = 80th percentile over windows ~6 line widths wide);
+       clean pages have background 1 and ``c = 1 - grey``;
+    3. threshold: halfway to the ink's contrast level (90th percentile of the clearly inked pixels),
+       and at least 5 robust standard deviations of the paper's noise (JPEG and sensor noise stay paper).
+    """
+    grey = np.asarray(grey, dtype=np.float32)
+    if not _dark_ink(grey):
+        grey = 1.0 - grey
+    bg = np.maximum(_background(grey, line_px=max(grey.shape) / 100.0), 0.05)
+    contrast = np.clip(1.0 - grey / bg, 0.0, 1.0)
+    paper = contrast[contrast < np.quantile(contrast, 0.5) + 1e-6]
+    noise = 1.4826 * float(np.median(np.abs(paper - np.median(paper)))) if paper.size else 0.0
+    floor = max(5.0 * noise + float(np.median(paper)) if paper.size else 0.0, 0.08)
+    inked = contrast[contrast > floor]
+    if inked.size == 0:
+        return np.zeros(grey.shape, dtype=bool)
+    level = float(np.quantile(inked, 0.9))
+    return contrast > max(0.5 * level, floor)
+
+
+def estimate_pen_width(ink: np.ndarray) -> float:
+    """Line width in pixels of a boolean ink mask: ink area / skeleton length (a line of width w and
+    length L has area ~ w L and a skeleton of ~ L pixels). 1.0 for an empty mask."""
+    from skimage.morphology import skeletonize
+
+    area = int(ink.sum())
+    if area == 0:
+        return 1.0
+    length = int(skeletonize(ink).sum())
+    return max(1.0, area / max(length, 1))
+
+
+def remove_specks(ink: np.ndarray, pen_width: float | None = None, fraction: float = 0.002) -> np.ndarray:
+    """Drop the connected components (8-connected) of a boolean ink mask that are specks.
+
+    A component is a speck when its area is below half a pen dot (``0.5 * pen_width²``, at least 3 px)
+    or below ``fraction`` of all the ink; dots a person draws are pen dots and stay.
+    ``pen_width`` defaults to :func:`estimate_pen_width` of the largest components.
+    """
+    from scipy.ndimage import label
+
+    ink = np.asarray(ink, dtype=bool)
+    labels, n = label(ink, structure=np.ones((3, 3), dtype=bool))
+    if n == 0:
+        return ink
+    areas = np.bincount(labels.ravel(), minlength=n + 1)
+    areas[0] = 0
+    if pen_width is None:
+        order = np.argsort(areas)[::-1]
+        big = order[: max(1, int(np.searchsorted(np.cumsum(areas[order]), 0.8 * areas.sum()) + 1))]
+        pen_width = estimate_pen_width(np.isin(labels, big))
+    keep_min = max(3.0, 0.5 * pen_width * pen_width, fraction * float(areas.sum()))
+    keep = areas >= keep_min
+    keep[0] = False
+    return keep[labels]
+
+
+def _pool_max(ink: np.ndarray, k: int) -> np.ndarray:
+    """Shrink a boolean mask by ``k`` keeping every line (a block is ink if any of its pixels is)."""
+    if k <= 1:
+        return ink
+    h, w = ink.shape
+    ph, pw = -h % k, -w % k
+    padded = np.pad(ink, ((0, ph), (0, pw)))
+    return padded.reshape((h + ph) // k, k, (w + pw) // k, k).any(axis=(1, 3))
+
+
+def sketch_to_strokes(image: "PILImage.Image | np.ndarray", source: str = "the sketch image") -> list[np.ndarray]:
+    """A sketch image (page, scan, photo, or an ink = 1 array) -> its strokes (centre lines) in [0, 1]².
+
+    Binarise (:func:`binarize_ink`), remove specks (:func:`remove_specks`), crop to the ink, pad to a
+    square, shrink to at most 512 px (max-pooling keeps thin lines), trace the skeleton
+    (:func:`~sbsr_lab.data.sketchgen.tracing.trace_strokes`, spurs shorter than a pen width dropped).
+    The strokes keep the drawing's aspect; their position in [0, 1]² is that of the cropped square.
+    Raises :class:`SketchError` when no ink is found.
+    """
+    from sbsr_lab.data.sketchgen.tracing import trace_strokes
+
+    grey = to_grey(image)
+    if grey.ndim != 2 or min(grey.shape) < 3:
+        raise SketchError(f"{source}: the image is {grey.shape}; a sketch needs at least 3x3 pixels.")
+    grey = _shrink_photo(grey)
+    ink = binarize_ink(grey)
+    ink = remove_specks(ink)
+    if not ink.any():
+        raise SketchError(f"{source}: the sketch is blank (no ink found). Fix: draw something first.")
+    ys, xs = np.nonzero(ink)
+    crop = ink[ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
+    h, w = crop.shape
+    side = max(h, w) + 4  # 2 px of paper all round so the skeleton does not touch the border
+    square = np.zeros((side, side), dtype=bool)
+    square[(side - h) // 2:(side - h) // 2 + h, (side - w) // 2:(side - w) // 2 + w] = crop
+    pen = estimate_pen_width(crop)
+    k = int(np.ceil(side / _WORK_SIDE))
+    work = _pool_max(square, k)
+    strokes = trace_strokes(work.astype(np.float32), min_length_px=max(3, int(round(pen / k))))
+    if not strokes:  # only dots: keep their centres as dots
+        from scipy.ndimage import center_of_mass, label
+
+        labels, n = label(work)
+        cms = center_of_mass(work, labels, range(1, n + 1))
+        strokes = [np.array([[(x + 0.5) / work.shape[1], (y + 0.5) / work.shape[0]]], dtype=np.float32)
+                   for y, x in cms]
+    return strokes
+
+
+def _shrink_photo(grey: np.ndarray) -> np.ndarray:
+    """Area-shrink images larger than ``_PHOTO_SIDE`` (phone photos), by an integer factor."""
+    k = int(np.ceil(max(grey.shape) / _PHOTO_SIDE))
+    if k <= 1:
+        return grey
+    h, w = (grey.shape[0] // k) * k, (grey.shape[1] // k) * k
+    return grey[:h, :w].reshape(h // k, k, w // k, k).mean(axis=(1, 3))
+
+
+def frame_sketch(image: "PILImage.Image | np.ndarray", size: int, width: float | None = None,
+                 source: str = "the sketch image") -> np.ndarray:
+    """Any sketch image -> ``(size, size)`` float32, ink = 1, framed and drawn like a training sketch.
+
+    ``image``: a PIL image or an array -- black ink on white paper, white on black, an ink = 1 array,
+    a photo or scan of paper (grey, uneven light, JPEG noise); any page size, position and pen.
+    It is traced back into strokes (:func:`sketch_to_strokes`) and those are framed with
+    :func:`frame_strokes` (margin :data:`TRAINING_MARGIN`, line ``width`` px, default ``size / 64``).
+    Raises :class:`SketchError` for a blank image.
+    """
+    return frame_strokes(sketch_to_strokes(image, source), size, width=width)
+
+
+# ---------------------------------------------------------------------------------------------
+# files
+# ---------------------------------------------------------------------------------------------
+
+def _open_image(path: Path) -> "PILImage.Image":
+    """Open and decode an image file with a pixel bound (refuses decompression bombs).
+
+    A small local opener until the project's bounded opener in :mod:`sbsr_lab.io` is available.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            if im.width * im.height > _MAX_PIXELS:
+                raise SketchError(
+                    f"{path}: the image is {im.width}x{im.height} pixels, more than {_MAX_PIXELS:,}. "
+                    "Fix: shrink it (a sketch needs no more than a few megapixels)."
+                )
+            im.load()
+            return im.copy()
+    except SketchError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise SketchError(
+            f"{path}: cannot read the image ({exc}). Fix: save the sketch again as PNG (black ink on white)."
+        ) from exc
+
+
+def load_framed_sketch(path: str | os.PathLike[str], size: int, width: float | None = None) -> np.ndarray:
+    """A sketch file (``.png``/``.jpg``/``.jpeg``, ``.ndjson`` first record, ``.svg``) -> ``(size, size)``
+    float32, ink = 1, framed like training sketches (:func:`frame_sketch` / :func:`frame_strokes`).
+
+    An ndjson record's per-stroke ``widths`` are kept. Raises :class:`SketchError` naming the file for
+    a missing, corrupt, unsupported or blank sketch.
+    """
+    from sbsr_lab.data.stroke_io import IMAGE_SUFFIXES, STROKE_SUFFIXES, load_strokes, read_ndjson
+
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES + STROKE_SUFFIXES:
+        raise SketchError(
+            f"{p}: unsupported sketch format {p.suffix or '(no suffix)'!r}. "
+            f"Fix: use one of {', '.join(IMAGE_SUFFIXES + STROKE_SUFFIXES)}."
+        )
+    if not p.is_file():
+        raise SketchError(f"{p}: sketch file not found. Fix: check the path (cwd is {os.getcwd()}).")
+    if suffix in IMAGE_SUFFIXES:
+        return frame_sketch(_open_image(p), size, width=width, source=str(p))
+    strokes = load_strokes(p)
+    widths = None
+    if suffix == ".ndjson":
+        w = read_ndjson(p)[0].get("widths")
+        if isinstance(w, list) and len(w) == len(strokes):
+            widths = [float(x) for x in w]
+    return frame_strokes(strokes, size, width=width, widths=widths)
