@@ -103,10 +103,10 @@ def time_bare_embree(meshes: dict[str, trimesh.Trimesh], size: int, rounds: int,
     from embreex import rtcore_scene
     from embreex.mesh_construction import TriangleMesh
 
-    from sbsr_lab.render.raycast import _camera_rays  # the very rays render_views casts (cached per rig, size)
+    from sbsr_lab.render.rays import camera_rays  # the very rays render_views casts (cached per rig, size)
 
     rig = tuple(get_rig("ring12"))
-    rays = _camera_rays(rig, size * supersample)
+    rays = camera_rays(rig, size * supersample)
     views = 0
     wall0, cpu0 = time.perf_counter(), time.process_time()
     for _ in range(rounds):

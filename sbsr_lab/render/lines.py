@@ -17,12 +17,10 @@ result gives anti-aliased lines of ``width / supersample`` output pixels.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    from sbsr_lab.render.raycast import HitBuffer
+from sbsr_lab.render.rays import HitBuffer
 
 __all__ = ["edge_mask", "line_image"]
 
@@ -31,7 +29,7 @@ def edge_mask(buf: HitBuffer, crease_deg: float = 35.0, depth_tol: float = 0.02)
     """``(V, n, n)`` bool: samples on an outline, depth discontinuity or crease (see module docstring).
 
     Args:
-        buf: hit buffer from :func:`sbsr_lab.render.raycast.cast_rays`.
+        buf: hit buffer from :func:`sbsr_lab.render.rays.cast_rays`.
         crease_deg: normals differing by more than this angle (degrees) make a crease.
         depth_tol: relative distance error (fraction of the distance from the eye) above which two
             neighbouring samples are on surfaces that do not touch.

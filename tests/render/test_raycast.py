@@ -112,12 +112,12 @@ def test_bad_arguments_give_clear_errors():
 
 
 def test_numpy_fallback_tracer_agrees_with_embree():
-    from sbsr_lab.render.raycast import _camera_rays, _Tracer
+    from sbsr_lab.render.rays import Tracer, camera_rays
 
     mesh = normalize_mesh(trimesh.creation.cone(0.5, 1.0, sections=12))
-    rays = _camera_rays(tuple(get_rig("ring12")[:2]), 12)
-    tri_e, t_e = _Tracer(mesh).first_hits(rays.origins, rays.dirs)
-    tri_n, t_n = _Tracer(mesh, use_embree=False).first_hits(rays.origins, rays.dirs)
+    rays = camera_rays(tuple(get_rig("ring12")[:2]), 12)
+    tri_e, t_e = Tracer(mesh).first_hits(rays.origins, rays.dirs)
+    tri_n, t_n = Tracer(mesh, use_embree=False).first_hits(rays.origins, rays.dirs)
     assert (tri_e >= 0).sum() > 50
     np.testing.assert_array_equal(tri_e >= 0, tri_n >= 0)
     hit = tri_e >= 0
