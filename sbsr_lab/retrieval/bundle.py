@@ -24,7 +24,7 @@ import torch
 from sbsr_lab.errors import CheckpointError
 from sbsr_lab.io import atomic_write_json, save_png
 
-__all__ = ["BUNDLE_FORMAT", "default_bundle_path", "export_bundle", "read_bundle", "load_bundle_engine"]
+__all__ = ["BUNDLE_FORMAT", "default_bundle_path", "export_bundle", "read_bundle", "load_bundle_engine", "bundle_file"]
 
 BUNDLE_FORMAT = "sbsr_lab.bundle"
 
@@ -87,8 +87,85 @@ class _HalfState(torch.nn.Module):
         return {k: (v.half() if v.is_floating_point() else v) for k, v in self.net.state_dict().items()}
 
 
+_FIX = "Export the bundle again with this version (`export_bundle`), or reinstall sbsr_lab."
+
+
+def bundle_file(root: Path, relative: Any, what: str, desc_path: Path) -> Path:
+    """``root / relative``, refused unless it is a relative path that stays inside the bundle folder
+    (no absolute paths, no ``..``, no link leading out)."""
+    if not isinstance(relative, str) or not relative or len(relative) > 1024 or "\x00" in relative:
+        raise CheckpointError(f"{desc_path}: the {what} path {str(relative)[:60]!r} is not a file name. {_FIX}")
+    if Path(relative).is_absolute() or relative.startswith(("/", "\\")) or ".." in Path(relative).parts:
+        raise CheckpointError(f"{desc_path}: the {what} path {relative!r} leads outside the bundle folder {root}; "
+                              f"a bundle only reads its own files. {_FIX}")
+    full = root / relative
+    real_root = root.resolve()
+    if not full.resolve().is_relative_to(real_root):
+        raise CheckpointError(f"{desc_path}: the {what} path {relative!r} leads outside the bundle folder {root} "
+                              f"(through a link). {_FIX}")
+    return full
+
+
+def _check_desc(desc: Any, desc_path: Path) -> dict[str, Any]:
+    """Types and ranges of every ``bundle.json`` field used to build a network (before any is built)."""
+    from sbsr_lab.config import BACKBONE_NAMES, RANGES, Profile
+    from sbsr_lab.errors import ConfigError
+    from sbsr_lab.models import KINDS
+
+    def bad(key: str, want: str) -> CheckpointError:
+        return CheckpointError(f"{desc_path}: {key} {want}. {_FIX}")
+
+    if not isinstance(desc, dict) or desc.get("format") != BUNDLE_FORMAT:
+        raise CheckpointError(f"{desc_path} is not an sbsr_lab bundle.")
+    if desc.get("version") != 1:
+        raise bad("version", f"is {str(desc.get('version'))[:20]}; this sbsr_lab reads version 1")
+    names = desc.get("class_names")
+    if not (isinstance(names, list) and 1 <= len(names) <= 100_000
+            and all(isinstance(n, str) and 0 < len(n) <= 256 for n in names)):
+        raise bad("'class_names'", "must be a list of 1 to 100,000 class names")
+    for key, rng in (("sketch_size", RANGES["sketch_size"]), ("image_size", RANGES["image_size"]),
+                     ("am_scale", RANGES["am_scale"])):
+        value = desc.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not rng.holds(value) \
+                or (key != "am_scale" and not isinstance(value, int)):
+            raise bad(repr(key), f"is {str(value)[:20]}; it must be a number {rng.describe()}")
+    if "shapes" in desc and not isinstance(desc["shapes"], dict):
+        raise bad("'shapes'", "must be an object")
+    if "profile" in desc:
+        try:
+            if not isinstance(desc["profile"], dict):
+                raise TypeError("not an object")
+            Profile.from_dict(desc["profile"])
+        except (ConfigError, TypeError, ValueError, KeyError) as err:
+            raise bad("'profile'", f"is not valid ({err})") from None
+    methods = desc.get("methods")
+    if not isinstance(methods, dict) or not methods:
+        raise bad("'methods'", "must be a non-empty object of methods")
+    for method, m in methods.items():
+        where = f"methods.{method}"
+        if not isinstance(m, dict):
+            raise bad(where, "must be an object")
+        for key in ("sketch", "gallery", "model_kind", "backbone"):
+            if not isinstance(m.get(key), str):
+                raise bad(f"{where}.{key}", "must be a string")
+        if m["model_kind"] not in KINDS or m["model_kind"] == "mvcnn":
+            raise bad(f"{where}.model_kind", f"is {m['model_kind'][:40]!r}; a bundle holds sketch or sketch_unc networks")
+        if m["backbone"] not in BACKBONE_NAMES:
+            raise bad(f"{where}.backbone", f"is {m['backbone'][:40]!r}, not one of {', '.join(BACKBONE_NAMES)}")
+        dim = m.get("embed_dim")
+        if isinstance(dim, bool) or not isinstance(dim, int) or not RANGES["embed_dim"].holds(dim):
+            raise bad(f"{where}.embed_dim", f"is {str(dim)[:20]}; it must be an integer {RANGES['embed_dim'].describe()}")
+    return desc
+
+
 def read_bundle(path: str | Path | None = None) -> dict[str, Any]:
-    """The ``bundle.json`` of ``path`` (default: the packaged bundle), with clear errors."""
+    """The ``bundle.json`` of ``path`` (default: the packaged bundle), checked, with clear errors.
+
+    This is the validated entry point: every field that sizes a network or names a file is checked
+    (types, ranges, paths inside the bundle folder) before anything is built or read.
+    """
+    from sbsr_lab.train.checkpoint import check_head_shapes, header_shapes, read_json_file
+
     path = Path(path) if path is not None else default_bundle_path()
     desc_path = path / "bundle.json"
     if not desc_path.is_file():
@@ -96,31 +173,66 @@ def read_bundle(path: str | Path | None = None) -> dict[str, Any]:
             f"No model bundle at {path}. Train one with `sbsr-lab demo` and query it with `--model runs/demo-default/student`, "
             "or export one with sbsr_lab.retrieval.bundle.export_bundle."
         )
-    desc = json.loads(desc_path.read_text(encoding="utf-8"))
-    if desc.get("format") != BUNDLE_FORMAT:
-        raise CheckpointError(f"{desc_path} is not an sbsr_lab bundle.")
+    desc = _check_desc(read_json_file(desc_path, "bundle description", _FIX), desc_path)
+    k = len(desc["class_names"])
+    for method, m in desc["methods"].items():
+        bundle_file(path, m["sketch"] + ".json", f"{method} sketch network", desc_path)
+        weights = bundle_file(path, m["sketch"] + ".safetensors", f"{method} sketch network", desc_path)
+        gallery = bundle_file(path, m["gallery"], f"{method} gallery", desc_path)
+        # the weights' and the gallery's headers must agree with the JSON before any network is built
+        if weights.is_file():
+            shapes = header_shapes(weights)
+            check_head_shapes({n[len("model."):]: v for n, v in shapes.items() if n.startswith("model.")},
+                              m["embed_dim"], k, f"{desc_path} ({method})")
+        if gallery.is_file():
+            emb = header_shapes(gallery).get("embeddings")
+            if emb is None or len(emb) != 2 or emb[1] != m["embed_dim"]:
+                raise CheckpointError(f"{gallery}: its embeddings {emb} are not rows of {m['embed_dim']} numbers as "
+                                      f"{desc_path} says. {_FIX}")
     desc["root"] = str(path)
     return desc
 
 
 def load_bundle_engine(method: str = "uactn", path: str | Path | None = None):
-    """A :class:`~sbsr_lab.retrieval.query.QueryEngine` for ``method`` from a bundle."""
+    """A :class:`~sbsr_lab.retrieval.query.QueryEngine` for ``method`` from a bundle.
+
+    The sketch network's weights must be finite and fit the bundle's ``embed_dim`` and classes
+    (checked on the weights' shapes before the network is built); the gallery must have that many
+    dimensions and thumbnails inside the bundle folder.
+    """
+    from safetensors import SafetensorError
+
     from sbsr_lab.models import create_model, model_name_for
     from sbsr_lab.retrieval.index import GalleryIndex
     from sbsr_lab.retrieval.query import QueryEngine
-    from sbsr_lab.train.checkpoint import load_checkpoint, load_weights
+    from sbsr_lab.train.checkpoint import check_head_shapes, load_checkpoint, load_weights
 
     desc = read_bundle(path)
     root = Path(desc["root"])
+    desc_path = root / "bundle.json"
     if method not in desc["methods"]:
         raise CheckpointError(f"The bundle at {root} has no method {method!r}; it has {', '.join(desc['methods'])}.")
     m = desc["methods"][method]
-    state, _, _ = load_checkpoint(root, m["sketch"])
+    sketch = bundle_file(root, m["sketch"], f"{method} sketch network", desc_path)
+    state, _, meta = load_checkpoint(sketch.parent, sketch.name)
+    source = f"The bundle's {method} model ({sketch}.safetensors)"
+    if meta["class_names"] != desc["class_names"]:
+        raise CheckpointError(f"{source} was trained on other classes than {desc_path} lists. {_FIX}")
+    check_head_shapes(state, m["embed_dim"], len(desc["class_names"]), source)
     net = create_model(model_name_for(m["model_kind"], m["backbone"]), len(desc["class_names"]), embed_dim=m["embed_dim"])
-    load_weights(net, {k: v.float() if v.is_floating_point() else v for k, v in state.items()},
-                 f"The bundle's {method} model ({root / m['sketch']}.safetensors)",
-                 "Export the bundle again with this version (`export_bundle`), or reinstall sbsr_lab.")
-    index = GalleryIndex.load(root / m["gallery"])
-    index.thumbnails = [str(root / t) if t else None for t in index.thumbnails]
+    load_weights(net, {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, source, _FIX)
+    gallery = bundle_file(root, m["gallery"], f"{method} gallery", desc_path)
+    try:
+        index = GalleryIndex.load(gallery)
+    except CheckpointError:
+        raise
+    except (SafetensorError, KeyError, TypeError, ValueError, IndexError, OSError, RuntimeError) as err:
+        raise CheckpointError(f"{gallery} is not a readable gallery index ({type(err).__name__}: {str(err)[:120]}). "
+                              f"{_FIX}") from None
+    emb = index.embeddings
+    if emb.ndim != 2 or emb.shape[1] != m["embed_dim"] or not bool(torch.isfinite(emb).all()):
+        raise CheckpointError(f"{gallery}: its embeddings {tuple(emb.shape)} are not finite rows of {m['embed_dim']} "
+                              f"numbers as {desc_path} says. {_FIX}")
+    index.thumbnails = [str(bundle_file(root, t, "thumbnail", gallery)) if t else None for t in index.thumbnails]
     return QueryEngine(method, net.eval(), index, desc["class_names"], desc["sketch_size"], desc["image_size"],
                        desc["am_scale"], desc.get("shapes", {}))
