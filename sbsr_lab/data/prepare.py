@@ -39,6 +39,7 @@ import numpy as np
 
 from sbsr_lab.config import Profile, get_profile
 from sbsr_lab.data.benchmarks import BenchmarkIndex, BenchmarkSketch, ValidationReport, scan_benchmark, validate
+from sbsr_lab.data.benchmarks.records import LAYOUT_TITLES
 from sbsr_lab.data.build import BuildReport, render_shape_views, run_jobs
 from sbsr_lab.data.manifest import MANIFEST_NAME, Manifest, ShapeRecord, SketchRecord
 from sbsr_lab.errors import DatasetLayoutError
@@ -46,7 +47,6 @@ from sbsr_lab.io import atomic_write_json
 
 __all__ = ["PrepareReport", "prepare_benchmark", "split_unsplit_sketches", "relative_path"]
 
-_TITLES = {"shrec13": "SHREC'13", "shrec14": "SHREC'14", "modelnet": "ModelNet-style", "folder": "plain folder"}
 _MAX_LISTED = 10
 
 
@@ -75,7 +75,7 @@ class PrepareReport(BuildReport):
         return self.shapes_built * self.views_per_shape
 
     def __str__(self) -> str:
-        title = _TITLES.get(self.name, self.name)
+        title = LAYOUT_TITLES.get(self.name, self.name)
         total = self.shapes_built + self.shapes_skipped
         secs = ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items())
         lines = [

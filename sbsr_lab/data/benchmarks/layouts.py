@@ -1,192 +1,43 @@
-"""Real benchmarks on disk: detect the layout, index shapes and sketches, validate with a readable report.
+"""How each benchmark lies on disk: find the layout under a root and index its shapes and sketches.
 
-Four layouts (``LAYOUTS``), each found under a dataset root (the official folders may sit up to
-three levels below it, and a folder doubled by unzipping, ``X/X/...``, is followed):
-
-``shrec13`` -- SHREC'13 sketch track, as distributed by its organisers::
-
-    SHREC13_SBR_TARGET_MODELS/models/m<id>.off          1,258 models (PSB ids, e.g. m0.off)
-    SHREC2013_Sketch_Evaluation/SHREC13_SBR_Model.cla    model classes (ids without the "m")
-    SHREC2013_Sketch_Evaluation/SHREC13_SBR_Sketch_{Train,Test}.cla
-    SHREC13_SBR_TRAINING_SKETCHES/<class>/train/<id>.png  50 per class
-    SHREC13_SBR_TESTING_SKETCHES/<class>/test/<id>.png    30 per class
-    (or both splits under one SHREC13_SBR_Sketches/<class>/{train,test}/<id>.png)
-
-``shrec14`` -- SHREC'14 extended sketch track::
-
-    SHREC14LSSTB_TARGET_MODELS/M<id>.off                 8,987 models (M000001.off, ...)
-    SHREC14_Sketch_Evaluation[_CVIU]/SHREC14_SBR_{Model,Sketch_Train,Sketch_Test}.cla
-    SHREC14LSSTB_SKETCHES/<class>/{train,test}/<id>.png   50 + 30 per class
-
-``.cla`` files may sit in any folder up to three levels below the root; model ids are matched to files
-numerically (``"1"``, ``"000001"`` and ``M000001.off`` are the same model).
-
-``modelnet`` -- ``<class>/{train,test}/*.off`` (every shape joins the gallery; no sketches of its own,
-optional ``sketches/<class>/{train,test}/*.png``).
-
-``folder`` -- your own data: ``shapes/<class>/*.{off,obj,ply,glb}`` and
-``sketches/<class>/{train,test}/*.png`` (or ``sketches/<class>/*.png``, split later by the build).
-
-    >>> index = scan_benchmark("auto", "data/shrec13")          # doctest: +SKIP
-    >>> report = validate(index)      # raises DatasetLayoutError with the report if unusable
-    >>> print(report)                                            # doctest: +SKIP
+See :mod:`sbsr_lab.data.benchmarks` for the four layouts. :func:`detect_layout` names the layout of a
+root, :func:`scan_benchmark` indexes it into a :class:`~sbsr_lab.data.benchmarks.records.BenchmarkIndex`
+(problems seen on the way are recorded, not raised, so that the report lists them all).
 """
 
 from __future__ import annotations
 
 import os
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from sbsr_lab.data.benchmarks.records import (
+    LAYOUT_TITLES,
+    LAYOUTS,
+    BenchmarkIndex,
+    BenchmarkShape,
+    BenchmarkSketch,
+    Problem,
+    listing,
+)
 from sbsr_lab.data.psb import ClassFile, read_cla
 from sbsr_lab.errors import DatasetLayoutError
 
-__all__ = [
-    "LAYOUTS",
-    "MESH_SUFFIXES",
-    "BenchmarkShape",
-    "BenchmarkSketch",
-    "Problem",
-    "BenchmarkIndex",
-    "ValidationReport",
-    "detect_layout",
-    "scan_benchmark",
-    "validate",
-]
+__all__ = ["MESH_SUFFIXES", "SPLITS", "ShrecSpec", "SHREC_SPECS", "detect_layout", "scan_benchmark", "shape_fix"]
 
-LAYOUTS: tuple[str, ...] = ("shrec13", "shrec14", "modelnet", "folder")
 MESH_SUFFIXES: tuple[str, ...] = (".off", ".obj", ".ply", ".glb")
 SPLITS: tuple[str, ...] = ("train", "test")
 _MAX_DEPTH = 4  # levels scanned below the root: official folders may sit 3 levels down
-_MAX_LISTED = 20
 
 
 # ---------------------------------------------------------------------------------------------
-# records
+# SHREC specifications (what we rely on; see the package docstring and docs/reproducing.md)
 
 
 @dataclass(frozen=True)
-class BenchmarkShape:
-    """A gallery shape: unique ``id``, class name, mesh path; ``split`` only for ModelNet-style data."""
-
-    id: str
-    cls: str
-    path: Path
-    split: str | None = None
-
-
-@dataclass(frozen=True)
-class BenchmarkSketch:
-    """A query sketch PNG: unique ``id``, class, ``split`` ("train", "test" or ``None`` = not split yet)."""
-
-    id: str
-    cls: str
-    split: str | None
-    path: Path
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something found while scanning: ``level`` is "error" (unusable) or "warning"."""
-
-    level: str
-    message: str
-    fix: str = ""
-
-
-@dataclass
-class BenchmarkIndex:
-    """What :func:`scan_benchmark` found: classes, shapes and sketches, plus the problems seen.
-
-    ``classes`` keeps the official order (the model ``.cla``) for SHREC, sorted names otherwise;
-    classes with neither shapes nor sketches are listed in ``empty_classes`` instead.
-    ``missing`` holds the files the class files promise but the disk lacks (paths relative to ``root``).
-    """
-
-    layout: str
-    root: Path
-    classes: list[str]
-    shapes: list[BenchmarkShape]
-    sketches: list[BenchmarkSketch]
-    missing: list[str] = field(default_factory=list)
-    empty_classes: list[str] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    sources: dict[str, str] = field(default_factory=dict)
-    parents: dict[str, str | None] = field(default_factory=dict)
-
-    def class_counts(self) -> dict[str, dict[str, int]]:
-        """class -> {"shapes": n, "train": n, "test": n, "unsplit": n}."""
-        out = {c: {"shapes": 0, "train": 0, "test": 0, "unsplit": 0} for c in self.classes}
-        for s in self.shapes:
-            out.setdefault(s.cls, {"shapes": 0, "train": 0, "test": 0, "unsplit": 0})["shapes"] += 1
-        for k in self.sketches:
-            row = out.setdefault(k.cls, {"shapes": 0, "train": 0, "test": 0, "unsplit": 0})
-            row[k.split or "unsplit"] += 1
-        return out
-
-    def summary(self) -> str:
-        """One line: layout, root, numbers of classes, shapes and sketches per split."""
-        split = Counter(k.split or "unsplit" for k in self.sketches)
-        parts = ", ".join(f"{split[s]} {s}" for s in ("train", "test", "unsplit") if split[s])
-        return (
-            f"{_TITLES.get(self.layout, self.layout)} at {self.root}: {len(self.classes)} classes, "
-            f"{len(self.shapes)} shapes, {len(self.sketches)} sketches" + (f" ({parts})" if parts else "")
-        )
-
-
-@dataclass
-class ValidationReport:
-    """Errors (the data cannot be used) and warnings (it can, with caveats), as a readable text."""
-
-    index: BenchmarkIndex
-    errors: list[Problem]
-    warnings: list[Problem]
-
-    @property
-    def ok(self) -> bool:
-        """True when there is no error."""
-        return not self.errors
-
-    def __str__(self) -> str:
-        lines = [self.index.summary()]
-        for name in ("models", "model_cla", "sketches", "sketch_cla_train", "sketch_cla_test"):
-            if name in self.index.sources:
-                lines.append(f"  {name:<17}{self.index.sources[name]}")
-        if self.errors:
-            lines.append(f"ERRORS ({len(self.errors)}): the dataset cannot be used until these are fixed")
-            lines += _format_problems(self.errors)
-        if self.warnings:
-            lines.append(f"WARNINGS ({len(self.warnings)})")
-            lines += _format_problems(self.warnings)
-        if not self.errors and not self.warnings:
-            lines.append("OK: no problem found")
-        return "\n".join(lines)
-
-
-def _format_problems(problems: list[Problem]) -> list[str]:
-    out = []
-    for p in problems:
-        first, *rest = p.message.splitlines()
-        out.append(f"  - {first}")
-        out += [f"    {r}" for r in rest]
-        if p.fix:
-            out.append(f"    fix: {p.fix}")
-    return out
-
-
-def _listing(items: list[str], limit: int = _MAX_LISTED) -> str:
-    shown = ", ".join(items[:limit])
-    return shown + (f", ... and {len(items) - limit} more" if len(items) > limit else "")
-
-
-# ---------------------------------------------------------------------------------------------
-# SHREC specifications (what we rely on; see the module docstring and docs/reproducing.md)
-
-
-@dataclass(frozen=True)
-class _ShrecSpec:
+class ShrecSpec:
     layout: str
     model_dirs: tuple[str, ...]      # folder holding the target models
     model_subdir: str | None         # sub-folder inside it ("models" for SHREC'13)
@@ -199,8 +50,8 @@ class _ShrecSpec:
     archives: str                    # archive names (for messages)
 
 
-_SHREC: dict[str, _ShrecSpec] = {
-    "shrec13": _ShrecSpec(
+SHREC_SPECS: dict[str, ShrecSpec] = {
+    "shrec13": ShrecSpec(
         layout="shrec13",
         model_dirs=("SHREC13_SBR_TARGET_MODELS",),
         model_subdir="models",
@@ -213,7 +64,7 @@ _SHREC: dict[str, _ShrecSpec] = {
         archives="SHREC13_SBR_TARGET_MODELS.zip, SHREC13_SBR_TRAINING_SKETCHES.zip, "
         "SHREC13_SBR_TESTING_SKETCHES.zip, SHREC2013_Sketch_Evaluation.zip",
     ),
-    "shrec14": _ShrecSpec(
+    "shrec14": ShrecSpec(
         layout="shrec14",
         model_dirs=("SHREC14LSSTB_TARGET_MODELS",),
         model_subdir=None,
@@ -226,8 +77,6 @@ _SHREC: dict[str, _ShrecSpec] = {
         archives="SHREC14LSSTB_TARGET_MODELS.zip, SHREC14LSSTB_SKETCHES.zip, SHREC14_Sketch_Evaluation.zip",
     ),
 }
-
-_TITLES = {"shrec13": "SHREC'13", "shrec14": "SHREC'14", "modelnet": "ModelNet-style", "folder": "plain folder"}
 
 _LOOKED_FOR = """\
   shrec13   SHREC13_SBR_TARGET_MODELS/models/m*.off, SHREC2013_Sketch_Evaluation/SHREC13_SBR_{Model,Sketch_Train,Sketch_Test}.cla,
@@ -350,9 +199,9 @@ def detect_layout(root: str | os.PathLike[str]) -> str:
     """
     path = _check_root(root)
     markers = {
-        "shrec13": {"SHREC13_SBR_Model.cla", *_SHREC["shrec13"].model_dirs, *_SHREC["shrec13"].sketch_dirs,
-                    _SHREC["shrec13"].eval_dir},
-        "shrec14": {"SHREC14_SBR_Model.cla", *_SHREC["shrec14"].model_dirs, *_SHREC["shrec14"].sketch_dirs,
+        "shrec13": {"SHREC13_SBR_Model.cla", *SHREC_SPECS["shrec13"].model_dirs, *SHREC_SPECS["shrec13"].sketch_dirs,
+                    SHREC_SPECS["shrec13"].eval_dir},
+        "shrec14": {"SHREC14_SBR_Model.cla", *SHREC_SPECS["shrec14"].model_dirs, *SHREC_SPECS["shrec14"].sketch_dirs,
                     "SHREC14_Sketch_Evaluation", "SHREC14_Sketch_Evaluation_CVIU"},
     }
     seen = {entry.name for _, entry in _walk(path)}
@@ -369,7 +218,7 @@ def detect_layout(root: str | os.PathLike[str]) -> str:
     if _is_modelnet(path):
         return "modelnet"
     content = sorted(p.name for p in path.iterdir() if not p.name.startswith("."))
-    what = f"it contains: {_listing(content, 10)}" if content else "it is empty"
+    what = f"it contains: {listing(content, 10)}" if content else "it is empty"
     raise DatasetLayoutError(
         f"{path}: no benchmark found ({what}).\nLooked for these layouts:\n{_LOOKED_FOR}\n"
         f"Fix: download SHREC'13 with `sbsr-lab data fetch shrec13 --root {path}` (or shrec14), or "
@@ -391,8 +240,8 @@ def scan_benchmark(name: str, root: str | os.PathLike[str]) -> BenchmarkIndex:
     path = _check_root(root)
     if name in (None, "", "auto"):
         name = detect_layout(path)
-    if name in _SHREC:
-        return _scan_shrec(_SHREC[name], path)
+    if name in SHREC_SPECS:
+        return _scan_shrec(SHREC_SPECS[name], path)
     if name == "modelnet":
         return _scan_modelnet(path)
     if name == "folder":
@@ -424,7 +273,7 @@ def _scan_sketch_files(folders: list[Path]) -> dict[tuple[str, str, str], Path]:
     return out
 
 
-def _scan_shrec(spec: _ShrecSpec, root: Path) -> BenchmarkIndex:
+def _scan_shrec(spec: ShrecSpec, root: Path) -> BenchmarkIndex:
     problems: list[Problem] = []
     sources: dict[str, str] = {}
     missing: list[str] = []
@@ -476,7 +325,7 @@ def _scan_shrec(spec: _ShrecSpec, root: Path) -> BenchmarkIndex:
         extra = sorted(f.name for f in files_by_key.values() if f not in used)
         if extra:
             problems.append(Problem("warning", f"{len(extra)} model files are not in {spec.model_cla} and are "
-                                    f"ignored: {_listing(extra, 10)}"))
+                                    f"ignored: {listing(extra, 10)}"))
 
     # -- sketches ----------------------------------------------------------------------------------
     sketch_dirs = [_unwrap(p) for d in spec.sketch_dirs for p in dirs.get(d, [])[:1]]
@@ -509,7 +358,7 @@ def _scan_shrec(spec: _ShrecSpec, root: Path) -> BenchmarkIndex:
             extra = sorted(f"{k[0]}/{k[1]}/{k[2]}.png" for k in files if k[1] == split and (k[0], k[2]) not in listed)
             if extra:
                 problems.append(Problem("warning", f"{len(extra)} {split} sketches are not in {filename} and are "
-                                        f"ignored: {_listing(extra, 10)}"))
+                                        f"ignored: {listing(extra, 10)}"))
         else:
             for (cls, s, stem), f in sorted(files.items()):
                 if s == split:
@@ -526,14 +375,14 @@ def _scan_shrec(spec: _ShrecSpec, root: Path) -> BenchmarkIndex:
     if have != spec.official and shapes:
         problems.append(Problem(
             "warning",
-            f"not the complete official {_TITLES[spec.layout]} benchmark: found {have[0]} classes, {have[1]} models, "
+            f"not the complete official {LAYOUT_TITLES[spec.layout]} benchmark: found {have[0]} classes, {have[1]} models, "
             f"{have[2]} train and {have[3]} test sketches (official: {n_cls}, {n_models}, {n_train}, {n_test}); "
             "results will not be comparable with published numbers",
         ))
     return _finish(spec.layout, root, declared, shapes, sketches, missing, problems, sources, parents)
 
 
-def _sketch_base(folders: list[Path], split: str, root: Path, spec: _ShrecSpec) -> str:
+def _sketch_base(folders: list[Path], split: str, root: Path, spec: ShrecSpec) -> str:
     """The folder where a missing ``split`` sketch should be (for messages)."""
     tag = "TEST" if split == "test" else "TRAIN"
     for folder in folders:
@@ -602,7 +451,7 @@ def _scan_folder(root: Path) -> BenchmarkIndex:
     loose = _files(shapes_dir, MESH_SUFFIXES)
     if loose:
         problems.append(Problem("warning", f"{len(loose)} mesh files lie directly in shapes/ without a class folder "
-                                f"and are ignored: {_listing([p.name for p in loose], 10)}",
+                                f"and are ignored: {listing([p.name for p in loose], 10)}",
                                 "move each into shapes/<class>/"))
     ids = _unique_ids([(s, c, sp) for s, c, sp, _ in triples])
     shapes = [BenchmarkShape(id=i, cls=c, path=p) for i, (_, c, _, p) in zip(ids, triples)]
@@ -611,86 +460,10 @@ def _scan_folder(root: Path) -> BenchmarkIndex:
     return _finish("folder", root, declared, shapes, sketches, [], problems, sources, {})
 
 
-# ---------------------------------------------------------------------------------------------
-# validation
-
-
-def validate(
-    index: BenchmarkIndex | str | os.PathLike[str],
-    name: str = "auto",
-    *,
-    strict: bool = True,
-    raise_on_error: bool = True,
-) -> ValidationReport:
-    """Check an index (or scan ``index`` as a root first) and return a human-readable report.
-
-    Errors (unusable): no shapes; files promised by the ``.cla`` files but missing (warnings when
-    ``strict=False``: those items are simply left out); sketch classes without any shape (their
-    queries could never find a relevant item); SHREC data without sketches; sketches but no test
-    split; unreadable ``.cla`` files. Warnings: empty classes, gallery-only classes, classes with
-    sketches in one split only, extra files, incomplete official benchmarks.
-
-    Raises:
-        DatasetLayoutError: with the full report as message, when there are errors and ``raise_on_error``.
-    """
-    if not isinstance(index, BenchmarkIndex):
-        index = scan_benchmark(name, index)
-    errors = [p for p in index.problems if p.level == "error"]
-    warnings = [p for p in index.problems if p.level != "error"]
-    title = _TITLES.get(index.layout, index.layout)
-    spec = _SHREC.get(index.layout)
-
-    if index.missing:
-        fix = (f"extract the official archives again ({spec.archives})" if spec else "restore the files") + \
-            "; or pass strict=False to leave these items out (results are then not comparable)"
-        (errors if strict else warnings).append(Problem(
-            "error" if strict else "warning",
-            f"{len(index.missing)} files listed in the .cla files are missing:\n{_listing(index.missing)}", fix))
-    if not index.shapes:
-        errors.append(Problem("error", "no 3D shapes found", _shape_fix(index.layout, index.root)))
-
-    shape_classes = {s.cls for s in index.shapes}
-    sketch_classes = {k.cls for k in index.sketches}
-    if index.shapes and index.sketches:
-        orphan = sorted(sketch_classes - shape_classes)
-        if orphan:
-            errors.append(Problem(
-                "error", f"{len(orphan)} classes have sketches but no shape: {_listing(orphan)}",
-                "add their shapes, or remove (or rename to match a shape class) those sketch folders",
-            ))
-    if not index.sketches:
-        msg = "no sketches found: retrieval needs query sketches"
-        fix = (f"extract the sketch archives into {index.root}" if spec else
-               f"add PNGs as {index.root}/sketches/<class>/{{train,test}}/*.png, or synthesise sketches from the shapes")
-        (errors if spec else warnings).append(Problem("error" if spec else "warning", msg, fix))
-    else:
-        splits = Counter(k.split for k in index.sketches)
-        if splits["test"] == 0 and splits[None] == 0:
-            errors.append(Problem("error", "no test sketches: evaluation needs test queries",
-                                  "put the query sketches in sketches/<class>/test/ (or remove the split folders)"))
-        if index.shapes:
-            no_sketch = sorted(shape_classes - sketch_classes)
-            if no_sketch:
-                warnings.append(Problem("warning", f"{len(no_sketch)} classes have shapes but no sketch (gallery "
-                                        f"only, never queried): {_listing(no_sketch)}"))
-        counts = index.class_counts()
-        one_split = sorted(c for c, row in counts.items()
-                           if row["unsplit"] == 0 and (row["train"] == 0) != (row["test"] == 0))
-        if one_split:
-            warnings.append(Problem("warning", f"{len(one_split)} classes have sketches in one split only: "
-                                    f"{_listing(one_split)}"))
-    if index.empty_classes:
-        warnings.append(Problem("warning", f"{len(index.empty_classes)} declared classes have no shape and no sketch "
-                                f"and are ignored: {_listing(index.empty_classes)}"))
-    report = ValidationReport(index=index, errors=errors, warnings=warnings)
-    if errors and raise_on_error:
-        raise DatasetLayoutError(f"{title} dataset at {index.root} is not usable:\n{report}")
-    return report
-
-
-def _shape_fix(layout: str, root: Path) -> str:
-    if layout in _SHREC:
-        spec = _SHREC[layout]
+def shape_fix(layout: str, root: Path) -> str:
+    """Where the meshes of ``layout`` go under ``root`` (the fix of a "no 3D shapes found" error)."""
+    if layout in SHREC_SPECS:
+        spec = SHREC_SPECS[layout]
         return f"extract {spec.model_dirs[0]}.zip and the evaluation archive into {root}"
     if layout == "modelnet":
         return f"put meshes in {root}/<class>/train/ and {root}/<class>/test/"
