@@ -47,11 +47,14 @@ def resize_u8(image: np.ndarray, size: int) -> np.ndarray:
     return u8
 
 
-def load_sketch_array(path, size: int) -> np.ndarray:
+def load_sketch_array(path, size: int, frame: bool = False) -> np.ndarray:
     """A sketch PNG (black on white) as ``(size, size)`` uint8 with ink = 255.
 
     Large scans (e.g. SHREC's 1,111 px sketches) have their lines thickened before shrinking
     (:func:`sbsr_lab.data.stroke_io.keep_lines_visible`), so they do not fade to grey at 96 px.
+    ``frame=True`` (drawn sketches, e.g. a benchmark's PNGs): framed like the generated ones instead,
+    by :func:`sbsr_lab.data.sketch_image.frame_sketch` (the query path's framing: crop to the ink,
+    training margin, training line width).
     """
     from sbsr_lab.data.stroke_io import keep_lines_visible
     from sbsr_lab.io import load_png
@@ -62,6 +65,10 @@ def load_sketch_array(path, size: int) -> np.ndarray:
         raise DatasetLayoutError(f"Sketch {path} is missing. Rebuild the dataset (`sbsr-lab data build`).") from None
     except Exception as err:  # noqa: BLE001 - PIL raises many types for corrupt files
         raise SketchError(f"Sketch {path} cannot be read ({err}). Delete it and rebuild the dataset.") from None
+    if frame:
+        from sbsr_lab.data.sketch_image import frame_sketch
+
+        return resize_u8(frame_sketch(image, size, source=str(path)), size)
     if image.ndim == 3:
         image = image.mean(axis=2)
     return resize_u8(keep_lines_visible(1.0 - image, size), size)
@@ -106,7 +113,9 @@ class SketchDataset(Dataset):
         self.ids = [r.id for r in self.records]
         self.labels = torch.tensor([manifest.class_index(r.cls) for r in self.records], dtype=torch.long)
         self.noise = torch.tensor([np.nan if r.noise is None else r.noise for r in self.records], dtype=torch.float32)
-        self.images = torch.from_numpy(np.stack([load_sketch_array(manifest.path(r.png), image_size)
+        # drawn sketches (no generator noise level: a benchmark's PNGs) are framed like generated ones
+        self.images = torch.from_numpy(np.stack([load_sketch_array(manifest.path(r.png), image_size,
+                                                                   frame=r.noise is None)
                                                  for r in self.records]))  # (N, H, W) uint8
         self.transform = train_augmentation() if augment else None
 
