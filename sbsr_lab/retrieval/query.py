@@ -57,19 +57,18 @@ def prepare_query_image(sketch: Any, sketch_size: int, image_size: int, width: f
     image array ``(H, W)`` with ink = 1. Blank sketches raise :class:`SketchError` ("draw something first").
     """
     from sbsr_lab.data.datasets import resize_u8
-    from sbsr_lab.data.stroke_io import load_sketch_image
-    from sbsr_lab.data.strokes import normalize_strokes, strokes_to_image
+    from sbsr_lab.data.sketch_image import frame_sketch, frame_strokes, load_framed_sketch
 
     if isinstance(sketch, (str, Path)):
-        image = load_sketch_image(sketch, sketch_size)
+        image = load_framed_sketch(sketch, sketch_size, width)  # framed like training sketches
     elif isinstance(sketch, np.ndarray) and sketch.ndim == 2 and sketch.shape[0] > 2 and sketch.shape[1] > 2:
-        image = np.clip(sketch.astype(np.float32), 0, 1)
+        image = frame_sketch(np.clip(sketch.astype(np.float32), 0, 1), sketch_size, width)
     else:
         strokes = [np.asarray(s, dtype=np.float32).reshape(-1, 2) for s in (sketch or [])]
         strokes = [s for s in strokes if len(s)]
         if not strokes:
             raise SketchError("The sketch is empty: draw something first.")
-        image = strokes_to_image(normalize_strokes(strokes), size=sketch_size, width=width)
+        image = frame_strokes(strokes, sketch_size, width=width)
     if float(image.max(initial=0.0)) < 0.05:
         raise SketchError("The sketch is blank (no ink): draw something first.")
     if image.shape != (image_size, image_size):  # exactly the resize of the training images
