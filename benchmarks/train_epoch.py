@@ -28,11 +28,11 @@ import torch
 
 from sbsr_lab.config import get_profile, parse_overrides
 from sbsr_lab.data.build import default_root, ensure_dataset
-from sbsr_lab.demo import METHOD_STAGES
+from sbsr_lab.train.stages import method_stages
 from sbsr_lab.train.fit import fit, resolve_device
 
 #: (stage, the run it is pulled onto), in the demo's order.
-STAGES: list[tuple[str, str | None]] = [pair for stages in METHOD_STAGES.values() for pair in stages]
+STAGES: list[tuple[str, str | None]] = [pair for stages in method_stages().values() for pair in stages]
 
 
 def device_name(device: torch.device) -> str:

@@ -12,8 +12,9 @@
     sbsr-lab query SKETCH [--k 10] [--model RUN] [--json]  ranked gallery shapes for one sketch file
     sbsr-lab app [--port N] [--no-browser]                 the live sketch demo as a web page (Voila)
 
-Every command takes ``--profile`` and ``--set key=value`` overrides of the profile (see
-``sbsr_lab/config.py``). Errors that sbsr_lab raises on purpose are printed without a traceback.
+The commands that build, render or train (``demo``, ``data build|sheet|prepare``, ``render``, ``train``)
+take ``--profile`` and ``--set key=value`` overrides of the profile (see ``sbsr_lab/config.py``); the
+others read the profile recorded in the run or bundle they are given. Errors that sbsr_lab raises on purpose are printed without a traceback.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def cmd_course(args: argparse.Namespace) -> int:
 # -- demo ---------------------------------------------------------------------------------------------
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from sbsr_lab.demo import run_demo
+    from sbsr_lab.pipeline import run_demo
 
     profile = _profile(args)
     run_demo(profile, args.data, args.out, workers=args.workers, progress=not args.quiet)
@@ -179,7 +180,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     from sbsr_lab.data.stroke_io import IMAGE_SUFFIXES, STROKE_SUFFIXES, load_sketch_image, load_strokes
     from sbsr_lab.data.strokes import MAX_POINTS, MAX_STROKES, cap_strokes, sketch_problem
     from sbsr_lab.errors import SketchError
-    from sbsr_lab.widgets.app import resolve_engine
+    from sbsr_lab.retrieval.engine import load_engine
 
     path = Path(args.sketch)
     suffix = path.suffix.lower()
@@ -200,7 +201,7 @@ def cmd_query(args: argparse.Namespace) -> int:
             sketch = cap_strokes(strokes)  # thousands of strokes: simplified, the longest kept
     else:
         load_sketch_image(path, 64)  # corrupt or blank images fail here, with the file named
-    engine = resolve_engine(args.model, args.bundle, args.data)
+    engine = load_engine(args.model, args.data, args.bundle)
     result = engine.query(sketch, k=args.k)
     if args.json:
         print(json.dumps(result.to_json(), indent=1))
@@ -218,9 +219,10 @@ def cmd_query(args: argparse.Namespace) -> int:
 def cmd_app(args: argparse.Namespace) -> int:
     import webbrowser
 
-    from sbsr_lab.widgets.app import check_model_spec, start_app
+    from sbsr_lab.retrieval.engine import ModelSpec
+    from sbsr_lab.widgets.app import start_app
 
-    check_model_spec(args.model, args.bundle)  # fail here, not inside the page, when there is no such model
+    ModelSpec.parse(args.model, args.bundle).check()  # fail here, not inside the page, when there is no such model
     server = start_app(port=args.port, host=args.host, model=args.model, bundle=args.bundle, data=args.data,
                        k=args.k)
     print(f"sbsr-lab app: the sketch demo is at {server.url} (Ctrl-C to stop)", flush=True)
@@ -267,6 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--root", required=True)
     fetch.add_argument("--url", help="mirror base URL (default: the official site)")
     fetch.set_defaults(func=cmd_data_fetch)
+    fetch.add_argument("--max-extract-gb", type=float, default=20.0,
+                       help="refuse archives that would write more than this (default 20 GB)")
+    fetch.add_argument("--max-extract-ratio", type=float, default=200.0,
+                       help="refuse archives expanding more than this many times their size (zip bombs; default 200)")
 
     prep = data.add_parser("prepare", help="validate a real benchmark, render its views, write manifest.json")
     prep.add_argument("name", choices=["auto", "shrec13", "shrec14", "modelnet", "folder"])
@@ -284,8 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--size", type=int, default=128)
     render.set_defaults(func=cmd_render)
 
-    train = sub.add_parser("train", help="train one stage (teacher, student, sketch-uncertainty, shape-transfer, joint)")
-    train.add_argument("stage", choices=["teacher", "student", "sketch-uncertainty", "shape-transfer", "joint"])
+    from sbsr_lab.train.stages import STAGES
+
+    train = sub.add_parser("train", help=f"train one stage ({', '.join(STAGES)})")
+    train.add_argument("stage", choices=list(STAGES))
     _add_profile(train)
     train.add_argument("--data", help="dataset folder (default data/synthshapes-<profile>)")
     train.add_argument("--out", required=True, help="run folder for checkpoints and metrics.csv")

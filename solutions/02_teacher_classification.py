@@ -77,7 +77,8 @@ checks.losses.check_am_softmax(am_softmax)
 # `metrics.csv` to the run folder. Watch the loss fall and the validation accuracy rise.
 
 # %%
-from sbsr_lab.train.fit import fit, load_run_model
+from sbsr_lab.train.fit import fit
+from sbsr_lab.train.runs import load_run
 
 RUNS = DATA.parent / "runs" / f"nb-{P.name}"
 teacher_run = fit("teacher", P, manifest.root, RUNS / "teacher", resume=True, progress=False)
@@ -92,7 +93,7 @@ show_curve(epochs, {"loss": [h["loss"] for h in teacher_run.history],
 # below should be low (near 0 or negative), with the confusable pairs a little higher.
 
 # %%
-teacher, meta = load_run_model(RUNS / "teacher")
+teacher, meta = load_run(RUNS / "teacher")
 centres = teacher.centres.detach()  # (K, d)
 cos = (centres @ centres.T).numpy()
 px.imshow(cos, x=meta["class_names"], y=meta["class_names"], zmin=-1, zmax=1, color_continuous_scale="RdBu_r",

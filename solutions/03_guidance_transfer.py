@@ -31,13 +31,14 @@ from sbsr_lab.data.build import ensure_dataset
 from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
 from sbsr_lab.notebook import setup
 from sbsr_lab.plots import show_curve, show_images
-from sbsr_lab.train.fit import fit, load_run_model
+from sbsr_lab.train.fit import fit
+from sbsr_lab.train.runs import load_run
 
 P, DATA, DEVICE = setup()
 manifest = ensure_dataset(P, DATA / f"synthshapes-{P.name}", progress=False)
 RUNS = DATA.parent / "runs" / f"nb-{P.name}"
 fit("teacher", P, manifest.root, RUNS / "teacher", resume=True, progress=False)  # from notebook 02 (cached)
-teacher, meta = load_run_model(RUNS / "teacher")
+teacher, meta = load_run(RUNS / "teacher")
 centres = teacher.centres.detach()
 
 # %% [markdown]
@@ -75,7 +76,7 @@ checks.losses.check_guidance_loss(guidance_loss)
 # (cosine to the own centre, 1 = on it).
 
 # %%
-from sbsr_lab.train.stages import build_model, get_stage
+from sbsr_lab.train.stages import get_stage
 
 
 def own_centre_cosine(net) -> np.ndarray:
@@ -85,7 +86,7 @@ def own_centre_cosine(net) -> np.ndarray:
 
 
 torch.manual_seed(0)
-untrained = build_model(get_stage("student"), P, len(manifest.classes)).eval()
+untrained = get_stage("student").build_model(P, len(manifest.classes)).eval()
 before = own_centre_cosine(untrained)
 print(f"mean cosine to the own centre before training: {before.mean():.3f}")
 
@@ -103,7 +104,7 @@ show_curve([h["epoch"] + 1 for h in student_run.history],
 # The histogram compares the cosine to the own centre before and after: the mass moves toward 1.
 
 # %%
-student, _ = load_run_model(RUNS / "student")
+student, _ = load_run(RUNS / "student")
 after = own_centre_cosine(student)
 print(f"mean cosine to the own centre after training: {after.mean():.3f}")
 px.histogram(x=np.concatenate([before, after]), color=["before"] * len(before) + ["after"] * len(after),

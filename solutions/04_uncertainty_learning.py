@@ -32,7 +32,8 @@ from sbsr_lab.data.build import ensure_dataset
 from sbsr_lab.data.datasets import SketchDataset
 from sbsr_lab.notebook import setup
 from sbsr_lab.plots import show_curve, show_images
-from sbsr_lab.train.fit import fit, load_run_model
+from sbsr_lab.train.fit import fit
+from sbsr_lab.train.runs import load_run
 
 P, DATA, DEVICE = setup()
 manifest = ensure_dataset(P, DATA / f"synthshapes-{P.name}", progress=False)
@@ -85,7 +86,7 @@ show_curve([h["epoch"] + 1 for h in unc_run.history],
 # %%
 from sbsr_lab.retrieval.runs import embed_sketches
 
-net, _ = load_run_model(RUNS / "sketch-uncertainty")
+net, _ = load_run(RUNS / "sketch-uncertainty")
 test = SketchDataset(manifest, "test", P.image_size)
 mu, sigma = embed_sketches(net, test)
 order = torch.argsort(sigma).tolist()

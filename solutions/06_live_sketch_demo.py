@@ -40,7 +40,7 @@ RUNS = DATA.parent / "runs" / f"nb-{P.name}"
 # trains them quickly otherwise).
 
 # %%
-from sbsr_lab.demo import train_method
+from sbsr_lab.pipeline import train_method
 from sbsr_lab.retrieval.query import QueryEngine
 
 if (default_bundle_path() / "bundle.json").is_file():

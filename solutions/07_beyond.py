@@ -44,13 +44,14 @@ from sbsr_lab import checks
 from sbsr_lab.config import Profile
 from sbsr_lab.data.build import ensure_dataset
 from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
-from sbsr_lab.demo import train_method
+from sbsr_lab.pipeline import train_method
 from sbsr_lab.losses import CrossModalContrastiveLoss, MeanDiscrepancyLoss
 from sbsr_lab.losses.cross_modal import class_means
 from sbsr_lab.notebook import setup
 from sbsr_lab.plots import show_class_means, show_curve
 from sbsr_lab.retrieval import evaluate_similarity
-from sbsr_lab.retrieval.runs import embed_shapes, embed_sketches, load_method
+from sbsr_lab.retrieval.runs import embed_shapes, embed_sketches
+from sbsr_lab.train.runs import load_method
 
 P, DATA, DEVICE = setup()
 manifest = ensure_dataset(P, DATA / f"synthshapes-{P.name}", progress=False)

@@ -4,7 +4,9 @@
     >>> net = create_model(model_name_for("sketch", "compact"), num_classes=12)
 
 Entry point names read ``<kind>_<backbone>_d<embed_dim>``; kinds are ``sketch`` (CFTTSL student),
-``sketch_unc`` (UACTN sketch network) and ``mvcnn`` (multi-view shape network).
+``sketch_unc`` (UACTN sketch network) and ``mvcnn`` (multi-view shape network). The model files
+register themselves on import (``sbsr_lab/models/__init__.py`` imports them; this file imports none of
+them, so the dependency runs one way: mvcnn, sketchnet -> registry).
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ def register_model(fn: F) -> F:
 
 def list_models(prefix: str = "") -> list[str]:
     """Sorted names of the registered models starting with ``prefix``."""
-    _load_entry_points()
     return sorted(name for name in _MODELS if name.startswith(prefix))
 
 
@@ -40,7 +41,6 @@ def create_model(name: str, num_classes: int, **kwargs: Any) -> nn.Module:
     ``kwargs`` (``None`` values dropped) go to the model, e.g. ``pretrained=True``,
     ``pooling="max"``, ``hidden=256`` or ``embed_dim=64`` (overrides the name's d).
     """
-    _load_entry_points()
     if name not in _MODELS:
         raise KeyError(f"Unknown model {name!r}. Registered models: {', '.join(sorted(_MODELS))}")
     return _MODELS[name](num_classes=num_classes, **{k: v for k, v in kwargs.items() if v is not None})
@@ -58,7 +58,3 @@ def model_name_for(kind: str, backbone: str) -> str:
         raise KeyError(f"No model {name!r} for backbone {backbone!r}. Registered: {', '.join(list_models(kind + '_'))}")
     return name
 
-
-def _load_entry_points() -> None:
-    """Import the model files so that their ``@register_model`` entry points are known."""
-    from sbsr_lab.models import mvcnn, sketchnet  # noqa: F401

@@ -9,7 +9,7 @@ thumbnail per gallery shape and a ``bundle.json``::
     thumbs/<shape id>.png                one 64 px view per gallery shape
 
 ``export_bundle({"cfttsl": runs/student, "uactn": runs/shape-transfer}, data, out)`` writes one;
-``QueryEngine.from_bundle(method)`` loads the one inside the package (``sbsr_lab/assets/bundle``).
+``sbsr_lab.retrieval.engine.load_engine("bundle:METHOD")`` loads the one inside the package (``sbsr_lab/assets/bundle``).
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str
     """Pack the methods' last-stage ``runs`` (method name -> run folder) into the folder ``out``."""
     from sbsr_lab.data.datasets import load_view_strip
     from sbsr_lab.data.manifest import load_manifest
-    from sbsr_lab.retrieval.query import QueryEngine
-    from sbsr_lab.retrieval.runs import load_method
+    from sbsr_lab.retrieval.query import build_engine
+    from sbsr_lab.train.runs import load_method
     from sbsr_lab.train.checkpoint import save_checkpoint
 
     out = Path(out)
@@ -51,7 +51,7 @@ def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str
     for method, run in runs.items():
         nets = load_method(run)  # each run's checkpoints are read once
         manifest = load_manifest(data or nets.data)
-        engine = QueryEngine.from_method(nets, manifest)
+        engine = build_engine(nets, manifest)
         profile = nets.profile
         net = engine.sketch_net
         kind = "sketch_unc" if engine.has_uncertainty else "sketch"

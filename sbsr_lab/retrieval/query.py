@@ -1,7 +1,7 @@
 """Query a trained method with one sketch: the engine behind ``sbsr-lab query``, the widget and the app.
 
-    from sbsr_lab.retrieval.query import QueryEngine
-    engine = QueryEngine.from_bundle()              # the model shipped inside the package
+    from sbsr_lab.retrieval.engine import load_engine
+    engine = load_engine()                          # the model shipped inside the package (a QueryEngine)
     result = engine.query("my_chair.png", k=10)     # or strokes, or an image array (ink = 1)
     result.predicted_class, result.uncertainty, result.results[0]
 
@@ -27,9 +27,9 @@ from sbsr_lab.similarity import l2_normalize
 
 if TYPE_CHECKING:
     from sbsr_lab.data.manifest import Manifest
-    from sbsr_lab.retrieval.runs import MethodNets
+    from sbsr_lab.train.runs import MethodNets
 
-__all__ = ["QueryResult", "QueryEngine", "prepare_query_image"]
+__all__ = ["QueryResult", "QueryEngine", "build_engine", "prepare_query_image"]
 
 
 @dataclass
@@ -129,39 +129,24 @@ class QueryEngine:
                            {c: round(float(p), 6) for c, p in zip(self.class_names, probs)},
                            sigma, results, z.numpy(), time.perf_counter() - t0)
 
-    # -- constructors ---------------------------------------------------------------------------------
-    @classmethod
-    def from_run(cls, run: str | Path, data: str | Path | None = None, device: str = "cpu") -> "QueryEngine":
-        """Build from a method's last-stage run folder, embedding the gallery of ``data`` now."""
-        from sbsr_lab.data.manifest import load_manifest
-        from sbsr_lab.retrieval.runs import load_method
 
-        nets = load_method(run, device=device)
-        return cls.from_method(nets, load_manifest(data or nets.data), device)
+def build_engine(nets: "MethodNets", manifest: "Manifest", device: str = "cpu") -> QueryEngine:
+    """The engine of loaded networks (:func:`~sbsr_lab.train.runs.load_method`): the gallery of ``manifest``
+    embedded now by the shape network. To load a model by its spec, use
+    :func:`sbsr_lab.retrieval.engine.load_engine`."""
+    from sbsr_lab.config import Profile
+    from sbsr_lab.data.datasets import MultiViewDataset
+    from sbsr_lab.retrieval.runs import embed_shapes
 
-    @classmethod
-    def from_method(cls, nets: "MethodNets", manifest: "Manifest", device: str = "cpu") -> "QueryEngine":
-        """Build from loaded networks (:func:`~sbsr_lab.retrieval.runs.load_method`) and a dataset manifest."""
-        from sbsr_lab.config import Profile
-        from sbsr_lab.data.datasets import MultiViewDataset
-        from sbsr_lab.retrieval.runs import embed_shapes
-
-        profile = Profile.from_dict(nets.profile)
-        gallery = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style)
-        zg = embed_shapes(nets.shape, gallery, device)
-        thumbs = [str(manifest.view_path(i)) for i in gallery.ids]
-        index = GalleryIndex(zg, ids=gallery.ids, labels=[manifest.classes[int(y)] for y in gallery.labels],
-                             thumbnails=thumbs, normalized=True)
-        shapes = {s.id: _shape_source(s, manifest) for s in manifest.shapes}
-        return cls(nets.method, nets.sketch.cpu(), index, manifest.classes, int(manifest.profile.get("sketch_size", 128)),
-                   profile.image_size, profile.am_scale, shapes)
-
-    @classmethod
-    def from_bundle(cls, method: str = "uactn", path: str | Path | None = None) -> "QueryEngine":
-        """The engine of ``method`` from an exported bundle (default: the one shipped in the package)."""
-        from sbsr_lab.retrieval.bundle import load_bundle_engine
-
-        return load_bundle_engine(method, path)
+    profile = Profile.from_dict(nets.profile)
+    gallery = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style)
+    zg = embed_shapes(nets.shape, gallery, device)
+    thumbs = [str(manifest.view_path(i)) for i in gallery.ids]
+    index = GalleryIndex(zg, ids=gallery.ids, labels=[manifest.classes[int(y)] for y in gallery.labels],
+                         thumbnails=thumbs, normalized=True)
+    shapes = {s.id: _shape_source(s, manifest) for s in manifest.shapes}
+    return QueryEngine(nets.method, nets.sketch.cpu(), index, manifest.classes,
+                       int(manifest.profile.get("sketch_size", 128)), profile.image_size, profile.am_scale, shapes)
 
 
 def _shape_source(rec: Any, manifest: Any) -> dict[str, Any]:

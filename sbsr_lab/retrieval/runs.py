@@ -1,11 +1,8 @@
 """Evaluate trained methods: embed test sketches and the gallery with a run's networks, then score.
 
-A method is evaluated from the run folder of its *last* stage:
-
-* CFTTSL: the ``student`` run (sketches) + its ``--from`` ``teacher`` run (shapes);
-* UACTN: the ``shape-transfer`` run (shapes) + its ``--from`` ``sketch-uncertainty`` run (sketches,
-  retrieval uses mu; the predicted sigma is compared with the injected sketch noise);
-* joint: the ``joint`` run holds both networks.
+A method is evaluated from the run folder of its *last* stage, loaded by
+:func:`sbsr_lab.train.runs.load_method` (CFTTSL: ``student``; UACTN: ``shape-transfer``, whose sketch
+network's mu is used for retrieval and its sigma compared with the injected sketch noise; joint: ``joint``).
 """
 
 from __future__ import annotations
@@ -23,47 +20,10 @@ from sbsr_lab.config import Profile
 from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
 from sbsr_lab.data.manifest import Manifest, load_manifest
 from sbsr_lab.errors import CheckpointError
-from sbsr_lab.train.checkpoint import resolve_from_run
-from sbsr_lab.train.fit import load_run_model, resolve_device
+from sbsr_lab.train.fit import resolve_device
+from sbsr_lab.train.runs import load_method
 
-__all__ = ["MethodNets", "load_method", "embed_sketches", "embed_shapes", "MethodEvaluation", "evaluate_method"]
-
-
-@dataclass
-class MethodNets:
-    """The two networks of a trained method and the metadata of its runs."""
-
-    method: str
-    sketch: nn.Module
-    shape: nn.Module
-    class_names: list[str]
-    profile: dict[str, Any]
-    data: str
-    runs: dict[str, str]
-
-    @property
-    def has_uncertainty(self) -> bool:
-        return bool(getattr(self.sketch, "uncertainty", False))
-
-
-def load_method(run: str | Path, device: torch.device | str = "cpu") -> MethodNets:
-    """The sketch and shape networks of the method whose last stage is ``run``."""
-    model, meta = load_run_model(run, device=device)
-    stage = meta["stage"]
-    runs = {stage: str(run)}
-    if stage == "joint":
-        sketch, shape = model.sketch, model.shape
-    elif stage in ("student", "shape-transfer"):
-        if not meta.get("from_run"):
-            raise CheckpointError(f"{run} ({stage}) does not record its --from run; retrain it with --from.")
-        source = resolve_from_run(run, meta["from_run"])
-        other, other_meta = load_run_model(source, device=device)
-        runs[other_meta["stage"]] = str(source)
-        sketch, shape = (model, other) if stage == "student" else (other, model)
-    else:
-        nxt = {"teacher": "student", "sketch-uncertainty": "shape-transfer"}[stage]
-        raise CheckpointError(f"{run} is a {stage} run, one half of a method: evaluate the {nxt} run trained --from it.")
-    return MethodNets(meta["method"], sketch, shape, meta["class_names"], meta["profile"], meta["data"], runs)
+__all__ = ["embed_sketches", "embed_shapes", "MethodEvaluation", "evaluate_method"]
 
 
 @torch.no_grad()

@@ -1,60 +1,390 @@
-"""The training stages of the three methods: which network, which data, which loss.
+"""The training stages of every method, each defined in one place: its network, its data, its loss.
 
 =====================  =======  ===========  =========================================================
 stage                  method   trains on    loss
 =====================  =======  ===========  =========================================================
-``teacher``            CFTTSL   shapes       AM-softmax; its class centres become the fixed shape space
-``student``            CFTTSL   sketches     AM-softmax on the teacher's fixed centres + alpha * guidance
-``sketch-uncertainty`` UACTN    sketches     AM-softmax on z = mu + sigma*eps + uncertainty regression
-``shape-transfer``     UACTN    shapes       AM-softmax on the fixed sketch centres + transfer (guidance form)
+``teacher``            cfttsl   shapes       AM-softmax; its class centres become the fixed shape space
+``student``            cfttsl   sketches     AM-softmax on the teacher's fixed centres + alpha * guidance
+``sketch-uncertainty`` uactn    sketches     AM-softmax on z = mu + sigma*eps + uncertainty regression
+``shape-transfer``     uactn    shapes       AM-softmax on the fixed sketch centres + transfer (guidance form)
 ``joint``              joint    both         one shared cosine classifier, AM-softmax on both modalities
 =====================  =======  ===========  =========================================================
 
 ``--from RUN`` names the run whose centres a second stage is pulled onto (student <- teacher,
 shape-transfer <- sketch-uncertainty).
+
+Adding a stage = one class here (or anywhere, e.g. in a test), decorated with :func:`register_stage`::
+
+    @register_stage
+    class MyStage(Stage):
+        name, method, modality, summary = "my-stage", "mine", "sketch", "what it trains"
+        needs = None                              # or the stage whose run --from must name
+
+        def build_model(self, profile, num_classes):   # the network(s), one nn.Module
+            return create_model(model_name_for("sketch", profile.backbone), num_classes, **model_kwargs(profile))
+
+        def loss(self, profile, centres):               # an nn.Module: forward(model, batch) -> (loss, stats)
+            return MyLoss(profile)
+
+The registry gives the rest: ``sbsr-lab train my-stage``, :func:`~sbsr_lab.train.fit.fit`,
+:func:`method_stages` (the pipeline trains a method's stages in registration order, each ``--from``
+its ``needs``) and :func:`~sbsr_lab.train.runs.load_run` / ``load_method``.
+
+The interface of a :class:`Stage` (class attributes, then methods with a default):
+
+* ``name``, ``method``, ``summary``; ``needs``: the stage whose run ``--from`` names (its ``best``
+  centres arrive in ``loss(profile, centres)`` and freeze the classifier: :meth:`Stage.fix_centres`).
+* ``modality``: what one batch holds, made by :meth:`Stage.loaders` and :meth:`Stage.batches`:
+  ``"sketch"`` -> ``(x (B, 1, H, W), y (B,))``; ``"shape"`` -> ``(x (B, V, 1, H, W), y (B,))`` with
+  ``train_views`` random views; ``"both"`` -> ``((x_sketch, y_sketch), (x_views, y_views))`` (one pass
+  over the sketches, the shapes cycled beside). A stage with another kind of batch (e.g. a sketch and
+  the shape it was drawn from) overrides ``loaders`` and ``batches``.
+* ``build_model(profile, K)``: one ``nn.Module`` holding every trained network (two networks: a module
+  with ``.sketch`` and ``.shape``, like :class:`JointNet`); it is what the checkpoint stores.
+* :meth:`Stage.networks`: ``{"sketch": net, "shape": net}``, the networks of the model that embed each
+  modality (each has ``embed(x) -> z`` and ``classifier``); retrieval and validation use them.
+* ``loss(profile, centres)`` -> :class:`StageLoss`; :meth:`Stage.train_step` runs one optimiser step
+  with it (override it for alternating steps, e.g. an adversarial discriminator: with
+  ``zero_grad(set_to_none=True)`` and ``backward(inputs=...)``, ``optimizer.step()`` moves only the
+  parameters that got a gradient); :meth:`Stage.optimizer` builds the optimiser.
+* :meth:`Stage.accuracy`: validation accuracy, by default the classifier's accuracy on the held-out
+  data of the first modality the stage trains on (sketches before shapes).
+* :meth:`Stage.epochs`: ``sketch_epochs`` for sketch-only stages, else ``epochs``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Iterator, TypeVar
 
+import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.utils.data import DataLoader, Subset
 
 from sbsr_lab.config import Profile
+from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
 from sbsr_lab.losses import AMSoftmaxLoss, FocalAMSoftmaxLoss, GuidanceLoss, UncertaintyLoss
 from sbsr_lab.models import MultiViewNet, SketchNet, create_model, model_name_for
 
-__all__ = ["Stage", "STAGES", "JointNet", "build_model", "StageLoss", "get_stage"]
+__all__ = ["Stage", "StageLoss", "STAGES", "register_stage", "get_stage", "method_stages", "JointNet",
+           "model_kwargs", "am_softmax_for", "param_groups", "split_train_val"]
 
 
-@dataclass(frozen=True)
-class Stage:
-    """One training stage (see the module docstring's table)."""
+# -- the registry ---------------------------------------------------------------------------------------
 
-    name: str
-    method: str          # "cfttsl" | "uactn" | "joint"
-    modality: str        # "sketch" | "shape" | "both"
-    model_kind: str      # registry kind: "sketch", "sketch_unc", "mvcnn", or "joint"
-    needs: str | None    # the stage whose run --from must name
-    summary: str
+#: Every registered stage by name, in registration order.
+STAGES: dict[str, "Stage"] = {}
+S = TypeVar("S", bound=type)
 
 
-STAGES: dict[str, Stage] = {s.name: s for s in (
-    Stage("teacher", "cfttsl", "shape", "mvcnn", None, "CFTTSL stage 1: multi-view teacher with AM-softmax"),
-    Stage("student", "cfttsl", "sketch", "sketch", "teacher", "CFTTSL stage 2: sketch student guided onto the teacher's centres"),
-    Stage("sketch-uncertainty", "uactn", "sketch", "sketch_unc", None, "UACTN stage 1: sketch network with uncertainty"),
-    Stage("shape-transfer", "uactn", "shape", "mvcnn", "sketch-uncertainty", "UACTN stage 2: shapes transferred onto the sketch centres"),
-    Stage("joint", "joint", "both", "joint", None, "Joint baseline: one shared classifier for sketches and views"),
-)}
+def register_stage(cls: S) -> S:
+    """Class decorator: register one instance of the :class:`Stage` subclass ``cls`` under ``cls.name``."""
+    stage = cls()
+    if stage.modality not in ("sketch", "shape", "both") and type(stage).loaders is Stage.loaders:
+        raise ValueError(f"Stage {stage.name}: modality {stage.modality!r} needs its own loaders() and batches()")
+    STAGES[stage.name] = stage
+    return cls
 
 
-def get_stage(name: str) -> Stage:
+def get_stage(name: str) -> "Stage":
     """The stage called ``name``; unknown names list the choices."""
     if name not in STAGES:
         raise KeyError(f"Unknown stage {name!r}; choose one of {', '.join(STAGES)}")
     return STAGES[name]
 
+
+def method_stages() -> dict[str, list[tuple[str, str | None]]]:
+    """The stages of each method in training order: ``{method: [(stage, the stage it starts --from)]}``."""
+    out: dict[str, list[tuple[str, str | None]]] = {}
+    for stage in STAGES.values():
+        out.setdefault(stage.method, []).append((stage.name, stage.needs))
+    return out
+
+
+# -- shared parts -----------------------------------------------------------------------------------------
+
+def model_kwargs(profile: Profile) -> dict[str, Any]:
+    """The registry arguments every stage network takes from the profile."""
+    return dict(embed_dim=profile.embed_dim, pretrained=profile.pretrained or None)
+
+
+def am_softmax_for(profile: Profile) -> AMSoftmaxLoss:
+    """AM-softmax with the profile's s and m; the focal variant when ``focal_gamma > 0``."""
+    if profile.focal_gamma > 0:
+        return FocalAMSoftmaxLoss(scale=profile.am_scale, margin=profile.am_margin, gamma=profile.focal_gamma)
+    return AMSoftmaxLoss(scale=profile.am_scale, margin=profile.am_margin)
+
+
+class StageLoss(nn.Module):
+    """The loss of one stage: ``forward(model, batch) -> (loss, stats)``, stats being floats for ``metrics.csv``.
+
+    ``centres`` (K, d) are the fixed centres of the ``--from`` run (an empty buffer when there is none).
+    """
+
+    def __init__(self, profile: Profile, centres: Tensor | None = None) -> None:
+        super().__init__()
+        self.am = am_softmax_for(profile)
+        self.register_buffer("centres", centres if centres is not None else torch.empty(0), persistent=False)
+
+    def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:  # pragma: no cover
+        raise NotImplementedError
+
+
+class Stage:
+    """One training stage; subclass it, set the class attributes and register it (module docstring)."""
+
+    name: ClassVar[str]
+    method: ClassVar[str]
+    modality: ClassVar[str]            # "sketch" | "shape" | "both" (or your own, with loaders/batches)
+    needs: ClassVar[str | None] = None
+    summary: ClassVar[str] = ""
+
+    # -- what a stage must say ---------------------------------------------------------------------------
+    def build_model(self, profile: Profile, num_classes: int) -> nn.Module:
+        raise NotImplementedError
+
+    def loss(self, profile: Profile, centres: Tensor | None) -> StageLoss:
+        raise NotImplementedError
+
+    # -- what it may change --------------------------------------------------------------------------------
+    def networks(self, model: nn.Module) -> dict[str, nn.Module]:
+        """The network embedding each modality this stage trains (``"both"``: ``model.sketch``, ``model.shape``)."""
+        if self.modality == "both":
+            return {"sketch": model.sketch, "shape": model.shape}
+        return {self.modality: model}
+
+    def fix_centres(self, model: nn.Module, centres: Tensor) -> None:
+        """The fixed space of the ``--from`` run also classifies (frozen)."""
+        model.classifier.set_centres(centres, freeze=True)
+
+    def epochs(self, profile: Profile) -> int:
+        return profile.sketch_epochs if self.modality == "sketch" else profile.epochs
+
+    def optimizer(self, model: nn.Module, profile: Profile) -> torch.optim.Optimizer:
+        """AdamW or SGD (momentum, weight decay) over :func:`param_groups`."""
+        groups = param_groups(model, profile)
+        if profile.optimizer == "sgd":
+            return torch.optim.SGD(groups, lr=profile.lr, momentum=profile.momentum, weight_decay=profile.weight_decay)
+        if profile.optimizer == "adamw":
+            return torch.optim.AdamW(groups, lr=profile.lr, weight_decay=profile.weight_decay)
+        raise ValueError(f"Unknown optimizer {profile.optimizer!r} in the profile; use 'sgd' or 'adamw'.")
+
+    def train_step(self, model: nn.Module, criterion: StageLoss, batch: Any, optimizer: torch.optim.Optimizer,
+                   scaler: torch.amp.GradScaler, device: torch.device, use_amp: bool) -> tuple[Tensor, dict[str, float]]:
+        """One optimiser step on ``batch``: the loss under autocast, backward, step. Returns ``(loss, stats)``."""
+        with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+            loss, stats = criterion(model, batch)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        return loss, stats
+
+    def loaders(self, manifest: Any, profile: Profile) -> tuple[dict[str, DataLoader], dict[str, Any]]:
+        """Training loaders (augmented) and the validation datasets, keyed by modality."""
+        def loader(ds, batch_size: int = profile.batch_size, drop_last: bool = False) -> DataLoader:
+            # always drop a last batch of one sample: BatchNorm cannot train on it
+            return DataLoader(ds, batch_size=batch_size, num_workers=profile.workers, shuffle=True,
+                              drop_last=drop_last or len(ds) % batch_size == 1)
+
+        loaders: dict[str, DataLoader] = {}
+        val: dict[str, Any] = {}
+        if self.modality in ("sketch", "both"):
+            train_set = SketchDataset(manifest, "train", profile.image_size, augment=True)
+            tr, va = split_train_val(train_set.labels, profile.val_fraction, profile.seed)
+            loaders["sketch"] = loader(Subset(train_set, tr))
+            val["sketch"] = Subset(train_set.without_augmentation(), va)
+        if self.modality in ("shape", "both"):
+            shapes = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style, augment=True)
+            if "sketch" in loaders:  # both: one epoch = one pass over the sketches AND about one over the shapes
+                per_step = -(-len(shapes) // max(1, len(loaders["sketch"])))
+                loaders["shape"] = loader(shapes, max(2, min(profile.batch_size, per_step)), drop_last=True)
+            else:
+                loaders["shape"] = loader(shapes)
+            # validation sees train_views views (not all num_views): less cost per epoch, same ranking of epochs
+            val["shape"] = shapes.with_views(profile.train_views or profile.num_views)
+        return loaders, val
+
+    def steps_per_epoch(self, loaders: dict[str, DataLoader]) -> int:
+        """Batches in one epoch: the first loader's (the sketches when there are sketches)."""
+        return len(next(iter(loaders.values())))
+
+    def batches(self, loaders: dict[str, DataLoader], profile: Profile, device: torch.device,
+                gen: torch.Generator) -> Iterator[Any]:
+        """Batches of one epoch on ``device`` (see ``modality``); shapes keep ``train_views`` random views."""
+        def views(x: Tensor) -> Tensor:
+            if profile.train_views and profile.train_views < x.shape[1]:
+                x = x[:, torch.randperm(x.shape[1], generator=gen)[: profile.train_views]]
+            return x
+
+        def move(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+            return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+
+        if "sketch" in loaders and "shape" in loaders:  # one pass over the sketches, shapes cycled beside
+            for (xs, ys), (xv, yv) in zip(loaders["sketch"], _forever(loaders["shape"])):
+                yield move(xs, ys), move(views(xv), yv)
+        elif "sketch" in loaders:
+            for x, y in loaders["sketch"]:
+                yield move(x, y)
+        else:
+            for x, y in loaders["shape"]:
+                yield move(views(x), y)
+
+    @torch.no_grad()
+    def accuracy(self, model: nn.Module, val: dict[str, Any], profile: Profile, device: torch.device) -> float:
+        """Validation accuracy of the classifier on held-out train sketches, else on un-augmented shapes."""
+        model.eval()
+        key = "sketch" if "sketch" in val else "shape"
+        net = self.networks(model)[key]
+        correct = total = 0
+        for x, y in DataLoader(val[key], batch_size=profile.eval_batch_size):
+            pred = net.classifier(net.embed(x.to(device))).argmax(1).cpu()
+            correct += int((pred == y).sum())
+            total += len(y)
+        model.train()
+        return correct / max(total, 1)
+
+    def __repr__(self) -> str:
+        return f"<stage {self.name} ({self.method}, {self.modality}{', from ' + self.needs if self.needs else ''})>"
+
+
+def split_train_val(labels: Tensor, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Per-class deterministic split of indices: ``fraction`` of each class to validation (at least 1)."""
+    rng = np.random.default_rng([seed, 17])
+    train, val = [], []
+    for k in torch.unique(labels).tolist():
+        idx = torch.nonzero(labels == k).flatten().tolist()
+        rng.shuffle(idx)
+        n_val = max(1, int(round(len(idx) * fraction))) if fraction > 0 and len(idx) > 1 else 0
+        val += idx[:n_val]
+        train += idx[n_val:]
+    return sorted(train), sorted(val)
+
+
+def param_groups(model: nn.Module, profile: Profile) -> list[dict[str, Any]]:
+    """Backbone parameters at ``lr``, everything else (heads, classifier) at ``lr * head_lr_mult``."""
+    backbone, heads = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        (backbone if ".backbone." in f".{name}" else heads).append(p)
+    return [{"params": backbone, "lr_mult": 1.0}, {"params": heads, "lr_mult": profile.head_lr_mult}]
+
+
+def _forever(loader: DataLoader) -> Iterator[Any]:
+    """Batches of ``loader`` without end, reshuffled and re-augmented on every pass
+    (``itertools.cycle`` would replay the first pass's batches)."""
+    while True:
+        yield from loader
+
+
+def _net(kind: str) -> Callable[[Profile, int], nn.Module]:
+    def build(profile: Profile, num_classes: int) -> nn.Module:
+        return create_model(model_name_for(kind, profile.backbone), num_classes, **model_kwargs(profile))
+    return build
+
+
+# -- CFTTSL -------------------------------------------------------------------------------------------------
+
+class AMLoss(StageLoss):
+    """AM-softmax alone (the teacher)."""
+
+    def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
+        x, y = batch
+        am = self.am(model(x)["logits"], y)
+        return am, {"am": am.item()}
+
+
+class GuidedLoss(StageLoss):
+    """AM-softmax + ``weight`` * guidance onto the fixed centres, logged as ``key``
+    (the student's guidance, UACTN's shape transfer: the same pull/push form)."""
+
+    def __init__(self, profile: Profile, centres: Tensor | None, weight: float, key: str) -> None:
+        super().__init__(profile, centres)
+        self.guidance = GuidanceLoss(beta=profile.beta)
+        self.weight, self.key = weight, key
+
+    def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
+        x, y = batch
+        out = model(x)
+        am = self.am(out["logits"], y)
+        g = self.guidance(out["z"], self.centres, y)
+        return am + self.weight * g, {"am": am.item(), self.key: g.item()}
+
+
+@register_stage
+class Teacher(Stage):
+    name, method, modality = "teacher", "cfttsl", "shape"
+    summary = "CFTTSL stage 1: multi-view teacher with AM-softmax"
+
+    def build_model(self, profile: Profile, num_classes: int) -> nn.Module:
+        return _net("mvcnn")(profile, num_classes)
+
+    def loss(self, profile: Profile, centres: Tensor | None) -> StageLoss:
+        return AMLoss(profile, centres)
+
+
+@register_stage
+class Student(Stage):
+    name, method, modality, needs = "student", "cfttsl", "sketch", "teacher"
+    summary = "CFTTSL stage 2: sketch student guided onto the teacher's centres"
+
+    def build_model(self, profile: Profile, num_classes: int) -> nn.Module:
+        return _net("sketch")(profile, num_classes)
+
+    def loss(self, profile: Profile, centres: Tensor | None) -> StageLoss:
+        return GuidedLoss(profile, centres, profile.alpha, "guidance")
+
+
+# -- UACTN --------------------------------------------------------------------------------------------------
+
+class SketchUncertaintyLoss(StageLoss):
+    """AM-softmax on z = mu + sigma * eps + ``unc_weight`` * the uncertainty regression onto the model's centres.
+
+    The regression is averaged over the d dimensions (``dims="mean"``), as the authors' code does
+    (``uncertainty_loss.py``; the paper writes a sum), so that it does not drown AM-softmax at d = 128;
+    ``unc_weight`` gives back part of that weight (docs/experiments.md).
+    """
+
+    def __init__(self, profile: Profile, centres: Tensor | None = None) -> None:
+        super().__init__(profile, centres)
+        self.uncertainty = UncertaintyLoss(kl_weight=profile.unc_kl_weight, dims="mean")
+        self.unc_weight = profile.unc_weight
+
+    def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
+        x, y = batch
+        out = model(x)
+        am = self.am(out["logits"], y)
+        u = self.uncertainty(out["mu"], out["log_var"], model.centres, y)
+        sigma = out["log_var"].detach().mul(0.5).exp().mean().item()
+        return am + self.unc_weight * u, {"am": am.item(), "uncertainty": u.item(), "sigma": sigma}
+
+
+@register_stage
+class SketchUncertainty(Stage):
+    name, method, modality = "sketch-uncertainty", "uactn", "sketch"
+    summary = "UACTN stage 1: sketch network with uncertainty"
+
+    def build_model(self, profile: Profile, num_classes: int) -> nn.Module:
+        return _net("sketch_unc")(profile, num_classes)
+
+    def loss(self, profile: Profile, centres: Tensor | None) -> StageLoss:
+        return SketchUncertaintyLoss(profile, centres)
+
+
+@register_stage
+class ShapeTransfer(Stage):
+    name, method, modality, needs = "shape-transfer", "uactn", "shape", "sketch-uncertainty"
+    summary = "UACTN stage 2: shapes transferred onto the sketch centres"
+
+    def build_model(self, profile: Profile, num_classes: int) -> nn.Module:
+        return _net("mvcnn")(profile, num_classes)
+
+    def loss(self, profile: Profile, centres: Tensor | None) -> StageLoss:
+        return GuidedLoss(profile, centres, profile.transfer_weight, "transfer")
+
+
+# -- joint baseline -------------------------------------------------------------------------------------------
 
 class JointNet(nn.Module):
     """Joint baseline: a sketch network and a multi-view network sharing ONE cosine classifier.
@@ -73,61 +403,23 @@ class JointNet(nn.Module):
         return self.classifier.centres
 
 
-def build_model(stage: Stage, profile: Profile, num_classes: int) -> nn.Module:
-    """The network of ``stage`` for ``profile`` (backbone, embed_dim, pretrained)."""
-    kw = dict(embed_dim=profile.embed_dim, pretrained=profile.pretrained or None)
-    if stage.model_kind == "joint":
-        return JointNet(create_model(model_name_for("sketch", profile.backbone), num_classes, **kw),
-                        create_model(model_name_for("mvcnn", profile.backbone), num_classes, **kw))
-    return create_model(model_name_for(stage.model_kind, profile.backbone), num_classes, **kw)
+class JointLoss(StageLoss):
+    """AM-softmax of the shared classifier on the sketches plus the same on the shapes."""
+
+    def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
+        (xs, ys), (xv, yv) = batch
+        ls = self.am(model.classifier(model.sketch.embed(xs)), ys)
+        lv = self.am(model.classifier(model.shape.embed(xv)), yv)
+        return ls + lv, {"am_sketch": ls.item(), "am_shape": lv.item()}
 
 
-class StageLoss(nn.Module):
-    """The loss of one stage. ``forward(model, batch) -> (loss, stats)``.
+@register_stage
+class Joint(Stage):
+    name, method, modality = "joint", "joint", "both"
+    summary = "Joint baseline: one shared classifier for sketches and views"
 
-    ``batch`` is ``(x, y)`` for one modality, or ``((x_sketch, y_sketch), (x_views, y_views))`` for joint.
-    ``centres`` (K, d) are the fixed centres of the ``--from`` run (student, shape-transfer).
-    """
+    def build_model(self, profile: Profile, num_classes: int) -> nn.Module:
+        return JointNet(_net("sketch")(profile, num_classes), _net("mvcnn")(profile, num_classes))
 
-    def __init__(self, stage: Stage, profile: Profile, centres: Tensor | None = None) -> None:
-        super().__init__()
-        self.stage = stage
-        am = FocalAMSoftmaxLoss if profile.focal_gamma > 0 else AMSoftmaxLoss
-        am_kw = dict(scale=profile.am_scale, margin=profile.am_margin)
-        if profile.focal_gamma > 0:
-            am_kw["gamma"] = profile.focal_gamma
-        self.am = am(**am_kw)
-        self.guidance = GuidanceLoss(beta=profile.beta)
-        # averaged over the d dimensions, as the authors' code does (uncertainty_loss.py; the paper writes a sum), so
-        # that it does not drown AM-softmax at d = 128; unc_weight = 5 gives back part of that weight. On the default profile (one run each, CPU)
-        # 5 beat 1 and 10: test accuracy of stage 1 0.864 / 0.858 / 0.811, Spearman(sigma, noise) 0.26 / 0.24 / 0.20
-        # (measured before the head's two BatchNorms: models/heads.py UncertaintyHead).
-        self.uncertainty = UncertaintyLoss(kl_weight=profile.unc_kl_weight, dims="mean")
-        self.alpha, self.unc_weight, self.transfer_weight = profile.alpha, profile.unc_weight, profile.transfer_weight
-        self.register_buffer("centres", centres if centres is not None else torch.empty(0), persistent=False)
-        if stage.needs and centres is None:
-            raise ValueError(f"Stage {stage.name} needs the centres of a {stage.needs} run (--from RUN).")
-
-    def forward(self, model: nn.Module, batch) -> tuple[Tensor, dict[str, float]]:
-        name = self.stage.name
-        if name == "joint":
-            (xs, ys), (xv, yv) = batch
-            ls = self.am(model.classifier(model.sketch.embed(xs)), ys)
-            lv = self.am(model.classifier(model.shape.embed(xv)), yv)
-            return ls + lv, {"am_sketch": ls.item(), "am_shape": lv.item()}
-        x, y = batch
-        out = model(x)
-        am = self.am(out["logits"], y)
-        if name == "teacher":
-            return am, {"am": am.item()}
-        if name == "student":
-            g = self.guidance(out["z"], self.centres, y)
-            return am + self.alpha * g, {"am": am.item(), "guidance": g.item()}
-        if name == "sketch-uncertainty":
-            u = self.uncertainty(out["mu"], out["log_var"], model.centres, y)
-            sigma = out["log_var"].detach().mul(0.5).exp().mean().item()
-            return am + self.unc_weight * u, {"am": am.item(), "uncertainty": u.item(), "sigma": sigma}
-        if name == "shape-transfer":
-            t = self.guidance(out["z"], self.centres, y)
-            return am + self.transfer_weight * t, {"am": am.item(), "transfer": t.item()}
-        raise KeyError(name)  # pragma: no cover - STAGES is closed
+    def loss(self, profile: Profile, centres: Tensor | None) -> StageLoss:
+        return JointLoss(profile, centres)

@@ -11,10 +11,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["SketchPad", "RetrievalDemo", "sketch_demo", "QueryHistory", "resolve_engine", "start_app"]
+__all__ = ["SketchPad", "RetrievalDemo", "sketch_demo", "QueryHistory", "start_app"]
 
 _WHERE = {"SketchPad": "sketchpad", "RetrievalDemo": "demo", "sketch_demo": "demo", "QueryHistory": "history",
-          "resolve_engine": "app", "start_app": "app"}
+          "start_app": "app"}
 
 
 def __getattr__(name: str) -> Any:

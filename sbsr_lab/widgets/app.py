@@ -1,20 +1,10 @@
-"""Pick a model by name, and serve the live demo as a standalone page with Voila (``sbsr-lab app``).
+"""Serve the live demo as a standalone page with Voila (``sbsr-lab app``).
 
-    from sbsr_lab.widgets.app import resolve_engine, start_app
-    engine = resolve_engine("bundle:cfttsl")            # or "uactn", a run folder, a bundle folder
-    with start_app(port=8866) as app:                   # Voila on 127.0.0.1, in a subprocess
+    from sbsr_lab.widgets.app import start_app
+    with start_app(port=8866, model="bundle:cfttsl") as app:   # Voila on 127.0.0.1, in a subprocess
         print(app.url)
 
-Model specs (the CLI's ``--model`` and the widget's selector):
-
-* ``None``: the packaged bundle's UACTN (or its first method);
-* ``cfttsl`` / ``uactn`` / ``joint`` or ``bundle:METHOD``: that method of the bundle (``bundle`` argument,
-  default the packaged one in ``sbsr_lab/assets/bundle``);
-* a folder holding ``bundle.json``: that bundle (UACTN or its first method);
-* any other folder: a method's last-stage run (``student``, ``shape-transfer``, ``joint``), whose gallery
-  is embedded now (:meth:`QueryEngine.from_run`).
-
-Nothing here imports ipywidgets, so the CLI's ``query`` stays light.
+Model specs (``model``) are those of :mod:`sbsr_lab.retrieval.engine`. Nothing here imports ipywidgets.
 """
 
 from __future__ import annotations
@@ -29,77 +19,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sbsr_lab.errors import CheckpointError, SbsrError
+from sbsr_lab.errors import SbsrError
 
-__all__ = ["METHOD_LABELS", "resolve_engine", "check_model_spec", "bundle_methods", "free_port", "write_app_notebook", "AppServer",
-           "start_app"]
+__all__ = ["METHOD_LABELS", "free_port", "write_app_notebook", "AppServer", "start_app"]
 
 #: Display names of the methods.
 METHOD_LABELS: dict[str, str] = {"cfttsl": "CFTTSL (teacher-student)", "uactn": "UACTN (uncertainty)",
                                  "joint": "Joint baseline"}
-
-
-def bundle_methods(bundle: str | os.PathLike[str] | None = None) -> list[str]:
-    """Methods in a bundle (default: the packaged one); ``[]`` when there is no bundle."""
-    from sbsr_lab.retrieval.bundle import read_bundle
-
-    try:
-        return list(read_bundle(bundle)["methods"])
-    except CheckpointError:
-        return []
-
-
-def _pick_method(bundle: str | os.PathLike[str] | None) -> str:
-    from sbsr_lab.retrieval.bundle import read_bundle
-
-    methods = list(read_bundle(bundle)["methods"])  # raises the clear "No model bundle" error
-    return "uactn" if "uactn" in methods else methods[0]
-
-
-def resolve_engine(model: Any = None, bundle: str | os.PathLike[str] | None = None, data: str | None = None):
-    """A :class:`~sbsr_lab.retrieval.query.QueryEngine` from a model spec (see the module docstring).
-
-    ``model`` may also be a ready ``QueryEngine`` (returned as is). Raises :class:`CheckpointError` with the
-    fix when there is no such model.
-    """
-    from sbsr_lab.retrieval.query import QueryEngine
-
-    if isinstance(model, QueryEngine):
-        return model
-    if model is None or model == "bundle":
-        return QueryEngine.from_bundle(_pick_method(bundle), bundle)
-    spec = str(model)
-    if spec.startswith("bundle:"):
-        return QueryEngine.from_bundle(spec.split(":", 1)[1], bundle)
-    if spec in METHOD_LABELS and not Path(spec).exists():
-        return QueryEngine.from_bundle(spec, bundle)
-    path = Path(spec).expanduser()
-    if (path / "bundle.json").is_file():
-        return QueryEngine.from_bundle(_pick_method(path), path)
-    if not path.is_dir():
-        raise CheckpointError(
-            f"No model {spec!r}: it is neither a method name ({', '.join(METHOD_LABELS)}), 'bundle:METHOD', "
-            f"nor a run folder (no folder {path.resolve()}). Fix: train one with `sbsr-lab demo` and pass "
-            "e.g. runs/demo-default/shape-transfer.")
-    return QueryEngine.from_run(path, data)
-
-
-def check_model_spec(model: str | None = None, bundle: str | os.PathLike[str] | None = None) -> None:
-    """Cheap check that a model spec names something that exists (before starting a server for it)."""
-    from sbsr_lab.retrieval.bundle import read_bundle
-
-    spec = "" if model is None else str(model)
-    path = Path(spec).expanduser() if spec else None
-    if path is not None and path.is_dir():
-        return
-    if not spec or spec == "bundle" or spec.startswith("bundle:") or spec in METHOD_LABELS:
-        desc = read_bundle(bundle)
-        method = spec.split(":", 1)[1] if spec.startswith("bundle:") else spec if spec in METHOD_LABELS else None
-        if method is not None and method not in desc["methods"]:
-            raise CheckpointError(f"The bundle at {desc['root']} has no method {method!r}; it has "
-                                  f"{', '.join(desc['methods'])}.")
-        return
-    resolve_engine(spec, bundle)  # raises the "No model ..." error for a missing folder
 
 
 # -- the Voila app ---------------------------------------------------------------------------------------

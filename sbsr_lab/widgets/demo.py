@@ -28,7 +28,8 @@ import numpy as np
 
 from sbsr_lab.data.strokes import sketch_problem
 from sbsr_lab.errors import SbsrError, SketchError
-from sbsr_lab.widgets.app import METHOD_LABELS, bundle_methods, resolve_engine
+from sbsr_lab.retrieval.engine import ModelSpec, bundle_methods, load_engine
+from sbsr_lab.widgets.app import METHOD_LABELS
 from sbsr_lab.widgets.history import QueryHistory
 from sbsr_lab.widgets.sketchpad import DEFAULT_BRUSH, SketchPad
 
@@ -107,7 +108,7 @@ class RetrievalDemo:
     """The live retrieval demo; :attr:`widget` is the one ``VBox`` to display.
 
     Args:
-        model: a model spec (see :func:`sbsr_lab.widgets.app.resolve_engine`): None = the bundled UACTN,
+        model: a model spec (see :mod:`sbsr_lab.retrieval.engine`): None = the bundled UACTN,
             ``"cfttsl"``/``"bundle:cfttsl"``, a run folder, a bundle folder, or a ``QueryEngine``.
         bundle: bundle folder for method names (default: the packaged one).
         data: dataset folder whose test sketches the picker offers (default: the model's own dataset).
@@ -170,16 +171,14 @@ class RetrievalDemo:
         if isinstance(model, QueryEngine):
             spec = f"engine:{model.method}"
             self._engines[spec] = model
-        else:
-            spec = str(model) if model is not None else ""
-            spec = f"bundle:{spec}" if spec in METHOD_LABELS and not Path(spec).exists() else spec
-            if spec and (Path(spec) / "bundle.json").is_file():  # a bundle folder: offer all its methods
-                from sbsr_lab.widgets.app import _pick_method
-
-                self.bundle, spec = spec, f"bundle:{_pick_method(spec)}"
-                model = spec
         try:
-            engine = self._engines.get(spec) or resolve_engine(model, self.bundle, str(self.data) if self.data else None)
+            if not isinstance(model, QueryEngine):
+                ms = ModelSpec.parse(model, self.bundle).resolved()
+                if ms.kind == "bundle" and ms.path is not None and ms.path != ModelSpec.parse(None, self.bundle).path:
+                    self.bundle = str(ms.path)  # a bundle folder: offer all its methods
+                spec = f"bundle:{ms.method}" if ms.kind == "bundle" else str(ms.path)
+                model = ms
+            engine = self._engines.get(spec) or load_engine(model, str(self.data) if self.data else None)
         except SbsrError as err:
             self._message(f"Cannot load the model: {err}", error=True)
             return False
@@ -516,26 +515,22 @@ def _torch_threads(n: int | None) -> Iterator[None]:
 
 def _dataset_candidates(spec: str, bundle: str | Path | None) -> list[str]:
     """Dataset folders a model may come from: a run's recorded data, else the default folder of its profile."""
-    import json
-
-    from sbsr_lab.config import get_profile
+    from sbsr_lab.config import PROFILES, get_profile
     from sbsr_lab.data.build import default_root
-    from sbsr_lab.retrieval.bundle import read_bundle
 
     out: list[str] = []
-    profile: dict[str, Any] = {}
-    try:
-        if spec and (Path(spec) / "last.json").is_file():
-            meta = json.loads((Path(spec) / "last.json").read_text(encoding="utf-8"))
-            out.append(str(meta.get("data", "")))
-            profile = meta.get("profile") or {}
-        else:
-            path = Path(spec) if spec and (Path(spec) / "bundle.json").is_file() else bundle
-            profile = read_bundle(path).get("profile") or {}
-        if profile.get("name") in ("ci", "default", "full"):
-            out.append(str(default_root(get_profile(profile["name"]))))
-    except (SbsrError, OSError, ValueError, KeyError):
-        pass
+    for candidate in (spec or None, None):  # a ready engine ("engine:...") falls back to the bundle's profile
+        try:
+            meta = ModelSpec.parse(candidate, bundle).meta()
+            break
+        except SbsrError:  # no such model: set_model has said why
+            continue
+    else:
+        return []
+    out.append(str(meta.get("data") or ""))
+    profile = meta.get("profile") or {}
+    if profile.get("name") in PROFILES:
+        out.append(str(default_root(get_profile(profile["name"]))))
     return [p for p in out if p]
 
 

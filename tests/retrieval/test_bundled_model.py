@@ -35,9 +35,9 @@ def sketches():
 
 @pytest.mark.parametrize("method", ["cfttsl", "uactn"])
 def test_bundled_model_finds_the_class(method, sketches):
-    from sbsr_lab.retrieval.query import QueryEngine
+    from sbsr_lab.retrieval.engine import load_engine
 
-    engine = QueryEngine.from_bundle(method)
+    engine = load_engine(f"bundle:{method}")
     assert len(engine.index) == 360 and engine.class_names == read_bundle()["class_names"]
     hits, top_hits = 0, 0
     for cls, strokes in sketches:

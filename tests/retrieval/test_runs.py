@@ -8,7 +8,9 @@ from sbsr_lab.config import get_profile
 from sbsr_lab.data.manifest import load_manifest
 from sbsr_lab.errors import CheckpointError
 from sbsr_lab.retrieval.report import metrics_table_text, write_report
-from sbsr_lab.retrieval.runs import evaluate_method, load_method, sigma_noise_spearman
+from sbsr_lab.retrieval.engine import load_engine
+from sbsr_lab.retrieval.runs import evaluate_method, sigma_noise_spearman
+from sbsr_lab.train.runs import load_method
 from sbsr_lab.train.fit import fit
 
 
@@ -52,10 +54,9 @@ def test_query_engine_from_run_and_bundle(method_runs, tiny_dataset, tmp_path):
     from sbsr_lab.errors import SketchError
     from sbsr_lab.io import load_png
     from sbsr_lab.retrieval.bundle import export_bundle, read_bundle
-    from sbsr_lab.retrieval.query import QueryEngine
 
     m = load_manifest(tiny_dataset)
-    engine = QueryEngine.from_run(method_runs / "transfer")
+    engine = load_engine(method_runs / "transfer")
     rec = m.sketches_of("test")[0]
     png = m.path(rec.png)
     res = engine.query(png, k=5)
@@ -71,14 +72,14 @@ def test_query_engine_from_run_and_bundle(method_runs, tiny_dataset, tmp_path):
     out = export_bundle({"uactn": method_runs / "transfer", "joint": method_runs / "joint"}, tiny_dataset, tmp_path / "b")
     desc = read_bundle(out)
     assert set(desc["methods"]) == {"uactn", "joint"} and (out / "thumbs").is_dir()
-    bundled = QueryEngine.from_bundle("uactn", out)
+    bundled = load_engine("bundle:uactn", bundle=out)
     res2 = bundled.query(1 - load_png(png), k=5)  # same sketch as an ink image
     assert [r["id"] for r in res2.results][:3] == [r["id"] for r in res.results][:3]  # float16 weights, same ranking
     assert bundled.index.thumbnails[0].endswith(".png")
     with pytest.raises(CheckpointError, match="no method 'cfttsl'"):
-        QueryEngine.from_bundle("cfttsl", out)
+        load_engine("bundle:cfttsl", bundle=out)
     with pytest.raises(CheckpointError, match="No model bundle"):
-        QueryEngine.from_bundle("uactn", tmp_path / "nothing")
+        load_engine("bundle:uactn", bundle=tmp_path / "nothing")
 
 
 def test_sigma_noise_spearman_separates_class_offsets_from_noise():

@@ -8,7 +8,8 @@ import torch
 from sbsr_lab.config import get_profile
 from sbsr_lab.errors import CheckpointError
 from sbsr_lab.train.checkpoint import load_checkpoint, read_checkpoint_meta
-from sbsr_lab.train.fit import fit, get_lr, load_run_model, split_train_val
+from sbsr_lab.train.fit import fit, get_lr, split_train_val
+from sbsr_lab.train.runs import load_run
 
 TINY = dict(image_size=32, epochs=2, sketch_epochs=2, batch_size=8, num_views=4, train_views=2, lr=3e-3, eval_batch_size=16)
 
@@ -72,13 +73,13 @@ def test_images_per_batch_count_every_view():
 
 def test_second_stages_keep_the_fixed_centres(runs):
     out, _ = runs
-    teacher, _ = load_run_model(out / "teacher")
-    student, _ = load_run_model(out / "student")
+    teacher, _ = load_run(out / "teacher")
+    student, _ = load_run(out / "student")
     assert torch.allclose(teacher.centres, student.centres, atol=1e-6)
-    unc, _ = load_run_model(out / "unc")
-    transfer, _ = load_run_model(out / "transfer")
+    unc, _ = load_run(out / "unc")
+    transfer, _ = load_run(out / "transfer")
     assert torch.allclose(unc.centres, transfer.centres, atol=1e-6)
-    joint, _ = load_run_model(out / "joint")
+    joint, _ = load_run(out / "joint")
     assert joint.sketch.classifier is joint.shape.classifier
 
 
@@ -92,12 +93,13 @@ def test_training_is_deterministic_on_cpu(tiny_dataset, tmp_path):
 
 
 def test_interrupted_run_resumes_to_the_same_weights(tiny_dataset, tmp_path, monkeypatch):
-    import sbsr_lab.train.fit as fit_mod
+    from sbsr_lab.train.stages import get_stage
 
+    teacher = type(get_stage("teacher"))
     p = _profile(epochs=3)
     ref = fit("teacher", p, tiny_dataset, tmp_path / "ref", progress=False)
     calls = {"n": 0}
-    real = fit_mod._accuracy
+    real = teacher.accuracy
 
     def dying_accuracy(*a, **k):  # dies during epoch 2's validation, after epoch 1's checkpoint
         calls["n"] += 1
@@ -105,10 +107,10 @@ def test_interrupted_run_resumes_to_the_same_weights(tiny_dataset, tmp_path, mon
             raise KeyboardInterrupt
         return real(*a, **k)
 
-    monkeypatch.setattr(fit_mod, "_accuracy", dying_accuracy)
+    monkeypatch.setattr(teacher, "accuracy", dying_accuracy)
     with pytest.raises(KeyboardInterrupt):
         fit("teacher", p, tiny_dataset, tmp_path / "cut", progress=False)
-    monkeypatch.setattr(fit_mod, "_accuracy", real)
+    monkeypatch.setattr(teacher, "accuracy", real)
     assert json.loads((tmp_path / "cut" / "last.json").read_text())["epoch"] == 0
     resumed = fit("teacher", p, tiny_dataset, tmp_path / "cut", resume=True, progress=False)
     assert [round(h["loss"], 6) for h in resumed.history] == [round(h["loss"], 6) for h in ref.history]
@@ -127,9 +129,9 @@ def test_clear_errors_for_missing_from_foreign_and_wrong_stage(tiny_dataset, tmp
     foreign.mkdir()
     (foreign / "best.json").write_text(json.dumps({"arch": "resnet"}))
     with pytest.raises(CheckpointError, match="not written by sbsr_lab"):
-        load_run_model(foreign)
+        load_run(foreign)
     with pytest.raises(CheckpointError, match="does not exist"):
-        load_run_model(tmp_path / "nowhere")
+        load_run(tmp_path / "nowhere")
     with pytest.raises(KeyError, match="Unknown stage"):
         fit("teacherr", _profile(), tiny_dataset, tmp_path / "x", progress=False)
 
@@ -148,13 +150,13 @@ def test_checkpoints_of_an_older_network_get_a_clear_error(tiny_dataset, tmp_pat
         save_file({k: v for k, v in tensors.items() if "log_var_mlp.4." not in k}, old / f"{kind}.safetensors")
     with pytest.raises(CheckpointError, match=r"does not fit this version's SketchNet \(missing .*log_var_mlp\.4\..*"
                                               r"older sbsr_lab\. Train the stage again"):
-        load_run_model(old)
+        load_run(old)
     with pytest.raises(CheckpointError, match=r"last\.safetensors does not fit.*Delete that folder"):
         fit("sketch-uncertainty", _profile(), tiny_dataset, old, resume=True, progress=False)
 
 
 def test_train_method_trains_its_stages_in_order_and_then_returns_at_once(tiny_dataset, tmp_path):
-    from sbsr_lab.demo import train_method
+    from sbsr_lab.pipeline import train_method
 
     run, seconds = train_method("cfttsl", _profile(epochs=1, sketch_epochs=1), tiny_dataset, tmp_path, progress=False)
     assert run == tmp_path / "student" and list(seconds) == ["teacher", "student"]

@@ -1,10 +1,11 @@
-"""The main job (``sbsr-lab demo``): data, the three methods, evaluation, a results table and a report.
+"""The whole pipeline (``sbsr-lab demo``): data, every method, evaluation, a results table and a report.
 
-    from sbsr_lab.demo import run_demo
+    from sbsr_lab.pipeline import run_demo, train_method
     results = run_demo("ci", out="runs/demo-ci")
 
-Builds SynthShapes if missing, trains CFTTSL (teacher -> student), UACTN (sketch-uncertainty ->
-shape-transfer) and the joint baseline, evaluates each on the test sketches against the whole gallery,
+Builds SynthShapes if missing, trains every registered method's stages in order
+(:func:`sbsr_lab.train.stages.method_stages`: CFTTSL teacher -> student, UACTN sketch-uncertainty ->
+shape-transfer, the joint baseline), evaluates each on the test sketches against the whole gallery,
 prints the table and writes ``results.json`` and ``report.html`` (opens offline) into ``out``.
 """
 
@@ -21,37 +22,32 @@ from sbsr_lab.io import atomic_write_json
 from sbsr_lab.retrieval.report import metrics_table_text, write_report
 from sbsr_lab.retrieval.runs import evaluate_method
 from sbsr_lab.train.fit import fit
+from sbsr_lab.train.stages import method_stages
 
-__all__ = ["METHOD_STAGES", "train_method", "run_demo"]
-
-#: The stages of each method, in training order: (stage, the stage it starts --from).
-METHOD_STAGES: dict[str, list[tuple[str, str | None]]] = {
-    "cfttsl": [("teacher", None), ("student", "teacher")],
-    "uactn": [("sketch-uncertainty", None), ("shape-transfer", "sketch-uncertainty")],
-    "joint": [("joint", None)],
-}
+__all__ = ["train_method", "run_demo"]
 
 
 def train_method(method: str, profile: Profile | str, data: str | Path, runs: str | Path, resume: bool = True,
                  progress: bool = True) -> tuple[Path, dict[str, float]]:
-    """Train every stage of ``method`` (``cfttsl``, ``uactn`` or ``joint``) into ``runs/<stage>``, in order.
+    """Train every stage of ``method`` (``cfttsl``, ``uactn``, ``joint``...) into ``runs/<stage>``, in order.
 
-    Each stage starts ``--from`` the one before it (:data:`METHOD_STAGES`). With ``resume`` a finished
-    stage returns at once and an interrupted one continues. Returns ``(the last stage's run folder, the
-    seconds each stage took)``; the run folder is what :func:`~sbsr_lab.retrieval.runs.load_method` and
-    ``evaluate_method`` take.
+    Each stage starts ``--from`` the stage it needs (:func:`~sbsr_lab.train.stages.method_stages`). With
+    ``resume`` a finished stage returns at once and an interrupted one continues. Returns ``(the last
+    stage's run folder, the seconds each stage took)``; the run folder is what
+    :func:`~sbsr_lab.train.runs.load_method` and ``evaluate_method`` take.
     """
-    if method not in METHOD_STAGES:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHOD_STAGES)}")
-    profile = get_profile(profile) if isinstance(profile, str) else profile
+    stages = method_stages()
+    if method not in stages:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(stages)}")
+    profile = get_profile(profile)
     runs = Path(runs)
     seconds: dict[str, float] = {}
-    for stage, parent in METHOD_STAGES[method]:
+    for stage, parent in stages[method]:
         t0 = time.perf_counter()
         fit(stage, profile, data, runs / stage, from_run=runs / parent if parent else None, resume=resume,
             progress=progress)
         seconds[stage] = time.perf_counter() - t0
-    return runs / METHOD_STAGES[method][-1][0], seconds
+    return runs / stages[method][-1][0], seconds
 
 
 def run_demo(profile: Profile | str = "default", data: str | Path | None = None, out: str | Path | None = None,
@@ -64,7 +60,7 @@ def run_demo(profile: Profile | str = "default", data: str | Path | None = None,
     ``resume=True`` continues stages whose ``last`` checkpoint exists in ``out`` (an interrupted demo
     picks up where it stopped).
     """
-    profile = get_profile(profile) if isinstance(profile, str) else profile
+    profile = get_profile(profile)
     data = Path(data) if data is not None else default_root(profile)
     out = Path(out) if out is not None else Path("runs") / f"demo-{profile.name}"
     seconds: dict[str, float] = {}
@@ -74,7 +70,7 @@ def run_demo(profile: Profile | str = "default", data: str | Path | None = None,
     seconds["data"] = time.perf_counter() - t0
 
     evaluations = {}
-    for method in METHOD_STAGES:
+    for method in method_stages():
         run, stage_seconds = train_method(method, profile, data, out, resume=resume, progress=progress)
         seconds.update(stage_seconds)
         t0 = time.perf_counter()

@@ -1,0 +1,81 @@
+"""Loading trained runs: the one home for "a run folder -> its networks".
+
+    from sbsr_lab.train.runs import load_run, load_method
+    teacher, meta = load_run("runs/teacher")            # one stage's model (eval mode) and its meta
+    nets = load_method("runs/student")                  # a method: sketch net + shape net (+ its --from run)
+
+A run folder holds ``best``/``last`` checkpoints (:mod:`sbsr_lab.train.checkpoint`); the stage named in
+the checkpoint rebuilds its network (:meth:`~sbsr_lab.train.stages.Stage.build_model`), so loading needs
+nothing but the folder. A *method* is evaluated from the run of its last stage: the networks that
+stage trained (:meth:`~sbsr_lab.train.stages.Stage.networks`), completed by those of its ``--from``
+run (CFTTSL: student sketches + teacher shapes; UACTN: shape-transfer shapes + sketch-uncertainty
+sketches; joint: both in one run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from sbsr_lab.config import Profile
+from sbsr_lab.errors import CheckpointError
+from sbsr_lab.train.checkpoint import load_checkpoint, load_weights, resolve_from_run
+from sbsr_lab.train.stages import STAGES, get_stage
+
+__all__ = ["load_run", "MethodNets", "load_method"]
+
+
+def load_run(run: str | Path, kind: str = "best", device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the network of a run folder from its checkpoint alone; returns ``(model in eval mode, meta)``."""
+    state, _, meta = load_checkpoint(run, kind)
+    if meta.get("stage") not in STAGES:
+        raise CheckpointError(f"{run}/{kind}.json names the stage {meta.get('stage')!r}, which this sbsr_lab does not "
+                              f"know (stages: {', '.join(STAGES)}). Retrain it with `sbsr-lab train STAGE --out NEW`.")
+    profile = Profile.from_dict(meta["profile"])
+    model = get_stage(meta["stage"]).build_model(profile, len(meta["class_names"]))
+    load_weights(model, state, f"{run}/{kind}.safetensors ({meta['stage']})",
+                 "Train the stage again into a new folder (`sbsr-lab train ... --out NEW`).")
+    return model.to(device).eval(), meta
+
+
+@dataclass
+class MethodNets:
+    """The two networks of a trained method and the metadata of its runs."""
+
+    method: str
+    sketch: nn.Module
+    shape: nn.Module
+    class_names: list[str]
+    profile: dict[str, Any]
+    data: str
+    runs: dict[str, str]          # stage -> run folder
+
+    @property
+    def has_uncertainty(self) -> bool:
+        return bool(getattr(self.sketch, "uncertainty", False))
+
+
+def load_method(run: str | Path, device: torch.device | str = "cpu") -> MethodNets:
+    """The sketch and shape networks of the method whose last stage is ``run`` (module docstring)."""
+    model, meta = load_run(run, device=device)
+    stage = get_stage(meta["stage"])
+    runs = {stage.name: str(run)}
+    nets = dict(stage.networks(model))
+    if len(nets) < 2:
+        if stage.needs is None:
+            after = [s.name for s in STAGES.values() if s.needs == stage.name]
+            raise CheckpointError(f"{run} is a {stage.name} run, one half of a method: evaluate the "
+                                  f"{' or '.join(after) or 'next stage'} run trained --from it.")
+        if not meta.get("from_run"):
+            raise CheckpointError(f"{run} ({stage.name}) does not record its --from run; retrain it with --from.")
+        source = resolve_from_run(run, meta["from_run"])
+        other, other_meta = load_run(source, device=device)
+        runs[other_meta["stage"]] = str(source)
+        for key, net in get_stage(other_meta["stage"]).networks(other).items():
+            nets.setdefault(key, net)
+    return MethodNets(meta["method"], nets["sketch"], nets["shape"], meta["class_names"], meta["profile"],
+                      meta["data"], runs)
