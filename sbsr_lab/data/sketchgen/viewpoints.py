@@ -38,12 +38,10 @@ def unusual_view_probability(noise: float) -> float:
     """Chance that a sketch of noise level ``noise`` is drawn from an unusual viewpoint (:func:`drawing_viewpoint`).
 
     0 for noise <= 0.25, 1 for noise >= 0.75, linear in between: on average half the sketches of a
-    class spread evenly over [0, 1] are drawn from unusual views. A ramp rather than ``noise`` itself
-    (as generator version 2 had it), because the viewpoint is a big, all-or-nothing effect: with
-    ``noise`` as the chance, sketches of the same noise level drawn from unusual views lay twice as far
-    from their class centre in UACTN's embedding as those drawn from careful views (default profile,
-    test sketches of noise 0.3-0.9), so the noise level said little about how hard a sketch was. With
-    the ramp the demo's Spearman(sigma, noise) went from 0.48 to 0.53 (0.36 to 0.41 with ``seed=1``).
+    class spread evenly over [0, 1] are drawn from unusual views. A ramp rather than ``noise`` itself,
+    because the viewpoint is a big, all-or-nothing effect: with ``noise`` as the chance, the noise
+    level said little about how hard a sketch was (measurements: docs/experiments.md, "Sketch
+    generator: the unusual-viewpoint ramp").
     """
     return float(np.clip((noise - 0.25) / 0.5, 0.0, 1.0))
 
