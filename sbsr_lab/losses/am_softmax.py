@@ -15,22 +15,21 @@ class AMSoftmaxLoss(BaseLoss):
     """Additive-margin softmax: CE(s * (cos - m * onehot(y)), y).
 
     Wang et al., "Additive Margin Softmax for Face Verification" (2018) = CosFace (Wang et al.,
-    CVPR 2018). Defaults s = 15, m = 0.35 (blueprint). With ``focal_gamma`` set, each sample's
-    -log p_y is weighted by (1 - p_y)^gamma (see :class:`FocalAMSoftmaxLoss`).
+    CVPR 2018). Defaults s = 15, m = 0.35 (blueprint). Two steps a variant may override:
+    :meth:`margin_logits` (the logits) and :meth:`per_sample` (-log p_y; see :class:`FocalAMSoftmaxLoss`).
 
     Shapes: cosine (B, K) in [-1, 1] (a :class:`~sbsr_lab.models.CosineClassifier`'s logits with
     ``scale=None``), labels (B,) int. Returns a scalar, or (B,) with ``reduction="none"``.
     """
 
-    def __init__(
-        self,
-        scale: float = 15.0,
-        margin: float = 0.35,
-        focal_gamma: float | None = None,
-        reduction: Reduction = "mean",
-    ) -> None:
+    def __init__(self, scale: float = 15.0, margin: float = 0.35, reduction: Reduction = "mean") -> None:
         super().__init__(reduction)
-        self.scale, self.margin, self.focal_gamma = scale, margin, focal_gamma
+        self.scale, self.margin = scale, margin
+
+    def check_inputs(self, cosine: Tensor, labels: Tensor) -> None:
+        if cosine.dim() != 2:
+            raise ValueError(f"{type(self).__name__}: cosine must be (B, K), got shape {tuple(cosine.shape)}")
+        check_labels(labels, cosine.shape[0], cosine.shape[1], type(self).__name__)
 
     def margin_logits(self, cosine: Tensor, labels: Tensor) -> Tensor:
         """s * (cos - m * onehot(y)): (B, K)."""
@@ -38,24 +37,17 @@ class AMSoftmaxLoss(BaseLoss):
         return self.scale * (cosine - self.margin * onehot)
 
     def per_sample(self, log_p_target: Tensor) -> Tensor:
-        """The step the focal variant changes: -log p_y, or (1 - p_y)^gamma * -log p_y. (B,) -> (B,)."""
-        nll = -log_p_target
-        if self.focal_gamma is None:
-            return nll
-        return (1.0 - log_p_target.exp()).clamp_min(0.0).pow(self.focal_gamma) * nll
+        """-log p_y: (B,) -> (B,)."""
+        return -log_p_target
 
-    def forward(self, cosine: Tensor, labels: Tensor) -> Tensor:
-        """cosine (B, K), labels (B,) -> scalar, or (B,) when ``reduction="none"``."""
-        if cosine.dim() != 2:
-            raise ValueError(f"{type(self).__name__}: cosine must be (B, K), got shape {tuple(cosine.shape)}")
-        check_labels(labels, cosine.shape[0], cosine.shape[1], type(self).__name__)
+    def compute_loss(self, cosine: Tensor, labels: Tensor) -> Tensor:
+        """cosine (B, K), labels (B,) -> (B,)."""
         log_p = torch.log_softmax(self.margin_logits(cosine, labels), dim=1)  # (B, K)
         log_p_target = log_p.gather(1, labels[:, None]).squeeze(1)  # (B,)
-        return self.reduce(self.per_sample(log_p_target))
+        return self.per_sample(log_p_target)
 
     def extra_repr(self) -> str:
-        focal = "" if self.focal_gamma is None else f", focal_gamma={self.focal_gamma}"
-        return f"scale={self.scale}, margin={self.margin}{focal}, reduction={self.reduction!r}"
+        return f"scale={self.scale}, margin={self.margin}, reduction={self.reduction!r}"
 
 
 class FocalAMSoftmaxLoss(AMSoftmaxLoss):
@@ -68,4 +60,12 @@ class FocalAMSoftmaxLoss(AMSoftmaxLoss):
     def __init__(
         self, scale: float = 15.0, margin: float = 0.35, gamma: float = 2.0, reduction: Reduction = "mean"
     ) -> None:
-        super().__init__(scale, margin, focal_gamma=gamma, reduction=reduction)
+        super().__init__(scale, margin, reduction=reduction)
+        self.gamma = gamma
+
+    def per_sample(self, log_p_target: Tensor) -> Tensor:
+        """(1 - p_y)^gamma * -log p_y: (B,) -> (B,)."""
+        return (1.0 - log_p_target.exp()).clamp_min(0.0).pow(self.gamma) * -log_p_target
+
+    def extra_repr(self) -> str:
+        return f"gamma={self.gamma}, " + super().extra_repr()

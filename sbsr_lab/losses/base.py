@@ -1,4 +1,4 @@
-"""The shared part of every loss: per-sample values, then the caller's reduction."""
+"""The shared part of every loss: input checks, per-item values, then the caller's reduction."""
 
 from __future__ import annotations
 
@@ -7,15 +7,21 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-__all__ = ["BaseLoss", "Reduction"]
+__all__ = ["BaseLoss", "Reduction", "check_labels"]
 
 Reduction = Literal["mean", "sum", "none"]
 
 
 class BaseLoss(nn.Module):
-    """A loss that computes one value per sample, reduced by ``reduction``.
+    """A loss that computes one value per item, reduced by ``reduction`` (pytorch-metric-learning style).
 
-    ``"mean"`` and ``"sum"`` give a scalar; ``"none"`` gives the per-sample values (B,) (UACTN and
+    ``forward(*inputs)`` does the shared chores in one place: :meth:`check_inputs` (shapes, labels),
+    then :meth:`compute_loss` (one value per item, (B,)), then :meth:`reduce`. A loss implements those
+    two methods; a variant overrides one step (e.g. :class:`~sbsr_lab.losses.FocalAMSoftmaxLoss`).
+    ``compute_loss`` may return ``(values, valid)`` where items without a loss are masked out of
+    ``"mean"`` (``"none"`` keeps their 0).
+
+    ``"mean"`` and ``"sum"`` give a scalar; ``"none"`` gives the per-item values (B,) (UACTN and
     the focal variant weigh samples, notebooks plot them).
     """
 
@@ -25,10 +31,24 @@ class BaseLoss(nn.Module):
             raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
         self.reduction = reduction
 
-    def reduce(self, per_sample: Tensor) -> Tensor:
-        """(B,) -> scalar (mean / sum) or (B,) unchanged (none)."""
+    def forward(self, *inputs: Tensor) -> Tensor:
+        """Check the inputs, compute one value per item, reduce (see the class docstring)."""
+        self.check_inputs(*inputs)
+        out = self.compute_loss(*inputs)
+        values, valid = out if isinstance(out, tuple) else (out, None)
+        return self.reduce(values, valid)
+
+    def check_inputs(self, *inputs: Tensor) -> None:
+        """Raise a clear error for inputs of the wrong shape or dtype (nothing to check by default)."""
+
+    def compute_loss(self, *inputs: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        """One value per item, (B,) (or ``(values, valid mask)``)."""
+        raise NotImplementedError
+
+    def reduce(self, per_sample: Tensor, valid: Tensor | None = None) -> Tensor:
+        """(B,) -> scalar (mean over the ``valid`` items / sum) or (B,) unchanged (none)."""
         if self.reduction == "mean":
-            return per_sample.mean()
+            return per_sample.mean() if valid is None else per_sample[valid].mean()
         if self.reduction == "sum":
             return per_sample.sum()
         return per_sample

@@ -27,13 +27,15 @@ class CentreLoss(BaseLoss):
         super().__init__(reduction)
         self.centres = nn.Parameter(nn.functional.normalize(torch.randn(num_classes, embed_dim), dim=1))
 
-    def forward(self, z: Tensor, labels: Tensor) -> Tensor:
-        """z (B, d), labels (B,) -> scalar, or (B,) when ``reduction="none"``."""
+    def check_inputs(self, z: Tensor, labels: Tensor) -> None:
         k, d = self.centres.shape
         if z.dim() != 2 or z.shape[1] != d:
             raise ValueError(f"CentreLoss: z must be (B, {d}), got shape {tuple(z.shape)}")
         check_labels(labels, z.shape[0], k, "CentreLoss")
-        return self.reduce(0.5 * (z - self.centres.to(z.dtype)[labels]).pow(2).sum(1))
+
+    def compute_loss(self, z: Tensor, labels: Tensor) -> Tensor:
+        """z (B, d), labels (B,) -> (B,)."""
+        return 0.5 * (z - self.centres.to(z.dtype)[labels]).pow(2).sum(1)
 
     def extra_repr(self) -> str:
         k, d = self.centres.shape

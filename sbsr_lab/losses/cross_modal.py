@@ -52,16 +52,19 @@ class MeanDiscrepancyLoss(BaseLoss):
     Raises ValueError if the two batches share no class.
     """
 
-    def forward(self, z_sketch: Tensor, y_sketch: Tensor, z_shape: Tensor, y_shape: Tensor) -> Tensor:
-        """z_sketch (N, d), y_sketch (N,), z_shape (M, d), y_shape (M,) -> scalar, or (K',)."""
-        k = _check_pair("MeanDiscrepancyLoss", z_sketch, y_sketch, z_shape, y_shape)
+    def check_inputs(self, z_sketch: Tensor, y_sketch: Tensor, z_shape: Tensor, y_shape: Tensor) -> None:
+        _check_pair("MeanDiscrepancyLoss", z_sketch, y_sketch, z_shape, y_shape)
+
+    def compute_loss(self, z_sketch: Tensor, y_sketch: Tensor, z_shape: Tensor, y_shape: Tensor) -> Tensor:
+        """z_sketch (N, d), y_sketch (N,), z_shape (M, d), y_shape (M,) -> (K',) per shared class."""
+        k = 1 + max(int(y_sketch.max()), int(y_shape.max()))
         ms, ns = class_means(z_sketch, y_sketch, k)
         mt, nt = class_means(z_shape.to(z_sketch.dtype), y_shape, k)
         shared = (ns > 0) & (nt > 0)
         if not bool(shared.any()):
             raise ValueError("MeanDiscrepancyLoss: the sketch and shape batches share no class; "
                              "sample both modalities from the same classes")
-        return self.reduce((ms[shared] - mt[shared]).pow(2).sum(1))
+        return (ms[shared] - mt[shared]).pow(2).sum(1)
 
 
 class CrossModalContrastiveLoss(BaseLoss):
@@ -89,9 +92,12 @@ class CrossModalContrastiveLoss(BaseLoss):
             raise ValueError(f"temperature must be > 0, got {temperature}")
         self.temperature = temperature
 
-    def forward(self, z_sketch: Tensor, y_sketch: Tensor, z_shape: Tensor, y_shape: Tensor) -> Tensor:
-        """z_sketch (B, d), y_sketch (B,), z_shape (M, d), y_shape (M,) -> scalar, or (B,)."""
+    def check_inputs(self, z_sketch: Tensor, y_sketch: Tensor, z_shape: Tensor, y_shape: Tensor) -> None:
         _check_pair("CrossModalContrastiveLoss", z_sketch, y_sketch, z_shape, y_shape)
+
+    def compute_loss(self, z_sketch: Tensor, y_sketch: Tensor, z_shape: Tensor,
+                     y_shape: Tensor) -> tuple[Tensor, Tensor]:
+        """z_sketch (B, d), y_sketch (B,), z_shape (M, d), y_shape (M,) -> ((B,), valid (B,))."""
         q, g = F.normalize(z_sketch, dim=1), F.normalize(z_shape.to(z_sketch.dtype), dim=1)
         logits = q @ g.T / self.temperature  # (B, M)
         log_prob = logits - logits.logsumexp(1, keepdim=True)
@@ -102,9 +108,7 @@ class CrossModalContrastiveLoss(BaseLoss):
             raise ValueError("CrossModalContrastiveLoss: no sketch has a shape of its class in the batch; "
                              "sample both modalities from the same classes")
         per_sketch = -(pos * log_prob).sum(1) / n_pos.clamp(min=1)  # (B,), 0 where no positive
-        if self.reduction == "none":
-            return per_sketch
-        return per_sketch[has].mean() if self.reduction == "mean" else per_sketch.sum()
+        return per_sketch, has
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}, reduction={self.reduction!r}"

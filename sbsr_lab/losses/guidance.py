@@ -31,8 +31,7 @@ class GuidanceLoss(BaseLoss):
         super().__init__(reduction)
         self.beta = beta
 
-    def forward(self, z: Tensor, centres: Tensor, labels: Tensor) -> Tensor:
-        """z (B, d), centres (K, d), labels (B,) -> scalar, or (B,) when ``reduction="none"``."""
+    def check_inputs(self, z: Tensor, centres: Tensor, labels: Tensor) -> None:
         if z.dim() != 2 or centres.dim() != 2 or z.shape[1] != centres.shape[1]:
             raise ValueError(
                 f"GuidanceLoss: want z (B, d) and centres (K, d), got {tuple(z.shape)} and {tuple(centres.shape)}"
@@ -41,12 +40,16 @@ class GuidanceLoss(BaseLoss):
         if k < 2:
             raise ValueError(f"GuidanceLoss: needs at least 2 centres to push away from, got {k}")
         check_labels(labels, z.shape[0], k, "GuidanceLoss")
+
+    def compute_loss(self, z: Tensor, centres: Tensor, labels: Tensor) -> Tensor:
+        """z (B, d), centres (K, d), labels (B,) -> (B,)."""
+        k = centres.shape[0]
         centres = centres.detach().to(z.dtype)
         pull = (z - centres[labels]).pow(2).sum(1)  # (B,)
         sims = z @ centres.T  # (B, K)
         own = sims.gather(1, labels[:, None]).squeeze(1)  # (B,)
         push = (sims.sum(1) - own) / (k - 1)  # mean over the K - 1 other centres
-        return self.reduce(pull + self.beta * push)
+        return pull + self.beta * push
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, reduction={self.reduction!r}"

@@ -52,8 +52,7 @@ class UncertaintyLoss(BaseLoss):
             raise ValueError(f"dims must be 'sum' or 'mean', got {dims!r}")
         self.kl_weight, self.dims, self.detach_centres = kl_weight, dims, detach_centres
 
-    def forward(self, mu: Tensor, log_var: Tensor, centres: Tensor, labels: Tensor) -> Tensor:
-        """mu (B, d), log_var (B, d)|(B, 1), centres (K, d), labels (B,) -> scalar or (B,)."""
+    def check_inputs(self, mu: Tensor, log_var: Tensor, centres: Tensor, labels: Tensor) -> None:
         if mu.dim() != 2 or centres.dim() != 2 or mu.shape[1] != centres.shape[1]:
             raise ValueError(
                 f"UncertaintyLoss: want mu (B, d) and centres (K, d), got {tuple(mu.shape)} and {tuple(centres.shape)}"
@@ -64,6 +63,9 @@ class UncertaintyLoss(BaseLoss):
                 f"got {tuple(log_var.shape)}"
             )
         check_labels(labels, mu.shape[0], centres.shape[0], "UncertaintyLoss")
+
+    def compute_loss(self, mu: Tensor, log_var: Tensor, centres: Tensor, labels: Tensor) -> Tensor:
+        """mu (B, d), log_var (B, d)|(B, 1), centres (K, d), labels (B,) -> (B,)."""
         if self.detach_centres:
             centres = centres.detach()
         target = centres.to(mu.dtype)[labels]  # (B, d)
@@ -72,8 +74,7 @@ class UncertaintyLoss(BaseLoss):
         terms = 0.5 * (mu - target).pow(2) * inv_var + 0.5 * log_var  # (B, d)
         if self.kl_weight:
             terms = terms + self.kl_weight * 0.5 * (log_var.exp() - log_var - 1.0)
-        per_sample = terms.sum(1) if self.dims == "sum" else terms.mean(1)  # (B,)
-        return self.reduce(per_sample)
+        return terms.sum(1) if self.dims == "sum" else terms.mean(1)  # (B,)
 
     def extra_repr(self) -> str:
         return (
