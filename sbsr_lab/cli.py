@@ -73,7 +73,8 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 
     from sbsr_lab.data.benchmarks import scan_benchmark, validate
 
-    path = fetch_dataset(args.name, args.root, base_url=args.url, progress=not args.quiet)
+    path = fetch_dataset(args.name, args.root, base_url=args.url, progress=not args.quiet,
+                         max_extract_gb=args.max_extract_gb, max_ratio=args.max_extract_ratio)
     print(validate(scan_benchmark(args.name, path), raise_on_error=False))
     print(f"{args.name}: ready in {path}; next: sbsr-lab data prepare {args.name} --root {path}")
     return 0
@@ -143,7 +144,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     profile = _profile(args)
     data = args.data or default_root(profile)
     result = fit(args.stage, profile, data, args.out, from_run=args.from_run, resume=args.resume,
-                 progress=not args.quiet)
+                 overwrite=args.overwrite, progress=not args.quiet)
     print(f"{result.stage}: best val_acc {result.best_val:.3f} at epoch {result.best_epoch + 1}, "
           f"{result.seconds:.1f} s -> {result.run}")
     return 0
@@ -151,7 +152,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from sbsr_lab.io import atomic_write_json
-    from sbsr_lab.retrieval.report import metrics_table_text
+    from sbsr_lab.retrieval.evaluate import metrics_table_text
 
     if args.run:
         from sbsr_lab.retrieval.runs import evaluate_method
@@ -268,11 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("name", choices=["shrec13", "shrec14"])
     fetch.add_argument("--root", required=True)
     fetch.add_argument("--url", help="mirror base URL (default: the official site)")
-    fetch.set_defaults(func=cmd_data_fetch)
     fetch.add_argument("--max-extract-gb", type=float, default=20.0,
                        help="refuse archives that would write more than this (default 20 GB)")
     fetch.add_argument("--max-extract-ratio", type=float, default=200.0,
                        help="refuse archives expanding more than this many times their size (zip bombs; default 200)")
+    fetch.set_defaults(func=cmd_data_fetch)
 
     prep = data.add_parser("prepare", help="validate a real benchmark, render its views, write manifest.json")
     prep.add_argument("name", choices=["auto", "shrec13", "shrec14", "modelnet", "folder"])
@@ -299,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="run folder for checkpoints and metrics.csv")
     train.add_argument("--from", dest="from_run", help="run whose fixed centres this stage is pulled onto")
     train.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    train.add_argument("--overwrite", action="store_true",
+                       help="train afresh into an --out that already holds a run (refused otherwise)")
     train.add_argument("--workers", type=int, help="DataLoader worker processes")
     train.set_defaults(func=cmd_train)
 

@@ -36,7 +36,7 @@ from sbsr_lab.io import atomic_path, atomic_write_json
 
 __all__ = ["FORMAT", "VERSION", "save_checkpoint", "read_checkpoint_meta", "load_checkpoint",
            "load_weights", "optimizer_tensors", "restore_optimizer", "record_from_run", "resolve_from_run",
-           "check_meta", "check_head_shapes", "check_finite", "header_shapes", "read_json_file", "MAX_JSON_BYTES"]
+           "check_out_folder", "check_meta", "check_head_shapes", "check_finite", "header_shapes", "read_json_file", "MAX_JSON_BYTES"]
 
 FORMAT = "sbsr_lab.checkpoint"
 VERSION = 1
@@ -86,6 +86,32 @@ def save_checkpoint(run: str | Path, kind: str, model: nn.Module, meta: dict[str
     path = run / f"{kind}.json"
     atomic_write_json(path, meta)
     return path
+
+
+def check_out_folder(out: str | Path, resume: bool, overwrite: bool) -> None:
+    """Refuse to train into ``out`` when that would silently replace a run: a file, or a folder holding
+    a run (finished or interrupted) without ``resume`` or ``overwrite``. With ``overwrite`` the old
+    run's checkpoint descriptions are deleted first, so old and new checkpoints never mix."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise CheckpointError(f"--out {out} is a file, not a folder. Fix: give a folder name for the run.")
+    old = [out / f"{kind}.json" for kind in ("last", "best") if (out / f"{kind}.json").is_file()]
+    if not old or resume:
+        return
+    if overwrite:
+        for path in old:
+            path.unlink()
+        return
+    what = "run"
+    try:
+        last = json.loads((out / "last.json").read_text(encoding="utf-8")) if (out / "last.json").is_file() else {}
+        if isinstance(last, dict) and isinstance(last.get("stage"), str):
+            what = f"{last['stage']} run (last epoch {last.get('epoch')}, best validation accuracy {last.get('best_val')})"
+    except (OSError, ValueError):
+        pass
+    raise CheckpointError(
+        f"{out} already holds a {what}; training it from the start would replace its checkpoints. Fix: add "
+        "--resume to continue it (a finished run is kept as it is), --overwrite to replace it, or choose a new --out.")
 
 
 def record_from_run(from_run: str | Path | None, run: str | Path) -> str | None:

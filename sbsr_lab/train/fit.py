@@ -1,0 +1,202 @@
+"""``fit(stage, profile, data, out)``: the whole training path of every stage, readable in one sitting.
+
+    sbsr-lab train teacher --data data/synthshapes-default --out runs/teacher
+    sbsr-lab train student --data data/synthshapes-default --out runs/student --from runs/teacher
+
+One loop for all stages (each :class:`~sbsr_lab.train.stages.Stage` says what differs: network, data, loss, step): AdamW or SGD (momentum 0.9,
+weight decay 1e-4, heads at ``head_lr_mult`` x the backbone rate), linear warmup then cosine decay,
+a progress bar (:mod:`sbsr_lab.progress`), metrics to ``metrics.csv`` (losses, validation accuracy, training images per second of the
+sketch and view networks), channels_last everywhere (also ~15% faster on 2 CPU cores with
+oneDNN) and AMP on CUDA, and a checkpoint every epoch
+(``last``) plus the best by validation (``best``). Determinism: the seed is re-applied at every epoch
+(``seed * 1000 + epoch``), so ``--resume`` from epoch k replays epochs k+1.. exactly as an
+uninterrupted run on the CPU.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from sbsr_lab.config import Profile, get_profile
+from sbsr_lab.data.manifest import Manifest, load_manifest
+from sbsr_lab.errors import CheckpointError
+from sbsr_lab.io import atomic_write_text
+from sbsr_lab.progress import note
+from sbsr_lab.progress import progress as progress_bar
+from sbsr_lab.train.checkpoint import (
+    load_checkpoint, load_weights, read_checkpoint_meta, record_from_run, restore_optimizer, save_checkpoint,
+)
+from sbsr_lab.train.stages import Stage, get_stage, split_train_val
+
+__all__ = ["FitResult", "fit", "resolve_device", "split_train_val", "get_lr"]
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns: the run folder, the best validation accuracy and per-epoch history."""
+
+    run: Path
+    stage: str
+    best_val: float
+    best_epoch: int
+    history: list[dict[str, float]]
+    seconds: float
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; anything else is passed to ``torch.device``."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def get_lr(step: int, total: int, warmup: int, peak: float) -> float:
+    """Learning rate at ``step``: 1) linear warmup to ``peak``, 2) cosine decay to 0 at ``total``."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def _fixed_centres(stage: Stage, from_run: str | Path | None, manifest: Manifest) -> Tensor | None:
+    """Centres of the ``--from`` run, checked against the stage and the dataset's classes."""
+    if stage.needs is None:
+        return None
+    if from_run is None:
+        raise CheckpointError(f"Stage {stage.name} needs a finished {stage.needs} run: add --from RUN.")
+    meta = read_checkpoint_meta(from_run, "best")
+    if meta["stage"] != stage.needs:
+        raise CheckpointError(f"--from {from_run} is a {meta['stage']} run; stage {stage.name} needs a {stage.needs} run.")
+    if meta["class_names"] != manifest.classes:
+        raise CheckpointError(f"--from {from_run} was trained on other classes than {manifest.root}; use the same dataset.")
+    from sbsr_lab.train.runs import load_run
+
+    model, _ = load_run(from_run)
+    return model.centres.detach().clone()
+
+
+def _images_in(batch) -> dict[str, int]:
+    """Training images in one batch of :meth:`Stage.batches`: sketches ``(B, C, H, W)`` and rendered views
+    ``(B, V, C, H, W)`` (B * V images: each view goes through the view network's backbone)."""
+    pairs = batch if isinstance(batch[0], (tuple, list)) else (batch,)
+    counts = {"sketch": 0, "view": 0}
+    for x, _ in pairs:
+        if x.dim() == 5:
+            counts["view"] += x.shape[0] * x.shape[1]
+        else:
+            counts["sketch"] += x.shape[0]
+    return counts
+
+
+def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, from_run: str | Path | None = None,
+        resume: bool = False, progress: bool = True, overwrite: bool = False) -> FitResult:
+    """Train ``stage`` on the dataset folder ``data``; write checkpoints and ``metrics.csv`` to ``out``.
+
+    Args:
+        stage: the name of a registered stage (:data:`~sbsr_lab.train.stages.STAGES`), e.g. ``teacher``.
+        profile: a :class:`Profile` or its name (sizes, optimiser, loss weights).
+        from_run: the run whose fixed centres the stage is pulled onto (the stage's ``needs``).
+        resume: continue from ``out/last`` (same profile required) instead of starting afresh.
+        overwrite: train afresh into an ``out`` that already holds a run (refused otherwise, so that a
+            finished run is never replaced by accident).
+    """
+    st = get_stage(stage)
+    profile = get_profile(profile)
+    manifest = load_manifest(data)
+    out = Path(out)
+    # -- never replace a run by accident: --resume continues it, --overwrite replaces it --------------
+    from sbsr_lab.train.checkpoint import check_out_folder
+
+    check_out_folder(out, resume, overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(profile.device)
+    centres = _fixed_centres(st, from_run, manifest)
+
+    # -- model, loss, optimiser ---------------------------------------------------------------------
+    torch.manual_seed(profile.seed)
+    model = st.build_model(profile, len(manifest.classes))
+    if centres is not None:
+        st.fix_centres(model, centres)
+    model = model.to(device).to(memory_format=torch.channels_last)  # faster convolutions on CPU and GPU
+    criterion = st.loss(profile, centres).to(device)
+    optimizer = st.optimizer(model, profile)
+    loaders, val = st.loaders(manifest, profile)
+    epochs = st.epochs(profile)
+    steps_per_epoch = st.steps_per_epoch(loaders)
+    total_steps = epochs * steps_per_epoch
+    warmup = max(1, int(profile.warmup_epochs * steps_per_epoch))
+    use_amp = profile.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+
+    meta: dict[str, Any] = {"stage": st.name, "method": st.method,
+                            "class_names": list(manifest.classes), "profile": profile.to_dict(),
+                            "data": str(manifest.root), "from_run": record_from_run(from_run, out)}
+    history: list[dict[str, float]] = []
+    best_val, best_epoch, start_epoch = -1.0, -1, 0
+
+    # -- resume -------------------------------------------------------------------------------------
+    if resume and (out / "last.json").exists():
+        state, others, last = load_checkpoint(out, "last")
+        if last["stage"] != st.name or last["profile"] != profile.to_dict():
+            raise CheckpointError(f"{out} holds a {last['stage']} run with another profile; resume with the same "
+                                  "stage and settings, or use a new --out.")
+        load_weights(model, state, f"{out}/last.safetensors",
+                     "Delete that folder (or use a new --out) to train from the start.")
+        restore_optimizer(optimizer, others, last["optim_scalars"])
+        history, best_val, best_epoch = last["history"], last["best_val"], last["best_epoch"]
+        start_epoch = last["epoch"] + 1
+
+    # -- the loop -----------------------------------------------------------------------------------
+    t_start = time.perf_counter()
+    model.train()
+    for epoch in range(start_epoch, epochs):
+        torch.manual_seed(profile.seed * 1000 + epoch)  # same batches and augmentations after a resume
+        gen = torch.Generator().manual_seed(profile.seed * 1000 + epoch)
+        t0, sums, n = time.perf_counter(), {}, 0
+        images = {"sketch": 0, "view": 0}
+        bar = progress_bar(st.batches(loaders, profile, device, gen), total=steps_per_epoch, enabled=progress,
+                           desc=f"{st.name} {epoch + 1}/{epochs}", summary=False)
+        for i, batch in enumerate(bar):
+            step = epoch * steps_per_epoch + i
+            lr = get_lr(step, total_steps, warmup, profile.lr)
+            for group in optimizer.param_groups:
+                group["lr"] = lr * group["lr_mult"]
+            loss, stats = st.train_step(model, criterion, batch, optimizer, scaler, device, use_amp)
+            stats["loss"] = loss.item()
+            for k, v in stats.items():
+                sums[k] = sums.get(k, 0.0) + v
+            n += 1
+            for k, v in _images_in(batch).items():
+                images[k] += v
+            bar.set_postfix(loss=f"{stats['loss']:.3f}")
+        train_seconds = max(time.perf_counter() - t0, 1e-9)  # loss.item() above waits for the device
+        val_acc = st.accuracy(model, val, profile, device)
+        row = {"epoch": epoch, "lr": lr, "val_acc": val_acc, "seconds": time.perf_counter() - t0,
+               "sketch_images_per_s": images["sketch"] / train_seconds,
+               "view_images_per_s": images["view"] / train_seconds,
+               **{k: v / max(n, 1) for k, v in sums.items()}}
+        history.append(row)
+        if val_acc > best_val:
+            best_val, best_epoch = val_acc, epoch
+            save_checkpoint(out, "best", model, {**meta, "epoch": epoch, "val_acc": val_acc})
+        save_checkpoint(out, "last", model, {**meta, "epoch": epoch, "history": history, "best_val": best_val,
+                                             "best_epoch": best_epoch}, optimizer)
+        _write_csv(out / "metrics.csv", history)
+        if progress:
+            rate = row["sketch_images_per_s"] + row["view_images_per_s"]
+            note(f"{st.name} epoch {epoch + 1}/{epochs}: loss {row['loss']:.4f} "
+                 f"val_acc {val_acc:.3f} ({row['seconds']:.1f}s, {rate:.0f} images/s)")
+    return FitResult(out, st.name, best_val, best_epoch, history, time.perf_counter() - t_start)
+
+
+def _write_csv(path: Path, history: list[dict[str, float]]) -> None:
+    keys = list(dict.fromkeys(k for row in history for k in row))
+    lines = [",".join(keys)] + [",".join(f"{row.get(k, '')}" for k in keys) for row in history]
+    atomic_write_text(path, "\n".join(lines) + "\n")

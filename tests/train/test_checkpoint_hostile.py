@@ -290,3 +290,32 @@ def test_fuzz_run_checkpoint_json(run, where, value):
     except SbsrError:
         pass
     assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+# ---------------------------------------------------------------------------------------------
+# a finished run is never replaced by accident
+
+
+def test_training_into_a_finished_run_needs_resume_or_overwrite(tiny_dataset, tmp_path, capsys):
+    from sbsr_lab.cli import main
+    from sbsr_lab.train.fit import fit
+
+    p = get_profile("ci", image_size=32, epochs=1, sketch_epochs=1, batch_size=8, num_views=4, train_views=2,
+                    eval_batch_size=16)
+    out = tmp_path / "unc"
+    first = fit("sketch-uncertainty", p, tiny_dataset, out, progress=False)
+    best = (out / "best.safetensors").read_bytes()
+    with pytest.raises(CheckpointError, match=r"already holds a sketch-uncertainty run.*--resume.*--overwrite"):
+        fit("sketch-uncertainty", p.replace(seed=1), tiny_dataset, out, progress=False)
+    assert (out / "best.safetensors").read_bytes() == best  # untouched
+    again = fit("sketch-uncertainty", p, tiny_dataset, out, resume=True, progress=False)  # finished: kept
+    assert again.best_val == first.best_val and (out / "best.safetensors").read_bytes() == best
+    args = ["--quiet", "train", "sketch-uncertainty", "--profile", "ci", "--data", str(tiny_dataset), "--out", str(out),
+            "--set", "image_size=32", "--set", "sketch_epochs=1", "--set", "batch_size=8", "--set", "seed=1"]
+    assert main(args) == 2
+    assert "already holds" in capsys.readouterr().err and (out / "best.safetensors").read_bytes() == best
+    assert main(args + ["--overwrite"]) == 0
+    assert read_checkpoint_meta(out)["profile"]["seed"] == 1
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(CheckpointError, match="is a file, not a folder"):
+        fit("sketch-uncertainty", p, tiny_dataset, tmp_path / "file", progress=False)
