@@ -55,11 +55,13 @@ class CMICInstanceLoss(_Tempered):
     Returns a scalar, or (B,) with ``reduction="none"``.
     """
 
-    def forward(self, scores: Tensor, own: Tensor) -> Tensor:
-        """scores (B, M), own (B,) -> scalar, or (B,)."""
+    def check_inputs(self, scores: Tensor, own: Tensor) -> None:
         _check_scores("CMICInstanceLoss", scores)
         check_labels(own, scores.shape[0], scores.shape[1], "CMICInstanceLoss (own-shape indices)")
-        return self.reduce(-self.log_prob(scores).gather(1, own[:, None]).squeeze(1))
+
+    def compute_loss(self, scores: Tensor, own: Tensor) -> Tensor:
+        """scores (B, M), own (B,) -> (B,)."""
+        return -self.log_prob(scores).gather(1, own[:, None]).squeeze(1)
 
 
 class CMICCategoryLoss(_Tempered):
@@ -70,8 +72,7 @@ class CMICCategoryLoss(_Tempered):
     others. Both give 0 when the M shapes are all of one class (the authors' code skips the term).
     """
 
-    def per_query(self, scores: Tensor, y_query: Tensor, y_shape: Tensor) -> tuple[Tensor, Tensor]:
-        """(L_cat (B,), has (B,) bool: the query has a positive and the batch has 2+ shape classes)."""
+    def check_inputs(self, scores: Tensor, y_query: Tensor, y_shape: Tensor) -> None:
         _check_scores("CMICCategoryLoss", scores)
         b, m = scores.shape
         if y_query.numel() != b or y_shape.numel() != m:
@@ -80,18 +81,15 @@ class CMICCategoryLoss(_Tempered):
         k = int(max(y_query.max(), y_shape.max())) + 1
         check_labels(y_query, b, k, "CMICCategoryLoss (query labels)")
         check_labels(y_shape, m, k, "CMICCategoryLoss (shape labels)")
+
+    def compute_loss(self, scores: Tensor, y_query: Tensor, y_shape: Tensor) -> tuple[Tensor, Tensor | None]:
+        """(L_cat (B,), valid (B,): the query has a positive and the batch 2+ shape classes; None when no
+        query is valid, so that the mean is the all-zero loss, 0, as the authors' code skips the term)."""
         pos = (y_query[:, None] == y_shape[None, :]).to(scores.dtype)  # (B, M), own shape included
         n_pos = pos.sum(1)
         has = (n_pos > 0) & (y_shape.unique().numel() > 1)
         loss = -(pos * self.log_prob(scores)).sum(1) / n_pos.clamp(min=1)
-        return torch.where(has, loss, torch.zeros_like(loss)), has
-
-    def forward(self, scores: Tensor, y_query: Tensor, y_shape: Tensor) -> Tensor:
-        """scores (B, M), y_query (B,), y_shape (M,) -> scalar, or (B,)."""
-        loss, has = self.per_query(scores, y_query, y_shape)
-        if self.reduction == "mean":
-            return loss[has].mean() if bool(has.any()) else loss.sum() * 0.0
-        return self.reduce(loss)
+        return torch.where(has, loss, torch.zeros_like(loss)), (has if bool(has.any()) else None)
 
 
 class CMICLoss(BaseLoss):
@@ -104,18 +102,16 @@ class CMICLoss(BaseLoss):
 
     def __init__(self, temperature: float = 0.1, category_weight: float = 0.2, reduction: Reduction = "mean") -> None:
         super().__init__(reduction)
-        self.instance = CMICInstanceLoss(temperature, reduction="none")
-        self.category = CMICCategoryLoss(temperature, reduction="none")
+        self.instance = CMICInstanceLoss(temperature, reduction=reduction)
+        self.category = CMICCategoryLoss(temperature, reduction=reduction)
         self.temperature, self.category_weight = temperature, category_weight
 
     def forward(self, scores: Tensor, own: Tensor, y_query: Tensor, y_shape: Tensor) -> Tensor:
-        """scores (B, M), own (B,), y_query (B,), y_shape (M,) -> scalar, or (B,)."""
-        inst = self.instance(scores, own)
-        cat, has = self.category.per_query(scores, y_query, y_shape)
-        if self.reduction == "mean":
-            cat_mean = cat[has].mean() if bool(has.any()) else cat.sum() * 0.0
-            return inst.mean() + self.category_weight * cat_mean
-        return self.reduce(inst + self.category_weight * cat)
+        """scores (B, M), own (B,), y_query (B,), y_shape (M,) -> scalar, or (B,).
+
+        A sum of two losses, each checked and reduced by its own base ``forward`` (their means run
+        over different queries, so the total cannot be one masked mean of per-query values)."""
+        return self.instance(scores, own) + self.category_weight * self.category(scores, y_query, y_shape)
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}, category_weight={self.category_weight}, reduction={self.reduction!r}"

@@ -59,17 +59,19 @@ class ImportanceMetricLoss(BaseLoss):
         max_neg = sim.masked_fill(~neg, -inf).amax(1, keepdim=True)  # (B, 1); -max where no negative
         return pos & (sim - self.eps < max_neg), neg & (sim + self.eps > min_pos)
 
-    def forward(self, z: Tensor, labels: Tensor) -> Tensor:
-        """z (B, d), labels (B,) -> scalar, or (B,) when ``reduction="none"``."""
+    def check_inputs(self, z: Tensor, labels: Tensor) -> None:
         if z.dim() != 2:
             raise ValueError(f"ImportanceMetricLoss: z must be (B, d), got shape {tuple(z.shape)}")
         check_labels(labels, z.shape[0], int(labels.max()) + 1 if labels.numel() else 1, "ImportanceMetricLoss")
+
+    def compute_loss(self, z: Tensor, labels: Tensor) -> Tensor:
+        """z (B, d), labels (B,) -> (B,)."""
         zn = F.normalize(z, dim=1)
         sim = zn @ zn.T  # (B, B)
         keep_pos, keep_neg = self.mine(sim.detach(), labels)
         pos_loss = _log1p_sum_exp(-self.alpha * (sim - self.lam), keep_pos) / self.alpha
         neg_loss = _log1p_sum_exp(self.beta * (sim - self.lam), keep_neg) / self.beta
-        return self.reduce(pos_loss + neg_loss)
+        return pos_loss + neg_loss
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, beta={self.beta}, lam={self.lam}, eps={self.eps}, reduction={self.reduction!r}"
@@ -104,17 +106,19 @@ class ModalityDiscriminatorLoss(BaseLoss):
             raise ValueError(f"ModalityDiscriminatorLoss: smoothing must lie in [0, 0.5), got {smoothing}")
         self.smoothing = smoothing
 
-    def forward(self, logits_sketch: Tensor, logits_shape: Tensor) -> Tensor:
-        """logits_sketch (B,), logits_shape (M,) -> scalar, or (B + M,)."""
+    def check_inputs(self, logits_sketch: Tensor, logits_shape: Tensor) -> None:
         if logits_sketch.dim() != 1 or logits_shape.dim() != 1 or not (logits_sketch.numel() + logits_shape.numel()):
             raise ValueError(
                 "ModalityDiscriminatorLoss: want one logit per sample, sketch logits (B,) and shape logits (M,), "
                 f"got {tuple(logits_sketch.shape)} and {tuple(logits_shape.shape)}"
             )
+
+    def compute_loss(self, logits_sketch: Tensor, logits_shape: Tensor) -> Tensor:
+        """logits_sketch (B,), logits_shape (M,) -> (B + M,), the sketches first."""
         logits = torch.cat([logits_sketch, logits_shape.to(logits_sketch.dtype)])
         target = torch.cat([torch.full_like(logits_sketch, self.smoothing),
                             torch.full_like(logits_shape, 1.0 - self.smoothing, dtype=logits.dtype)])
-        return self.reduce(F.binary_cross_entropy_with_logits(logits, target, reduction="none"))
+        return F.binary_cross_entropy_with_logits(logits, target, reduction="none")
 
     def extra_repr(self) -> str:
         return f"smoothing={self.smoothing}, reduction={self.reduction!r}"

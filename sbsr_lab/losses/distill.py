@@ -45,11 +45,14 @@ class LogitAdjustedAMSoftmaxLoss(AMSoftmaxLoss):
         self.tau = tau
         self.register_buffer("log_prior", (counts / counts.sum()).log().float())
 
-    def margin_logits(self, cosine: Tensor, labels: Tensor) -> Tensor:
-        """s * (cos - m * onehot(y)) + tau * log pi: (B, K)."""
+    def check_inputs(self, cosine: Tensor, labels: Tensor) -> None:
+        super().check_inputs(cosine, labels)
         if cosine.shape[1] != self.log_prior.numel():
             raise ValueError(f"LogitAdjustedAMSoftmaxLoss: cosine has {cosine.shape[1]} classes, class_counts "
                              f"{self.log_prior.numel()}; build the loss from the same class list")
+
+    def margin_logits(self, cosine: Tensor, labels: Tensor) -> Tensor:
+        """s * (cos - m * onehot(y)) + tau * log pi: (B, K)."""
         return super().margin_logits(cosine, labels) + self.tau * self.log_prior.to(cosine.dtype)
 
     def extra_repr(self) -> str:
@@ -68,13 +71,15 @@ class FeatureDistillationLoss(BaseLoss):
     Shapes: z (B, d) student, target (B, d) teacher. Returns a scalar, or (B,).
     """
 
-    def forward(self, z: Tensor, target: Tensor) -> Tensor:
-        """z (B, d), target (B, d) -> scalar, or (B,)."""
+    def check_inputs(self, z: Tensor, target: Tensor) -> None:
         if z.dim() != 2 or z.shape != target.shape:
             raise ValueError(f"FeatureDistillationLoss: want student z and teacher targets both (B, d), "
                              f"got {tuple(z.shape)} and {tuple(target.shape)}")
+
+    def compute_loss(self, z: Tensor, target: Tensor) -> Tensor:
+        """z (B, d), target (B, d) -> (B,)."""
         zn, tn = F.normalize(z, dim=1), F.normalize(target.detach().to(z.dtype), dim=1)
-        return self.reduce((zn - tn).pow(2).sum(1))
+        return (zn - tn).pow(2).sum(1)
 
 
 class RelationalDistillationLoss(BaseLoss):
@@ -99,24 +104,26 @@ class RelationalDistillationLoss(BaseLoss):
             raise ValueError(f"RelationalDistillationLoss: temperature must be > 0, got {temperature}")
         self.temperature = temperature
 
-    def forward(self, z: Tensor, target: Tensor, reference: Tensor | None = None) -> Tensor:
-        """z (B, d), target (B, d), reference (M, d) or None -> scalar, or (B,)."""
+    def check_inputs(self, z: Tensor, target: Tensor, reference: Tensor | None = None) -> None:
         if z.dim() != 2 or z.shape != target.shape or (reference is not None and (
                 reference.dim() != 2 or reference.shape[1] != z.shape[1])):
             raise ValueError(f"RelationalDistillationLoss: want z (B, d), target (B, d), reference (M, d), got "
                              f"{tuple(z.shape)}, {tuple(target.shape)}, "
                              f"{None if reference is None else tuple(reference.shape)}")
+        if reference is None and z.shape[0] < 2:
+            raise ValueError("RelationalDistillationLoss: intra-batch relations need a batch of 2 or more")
+
+    def compute_loss(self, z: Tensor, target: Tensor, reference: Tensor | None = None) -> Tensor:
+        """z (B, d), target (B, d), reference (M, d) or None -> (B,)."""
         zn, tn = F.normalize(z, dim=1), F.normalize(target.detach().to(z.dtype), dim=1)
         rn = tn if reference is None else F.normalize(reference.detach().to(z.dtype), dim=1)
         s_logits, t_logits = zn @ rn.T / self.temperature, tn @ rn.T / self.temperature  # (B, M)
         if reference is None:
-            if z.shape[0] < 2:
-                raise ValueError("RelationalDistillationLoss: intra-batch relations need a batch of 2 or more")
             off = ~torch.eye(z.shape[0], dtype=torch.bool, device=z.device)
             s_logits = s_logits[off].view(z.shape[0], -1)
             t_logits = t_logits[off].view(z.shape[0], -1)
         log_ps, log_pt = s_logits.log_softmax(1), t_logits.log_softmax(1)
-        return self.reduce((log_pt.exp() * (log_pt - log_ps)).sum(1))
+        return (log_pt.exp() * (log_pt - log_ps)).sum(1)
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}, reduction={self.reduction!r}"

@@ -28,16 +28,18 @@ class SimSiamLoss(BaseLoss):
     Shapes: p1, p2, z1, z2 (B, d). Returns a scalar, or (B,) with ``reduction="none"``.
     """
 
-    def forward(self, p1: Tensor, p2: Tensor, z1: Tensor, z2: Tensor) -> Tensor:
-        """p1, p2, z1, z2 (B, d) -> scalar, or (B,)."""
+    def check_inputs(self, p1: Tensor, p2: Tensor, z1: Tensor, z2: Tensor) -> None:
         if p1.dim() != 2 or not (p1.shape == p2.shape == z1.shape == z2.shape):
             raise ValueError(
                 "SimSiamLoss: want p1, p2, z1, z2 all (B, d), got "
                 f"{tuple(p1.shape)}, {tuple(p2.shape)}, {tuple(z1.shape)}, {tuple(z2.shape)}"
             )
+
+    def compute_loss(self, p1: Tensor, p2: Tensor, z1: Tensor, z2: Tensor) -> Tensor:
+        """p1, p2, z1, z2 (B, d) -> (B,)."""
         d1 = -F.cosine_similarity(p1, z2.detach(), dim=1)
         d2 = -F.cosine_similarity(p2, z1.detach(), dim=1)
-        return self.reduce(0.5 * (d1 + d2))
+        return 0.5 * (d1 + d2)
 
 
 class EnhancedTripletLoss(BaseLoss):
@@ -78,8 +80,7 @@ class EnhancedTripletLoss(BaseLoss):
         hinge = (self.margin - hardest_pos + hardest_neg).clamp(min=0)
         return torch.where(has, hinge, torch.zeros_like(hinge)), has
 
-    def forward(self, z_sketch: Tensor, y_sketch: Tensor, z_shape: Tensor, y_shape: Tensor) -> Tensor:
-        """z_sketch (B, d), y_sketch (B,), z_shape (M, d), y_shape (M,) -> scalar, or (B + M,)."""
+    def check_inputs(self, z_sketch: Tensor, y_sketch: Tensor, z_shape: Tensor, y_shape: Tensor) -> None:
         if z_sketch.dim() != 2 or z_shape.dim() != 2 or z_sketch.shape[1] != z_shape.shape[1]:
             raise ValueError(f"EnhancedTripletLoss: want sketch z (B, d) and shape z (M, d), "
                              f"got {tuple(z_sketch.shape)} and {tuple(z_shape.shape)}")
@@ -88,6 +89,10 @@ class EnhancedTripletLoss(BaseLoss):
         k = int(max(y_sketch.max(), y_shape.max())) + 1
         check_labels(y_sketch, z_sketch.shape[0], k, "EnhancedTripletLoss (sketch labels)")
         check_labels(y_shape, z_shape.shape[0], k, "EnhancedTripletLoss (shape labels)")
+
+    def compute_loss(self, z_sketch: Tensor, y_sketch: Tensor, z_shape: Tensor,
+                     y_shape: Tensor) -> tuple[Tensor, Tensor]:
+        """-> (per anchor (B + M,), valid (B + M,): the anchor has at least one triplet)."""
         s, t = F.normalize(z_sketch, dim=1), F.normalize(z_shape.to(z_sketch.dtype), dim=1)
         st = y_sketch[:, None] == y_shape[None, :]
         cross_s, has_cs = self.batch_hard(s @ t.T, st, exclude_self=False)
@@ -96,12 +101,10 @@ class EnhancedTripletLoss(BaseLoss):
         intra_t, has_it = self.batch_hard(t @ t.T, y_shape[:, None] == y_shape[None, :], exclude_self=True)
         per_anchor = torch.cat([cross_s + self.intra_weight * intra_s, cross_t + self.intra_weight * intra_t])
         has = torch.cat([has_cs | has_is, has_ct | has_it])
-        if self.reduction == "mean":
-            if not bool(has.any()):
-                raise ValueError("EnhancedTripletLoss: no anchor has both a positive and a negative; "
-                                 "sample at least two classes, each in both modalities")
-            return per_anchor[has].mean()
-        return self.reduce(per_anchor)
+        if not bool(has.any()):
+            raise ValueError("EnhancedTripletLoss: no anchor has both a positive and a negative; "
+                             "sample at least two classes, each in both modalities")
+        return per_anchor, has
 
     def extra_repr(self) -> str:
         return f"margin={self.margin}, intra_weight={self.intra_weight}, reduction={self.reduction!r}"
