@@ -5,15 +5,20 @@
     >>> student = create_model("sketch_compact_d128", num_classes=12)
 """
 
+from sbsr_lab.models.adversarial import CrossModalTransform, GradientReversal, ModalityDiscriminator, grad_reverse
+from sbsr_lab.models.attention import ViewAttention
 from sbsr_lab.models.backbones import BACKBONES, Backbone, CompactCNN, TorchvisionBackbone, build_backbone
 from sbsr_lab.models.heads import ClassifiedNet, CosineClassifier, EmbeddingHead, UncertaintyHead, reparameterize
 from sbsr_lab.models.registry import KINDS, create_model, list_models, model_name_for, register_model
 from sbsr_lab.models.mvcnn import MultiViewNet
 from sbsr_lab.models.sketchnet import SketchNet
+from sbsr_lab.models.ssl_heads import PredictionMLP, ProjectionMLP
 
 __all__ = [
     "BACKBONES", "Backbone", "CompactCNN", "TorchvisionBackbone", "build_backbone",
     "ClassifiedNet", "CosineClassifier", "EmbeddingHead", "UncertaintyHead", "reparameterize",
     "KINDS", "create_model", "list_models", "model_name_for", "register_model",
     "MultiViewNet", "SketchNet",
+    "CrossModalTransform", "GradientReversal", "ModalityDiscriminator", "grad_reverse", "ViewAttention",
+    "ProjectionMLP", "PredictionMLP",
 ]

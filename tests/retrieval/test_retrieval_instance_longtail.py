@@ -82,3 +82,17 @@ def test_part_shrec14_split_is_deterministic_and_keeps_classes_over_50():
     assert part_shrec14_split(ids, classes, seed=1)["test"] != split["test"]
     with pytest.raises(ValueError, match="one class per shape"):
         part_shrec14_split(ids, classes[:-1])
+
+
+def test_linear_probe_separates_blobs_and_not_noise():
+    from sbsr_lab.retrieval.probe import linear_probe_accuracy
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 8)) * 3
+    y = rng.integers(0, 3, 300)
+    x = centres[y] + rng.normal(size=(300, 8))
+    assert linear_probe_accuracy(x[:200], y[:200], x[200:], y[200:]) > 0.9
+    noise = rng.normal(size=(300, 8))  # features that carry no class
+    assert linear_probe_accuracy(noise[:200], y[:200], noise[200:], y[200:]) < 0.6
+    with pytest.raises(ValueError, match="two training classes"):
+        linear_probe_accuracy(x[:5], [0] * 5, x[5:9], [0] * 4)
