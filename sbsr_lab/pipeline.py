@@ -19,7 +19,8 @@ from sbsr_lab.config import Profile, get_profile
 from sbsr_lab.data.build import build_synthshapes, default_root
 from sbsr_lab.data.manifest import load_manifest
 from sbsr_lab.io import atomic_write_json
-from sbsr_lab.retrieval.report import metrics_table_text, write_report
+from sbsr_lab.retrieval.evaluate import metrics_table_text
+from sbsr_lab.retrieval.report import write_report
 from sbsr_lab.retrieval.runs import evaluate_method
 from sbsr_lab.train.fit import fit
 from sbsr_lab.train.stages import method_stages

@@ -165,10 +165,10 @@ show_images(images, titles=[f"noise {v}" for v in levels], invert=True, cols=5)
 # class's test sketches ordered by their noise level.
 
 # %%
-from sbsr_lab.data.build import ensure_dataset
+from sbsr_lab.data.build import default_root, ensure_dataset
 from sbsr_lab.data.datasets import load_sketch_array
 
-manifest = ensure_dataset(P, DATA / f"synthshapes-{P.name}", progress=False)
+manifest = ensure_dataset(P, default_root(P), progress=False)
 print(f"{len(manifest.classes)} classes, {len(manifest.shapes)} shapes, {len(manifest.sketches)} sketches")
 chairs = sorted((s for s in manifest.sketches if s.cls == "chair"), key=lambda s: s.noise)
 show_images([load_sketch_array(manifest.path(s.png), 96) / 255 for s in chairs[:10]],

@@ -27,13 +27,13 @@ import plotly.express as px
 import torch
 
 from sbsr_lab import checks
-from sbsr_lab.data.build import ensure_dataset
+from sbsr_lab.data.build import default_root, ensure_dataset
 from sbsr_lab.data.datasets import MultiViewDataset
 from sbsr_lab.notebook import setup
 from sbsr_lab.plots import show_curve, show_images
 
 P, DATA, DEVICE = setup()
-manifest = ensure_dataset(P, DATA / f"synthshapes-{P.name}", progress=False)
+manifest = ensure_dataset(P, default_root(P), progress=False)
 
 # %% [markdown]
 # ## A shape is a stack of views

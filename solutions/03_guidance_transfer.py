@@ -27,7 +27,7 @@ import plotly.express as px
 import torch
 
 from sbsr_lab import checks
-from sbsr_lab.data.build import ensure_dataset
+from sbsr_lab.data.build import default_root, ensure_dataset
 from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
 from sbsr_lab.notebook import setup
 from sbsr_lab.plots import show_curve, show_images
@@ -35,7 +35,7 @@ from sbsr_lab.train.fit import fit
 from sbsr_lab.train.runs import load_run
 
 P, DATA, DEVICE = setup()
-manifest = ensure_dataset(P, DATA / f"synthshapes-{P.name}", progress=False)
+manifest = ensure_dataset(P, default_root(P), progress=False)
 RUNS = DATA.parent / "runs" / f"nb-{P.name}"
 fit("teacher", P, manifest.root, RUNS / "teacher", resume=True, progress=False)  # from notebook 02 (cached)
 teacher, meta = load_run(RUNS / "teacher")
@@ -127,14 +127,14 @@ print({k: round(v, 3) for k, v in ev.metrics.items()})
 # Left: a test sketch; right: the 6 gallery shapes the system returns (title = class, green tick when right).
 
 # %%
-from sbsr_lab.data.datasets import load_view_strip
+from sbsr_lab.retrieval.report import shape_thumbnail
 
 q = 0
 order = torch.argsort(ev.similarity[q], descending=True, stable=True)[:6]
 imgs = [1 - test_sketches[q][0][0].numpy()]
 titles = [f"query: {ev.class_names[int(ev.query_labels[q])]}"]
 for g in order.tolist():
-    imgs.append(load_view_strip(manifest.view_path(ev.gallery_ids[g]), 12, 96)[1] / 255)
+    imgs.append(shape_thumbnail(manifest, ev.gallery_ids[g], 96) / 255)
     ok = "✓" if ev.gallery_labels[g] == ev.query_labels[q] else "✗"
     titles.append(f"{ev.class_names[int(ev.gallery_labels[g])]} {ok}")
 show_images(imgs, titles=titles, cols=7)

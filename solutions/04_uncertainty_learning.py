@@ -28,7 +28,7 @@ import plotly.express as px
 import torch
 
 from sbsr_lab import checks
-from sbsr_lab.data.build import ensure_dataset
+from sbsr_lab.data.build import default_root, ensure_dataset
 from sbsr_lab.data.datasets import SketchDataset
 from sbsr_lab.notebook import setup
 from sbsr_lab.plots import show_curve, show_images
@@ -36,7 +36,7 @@ from sbsr_lab.train.fit import fit
 from sbsr_lab.train.runs import load_run
 
 P, DATA, DEVICE = setup()
-manifest = ensure_dataset(P, DATA / f"synthshapes-{P.name}", progress=False)
+manifest = ensure_dataset(P, default_root(P), progress=False)
 RUNS = DATA.parent / "runs" / f"nb-{P.name}"
 
 # %% [markdown]
@@ -128,7 +128,7 @@ fit("joint", P, manifest.root, RUNS / "joint", resume=True, progress=False)
 # ## UACTN against the one-stage joint baseline
 
 # %%
-from sbsr_lab.retrieval.report import metrics_table_text
+from sbsr_lab.retrieval.evaluate import metrics_table_text
 from sbsr_lab.retrieval.runs import evaluate_method
 
 results = {"uactn": evaluate_method(RUNS / "shape-transfer", manifest.root, device="cpu").metrics,

@@ -30,7 +30,7 @@ import torch
 
 from sbsr_lab.checks import retrieval as check_retrieval
 from sbsr_lab.retrieval import (
-    GalleryIndex, evaluate_similarity, faiss_available, format_metrics, format_table, loop_metrics,
+    GalleryIndex, evaluate_similarity, faiss_available, format_table, loop_metrics, metrics_table_text,
     per_query_metrics, precision_recall_curve, retrieval_metrics, similarity_matrix,
 )
 from sbsr_lab.retrieval.plots import show_pr_curves, show_ranked_list, show_timings
@@ -116,7 +116,7 @@ models = {}
 for name, noise in [("good (noise 0.9)", 0.9), ("weak (noise 1.4)", 1.4)]:
     q, ql, g, gl = make_embeddings(len(CLASS_NAMES), 240, 10, noise)
     models[name] = similarity_matrix(q, g), ql, gl      # cosine similarity, (Q, N)
-    print(format_metrics(retrieval_metrics(*models[name]), name))
+    print(metrics_table_text({name: retrieval_metrics(*models[name])}, digits=4))
 
 # %% [markdown]
 # ## Precision-recall curves show the whole ranking at once

@@ -24,13 +24,13 @@
 # %autoreload 2
 import numpy as np
 
-from sbsr_lab.data.build import ensure_dataset
+from sbsr_lab.data.build import default_root, ensure_dataset
 from sbsr_lab.notebook import setup
 from sbsr_lab.plots import show_images, show_strokes
 from sbsr_lab.retrieval.bundle import default_bundle_path
 
 P, DATA, DEVICE = setup()
-manifest = ensure_dataset(P, DATA / f"synthshapes-{P.name}", progress=False)
+manifest = ensure_dataset(P, default_root(P), progress=False)
 RUNS = DATA.parent / "runs" / f"nb-{P.name}"
 
 # %% [markdown]

@@ -42,7 +42,7 @@ import torch.nn.functional as F
 
 from sbsr_lab import checks
 from sbsr_lab.config import Profile
-from sbsr_lab.data.build import ensure_dataset
+from sbsr_lab.data.build import default_root, ensure_dataset
 from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
 from sbsr_lab.pipeline import train_method
 from sbsr_lab.losses import CrossModalContrastiveLoss, MeanDiscrepancyLoss
@@ -54,7 +54,7 @@ from sbsr_lab.retrieval.runs import embed_shapes, embed_sketches
 from sbsr_lab.train.runs import load_method
 
 P, DATA, DEVICE = setup()
-manifest = ensure_dataset(P, DATA / f"synthshapes-{P.name}", progress=False)
+manifest = ensure_dataset(P, default_root(P), progress=False)
 RUNS = DATA.parent / "runs" / f"nb-{P.name}"
 # the runs of notebooks 02-04 (cached: trained only if missing); the last stage of each method
 METHOD_RUNS = {name: train_method(method, P, manifest.root, RUNS, progress=False)[0]

@@ -251,7 +251,7 @@ def build_synthshapes(profile: Profile | str = "default", root: str | Path | Non
 
     Returns a :class:`BuildReport`; the folder then holds ``manifest.json`` (see ``docs/architecture.md``).
     """
-    profile = get_profile(profile) if isinstance(profile, str) else profile
+    profile = get_profile(profile)
     root = Path(root) if root is not None else default_root(profile)
     _check_root(root, profile)
     root.mkdir(parents=True, exist_ok=True)
@@ -298,7 +298,7 @@ def build_synthshapes(profile: Profile | str = "default", root: str | Path | Non
 def ensure_dataset(profile: Profile | str = "default", root: str | Path | None = None,
                    workers: int | None = None, progress: bool = True) -> Manifest:
     """The SynthShapes manifest for ``profile``, building the data first if it is missing or unfinished."""
-    profile = get_profile(profile) if isinstance(profile, str) else profile
+    profile = get_profile(profile)
     root = Path(root) if root is not None else default_root(profile)
     if (root / MANIFEST_NAME).exists():
         m = load_manifest(root)

@@ -247,7 +247,7 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
             full report), ``out`` already holds another dataset, or its views folder was rendered with
             another rig or normalisation.
     """
-    profile = get_profile(profile) if isinstance(profile, str) else profile
+    profile = get_profile(profile)
     seconds: dict[str, float] = {}
 
     t0 = time.perf_counter()

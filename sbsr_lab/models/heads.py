@@ -144,12 +144,9 @@ class UncertaintyHead(nn.Module):
     grows only where the uncertainty loss asks for it; ``var_floor`` (1e-6) keeps sigma^2 from
     reaching 0, which bounds the 1 / sigma^2 pull of the uncertainty loss.
 
-    The BatchNorms matter: without them the variance of whole classes ran away together (an easy
-    class got a tiny sigma, so its means were pulled harder onto the centre, so its sigma shrank
-    further), and sigma told the class more than the sketch's quality. Default profile, CPU, test
-    sketches: the share of the variance of log sigma between classes was 95% without them, 59% with
-    the variance one, 32% with both; the demo's Spearman(sigma, injected noise) 0.27, 0.35, 0.48
-    (sketch generator version 2).
+    The BatchNorms matter: without them the variance of whole classes runs away together (an easy
+    class gets a tiny sigma, so its means are pulled harder onto the centre, so its sigma shrinks
+    further), and sigma tells the class more than the sketch's quality (docs/experiments.md).
 
     Args:
         in_features: F; embed_dim: d; hidden: width of both MLPs (0: single Linear layers).

@@ -21,7 +21,7 @@ from sbsr_lab.retrieval.evaluate import (
     evaluate_embeddings,
     evaluate_files,
     evaluate_similarity,
-    format_metrics,
+    metrics_table_text,
     format_report,
     format_table,
     load_embeddings,
@@ -69,7 +69,7 @@ __all__ = [
     "evaluate_similarity",
     "evaluate_embeddings",
     "evaluate_files",
-    "format_metrics",
+    "metrics_table_text",
     "format_table",
     "format_report",
 ]

@@ -36,9 +36,9 @@ def default_bundle_path() -> Path:
 
 def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str | Path, thumb_size: int = 64) -> Path:
     """Pack the methods' last-stage ``runs`` (method name -> run folder) into the folder ``out``."""
-    from sbsr_lab.data.datasets import load_view_strip
     from sbsr_lab.data.manifest import load_manifest
     from sbsr_lab.retrieval.query import build_engine
+    from sbsr_lab.retrieval.report import shape_thumbnail
     from sbsr_lab.train.runs import load_method
     from sbsr_lab.train.checkpoint import save_checkpoint
 
@@ -67,7 +67,7 @@ def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str
                     am_scale=engine.am_scale, profile=profile, shapes=engine.shapes)
         if not (tmp / "thumbs").exists():
             for sid in engine.index.ids:
-                view = load_view_strip(manifest.view_path(sid), manifest.num_views, thumb_size)[1]
+                view = shape_thumbnail(manifest, sid, thumb_size)
                 save_png(tmp / "thumbs" / f"{sid}.png", view)
     atomic_write_json(tmp / "bundle.json", desc)
     if out.exists():

@@ -37,7 +37,7 @@ __all__ = [
     "evaluate_similarity",
     "evaluate_embeddings",
     "evaluate_files",
-    "format_metrics",
+    "metrics_table_text",
     "format_table",
     "format_report",
 ]
@@ -198,12 +198,13 @@ def evaluate_files(
 # text tables
 
 
-def format_metrics(metrics: dict[str, float], name: str = "") -> str:
-    """One header line and one row: ``NN FT ST E DCG mAP`` as decimals in [0, 1]."""
-    width = max(6, len(name) + 2)
-    head = f"{'':<{width}}" + "".join(f"{k:>8}" for k in METRIC_NAMES)
-    row = f"{name:<{width}}" + "".join(f"{metrics[k]:>8.4f}" for k in METRIC_NAMES)
-    return head + "\n" + row
+def metrics_table_text(results: dict[str, dict[str, float]], digits: int = 3) -> str:
+    """A plain-text table: one row per method (or model), the six SHREC metrics as columns, in [0, 1]."""
+    width = max([10] + [len(name) + 2 for name in results])
+    lines = [f"{'method':<{width}}" + "".join(f"{k:>8}" for k in METRIC_NAMES)]
+    for name, m in results.items():
+        lines.append(f"{name:<{width}}" + "".join(f"{m[k]:8.{digits}f}" for k in METRIC_NAMES))
+    return "\n".join(lines)
 
 
 def format_table(rows: list[dict[str, Any]], max_rows: int | None = None) -> str:
@@ -226,4 +227,4 @@ def format_report(report: dict[str, Any], max_classes: int | None = 20) -> str:
         f"{report['num_queries']} queries x {report['num_gallery']} gallery items, "
         f"{report['num_classes']} classes, {report['seconds'] * 1e3:.1f} ms on {report['device']}"
     )
-    return "\n\n".join([format_metrics(report["metrics"], "all"), format_table(report["per_class"], max_classes), sizes])
+    return "\n\n".join([metrics_table_text({"all": report["metrics"]}, digits=4), format_table(report["per_class"], max_classes), sizes])

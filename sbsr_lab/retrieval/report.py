@@ -11,19 +11,21 @@ import numpy as np
 
 from sbsr_lab.data.manifest import Manifest
 from sbsr_lab.io import atomic_write_text
+from sbsr_lab.retrieval.metrics import METRIC_NAMES
 from sbsr_lab.retrieval.runs import MethodEvaluation
 
-__all__ = ["write_report", "metrics_table_text"]
+__all__ = ["write_report", "shape_thumbnail", "THUMBNAIL_VIEW"]
 
-METRIC_KEYS = ("NN", "FT", "ST", "E", "DCG", "mAP")
+#: The view of a shape's strip shown as its thumbnail (report, bundle, notebooks): the second view of the
+#: ring rig, a three-quarter view (the first looks straight at the front).
+THUMBNAIL_VIEW = 1
 
 
-def metrics_table_text(results: dict[str, dict[str, float]]) -> str:
-    """A plain-text table: one row per method, the six SHREC metrics as columns."""
-    lines = [f"{'method':<10}" + "".join(f"{k:>8}" for k in METRIC_KEYS)]
-    for name, m in results.items():
-        lines.append(f"{name:<10}" + "".join(f"{m[k]:8.3f}" for k in METRIC_KEYS))
-    return "\n".join(lines)
+def shape_thumbnail(manifest: Manifest, shape_id: str, size: int = 64) -> np.ndarray:
+    """The thumbnail of a gallery shape: view :data:`THUMBNAIL_VIEW` of its view strip, ``(size, size)`` uint8."""
+    from sbsr_lab.data.datasets import load_view_strip
+
+    return load_view_strip(manifest.view_path(shape_id), manifest.num_views, size)[THUMBNAIL_VIEW]
 
 
 def _png_data_uri(image: np.ndarray) -> str:
@@ -37,7 +39,7 @@ def _png_data_uri(image: np.ndarray) -> str:
 
 def _query_grid(ev: MethodEvaluation, manifest: Manifest, k: int = 6, per_class: int = 1) -> str:
     """HTML table: a query sketch per class, then its top-k gallery shapes (green = right class)."""
-    from sbsr_lab.data.datasets import load_sketch_array, load_view_strip
+    from sbsr_lab.data.datasets import load_sketch_array
 
     rows = []
     labels = ev.query_labels.numpy()
@@ -50,7 +52,7 @@ def _query_grid(ev: MethodEvaluation, manifest: Manifest, k: int = 6, per_class:
             order = np.argsort(-ev.similarity[qi].numpy(), kind="stable")[:k]
             for gi in order:
                 gid = ev.gallery_ids[gi]
-                view = load_view_strip(manifest.view_path(gid), manifest.num_views, 64)[1] / 255
+                view = shape_thumbnail(manifest, gid, 64) / 255
                 ok = int(ev.gallery_labels[gi]) == c
                 colour = "#2a9d3a" if ok else "#d62828"
                 cells.append(f'<td style="border:3px solid {colour}"><img src="{_png_data_uri(view)}" width="64">'
@@ -90,9 +92,9 @@ def write_report(path: str | Path, evaluations: dict[str, MethodEvaluation], man
     parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
 
     metric_rows = "".join(
-        "<tr><th>" + html.escape(name) + "</th>" + "".join(f"<td>{ev.metrics[k]:.3f}</td>" for k in METRIC_KEYS) + "</tr>"
+        "<tr><th>" + html.escape(name) + "</th>" + "".join(f"<td>{ev.metrics[k]:.3f}</td>" for k in METRIC_NAMES) + "</tr>"
         for name, ev in evaluations.items())
-    metrics_html = ("<table><tr><th>method</th>" + "".join(f"<th>{k}</th>" for k in METRIC_KEYS) + "</tr>"
+    metrics_html = ("<table><tr><th>method</th>" + "".join(f"<th>{k}</th>" for k in METRIC_NAMES) + "</tr>"
                     + metric_rows + "</table>")
     per_class = []
     for name, ev in evaluations.items():

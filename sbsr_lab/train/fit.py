@@ -3,14 +3,15 @@
     sbsr-lab train teacher --data data/synthshapes-default --out runs/teacher
     sbsr-lab train student --data data/synthshapes-default --out runs/student --from runs/teacher
 
-One loop for all stages (each :class:`~sbsr_lab.train.stages.Stage` says what differs: network, data, loss, step): AdamW or SGD (momentum 0.9,
-weight decay 1e-4, heads at ``head_lr_mult`` x the backbone rate), linear warmup then cosine decay,
-a progress bar (:mod:`sbsr_lab.progress`), metrics to ``metrics.csv`` (losses, validation accuracy, training images per second of the
-sketch and view networks), channels_last everywhere (also ~15% faster on 2 CPU cores with
-oneDNN) and AMP on CUDA, and a checkpoint every epoch
-(``last``) plus the best by validation (``best``). Determinism: the seed is re-applied at every epoch
-(``seed * 1000 + epoch``), so ``--resume`` from epoch k replays epochs k+1.. exactly as an
-uninterrupted run on the CPU.
+One loop for all stages; each :class:`~sbsr_lab.train.stages.Stage` says what differs (network, data,
+loss, one optimiser step, validation). By default: AdamW or SGD (momentum 0.9, weight decay 1e-4,
+heads at ``head_lr_mult`` x the backbone rate), linear warmup then cosine decay, a progress bar
+(:mod:`sbsr_lab.progress`: one line per epoch when the output is not a terminal), metrics to
+``metrics.csv`` (losses, validation accuracy, training images per second of the sketch and view
+networks), channels_last everywhere (faster convolutions with oneDNN and cuDNN; docs/experiments.md)
+and AMP on CUDA, and a checkpoint every epoch (``last``) plus the best by validation (``best``).
+Determinism: the seed is re-applied at every epoch (``seed * 1000 + epoch``), so ``--resume`` from
+epoch k replays epochs k+1.. exactly as an uninterrupted run on the CPU.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ import pytest
 from sbsr_lab.config import get_profile
 from sbsr_lab.data.manifest import load_manifest
 from sbsr_lab.errors import CheckpointError
-from sbsr_lab.retrieval.report import metrics_table_text, write_report
+from sbsr_lab.retrieval.evaluate import metrics_table_text
+from sbsr_lab.retrieval.report import write_report
 from sbsr_lab.retrieval.engine import load_engine
 from sbsr_lab.retrieval.runs import evaluate_method, sigma_noise_spearman
 from sbsr_lab.train.runs import load_method
@@ -120,3 +121,25 @@ def test_a_method_loads_from_any_working_directory_and_after_its_runs_move(metho
     shutil.rmtree(moved / "unc")
     with pytest.raises(CheckpointError, match="was trained from the run runs/demo/unc, which is not found"):
         load_method(moved / "transfer")
+
+
+def test_model_specs_parse_into_one_typed_value(tmp_path, monkeypatch):
+    from sbsr_lab.retrieval.engine import ModelSpec
+
+    monkeypatch.chdir(tmp_path)
+    bundle = tmp_path / "my_bundle"
+    bundle.mkdir()
+    (bundle / "bundle.json").write_text("{}")
+    run = tmp_path / "runs" / "student"
+    run.mkdir(parents=True)
+    assert ModelSpec.parse(None) == ModelSpec("bundle") == ModelSpec.parse("bundle")
+    assert ModelSpec.parse("cfttsl") == ModelSpec("bundle", None, "cfttsl")
+    assert ModelSpec.parse("bundle:joint", bundle=bundle) == ModelSpec("bundle", bundle, "joint")
+    assert ModelSpec.parse(bundle) == ModelSpec("bundle", bundle, None)
+    assert ModelSpec.parse(str(run)) == ModelSpec("run", run) and str(ModelSpec.parse(run)) == str(run)
+    (tmp_path / "uactn").mkdir()  # a folder that shadows a method name is a run folder
+    assert ModelSpec.parse("uactn").kind == "run"
+    with pytest.raises(CheckpointError, match="No model 'nowhere'.*neither a method name"):
+        ModelSpec.parse("nowhere")
+    with pytest.raises(CheckpointError, match="No model bundle"):
+        ModelSpec.parse("bundle:uactn", bundle=tmp_path / "none").check()

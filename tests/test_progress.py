@@ -1,0 +1,39 @@
+"""Progress output: a bar on a terminal, one line (no carriage-return frames) anywhere else."""
+
+from __future__ import annotations
+
+import io
+
+from sbsr_lab.progress import interactive, note, progress
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_non_terminal_gets_one_line_and_no_frames():
+    out = io.StringIO()
+    bar = progress(range(500), total=500, desc="teacher 1/2", stream=out)
+    assert sum(1 for _ in bar) == 500
+    text = out.getvalue()
+    assert "\r" not in text and text.count("\n") == 1 and text.startswith("teacher 1/2: 500/500 done")
+
+
+def test_postfix_silence_and_notes_on_a_non_terminal():
+    out = io.StringIO()
+    bar = progress(iter([1, 2]), desc="x", stream=out, summary=False)
+    for _ in bar:
+        bar.set_postfix(loss="0.1")
+    assert out.getvalue() == ""
+    quiet = io.StringIO()
+    assert list(progress([1, 2], stream=quiet, enabled=False)) == [1, 2] and quiet.getvalue() == ""
+    note("epoch 1/2: loss 0.5", out)
+    assert out.getvalue() == "epoch 1/2: loss 0.5\n"
+
+
+def test_a_terminal_gets_a_tqdm_bar():
+    term = Terminal()
+    assert interactive(term) and not interactive(io.StringIO())
+    assert list(progress(range(3), total=3, desc="bar", stream=term)) == [0, 1, 2]
+    assert "\r" in term.getvalue() and "0/3" in term.getvalue()  # tqdm frames (leave=False clears the last)
