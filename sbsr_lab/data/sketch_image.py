@@ -45,6 +45,7 @@ __all__ = [
     "sketch_to_strokes",
     "binarize_ink",
     "remove_specks",
+    "remove_strays",
     "estimate_pen_width",
     "to_grey",
 ]
@@ -142,47 +143,39 @@ def _dark_ink(grey: np.ndarray) -> bool:
     return below > above
 
 
-def _background(grey: np.ndarray, line_px: float) -> np.ndarray:
-    """The paper's brightness under the drawing (light ink removed): a high percentile over windows
-    much wider than a line, computed on a shrunk copy and smoothly enlarged back. ``(H, W)``."""
-    from scipy.ndimage import percentile_filter, uniform_filter, zoom
+def _paper(grey: np.ndarray) -> np.ndarray:
+    """The paper's brightness under the drawing, lines removed: a grey-level closing (max then min
+    filter, :func:`scipy.ndimage.grey_closing`) over a window of 6 % of the longer side, on a lightly
+    smoothed copy (noise does not lift it). A closing erases dark lines thinner than the window and
+    keeps what is smooth or wide exactly -- light gradients, vignetting and the hard edge of a shadow
+    stay in the paper, so none of them becomes ink. ``(H, W)``."""
+    from scipy.ndimage import gaussian_filter, grey_closing
 
-    h, w = grey.shape
-    step = max(1, int(round(max(h, w) / 160)))
-    small = grey[: h - h % step or h, : w - w % step or w]
-    sh, sw = small.shape[0] // step, small.shape[1] // step
-    small = small[: sh * step, : sw * step].reshape(sh, step, sw, step).mean(axis=(1, 3))
-    win = max(5, int(round(6 * max(line_px, 3.0) / step)) | 1)
-    bg = percentile_filter(small, 80, size=win, mode="reflect")
-    bg = uniform_filter(bg, size=win, mode="reflect")
-    full = zoom(bg, (h / bg.shape[0], w / bg.shape[1]), order=1, mode="nearest")
-    out = np.empty((h, w), dtype=np.float32)
-    out[: full.shape[0], : full.shape[1]] = full[:h, :w]
-    if full.shape[0] < h:
-        out[full.shape[0]:] = out[full.shape[0] - 1]
-    if full.shape[1] < w:
-        out[:, full.shape[1]:] = out[:, full.shape[1] - 1: full.shape[1]]
-    return out
+    win = max(9, int(round(0.06 * max(grey.shape))))
+    return grey_closing(gaussian_filter(grey, 1.0), size=(win, win), mode="reflect")
 
 
 def binarize_ink(grey: np.ndarray) -> np.ndarray:
     """Grey ``(H, W)`` in [0, 1] -> boolean ink mask, for clean pages and photos of paper alike.
 
     1. polarity: ink is the thin tail of the histogram away from the paper (white-on-black works);
-    2. shading correction: the contrast ``c = 1 - grey / background`` divides out grey paper, light
-       gradients and soft shadows (background = 80th percentile over windows ~6 line widths wide);
-       clean pages have background 1 and ``c = 1 - grey``;
-    3. threshold: halfway to the ink's contrast level (90th percentile of the clearly inked pixels),
-       and at least 5 robust standard deviations of the paper's noise (JPEG and sensor noise stay paper).
+    2. a clean page (white paper, no noise: median > 0.85, robust noise < 0.02) takes a global
+       threshold halfway between paper and black: every stroke is kept, filled areas too;
+    3. otherwise (photos, scans) the contrast ``c = 1 - grey / paper`` (:func:`_paper`) divides out
+       grey paper, uneven light and shadows, and the threshold is halfway to the ink's contrast level
+       (90th percentile of the clearly inked pixels), and at least 5 robust standard deviations of the
+       paper's noise above it (JPEG and sensor noise stay paper).
     """
     grey = np.asarray(grey, dtype=np.float32)
     if not _dark_ink(grey):
         grey = 1.0 - grey
-    bg = np.maximum(_background(grey, line_px=max(grey.shape) / 100.0), 0.05)
-    contrast = np.clip(1.0 - grey / bg, 0.0, 1.0)
-    paper = contrast[contrast < np.quantile(contrast, 0.5) + 1e-6]
-    noise = 1.4826 * float(np.median(np.abs(paper - np.median(paper)))) if paper.size else 0.0
-    floor = max(5.0 * noise + float(np.median(paper)) if paper.size else 0.0, 0.08)
+    med = float(np.median(grey))
+    if med > 0.85 and 1.4826 * float(np.median(np.abs(grey - med))) < 0.02:
+        return grey < 0.5 * med
+    contrast = np.clip(1.0 - grey / np.maximum(_paper(grey), 0.02), 0.0, 1.0)
+    paper = contrast[contrast <= np.median(contrast)]
+    noise = 1.4826 * float(np.median(np.abs(paper - np.median(paper))))
+    floor = max(float(np.median(paper)) + 5.0 * noise, 0.08)
     inked = contrast[contrast > floor]
     if inked.size == 0:
         return np.zeros(grey.shape, dtype=bool)
@@ -227,6 +220,31 @@ def remove_specks(ink: np.ndarray, pen_width: float | None = None, fraction: flo
     return keep[labels]
 
 
+def remove_strays(ink: np.ndarray, major: float = 0.05, reach: float = 0.25) -> np.ndarray:
+    """Drop small marks far from the drawing (a smudge, the corner of a shadow, a stray dot), which
+    would otherwise stretch the crop: the drawing's core is the bounding box of its components of at
+    least ``major`` of the ink (and the largest one); a smaller component is kept only when its own
+    bounding box comes within ``reach`` x the core's longer side of that core."""
+    from scipy.ndimage import find_objects, label
+
+    ink = np.asarray(ink, dtype=bool)
+    labels, n = label(ink, structure=np.ones((3, 3), dtype=bool))
+    if n <= 1:
+        return ink
+    areas = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    boxes = find_objects(labels)
+    big = (areas >= major * areas.sum()) | (areas == areas.max())
+    y0 = min(b[0].start for b, m in zip(boxes, big) if m)
+    y1 = max(b[0].stop for b, m in zip(boxes, big) if m)
+    x0 = min(b[1].start for b, m in zip(boxes, big) if m)
+    x1 = max(b[1].stop for b, m in zip(boxes, big) if m)
+    pad = reach * max(y1 - y0, x1 - x0)
+    near = np.array([b[0].start < y1 + pad and b[0].stop > y0 - pad and b[1].start < x1 + pad and b[1].stop > x0 - pad
+                     for b in boxes])
+    keep = np.concatenate([[False], big | near])
+    return keep[labels]
+
+
 def _pool_max(ink: np.ndarray, k: int) -> np.ndarray:
     """Shrink a boolean mask by ``k`` keeping every line (a block is ink if any of its pixels is)."""
     if k <= 1:
@@ -240,7 +258,8 @@ def _pool_max(ink: np.ndarray, k: int) -> np.ndarray:
 def sketch_to_strokes(image: "PILImage.Image | np.ndarray", source: str = "the sketch image") -> list[np.ndarray]:
     """A sketch image (page, scan, photo, or an ink = 1 array) -> its strokes (centre lines) in [0, 1]².
 
-    Binarise (:func:`binarize_ink`), remove specks (:func:`remove_specks`), crop to the ink, pad to a
+    Binarise (:func:`binarize_ink`), remove specks and strays (:func:`remove_specks`,
+    :func:`remove_strays`), crop to the ink, pad to a
     square, shrink to at most 512 px (max-pooling keeps thin lines), trace the skeleton
     (:func:`~sbsr_lab.data.sketchgen.tracing.trace_strokes`, spurs shorter than a pen width dropped).
     The strokes keep the drawing's aspect; their position in [0, 1]² is that of the cropped square.
@@ -253,7 +272,7 @@ def sketch_to_strokes(image: "PILImage.Image | np.ndarray", source: str = "the s
         raise SketchError(f"{source}: the image is {grey.shape}; a sketch needs at least 3x3 pixels.")
     grey = _shrink_photo(grey)
     ink = binarize_ink(grey)
-    ink = remove_specks(ink)
+    ink = remove_strays(remove_specks(ink))
     if not ink.any():
         raise SketchError(f"{source}: the sketch is blank (no ink found). Fix: draw something first.")
     ys, xs = np.nonzero(ink)
@@ -303,27 +322,11 @@ def frame_sketch(image: "PILImage.Image | np.ndarray", size: int, width: float |
 # ---------------------------------------------------------------------------------------------
 
 def _open_image(path: Path) -> "PILImage.Image":
-    """Open and decode an image file with a pixel bound (refuses decompression bombs).
+    """Open and decode an image file with a pixel bound (:func:`sbsr_lab.io.open_image`: huge JPEGs are
+    decoded reduced, other huge images and decompression bombs are refused with a :class:`SketchError`)."""
+    from sbsr_lab.io import open_image
 
-    A small local opener until the project's bounded opener in :mod:`sbsr_lab.io` is available.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            if im.width * im.height > _MAX_PIXELS:
-                raise SketchError(
-                    f"{path}: the image is {im.width}x{im.height} pixels, more than {_MAX_PIXELS:,}. "
-                    "Fix: shrink it (a sketch needs no more than a few megapixels)."
-                )
-            im.load()
-            return im.copy()
-    except SketchError:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise SketchError(
-            f"{path}: cannot read the image ({exc}). Fix: save the sketch again as PNG (black ink on white)."
-        ) from exc
+    return open_image(path)
 
 
 def load_framed_sketch(path: str | os.PathLike[str], size: int, width: float | None = None) -> np.ndarray:

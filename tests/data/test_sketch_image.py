@@ -206,3 +206,25 @@ def test_framing_is_fast_enough_for_a_live_query():
     t0 = time.perf_counter()
     frame_sketch(im, S)
     assert time.perf_counter() - t0 < 1.0  # ~50 ms on one core; generous for a shared CI machine
+
+
+def test_a_hard_shadow_edge_is_paper_not_ink():
+    im = np.asarray(page(CHAIR, box=(300, 100, 220)), dtype=np.float32) / 255
+    h, w = im.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    paper = np.where(xx + 0.5 * yy > 0.6 * w, 0.8, 0.45)  # a phone's shadow across a corner of the page
+    g = paper * im + 0.2 * paper * (1 - im)
+    g = np.clip(g + np.random.default_rng(0).normal(0, 0.02, g.shape), 0, 1)
+    ink = binarize_ink(g)
+    assert not ink[:, :250].any() or ink[:, :250].sum() < 50  # nothing along the shadow's edge
+    assert iou(frame_sketch(page(CHAIR, box=(300, 100, 220)), S), frame_sketch(g, S)) > 0.8
+
+
+def test_a_stray_mark_far_away_does_not_stretch_the_crop():
+    im = page(HOUSE, box=(300, 150, 200))
+    ImageDraw.Draw(im).ellipse((20, 20, 34, 30), fill=0)  # a smudge in the corner, bigger than a speck
+    assert iou(frame_sketch(page(HOUSE, box=(300, 150, 200)), S), frame_sketch(im, S)) > 0.9
+    from sbsr_lab.data.sketch_image import remove_strays
+
+    mask = np.asarray(im) < 128
+    assert not remove_strays(mask)[25, 27] and remove_strays(mask).sum() > 0.9 * mask.sum()
