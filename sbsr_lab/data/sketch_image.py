@@ -46,6 +46,7 @@ __all__ = [
     "binarize_ink",
     "remove_specks",
     "remove_strays",
+    "remove_page_edges",
     "estimate_pen_width",
     "to_grey",
 ]
@@ -55,7 +56,6 @@ TRAINING_MARGIN: float = 0.08
 
 _WORK_SIDE = 512        # images are traced at most this big (the output is 128-256 px)
 _PHOTO_SIDE = 1600      # larger photos are shrunk (area average) before binarising
-_MAX_PIXELS = 64_000_000  # refuse images bigger than this (decompression bombs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,6 +220,31 @@ def remove_specks(ink: np.ndarray, pen_width: float | None = None, fraction: flo
     return keep[labels]
 
 
+def remove_page_edges(ink: np.ndarray, ratio: float = 3.0) -> np.ndarray:
+    """Drop what a scan or photo shows beyond the paper: components that touch the image border and
+    are much thicker than the pen (ink area / skeleton length above ``ratio`` x the pen width of the
+    other components), such as a dark scanner bed along one side or the desk around the page."""
+    from scipy.ndimage import find_objects, label
+
+    ink = np.asarray(ink, dtype=bool)
+    labels, n = label(ink, structure=np.ones((3, 3), dtype=bool))
+    if n <= 1:
+        return ink
+    h, w = ink.shape
+    edge = [i + 1 for i, b in enumerate(find_objects(labels))
+            if b[0].start == 0 or b[1].start == 0 or b[0].stop == h or b[1].stop == w]
+    inner = ink & ~np.isin(labels, edge)
+    if not edge or not inner.any():
+        return ink
+    pen = estimate_pen_width(inner)
+    out = ink.copy()
+    for i in edge:
+        comp = labels == i
+        if estimate_pen_width(comp) > ratio * pen:
+            out &= ~comp
+    return out
+
+
 def remove_strays(ink: np.ndarray, major: float = 0.05, reach: float = 0.25) -> np.ndarray:
     """Drop small marks far from the drawing (a smudge, the corner of a shadow, a stray dot), which
     would otherwise stretch the crop: the drawing's core is the bounding box of its components of at
@@ -258,8 +283,8 @@ def _pool_max(ink: np.ndarray, k: int) -> np.ndarray:
 def sketch_to_strokes(image: "PILImage.Image | np.ndarray", source: str = "the sketch image") -> list[np.ndarray]:
     """A sketch image (page, scan, photo, or an ink = 1 array) -> its strokes (centre lines) in [0, 1]².
 
-    Binarise (:func:`binarize_ink`), remove specks and strays (:func:`remove_specks`,
-    :func:`remove_strays`), crop to the ink, pad to a
+    Binarise (:func:`binarize_ink`), remove specks, page edges and strays (:func:`remove_specks`,
+    :func:`remove_page_edges`, :func:`remove_strays`), crop to the ink, pad to a
     square, shrink to at most 512 px (max-pooling keeps thin lines), trace the skeleton
     (:func:`~sbsr_lab.data.sketchgen.tracing.trace_strokes`, spurs shorter than a pen width dropped).
     The strokes keep the drawing's aspect; their position in [0, 1]² is that of the cropped square.
@@ -272,7 +297,7 @@ def sketch_to_strokes(image: "PILImage.Image | np.ndarray", source: str = "the s
         raise SketchError(f"{source}: the image is {grey.shape}; a sketch needs at least 3x3 pixels.")
     grey = _shrink_photo(grey)
     ink = binarize_ink(grey)
-    ink = remove_strays(remove_specks(ink))
+    ink = remove_strays(remove_page_edges(remove_specks(ink)))
     if not ink.any():
         raise SketchError(f"{source}: the sketch is blank (no ink found). Fix: draw something first.")
     ys, xs = np.nonzero(ink)
@@ -324,9 +349,11 @@ def frame_sketch(image: "PILImage.Image | np.ndarray", size: int, width: float |
 def _open_image(path: Path) -> "PILImage.Image":
     """Open and decode an image file with a pixel bound (:func:`sbsr_lab.io.open_image`: huge JPEGs are
     decoded reduced, other huge images and decompression bombs are refused with a :class:`SketchError`)."""
+    from PIL import ImageOps
+
     from sbsr_lab.io import open_image
 
-    return open_image(path)
+    return ImageOps.exif_transpose(open_image(path))  # phone photos: upright as the camera saw them
 
 
 def load_framed_sketch(path: str | os.PathLike[str], size: int, width: float | None = None) -> np.ndarray:

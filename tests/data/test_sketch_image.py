@@ -228,3 +228,17 @@ def test_a_stray_mark_far_away_does_not_stretch_the_crop():
 
     mask = np.asarray(im) < 128
     assert not remove_strays(mask)[25, 27] and remove_strays(mask).sum() > 0.9 * mask.sum()
+
+
+def test_a_scan_with_a_dark_bed_along_one_side_is_framed_on_the_drawing():
+    im = page(HOUSE, size=(700, 450), box=(300, 120, 220))
+    ImageDraw.Draw(im).rectangle((0, 0, 60, 449), fill=0)  # the scanner bed beyond the paper's edge
+    assert iou(frame_sketch(page(HOUSE, box=(300, 120, 220)), S), frame_sketch(im, S)) > 0.9
+
+
+def test_phone_photos_are_turned_upright(tmp_path):
+    im = page(CHAIR).rotate(90, expand=True)  # stored sideways, EXIF says "rotate 270 to view"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    im.save(tmp_path / "p.jpg", exif=exif, quality=90)
+    assert iou(frame_sketch(page(CHAIR), S), load_framed_sketch(tmp_path / "p.jpg", S)) > 0.7
