@@ -10,7 +10,7 @@
     sbsr-lab evaluate RUN | --queries Q --gallery G       SHREC metrics of a method or of saved embeddings
     sbsr-lab course build | check                         learner notebooks from the solutions
     sbsr-lab query SKETCH [--k 10] [--model RUN] [--json]  ranked gallery shapes for one sketch file
-    sbsr-lab app [--port N] [--no-browser]                 the live sketch demo as a web page (Voila)
+    sbsr-lab app [--port N] [--host H] [--no-browser]      the live sketch demo as a web page (one process)
 
 The commands that build, render or train (``demo``, ``data build|sheet|prepare``, ``render``, ``train``)
 take ``--profile`` and ``--set key=value`` overrides of the profile (see ``sbsr_lab/config.py``); the
@@ -220,25 +220,42 @@ def cmd_query(args: argparse.Namespace) -> int:
 def cmd_app(args: argparse.Namespace) -> int:
     import webbrowser
 
-    from sbsr_lab.retrieval.engine import ModelSpec
-    from sbsr_lab.widgets.app import start_app
+    from sbsr_lab.widgets.server import AppConfig, is_loopback, serve
 
-    ModelSpec.parse(args.model, args.bundle).check()  # fail here, not inside the page, when there is no such model
-    server = start_app(port=args.port, host=args.host, model=args.model, bundle=args.bundle, data=args.data,
-                       k=args.k)
-    print(f"sbsr-lab app: the sketch demo is at {server.url} (Ctrl-C to stop)", flush=True)
-    if not args.no_browser:
-        webbrowser.open(server.url)
-    try:
-        server.process.wait()
-    except KeyboardInterrupt:
-        print("sbsr-lab app: stopped.")
-    finally:
-        server.stop()
-    return 0
+    history: str | bool | None = False if args.no_history else args.history
+    config = AppConfig(model=args.model, bundle=args.bundle, data=args.data, k=args.k, history=history,
+                       host=args.host, port=args.port or 0, token=args.token, workers=args.workers)
+
+    def on_listening(url: str, state) -> None:
+        print(f"sbsr-lab app: the sketch demo is at {url} (Ctrl-C or SIGTERM to stop)", flush=True)
+        if not is_loopback(config.host):
+            print("sbsr-lab app: anyone who can reach this machine and has the address (it holds the token) "
+                  "can use the app; the address without the token is refused.", flush=True)
+        if not args.no_browser:
+            webbrowser.open(url)
+
+    code = serve(config, on_listening)
+    print("sbsr-lab app: stopped.", flush=True)
+    return code
 
 
 # -- parser -------------------------------------------------------------------------------------------
+
+def _add_app_arguments(app: argparse.ArgumentParser) -> None:
+    app.add_argument("--port", type=int, help="port (default: a free one)")
+    app.add_argument("--host", default="127.0.0.1",
+                     help="interface to listen on (default 127.0.0.1; e.g. 0.0.0.0 for a room: a token is then required)")
+    app.add_argument("--token", help="the token other hosts must give (default: generated when not on loopback)")
+    app.add_argument("--no-browser", action="store_true", help="only print the URL")
+    app.add_argument("--model", help="model spec as for `query` (default: the bundled UACTN)")
+    app.add_argument("--bundle", help="bundle folder (default: the one in the package)")
+    app.add_argument("--data", help="dataset a run folder's gallery is embedded from")
+    app.add_argument("--k", type=int, default=8, help="shapes shown (default 8)")
+    app.add_argument("--history", help="query history file (default: query_history.sqlite in the user's data folder)")
+    app.add_argument("--no-history", action="store_true", help="keep no history")
+    app.add_argument("--workers", type=int, help="query threads (default 2, or 1 on one core)")
+    app.set_defaults(func=cmd_app)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sbsr-lab", description=__doc__.split("\n\n")[0],
@@ -323,15 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--json", action="store_true", help="print JSON: predicted_class, uncertainty, results")
     query.set_defaults(func=cmd_query)
 
-    app = sub.add_parser("app", help="serve the live sketch demo as a web page with Voila on localhost")
-    app.add_argument("--port", type=int, help="port (default: a free one)")
-    app.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    app.add_argument("--no-browser", action="store_true", help="only print the URL")
-    app.add_argument("--model", help="model spec as for `query` (default: the bundled UACTN)")
-    app.add_argument("--bundle", help="bundle folder (default: the one in the package)")
-    app.add_argument("--data", help="dataset whose test sketches the picker offers")
-    app.add_argument("--k", type=int, default=8, help="shapes shown (default 8)")
-    app.set_defaults(func=cmd_app)
+    app = sub.add_parser("app", help="serve the live sketch demo as a web page (one process for a whole room)")
+    _add_app_arguments(app)
 
     course = sub.add_parser("course", help="build or check the learner notebooks")
     course.add_argument("action", choices=["build", "check"])
@@ -341,8 +351,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["app"]:  # the app's page is served before torch loads: skip the full parser (it imports torch)
+        parser = argparse.ArgumentParser(prog="sbsr-lab app", description="serve the live sketch demo as a web page")
+        _add_app_arguments(parser)
+        args = parser.parse_args(argv[1:])
+    else:
+        parser = build_parser()
+        args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

@@ -125,39 +125,4 @@ def test_packaged_bundle_answers(tmp_path, capsys):
     assert code == 0 and len(json.loads(out)["results"]) == 5
 
 
-def test_app_command_prints_the_url_and_stops(tb, monkeypatch, capsys):
-    import sbsr_lab.widgets.app as app
-
-    events = []
-
-    class FakeProcess:
-        def wait(self):
-            events.append("wait")
-            raise KeyboardInterrupt
-
-    class FakeServer:
-        url = "http://127.0.0.1:5555/"
-        process = FakeProcess()
-
-        def stop(self):
-            events.append("stop")
-
-    def fake_start(**kwargs):
-        events.append(kwargs)
-        return FakeServer()
-
-    monkeypatch.setattr(app, "start_app", fake_start)
-    code, out, _ = run(capsys, "app", "--no-browser", "--port", 5555, "--model", tb.bundle)
-    assert code == 0 and "http://127.0.0.1:5555/" in out
-    assert events[0]["port"] == 5555 and events[0]["model"] == str(tb.bundle) and events[1:] == ["wait", "stop"]
-    code, _, err = run(capsys, "app", "--no-browser", "--bundle", tb.bundle / "missing")
-    assert code == 2 and "No model bundle" in err
-
-
-def test_app_notebook_calls_sketch_demo(tmp_path):
-    import nbformat
-
-    from sbsr_lab.widgets.app import write_app_notebook
-
-    nb = nbformat.read(write_app_notebook(tmp_path, model="bundle:uactn", k=6, data=None), as_version=4)
-    assert nb.cells[0].source.splitlines()[-1] == "sketch_demo(model='bundle:uactn', k=6)"
+# `sbsr-lab app` (the one-process web app) is tested in tests/widgets/test_web_app.py.

@@ -1,16 +1,20 @@
-"""Serve the live demo as a standalone page with Voila (``sbsr-lab app``).
+"""Run the classroom app (``sbsr-lab app``) in a child process, for scripts, tests and benchmarks.
 
     from sbsr_lab.widgets.app import start_app
-    with start_app(port=8866, model="bundle:cfttsl") as app:   # Voila on 127.0.0.1, in a subprocess
+    with start_app(model="bundle:cfttsl") as app:      # python -m sbsr_lab.widgets.server on 127.0.0.1
+        app.wait_ready()                               # the model is loaded (the page is served before)
         print(app.url)
 
-Model specs (``model``) are those of :mod:`sbsr_lab.retrieval.engine`. Nothing here imports ipywidgets.
+The server itself is :mod:`sbsr_lab.widgets.server` (one process, one model, a light page over a JSON
+API); ``sbsr-lab app`` runs it in the foreground. Nothing here imports torch or ipywidgets.
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -18,17 +22,18 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sbsr_lab.errors import SbsrError
 
-__all__ = ["METHOD_LABELS", "free_port", "write_app_notebook", "AppServer", "start_app"]
+__all__ = ["METHOD_LABELS", "free_port", "AppServer", "start_app"]
 
 #: Display names of the methods.
 METHOD_LABELS: dict[str, str] = {"cfttsl": "CFTTSL (teacher-student)", "uactn": "UACTN (uncertainty)",
                                  "joint": "Joint baseline"}
 
+_URL_LINE = "sbsr-lab app: the sketch demo is at "
 
-# -- the Voila app ---------------------------------------------------------------------------------------
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that is free right now on ``host``."""
@@ -37,29 +42,14 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def write_app_notebook(folder: str | os.PathLike[str], **demo_kwargs: Any) -> Path:
-    """Write ``sbsr_demo.ipynb`` into ``folder``: one cell that shows ``sketch_demo(**demo_kwargs)``.
-
-    ``demo_kwargs`` must be plain values (str, int, float, bool, None): they are written as Python literals.
-    """
-    import nbformat
-
-    args = ", ".join(f"{k}={v!r}" for k, v in demo_kwargs.items() if v is not None)
-    cell = ("from sbsr_lab.widgets import sketch_demo\n"
-            f"sketch_demo({args})")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = Path(folder) / "sbsr_demo.ipynb"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, str(path))
-    return path
-
-
 class AppServer:
-    """A running Voila server (a subprocess); stop it with :meth:`stop` or use it as a context manager."""
+    """A running app server (a child process); stop it with :meth:`stop` or use it as a context manager."""
 
-    def __init__(self, process: subprocess.Popen, url: str, folder: tempfile.TemporaryDirectory, log: Path) -> None:
-        self.process, self.url, self._folder, self.log = process, url, folder, log
+    def __init__(self, process: subprocess.Popen, url: str, log: Path) -> None:
+        self.process, self.url, self.log = process, url, log
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", int(parts.port or 80)
+        self.token = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p).get("token")
 
     def __enter__(self) -> "AppServer":
         return self
@@ -67,16 +57,46 @@ class AppServer:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Terminate Voila (and its kernels) and remove the temporary folder."""
+    def status(self) -> dict[str, Any] | None:
+        """``GET /api/status`` (None when the server does not answer)."""
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=5)
+        try:
+            conn.request("GET", "/api/status", headers={"X-Sbsr-Token": self.token} if self.token else {})
+            resp = conn.getresponse()
+            return json.loads(resp.read()) if resp.status == 200 else None
+        except (OSError, ValueError):
+            return None
+        finally:
+            conn.close()
+
+    def wait_ready(self, timeout_s: float = 120.0) -> dict[str, Any]:
+        """Wait until the model is loaded; returns the status. Raises :class:`SbsrError` on failure."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SbsrError(f"The app exited with code {self.process.returncode}:\n{self.log_tail()}")
+            st = self.status()
+            if st and st["state"] == "ready":
+                return st
+            if st and st["state"] == "error":
+                raise SbsrError(f"The app could not load its model: {st['message']}")
+            time.sleep(0.1)
+        raise SbsrError(f"The app at {self.url} was not ready within {timeout_s:.0f} s:\n{self.log_tail()}")
+
+    def stop(self, timeout_s: float = 15.0) -> int | None:
+        """SIGTERM (the server's clean stop), then SIGKILL if it does not end in ``timeout_s``; the exit code."""
         if self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout_s)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout_s)
-        self._folder.cleanup()
+        try:
+            self.log.unlink()
+        except OSError:
+            pass
+        return self.process.returncode
 
     def log_tail(self, chars: int = 3000) -> str:
         try:
@@ -86,58 +106,39 @@ class AppServer:
 
 
 def start_app(port: int | None = None, host: str = "127.0.0.1", model: str | None = None,
-              bundle: str | None = None, data: str | None = None, k: int = 10, history: str | None = None,
-              timeout_s: float = 60.0) -> AppServer:
-    """Start Voila serving the demo on ``http://host:port/`` and wait until it answers.
-
-    The notebook and Voila's log live in a temporary folder removed by :meth:`AppServer.stop`.
-    Raises :class:`SbsrError` when Voila is missing or does not start in ``timeout_s`` seconds.
-    """
-    try:
-        import voila  # noqa: F401
-    except ImportError as exc:
-        raise SbsrError("The app needs Voila: pip install voila (or pip install 'sbsr_lab[course]').") from exc
-    port = port or free_port(host)
-    folder = tempfile.TemporaryDirectory(prefix="sbsr_app_")
-    nb = write_app_notebook(folder.name, model=model, bundle=bundle, data=data, k=k, history=history)
-    env = dict(os.environ)
+              bundle: str | None = None, data: str | None = None, k: int = 8, history: str | None = None,
+              token: str | None = None, workers: int | None = None, timeout_s: float = 60.0,
+              env: dict[str, str] | None = None) -> AppServer:
+    """Start ``sbsr-lab app --no-browser`` in a child process and wait until its page answers
+    (the model may still be loading: :meth:`AppServer.wait_ready`). Raises :class:`SbsrError` when it
+    exits or does not answer within ``timeout_s``."""
+    port = port or free_port("127.0.0.1" if host in ("0.0.0.0", "") else host)
+    args = ["--port", str(port), "--host", host, "--k", str(k)]
+    for flag, value in (("--model", model), ("--bundle", bundle), ("--data", data), ("--history", history),
+                        ("--token", token), ("--workers", workers)):
+        if value is not None:
+            args += [flag, str(value)]
+    child_env = dict(os.environ if env is None else env)
     repo = str(Path(__file__).resolve().parents[2])  # the folder holding sbsr_lab/, for a non-installed checkout
-    env["PYTHONPATH"] = os.pathsep.join([repo, env["PYTHONPATH"]]) if env.get("PYTHONPATH") else repo
-    env.setdefault("SBSR_DATA", _data_root_here())
-    log = Path(folder.name) / "voila.log"
-    cmd = [sys.executable, "-m", "voila", str(nb), f"--port={port}", f"--Voila.ip={host}", "--no-browser",
-           "--theme=light", "--show_tracebacks=True"]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=folder.name)
-    server = AppServer(proc, f"http://{host}:{port}/", folder, log)
+    child_env["PYTHONPATH"] = os.pathsep.join([repo, child_env["PYTHONPATH"]]) if child_env.get("PYTHONPATH") else repo
+    fd, log_name = tempfile.mkstemp(prefix="sbsr_app_", suffix=".log")
+    log = Path(log_name)
+    with os.fdopen(fd, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "sbsr_lab.cli", "app", "--no-browser", *args],
+                                stdout=out, stderr=subprocess.STDOUT, env=child_env)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        text = log.read_text(errors="replace") if log.is_file() else ""
+        if _URL_LINE in text:
+            url = text.split(_URL_LINE, 1)[1].split()[0]
+            return AppServer(proc, url, log)
         if proc.poll() is not None:
+            server = AppServer(proc, f"http://{host}:{port}/", log)
             tail = server.log_tail()
             server.stop()
-            raise SbsrError(f"Voila exited with code {proc.returncode}. Its log ends with:\n{tail}")
-        if _answers(host, port):
-            return server
-        time.sleep(0.25)
+            raise SbsrError(f"The app exited with code {proc.returncode}. Its log ends with:\n{tail}")
+        time.sleep(0.05)
+    server = AppServer(proc, f"http://{host}:{port}/", log)
     tail = server.log_tail()
     server.stop()
-    raise SbsrError(f"Voila did not answer on {server.url} within {timeout_s:.0f} s. Its log ends with:\n{tail}")
-
-
-def _answers(host: str, port: int) -> bool:
-    """True once the server answers HTTP at all (a static path: asking for the page would start a kernel)."""
-    conn = http.client.HTTPConnection(host, port, timeout=2)
-    try:
-        conn.request("HEAD", "/voila/static/")
-        return conn.getresponse().status > 0
-    except OSError:
-        return False
-    finally:
-        conn.close()
-
-
-def _data_root_here() -> str:
-    from sbsr_lab.config import default_data_root
-
-    return default_data_root()
-
+    raise SbsrError(f"The app did not print its address within {timeout_s:.0f} s. Its log ends with:\n{tail}")

@@ -5,9 +5,14 @@
     row_id = db.add(strokes, model="uactn", results=result.results, user="ada")
     db.recent(10)[0].strokes                            # replay: strokes back into a SketchPad
     db.export_csv("history.csv")                        # atomic
+    db.record_drawing("d-17", strokes, "uactn", result.results, user="ada", width=2.0)  # one row per drawing
 
-One row per query (table ``queries``): user name, UTC time (ISO 8601), strokes (QuickDraw-style JSON,
-0..1 floats rounded to 1e-4), model, predicted class, uncertainty, top-k ids and scores (JSON lists).
+One row per query, or per drawing (table ``queries``): user name, UTC time (ISO 8601), strokes
+(QuickDraw-style JSON, 0..1 floats rounded to 1e-4), model, predicted class, uncertainty, top-k ids and
+scores (JSON lists); v3 adds the drawing id, the line width and how many queries the drawing made.
+:meth:`QueryHistory.record_drawing` keeps ONE row per ``(user, drawing)``: each new query of the same
+drawing replaces the row's strokes, model and results (so the row holds the latest complete query and
+replays it exactly) and counts itself in ``queries``; the half-drawn guesses before it are dropped.
 
 Two writers at once are safe: the file is in WAL mode, every connection waits up to ``timeout_s``
 for a lock (``PRAGMA busy_timeout``), and writes are short ``BEGIN IMMEDIATE`` transactions.
@@ -35,9 +40,9 @@ from sbsr_lab.errors import SbsrError
 from sbsr_lab.io import atomic_write_text
 
 __all__ = ["SCHEMA_VERSION", "HistoryEntry", "QueryHistory", "HistoryError", "default_history_path",
-           "create_v1_schema"]
+           "user_data_dir", "short_path", "create_v1_schema"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 HISTORY_FILE = "query_history.sqlite"
 
 # v1 (first release): results as one JSON list of [id, score] pairs, time as UNIX seconds.
@@ -66,6 +71,13 @@ CREATE TABLE IF NOT EXISTS queries (
 );
 CREATE INDEX IF NOT EXISTS queries_user_time ON queries (user, created_at);
 """
+# v3: one row per drawing (drawing id unique per user; NULL for single queries), the line width, query count.
+_V3 = """
+ALTER TABLE queries ADD COLUMN drawing TEXT;
+ALTER TABLE queries ADD COLUMN width REAL;
+ALTER TABLE queries ADD COLUMN queries INTEGER NOT NULL DEFAULT 1;
+CREATE UNIQUE INDEX IF NOT EXISTS queries_user_drawing ON queries (user, drawing) WHERE drawing IS NOT NULL;
+"""
 _CSV_FIELDS = ["id", "user", "created_at", "model", "predicted_class", "uncertainty", "top_ids", "top_scores",
                "strokes"]
 
@@ -75,10 +87,35 @@ class HistoryError(SbsrError, OSError):
 
 
 def default_history_path() -> Path:
-    """``<data root>/query_history.sqlite`` (see :func:`sbsr_lab.config.default_data_root`)."""
-    from sbsr_lab.config import default_data_root
+    """``$SBSR_DATA/query_history.sqlite`` when ``SBSR_DATA`` is set, else in the user's data folder
+    (``platformdirs.user_data_dir("sbsr_lab")``, e.g. ``~/.local/share/sbsr_lab/query_history.sqlite``),
+    never inside a course repository checkout."""
+    if os.environ.get("SBSR_DATA"):
+        return Path(os.environ["SBSR_DATA"]) / HISTORY_FILE
+    return user_data_dir() / HISTORY_FILE
 
-    return Path(default_data_root()) / HISTORY_FILE
+
+def user_data_dir() -> Path:
+    """The platform's per-user data folder for sbsr_lab (platformdirs when installed, else the XDG rule)."""
+    try:
+        import platformdirs
+
+        return Path(platformdirs.user_data_dir("sbsr_lab", appauthor=False))
+    except ImportError:
+        base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+        return Path(base) / "sbsr_lab"
+
+
+def short_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as a person reads it: relative to the working folder when inside it, ``~/...`` under home."""
+    p = Path(path).expanduser().resolve()
+    for base, prefix in ((Path.cwd().resolve(), ""), (Path.home().resolve(), "~/")):
+        try:
+            rel = p.relative_to(base)
+        except ValueError:
+            continue
+        return prefix + str(rel) if str(rel) != "." else (prefix.rstrip("/") or ".")
+    return str(p)
 
 
 def _now_iso() -> str:
@@ -119,6 +156,9 @@ class HistoryEntry:
     top_scores: list[float]
     predicted_class: str | None = None
     uncertainty: float | None = None
+    drawing: str | None = None      # the drawing id (one row per drawing), None for single queries
+    width: float | None = None      # pen width of the drawing (the app's brush, px on a 360 px pad)
+    queries: int = 1                # queries this drawing made (the row keeps the latest)
 
     def label(self) -> str:
         """One line for a list widget: time, user, model, predicted class."""
@@ -211,10 +251,13 @@ class QueryHistory:
                 raise HistoryError(f"{self.path} has schema v{version}, newer than this sbsr_lab (v{SCHEMA_VERSION}). "
                                    "Fix: upgrade sbsr_lab, or use another history file.")
             if version == 0:
-                for stmt in filter(str.strip, _V2.split(";")):  # not executescript: it would COMMIT
+                for stmt in filter(str.strip, (_V2 + _V3).split(";")):  # not executescript: it would COMMIT
                     con.execute(stmt)
             elif version == 1:
                 _migrate_v1_to_v2(con)
+            if version in (1, 2):
+                for stmt in filter(str.strip, _V3.split(";")):
+                    con.execute(stmt)
             if version != SCHEMA_VERSION:
                 con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -232,6 +275,27 @@ class QueryHistory:
                               "top_ids, top_scores) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
             return int(cur.lastrowid)
 
+    def record_drawing(self, drawing: str, strokes: Sequence[Any], model: str, results: Sequence[dict[str, Any]],
+                       user: str | None = None, predicted_class: str | None = None,
+                       uncertainty: float | None = None, width: float | None = None) -> int:
+        """Store the latest query of drawing ``drawing`` of ``user``: the first call inserts a row, later
+        ones replace its strokes, width, model, results and time and add 1 to ``queries``. Returns the row id."""
+        row = (user or self.user, _now_iso(), strokes_to_json(strokes), model, predicted_class,
+               None if uncertainty is None else float(uncertainty),
+               json.dumps([str(r["id"]) for r in results]),
+               json.dumps([round(float(r["score"]), 6) for r in results]),
+               str(drawing), None if width is None else float(width))
+        with self._connect(write=True) as con:
+            con.execute(
+                "INSERT INTO queries (user, created_at, strokes, model, predicted_class, uncertainty, top_ids, "
+                "top_scores, drawing, width) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (user, drawing) WHERE drawing IS NOT NULL DO UPDATE SET created_at = excluded.created_at, "
+                "strokes = excluded.strokes, model = excluded.model, predicted_class = excluded.predicted_class, "
+                "uncertainty = excluded.uncertainty, top_ids = excluded.top_ids, top_scores = excluded.top_scores, "
+                "width = excluded.width, queries = queries + 1", row)
+            found = con.execute("SELECT id FROM queries WHERE user = ? AND drawing = ?", (row[0], row[8])).fetchone()
+        return int(found[0])
+
     def clear(self, user: str | None = None) -> int:
         """Delete the rows of ``user`` (all rows when None); returns how many."""
         with self._connect(write=True) as con:
@@ -240,12 +304,13 @@ class QueryHistory:
             return con.execute("DELETE FROM queries WHERE user = ?", (user,)).rowcount
 
     # -- reading --------------------------------------------------------------------------------------
-    _COLUMNS = "id, user, created_at, model, strokes, top_ids, top_scores, predicted_class, uncertainty"
+    _COLUMNS = ("id, user, created_at, model, strokes, top_ids, top_scores, predicted_class, uncertainty, "
+                "drawing, width, queries")
 
     @staticmethod
     def _entry(row: Sequence[Any]) -> HistoryEntry:
         return HistoryEntry(int(row[0]), row[1], row[2], row[3], strokes_from_json(row[4]), json.loads(row[5]),
-                            [float(s) for s in json.loads(row[6])], row[7], row[8])
+                            [float(s) for s in json.loads(row[6])], row[7], row[8], row[9], row[10], int(row[11]))
 
     def recent(self, limit: int = 50, user: str | None = None) -> list[HistoryEntry]:
         """The latest ``limit`` queries (of ``user`` if given), newest first."""
@@ -266,6 +331,12 @@ class QueryHistory:
     def __len__(self) -> int:
         with self._connect() as con:
             return int(con.execute("SELECT COUNT(*) FROM queries").fetchone()[0])
+
+    def count(self, user: str | None = None) -> int:
+        """Rows (of ``user`` if given)."""
+        where, args = ("WHERE user = ?", (user,)) if user else ("", ())
+        with self._connect() as con:
+            return int(con.execute(f"SELECT COUNT(*) FROM queries {where}", args).fetchone()[0])
 
     def export_csv(self, path: str | os.PathLike[str], user: str | None = None) -> Path:
         """Write every query (of ``user``) oldest first to a CSV file, atomically; returns its path."""

@@ -94,7 +94,7 @@ def test_migrates_v1_to_v2(tmp_path):
                     ("ada", 1_700_000_000.5, json.dumps([[[0.1, 0.9], [0.2, 0.8]]]), "uactn",
                      json.dumps([["ring_000", 0.9], ["bar_001", 0.4]])))
     db = QueryHistory(path)
-    assert db.schema_version() == 2
+    assert db.schema_version() == SCHEMA_VERSION
     e = db.recent()[0]
     assert e.user == "ada" and e.model == "uactn" and e.top_ids == ["ring_000", "bar_001"]
     assert e.top_scores == [0.9, 0.4] and e.created_at.startswith("2023-11-14T22:13:20.500")
