@@ -105,3 +105,32 @@ def test_faiss_approximate_indexes_find_most_true_neighbours(kind, tmp_path):
     assert overlap >= 0.7
     reloaded = GalleryIndex.load(index.save(tmp_path / "ivf.safetensors"), backend="faiss")
     assert reloaded.kind == kind and len(reloaded) == 1000
+
+
+@pytest.mark.skipif(not faiss_available(), reason="faiss is not installed")
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_saved_faiss_structure_is_reused_on_load_and_rebuilt_when_it_does_not_match(kind, tmp_path, monkeypatch):
+    emb = torch.nn.functional.normalize(torch.randn(600, 16, generator=torch.Generator().manual_seed(3)), dim=1)
+    queries = emb[:20] + 0.01
+    index = GalleryIndex(emb, backend="faiss", kind=kind, nprobe=4)
+    path = index.save(tmp_path / "g.safetensors")
+    side = tmp_path / "g.safetensors.faiss"
+    assert side.is_file()
+    expected = index.search(queries, 5)
+
+    builds = []
+    original = GalleryIndex._build_faiss
+    monkeypatch.setattr(GalleryIndex, "_build_faiss", lambda self: builds.append(1) or original(self))
+    reloaded = GalleryIndex.load(path, backend="faiss")
+    assert builds == []                                   # read with faiss's reader, not rebuilt
+    got = reloaded.search(queries, 5)
+    assert torch.equal(got[1], expected[1]) and torch.allclose(got[0], expected[0])
+
+    side.write_bytes(side.read_bytes()[:-8] + b"tampered")  # checksum no longer matches: rebuilt, same answers
+    again = GalleryIndex.load(path, backend="faiss")
+    assert builds == [1]
+    # (a rebuilt HNSW graph may differ with the thread schedule; each query's own row stays first)
+    assert torch.equal(again.search(queries, 1)[1][:, 0], torch.arange(20))
+
+    GalleryIndex(emb, backend="torch").save(path)        # a later save without a structure drops the stale one
+    assert not side.exists()
