@@ -10,8 +10,8 @@ and, for some, a photo of the paper (``_photo.jpg``) -- each prepared two ways:
 * ``after``: :func:`sbsr_lab.data.sketch_image.load_framed_sketch` (framed like training sketches).
 
 top-1 = the first retrieved shape is of the drawing's class; P@10 = share of the top 10 of its class.
-Prints one table per method: per input kind and preparation, overall and per drawing style, then the
-drawings the framed PNG path gets wrong.
+Prints one table per method: per input kind and preparation, overall and per drawing style (and per
+class for the framed inputs), then the drawings the framed PNG path gets wrong.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ def main() -> None:
         for kind, key in kinds.items():
             for prep_name, prep in (("before", _before), ("after", _after)):
                 per_style: dict[str, list[tuple[int, float]]] = defaultdict(list)
+                per_class: dict[str, list[int]] = defaultdict(list)
                 rows = []
                 for e in index:
                     if key not in e:
@@ -77,6 +78,7 @@ def main() -> None:
                     hit, p10, got = score(engine, ROOT / e[key], e["class"], prep)
                     rows.append((hit, p10))
                     per_style[e["style"]].append((hit, p10))
+                    per_class[e["class"]].append(hit)
                     if prep_name == "after" and kind == "png" and not hit:
                         misses.append(f"{e['class']}/{e['name']} ({e['style']}) -> {got}")
                 hits = sum(h for h, _ in rows)
@@ -84,6 +86,9 @@ def main() -> None:
                 styles = "  ".join(f"{s} {sum(h for h, _ in v)}/{len(v)}" for s, v in sorted(per_style.items()))
                 print(f"{kind:8s} {prep_name:6s} top-1 {hits:3d}/{len(rows)} = {hits / len(rows):.3f}  "
                       f"P@10 {p10:.3f} | {styles}")
+                if prep_name == "after":
+                    print("                  per class: " + "  ".join(f"{c} {sum(v)}/{len(v)}"
+                                                                    for c, v in sorted(per_class.items())))
         print("framed PNG misses: " + ("; ".join(misses) or "none"))
 
 
