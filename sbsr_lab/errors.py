@@ -10,6 +10,7 @@ __all__ = [
     "DatasetLayoutError",
     "CheckpointError",
     "DownloadError",
+    "DiskFullError",
 ]
 
 
@@ -45,3 +46,10 @@ class CheckpointError(SbsrError, ValueError):
 
 class DownloadError(SbsrError, OSError):
     """A download that failed, was corrupted, or cannot be done offline."""
+
+
+class DiskFullError(SbsrError, OSError):
+    """The disk filled up while writing; nothing was half-written (see :func:`sbsr_lab.io.atomic_path`)."""
+
+    def __str__(self) -> str:  # OSError would print "[Errno 28] ..."
+        return str(self.args[1]) if len(self.args) > 1 else super().__str__()

@@ -1,17 +1,30 @@
-"""Small file helpers: atomic writes (temporary name, then rename) so no half-written file is ever left."""
+"""Small file helpers: atomic writes (temporary name, then rename) so no half-written file is ever left,
+and a bounded image opener (:func:`open_image`) so no image file can make a reader allocate gigabytes."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
-from typing import Any, Iterator
+from typing import IO, TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "save_png", "load_png"]
+from sbsr_lab.errors import DiskFullError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PIL.Image import Image as PILImage
+
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "save_png", "load_png",
+           "open_image", "MAX_IMAGE_PIXELS"]
+
+#: Most pixels :func:`open_image` decodes (4096 x 4096): a sketch or a view needs far fewer. Larger JPEGs
+#: are decoded at a reduced scale (``draft``); larger images of other formats are refused.
+MAX_IMAGE_PIXELS = 4096 * 4096
 
 
 @contextlib.contextmanager
@@ -31,9 +44,13 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         yield tmp_path
         os.replace(tmp_path, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        if isinstance(exc, OSError) and not isinstance(exc, DiskFullError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(errno.ENOSPC, f"cannot write {path}: the disk is full (nothing was half-written; "
+                                f"an older file of that name is kept). Fix: free some space on {path.parent} "
+                                "or write elsewhere") from exc
         raise
 
 
@@ -64,11 +81,56 @@ def save_png(path: str | os.PathLike[str], image: np.ndarray) -> None:
         Image.fromarray(arr).save(tmp, format="PNG", optimize=False)
 
 
+def open_image(source: "str | os.PathLike[str] | IO[bytes]", *, max_pixels: int = MAX_IMAGE_PIXELS,
+               error: type[Exception] | None = None) -> "PILImage":
+    """Open and decode an image with bounded memory; the one way sbsr_lab opens PNG/JPEG files.
+
+    The header is read first (no pixels): an image of more than ``max_pixels`` is decoded at a reduced
+    scale where the format allows it (JPEG ``draft``: 1/2, 1/4 or 1/8, no full-size decode) and refused
+    otherwise, before anything large is allocated, with ``error`` (default
+    :class:`~sbsr_lab.errors.SketchError`) naming the file, its size and the fix. Unreadable files raise
+    the same error. Returns a loaded PIL image (the file is closed).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    from sbsr_lab.errors import SketchError
+
+    error = error or SketchError
+    name = getattr(source, "name", None) if not isinstance(source, (str, os.PathLike)) else source
+    name = name or "the image"
+    fix = (f"Fix: shrink it to at most {int(max_pixels ** 0.5)}x{int(max_pixels ** 0.5)} pixels "
+           "(a sketch needs about 1000 px a side) and save it again as PNG")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below, more strictly
+            im = Image.open(source)
+        try:
+            w, h = im.size
+            if w * h > max_pixels and im.format == "JPEG":
+                scale = next((k for k in (2, 4, 8) if -(-w // k) * -(-h // k) <= max_pixels), 8)
+                im.draft(im.mode, (-(-w // scale), -(-h // scale)))
+            if im.size[0] * im.size[1] > max_pixels or w <= 0 or h <= 0:
+                raise error(f"{name}: the image is {w}x{h} pixels ({w * h / 1e6:.1f} megapixels), more than the "
+                            f"{max_pixels / 1e6:.1f} megapixels sbsr_lab decodes; nothing was decoded. {fix}")
+            im.load()
+        except BaseException:
+            im.close()
+            raise
+        return im
+    except Image.DecompressionBombError as exc:
+        raise error(f"{name}: the image is too large to decode safely ({exc}); nothing was decoded. {fix}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        if isinstance(exc, error):
+            raise
+        raise error(f"{name}: cannot read the image ({exc}). Fix: save it again as PNG (black ink on white)") from None
+
+
 def load_png(path: str | os.PathLike[str]) -> np.ndarray:
-    """Load a PNG as float32 in [0, 1]: ``(H, W)`` for grayscale, ``(H, W, 3)`` for colour."""
+    """Load a PNG as float32 in [0, 1]: ``(H, W)`` for grayscale, ``(H, W, 3)`` for colour
+    (decoded through :func:`open_image`, so its pixel bound holds)."""
     from PIL import Image
 
-    with Image.open(path) as im:
+    with open_image(path) as im:
         if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
             # transparent paper is white paper: composite onto white before dropping alpha
             mode, rgba = im.mode, im.convert("RGBA")

@@ -76,8 +76,37 @@ def load_mesh(path: str | Path, max_faces: int = 200_000) -> trimesh.Trimesh:
     return check_mesh(mesh, name=str(path), max_faces=max_faces)
 
 
+#: Meshes with more faces are refused (simplify them in a mesh editor first): bounds memory and time.
+MAX_FILE_FACES = 5_000_000
+#: Below this share of edges shared by exactly two faces a mesh is a triangle soup, not a surface:
+#: quadric decimation can run for hours on one, so a soup keeps an even subset of its faces instead.
+_MIN_SURFACE_SHARE = 0.5
+#: Faces a triangle soup keeps (its rays hit many large overlapping triangles: slow to render, noise anyway).
+SOUP_FACES = 20_000
+
+
+def _surface_share(mesh: trimesh.Trimesh) -> float:
+    """Share of the mesh's edges that are shared by exactly two faces (1 for a closed manifold surface)."""
+    edges = np.sort(np.asarray(mesh.faces)[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
+    _, counts = np.unique(edges[:, 0].astype(np.int64) * (len(mesh.vertices) + 1) + edges[:, 1], return_counts=True)
+    return float((counts == 2).sum() * 2) / max(len(edges), 1)
+
+
 def _simplify(mesh: trimesh.Trimesh, name: str, max_faces: int) -> trimesh.Trimesh:
     count = len(mesh.faces)
+    if count > MAX_FILE_FACES:
+        raise MeshError(f"{name}: {count:,} faces is more than the {MAX_FILE_FACES:,} sbsr_lab renders; simplify it "
+                        f"first (e.g. MeshLab's quadric edge collapse to ~{max_faces:,} faces) and {_FIX_EXPORT}")
+    share = _surface_share(mesh)
+    if share < _MIN_SURFACE_SHARE:  # bounded time: no decimation of a soup
+        step = -(-count // min(max_faces, SOUP_FACES))
+        mesh = trimesh.Trimesh(vertices=mesh.vertices, faces=mesh.faces[::step], process=False)
+        mesh.remove_unreferenced_vertices()
+        warnings.warn(f"{name}: {count} faces is more than max_faces={max_faces}, and only {share:.0%} of its edges "
+                      "are shared by two faces (a triangle soup, not a surface), so it cannot be simplified in a "
+                      f"bounded time: kept every {step}th face ({len(mesh.faces)} faces). {_FIX_EXPORT} if it "
+                      "should be a surface", stacklevel=3)
+        return mesh
     try:
         simplified = mesh.simplify_quadric_decimation(face_count=max_faces)
     except ImportError:

@@ -94,6 +94,11 @@ def _error(source: str, number: int | None, problem: str, fix: str = "") -> Data
     return DatasetLayoutError(f"{where}: {problem}; {fix}")
 
 
+def _is_count(token: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also accepts '²' and '١', which ``int`` then refuses or misreads)."""
+    return token.isascii() and token.isdigit() and len(token) <= 12
+
+
 def parse_cla(text: str, source: str = "<string>") -> ClassFile:
     """Parse the text of a ``.cla`` file (see the module docstring); errors name ``source`` and the line."""
     lines = [(n, line.split()) for n, line in enumerate(text.lstrip("\ufeff").splitlines(), start=1)]
@@ -101,13 +106,13 @@ def parse_cla(text: str, source: str = "<string>") -> ClassFile:
     if not lines:
         raise _error(source, None, "the file is empty")
     n, tokens = lines[0]
-    if len(tokens) != 2 or tokens[0] != "PSB" or not tokens[1].isdigit():
+    if len(tokens) != 2 or tokens[0] != "PSB" or not _is_count(tokens[1]):
         raise _error(source, n, f"bad header {' '.join(tokens)!r}, expected 'PSB 1'")
     version = int(tokens[1])
     if len(lines) < 2:
         raise _error(source, None, "no 'numClasses numModels' line after the header")
     n, tokens = lines[1]
-    if len(tokens) != 2 or not all(t.isdigit() for t in tokens):
+    if len(tokens) != 2 or not all(_is_count(t) for t in tokens):
         raise _error(source, n, f"expected 'numClasses numModels', got {' '.join(tokens)!r}")
     num_classes, num_models = int(tokens[0]), int(tokens[1])
 
@@ -116,7 +121,7 @@ def parse_cla(text: str, source: str = "<string>") -> ClassFile:
     i = 2
     while i < len(lines):
         n, tokens = lines[i]
-        if len(tokens) < 3 or not tokens[-1].isdigit():
+        if len(tokens) < 3 or not _is_count(tokens[-1]):
             hint = f" (the count of class {classes[-1].name!r} may be too small)" if classes and len(tokens) == 1 else ""
             raise _error(source, n, f"expected a class line 'name parent count', got {' '.join(tokens)!r}{hint}",
                          "fix the count of the class above or remove the stray line")

@@ -134,24 +134,31 @@ def read_ndjson(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Read a QuickDraw-style ndjson file: a list of dicts, each with a ``drawing`` key."""
     p = _check_file(path, (".ndjson", ".jsonl", ".json"))
     records: list[dict[str, Any]] = []
-    with open(p, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SketchError(
-                    f"{p}: line {lineno} is not valid JSON ({exc.msg} at column {exc.colno}). "
-                    "Fix: each line must be one JSON object like "
-                    '{"word": "chair", "drawing": [[[x...], [y...]], ...]}.'
-                ) from exc
-            if not isinstance(rec, dict) or "drawing" not in rec:
-                raise SketchError(
-                    f"{p}: line {lineno} has no 'drawing' key. Fix: write QuickDraw records "
-                    '{"word": ..., "drawing": [[[x...], [y...]], ...]} (see sbsr_lab.data.stroke_io.sketch_record).'
-                )
-            records.append(rec)
+    try:
+        lines = p.read_bytes().decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise SketchError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start}). Fix: save the ndjson file "
+                          "as UTF-8 text, one JSON record per line.") from None
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except RecursionError:
+            raise SketchError(f"{p}: line {lineno} is nested too deeply to be a sketch record. Fix: write "
+                              "QuickDraw records (see sbsr_lab.data.stroke_io.sketch_record).") from None
+        except json.JSONDecodeError as exc:
+            raise SketchError(
+                f"{p}: line {lineno} is not valid JSON ({exc.msg} at column {exc.colno}). "
+                "Fix: each line must be one JSON object like "
+                '{"word": "chair", "drawing": [[[x...], [y...]], ...]}.'
+            ) from exc
+        if not isinstance(rec, dict) or "drawing" not in rec:
+            raise SketchError(
+                f"{p}: line {lineno} has no 'drawing' key. Fix: write QuickDraw records "
+                '{"word": ..., "drawing": [[[x...], [y...]], ...]} (see sbsr_lab.data.stroke_io.sketch_record).'
+            )
+        records.append(rec)
     if not records:
         raise SketchError(f"{p}: the file is empty (no sketch records). Fix: draw something first and save it again.")
     return records
@@ -324,22 +331,12 @@ def read_svg(path: str | os.PathLike[str]) -> Strokes:
         raise SketchError(f"{p}: not a valid SVG/XML file ({exc}). Fix: re-export the sketch as SVG.") from exc
     src = str(p)
     polys: list[np.ndarray] = []
-    for el in root.iter():
-        tag = el.tag.rsplit("}", 1)[-1]
-        if tag == "path":
-            polys += _parse_path_d(el.get("d", ""), src)
-        elif tag in ("polyline", "polygon"):
-            v = _floats(el.get("points"))
-            if v.size % 2:
-                raise SketchError(f"{src}: a <{tag}> has an odd number of coordinates. Fix: re-export the SVG.")
-            pts = v.reshape(-1, 2)
-            if tag == "polygon" and len(pts) > 1:
-                pts = np.concatenate([pts, pts[:1]], axis=0)
-            if len(pts):
-                polys.append(pts)
-        elif tag == "line":
-            vals = [float(el.get(k, 0.0)) for k in ("x1", "y1", "x2", "y2")]
-            polys.append(np.asarray(vals).reshape(2, 2))
+    try:
+        polys = _svg_polylines(root, src)
+    except (ValueError, OverflowError) as exc:
+        if isinstance(exc, SketchError):
+            raise
+        raise SketchError(f"{src}: a number in the SVG cannot be read ({exc}). Fix: re-export the sketch as SVG.") from None
     polys = [s[:1] if np.ptp(s, axis=0).max() == 0 else s for s in check_strokes(polys, src)]  # dots
     if not polys:
         raise SketchError(f"{src}: the SVG has no strokes (<path>, <polyline>, <line>). Fix: draw something first.")
@@ -354,6 +351,28 @@ def read_svg(path: str | os.PathLike[str]) -> Strokes:
     side = max(w, h)
     offset = np.array([x0 - (side - w) / 2.0, y0 - (side - h) / 2.0])
     return [((s - offset) / side).astype(np.float32) for s in polys]
+
+
+def _svg_polylines(root: ET.Element, src: str) -> list[np.ndarray]:
+    """The point lists of the ``<path>``, ``<polyline>``, ``<polygon>`` and ``<line>`` elements of ``root``."""
+    polys: list[np.ndarray] = []
+    for el in root.iter():
+        tag = el.tag.rsplit("}", 1)[-1] if isinstance(el.tag, str) else ""
+        if tag == "path":
+            polys += _parse_path_d(el.get("d", ""), src)
+        elif tag in ("polyline", "polygon"):
+            v = _floats(el.get("points"))
+            if v.size % 2:
+                raise SketchError(f"{src}: a <{tag}> has an odd number of coordinates. Fix: re-export the SVG.")
+            pts = v.reshape(-1, 2)
+            if tag == "polygon" and len(pts) > 1:
+                pts = np.concatenate([pts, pts[:1]], axis=0)
+            if len(pts):
+                polys.append(pts)
+        elif tag == "line":
+            vals = [float(el.get(k, 0.0)) for k in ("x1", "y1", "x2", "y2")]
+            polys.append(np.asarray(vals).reshape(2, 2))
+    return polys
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,15 +422,18 @@ def _image_to_ink(path: Path, size: int) -> np.ndarray:
     """Read a PNG/JPEG as ink in [0, 1], padded to a square with paper and resized to ``size``."""
     from PIL import Image, UnidentifiedImageError
 
+    from sbsr_lab.io import open_image
+
     try:
-        with Image.open(path) as im:
-            im.load()
+        with open_image(path) as im:  # bounded: refuses or reduces huge images before decoding
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
                 rgba = im.convert("RGBA")
                 paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                 gray = Image.alpha_composite(paper, rgba).convert("L")
             else:
                 gray = im.convert("L")
+    except SketchError:
+        raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise SketchError(
             f"{path}: cannot read the image ({exc}). Fix: save the sketch again as PNG (black ink on white)."

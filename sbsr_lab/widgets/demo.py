@@ -74,9 +74,9 @@ def _png_bytes(path: str | None) -> bytes:
     if not path or not Path(path).is_file():
         return _BLANK_PNG
     data = Path(path).read_bytes()
-    from PIL import Image
+    from sbsr_lab.io import open_image
 
-    with Image.open(io.BytesIO(data)) as im:
+    with open_image(io.BytesIO(data)) as im:  # bounded: a hostile thumbnail cannot allocate gigabytes
         w, h = im.size
         if w < 2 * h:
             return data
