@@ -172,13 +172,15 @@ class AppState:
         self._lock = threading.Lock()
         self._loaded = threading.Event()
         self.loading_more = True               # the selector's other methods are still loading
+        self._stopping = threading.Event()
+        self._loader: threading.Thread | None = None
 
     # -- loading ------------------------------------------------------------------------------------------
     def start_loading(self, on_fatal: Callable[[str], None] | None = None) -> threading.Thread:
         """Load the default engine, then the others, in a daemon thread (the page is served meanwhile)."""
-        t = threading.Thread(target=self._load_all, args=(on_fatal,), name="sbsr-load", daemon=True)
-        t.start()
-        return t
+        self._loader = threading.Thread(target=self._load_all, args=(on_fatal,), name="sbsr-load", daemon=True)
+        self._loader.start()
+        return self._loader
 
     def _load_all(self, on_fatal: Callable[[str], None] | None) -> None:
         try:
@@ -204,6 +206,8 @@ class AppState:
                 loaders = [(first, str(spec.path), f"run {first}")]
             self.default_key = first
             for i, (key, model_spec, label) in enumerate(loaders):
+                if self._stopping.is_set():
+                    break
                 try:
                     self._load_one(key, model_spec, label, spec)
                 except Exception as err:  # a broken second method must not stop the first from serving
@@ -306,8 +310,13 @@ class AppState:
                 "history_path": _short(self.history.path) if self.history is not None else None,
                 "ready_after_s": None if self.ready_after_s is None else round(self.ready_after_s, 2)}
 
-    def close(self) -> None:
+    def close(self, loader_timeout_s: float = 60.0) -> None:
+        """Cancel waiting queries, finish running ones, and let a model being loaded finish loading (a
+        thread stopped inside torch at interpreter exit can abort the process)."""
+        self._stopping.set()
         self.pool.shutdown(wait=True, cancel_futures=True)
+        if self._loader is not None and self._loader.is_alive():
+            self._loader.join(loader_timeout_s)
 
 
 def _short(path: Any) -> str:
@@ -504,6 +513,8 @@ class _Base(tornado.web.RequestHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, tornado.web.HTTPError) and exc.log_message and status_code < 500:
             msg = exc.log_message
+        if status_code == 503:  # send_error cleared the headers: loading or busy, the page retries
+            self.set_header("Retry-After", "1")
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps({"error": msg}))
 
@@ -522,7 +533,6 @@ class _Base(tornado.web.RequestHandler):
     def need_ready(self) -> None:
         st = self.app_state
         if st.state != "ready":
-            self.set_header("Retry-After", "1")
             raise tornado.web.HTTPError(503, "loading the model…" if st.state == "loading" else st.message)
 
 

@@ -1,0 +1,421 @@
+"""`sbsr-lab app`, the one-process web app: its JSON API over real HTTP on 127.0.0.1, its hardening
+(token, Host check, body limit, no tracebacks, 503 when full), the history (one entry per drawing, exact
+replay, export), a clean stop on SIGTERM/SIGINT, the CLI, and a small classroom load run."""
+
+import asyncio
+import http.client
+import importlib.util
+import json
+import os
+import signal
+import socket
+import sqlite3
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sbsr_lab.widgets.history import SCHEMA_VERSION, QueryHistory, default_history_path, short_path
+from sbsr_lab.widgets.server import AppConfig, AppState, is_loopback, make_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def ring(seed=0):
+    from tiny_bundle import class_strokes
+
+    return [s.tolist() for s in class_strokes("ring", np.random.default_rng(seed))]
+
+
+def cross(seed=0):
+    from tiny_bundle import class_strokes
+
+    return [s.tolist() for s in class_strokes("cross", np.random.default_rng(seed))]
+
+
+class LiveApp:
+    """The app's tornado application on a free loopback port, in a thread with its own event loop;
+    the engines are loaded before the first request (synchronously)."""
+
+    def __init__(self, config: AppConfig, load: bool = True) -> None:
+        import tornado.httpserver
+        import tornado.netutil
+
+        self.state = AppState(config)
+        if load:
+            self.state._load_all(None)
+            assert self.state.state == "ready", self.state.message
+        self.sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        self.port = self.sockets[0].getsockname()[1]
+        self.loop = asyncio.new_event_loop()
+        started = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(self.loop)
+            self.server = tornado.httpserver.HTTPServer(make_app(self.state), max_body_size=config.max_body)
+            self.server.add_sockets(self.sockets)
+            started.set()
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        started.wait(10)
+
+    def request(self, method: str, path: str, body=None, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+            conn.request(method, path, body=data, headers=headers or {})
+            resp = conn.getresponse()
+            raw = resp.read()
+            return resp.status, dict(resp.getheaders()), raw
+        finally:
+            conn.close()
+
+    def json(self, method: str, path: str, body=None, headers=None):
+        status, hdrs, raw = self.request(method, path, body, headers)
+        return status, json.loads(raw) if raw else None
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.server.stop)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.state.close()
+
+
+@pytest.fixture(scope="module")
+def live(tiny_bundle, tmp_path_factory):
+    app = LiveApp(AppConfig(model=str(tiny_bundle.bundle), k=6, history=tmp_path_factory.mktemp("h") / "h.sqlite"))
+    yield app
+    app.close()
+
+
+def query(live, strokes, **kw):
+    return live.json("POST", "/api/query", {"strokes": strokes, **kw})
+
+
+# -- the API ---------------------------------------------------------------------------------------------
+
+def test_status_page_and_static_files(live):
+    status, st = live.json("GET", "/api/status")
+    assert status == 200 and st["state"] == "ready" and st["default"] == "uactn"
+    assert [m["key"] for m in st["models"]] == ["uactn", "cfttsl"] and st["classes"] == ["ring", "cross", "bar"]
+    assert st["history"] and not st["loading_more"]
+    code, headers, page = live.request("GET", "/")
+    assert code == 200 and b'src="/static/app.js"' in page
+    assert "default-src 'self'" in headers["Content-Security-Policy"]  # the page can only talk to this server
+    assert b"http" not in page.replace(b"http://www.w3.org", b"")      # nothing from the internet
+    code, _, js = live.request("GET", "/static/app.js")
+    assert code == 200 and b"/api/query" in js and b"https://" not in js
+    assert live.request("GET", "/static/../server.py")[0] in (403, 404)
+
+
+def test_query_ring_and_cross(live):
+    status, res = query(live, ring(1), user="ada", drawing="t-ring")
+    assert status == 200 and res["predicted_class"] == "ring" and res["method"] == "uactn"
+    assert len(res["results"]) == 6 and res["results"][0]["class"] == "ring"
+    assert res["probabilities"][0][0] == "ring" and res["uncertainty"] > 0 and res["unknown"] in (None, False, True)
+    code, headers, png = live.request("GET", res["results"][0]["thumb"])
+    assert code == 200 and headers["Content-Type"] == "image/png" and png[:4] == b"\x89PNG"
+    status, res = query(live, cross(2), model="cfttsl", user="ada", drawing="t-cross")
+    assert status == 200 and res["predicted_class"] == "cross" and res["method"] == "cfttsl" and res["uncertainty"] is None
+
+
+def test_one_history_entry_per_drawing(live):
+    strokes = ring(3) + cross(3)
+    for n in range(1, len(strokes) + 1):  # stroke ends of one drawing
+        assert query(live, strokes[:n], user="bob", drawing="b-1")[0] == 200
+    query(live, ring(4), user="bob", drawing="b-2")
+    _, hist = live.json("GET", "/api/history?user=bob")
+    entries = {e["drawing"]: e for e in hist["entries"]}
+    assert set(entries) == {"b-1", "b-2"}
+    assert entries["b-1"]["queries"] == len(strokes) and len(entries["b-1"]["strokes"]) == len(strokes)
+    assert entries["b-2"]["queries"] == 1
+    _, other = live.json("GET", "/api/history?user=ada")
+    assert "b-1" not in {e["drawing"] for e in other["entries"]}
+
+
+def test_replay_reproduces_the_recorded_query(live):
+    status, first = query(live, cross(5), user="cy", drawing="c-1", brush=10, model="cfttsl")
+    assert status == 200
+    _, entry = live.json("GET", f"/api/history/{first['entry']}")
+    assert entry["brush"] == 10 and entry["model"] == "cfttsl" and entry["queries"] == 1
+    rows_before = QueryHistory(live.state.history.path).count()
+    _, again = query(live, entry["strokes"], user="cy", brush=entry["brush"], model=entry["model"], record=False)
+    assert [r["id"] for r in again["results"]] == [r["id"] for r in entry["results"]]
+    np.testing.assert_allclose([r["score"] for r in again["results"]], [r["score"] for r in entry["results"]], atol=1e-6)
+    assert QueryHistory(live.state.history.path).count() == rows_before  # a replay records nothing
+    # the recorded pen width matters: the same strokes with another pen give other scores
+    _, thin = query(live, entry["strokes"], brush=2, model="cfttsl", record=False)
+    assert [r["score"] for r in thin["results"]] != [r["score"] for r in entry["results"]]
+
+
+def test_export_is_a_json_download_of_the_user(live):
+    query(live, ring(7), user="dee", drawing="d-1")
+    query(live, cross(7), user="dee", drawing="d-2")
+    code, headers, raw = live.request("GET", "/api/history/export?user=dee")
+    doc = json.loads(raw)
+    assert code == 200 and 'attachment; filename="sbsr_history_dee.json"' == headers["Content-Disposition"]
+    assert doc["format"] == "sbsr_lab.history" and doc["user"] == "dee"
+    assert [e["drawing"] for e in doc["entries"]] == ["d-1", "d-2"] and all(e["strokes"] for e in doc["entries"])
+
+
+def test_mesh_of_a_result_and_a_bundle_without_meshes(live):
+    _, res = query(live, ring(8), record=False)
+    assert res["has_meshes"] and res["results"][0]["mesh"]
+    status, mesh = live.json("GET", f"/api/mesh/uactn/{res['results'][0]['id']}")
+    v = np.asarray(mesh["vertices"]).reshape(-1, 3)
+    assert status == 200 and len(v) > 8 and np.linalg.norm(v, axis=1).max() == pytest.approx(1.0, abs=1e-3)
+    assert max(mesh["faces"]) < len(v)
+    model = live.state.models["cfttsl"]
+    shapes, model.engine.shapes, model.has_meshes = model.engine.shapes, {}, False
+    try:
+        _, res = query(live, ring(8), model="cfttsl", record=False)
+        assert res["has_meshes"] is False and res["results"][0]["mesh"] is False
+        status, err = live.json("GET", f"/api/mesh/cfttsl/{res['results'][0]['id']}")
+        assert status == 404 and "no 3D mesh" in err["error"]
+    finally:
+        model.engine.shapes, model.has_meshes = shapes, True
+
+
+@pytest.mark.parametrize("body, status, words", [
+    ({"strokes": []}, 200, "empty"),
+    ({"strokes": [[[0.5, 0.5], [0.505, 0.5]]]}, 200, "only a dot"),
+    ({"strokes": "ring"}, 400, "list of strokes"),
+    ({"strokes": [[[0.1, 0.2, 0.3]]]}, 400, "[x, y] points"),
+    ({"strokes": [[[0.1, "x"]]]}, 400, "not a list of [x, y] numbers"),
+    ({"strokes": [[[0.1, 0.2], [0.5, 0.9]]], "model": "nope"}, 400, "offers: uactn, cfttsl"),
+    ({"strokes": [[[0.1, 0.2], [0.5, 0.9]]], "k": 0}, 400, "'k'"),
+    ({"strokes": [[[0.1, 0.2], [0.5, 0.9]]], "brush": 1000}, 400, "'brush'"),
+    ({"strokes": [[[0.1, 0.2], [0.5, 0.9]]], "user": "<script>"}, 400, "user name"),
+    ({"strokes": [[[0.1, 0.2], [0.5, 0.9]]], "drawing": "../x"}, 400, "'drawing'"),
+])
+def test_bad_queries_get_a_message(live, body, status, words):
+    code, res = query(live, **{"strokes": body.pop("strokes")}, **body)
+    assert code == status
+    text = res.get("problem") or res.get("error")
+    assert words in text and "Traceback" not in text
+
+
+def test_nan_non_json_and_too_large_bodies(live):
+    code, _, raw = live.request("POST", "/api/query", b'{"strokes": [[[NaN, 0.1], [0.5, 0.5]]]}')
+    assert code == 400 and b"NaN" in raw
+    code, _, raw = live.request("POST", "/api/query", b"not json")
+    assert code == 400 and b"not JSON" in raw
+    big = json.dumps({"strokes": [[[0.5, 0.5]] * 200_000]}).encode()  # > 2 MB
+    try:
+        code = live.request("POST", "/api/query", big)[0]
+    except (ConnectionError, http.client.HTTPException):  # tornado may close before reading it all
+        code = 413
+    assert code == 413
+
+
+def test_many_strokes_are_capped(live):
+    rng = np.random.default_rng(0)
+    strokes = [rng.uniform(0.1, 0.9, (40, 2)).round(4).tolist() for _ in range(400)]
+    code, res = query(live, strokes, record=False)
+    assert code == 200 and len(res["results"]) == 6
+
+
+def test_server_errors_are_logged_not_shown(live, monkeypatch, caplog):
+    engine = live.state.models["uactn"].engine
+
+    def broken(*a, **k):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(engine, "query", broken)
+    with caplog.at_level("ERROR"):
+        code, _, raw = live.request("POST", "/api/query", json.dumps({"strokes": ring(9)}).encode())
+    assert code == 500 and b"secret" not in raw and b"Traceback" not in raw and b"log" in raw
+    assert "secret internal detail" in caplog.text
+
+
+def test_full_queue_answers_503_with_retry_after(tiny_bundle, tmp_path):
+    app = LiveApp(AppConfig(model=str(tiny_bundle.bundle), history=False, workers=1, max_pending=1))
+    engine = app.state.models["uactn"].engine
+    real = engine.query
+    engine.query = lambda *a, **k: (time.sleep(0.6), real(*a, **k))[1]
+    try:
+        codes, retry = [], []
+
+        def one():
+            status, headers, _ = app.request("POST", "/api/query", json.dumps({"strokes": ring(1)}).encode())
+            codes.append(status)
+            retry.append(headers.get("Retry-After"))
+
+        threads = [threading.Thread(target=one) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert sorted(codes) == [200, 503, 503, 503] and "1" in retry
+    finally:
+        app.close()
+
+
+def test_loading_state_answers_503_then_ready(tiny_bundle):
+    app = LiveApp(AppConfig(model=str(tiny_bundle.bundle), history=False), load=False)
+    try:
+        _, st = app.json("GET", "/api/status")
+        assert st["state"] == "loading" and st["message"] == "loading the model…"
+        code, headers, _ = app.request("POST", "/api/query", json.dumps({"strokes": ring(1)}).encode())
+        assert code == 503 and headers["Retry-After"] == "1"
+        app.state.start_loading()
+        assert app.state.wait_ready(120)
+        assert app.json("POST", "/api/query", {"strokes": ring(1)})[0] == 200
+    finally:
+        app.close()
+
+
+def test_token_and_host_checks(tiny_bundle):
+    app = LiveApp(AppConfig(model=str(tiny_bundle.bundle), history=False, token="s3cret-token"))
+    try:
+        assert app.request("GET", "/")[0] == 403
+        assert app.request("GET", "/api/status?token=wrong-token")[0] == 403
+        code, headers, _ = app.request("GET", "/?token=s3cret-token")
+        assert code == 200 and "sbsr_token=s3cret-token" in headers["Set-Cookie"] and "HttpOnly" in headers["Set-Cookie"]
+        assert app.request("GET", "/api/status", headers={"Cookie": "sbsr_token=s3cret-token"})[0] == 200
+        assert app.request("GET", "/static/app.js", headers={"X-Sbsr-Token": "s3cret-token"})[0] == 200
+        code, _, raw = app.request("GET", "/api/status", headers={"X-Sbsr-Token": "s3cret-token",
+                                                                  "Host": "evil.example:80"})
+        assert code == 403 and b"localhost" in raw  # DNS rebinding: a loopback server answers only to loopback names
+    finally:
+        app.close()
+
+
+def test_config_makes_a_token_off_loopback():
+    assert AppConfig().token is None and is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    cfg = AppConfig(host="0.0.0.0")
+    assert not is_loopback("0.0.0.0") and cfg.token and len(cfg.token) >= 20
+    from sbsr_lab.errors import SbsrError
+
+    for bad in (dict(k=0), dict(workers=0), dict(token="short")):
+        with pytest.raises(SbsrError):
+            AppConfig(**bad)
+
+
+# -- history file ----------------------------------------------------------------------------------------
+
+def test_history_v2_file_migrates_to_v3(tmp_path):
+    from sbsr_lab.widgets import history as h
+
+    path = tmp_path / "v2.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript(h._V2)
+    con.execute("INSERT INTO queries (user, created_at, strokes, model, top_ids, top_scores) VALUES "
+                "('ada', '2026-01-01T00:00:00+00:00', '[[[0.1,0.9],[0.2,0.8]]]', 'uactn', '[\"a\"]', '[0.5]')")
+    con.execute("PRAGMA user_version = 2")
+    con.commit()
+    con.close()
+    db = QueryHistory(path)
+    assert db.schema_version() == SCHEMA_VERSION == 3
+    old = db.recent()[0]
+    assert old.user == "ada" and old.drawing is None and old.queries == 1 and old.width is None
+    a = db.record_drawing("x1", [[[0.1, 0.1], [0.9, 0.9]]], "uactn", [{"id": "s1", "score": 0.5}], user="ada", width=6)
+    b = db.record_drawing("x1", [[[0.1, 0.1], [0.9, 0.9]], [[0.1, 0.9], [0.9, 0.1]]], "cfttsl",
+                          [{"id": "s2", "score": 0.7}], user="ada", width=3)
+    c = db.record_drawing("x1", [[[0.5, 0.1], [0.5, 0.9]]], "uactn", [{"id": "s3", "score": 0.1}], user="bob")
+    assert a == b != c and db.count() == 3 and db.count("ada") == 2
+    e = db.get(a)
+    assert e.queries == 2 and e.model == "cfttsl" and e.width == 3 and len(e.strokes) == 2 and e.top_ids == ["s2"]
+
+
+def test_default_history_path_is_the_user_data_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("SBSR_DATA", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_history_path() == tmp_path / "xdg" / "sbsr_lab" / "query_history.sqlite"
+    monkeypatch.setenv("SBSR_DATA", str(tmp_path / "d"))
+    assert default_history_path() == tmp_path / "d" / "query_history.sqlite"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert short_path(tmp_path / "xdg" / "a.sqlite") in ("~/xdg/a.sqlite", "xdg/a.sqlite")
+
+
+# -- the process: start, SIGTERM/SIGINT, CLI -----------------------------------------------------------
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_the_server_cleanly(tiny_bundle, tmp_path, sig):
+    import tempfile
+
+    import psutil
+
+    from sbsr_lab.widgets.app import start_app
+
+    tmp_before = set(os.listdir(tempfile.gettempdir()))
+    with start_app(model=str(tiny_bundle.bundle), history=str(tmp_path / "h.sqlite"), k=4) as app:
+        st = app.wait_ready(120)
+        assert st["state"] == "ready"
+        assert app.status()["models"]
+        proc = psutil.Process(app.process.pid)
+        assert proc.children(recursive=True) == []  # one process: no kernels, no workers
+        code, res = _post(app.port, {"strokes": ring(2), "user": "sig", "drawing": "s-1"})
+        assert code == 200 and res["predicted_class"] == "ring"
+        app.process.send_signal(sig)
+        assert app.process.wait(20) == 0
+        assert "stopped" in app.log_tail()
+    assert app.process.returncode == 0 and _port_free(app.port)
+    new = {n for n in set(os.listdir(tempfile.gettempdir())) - tmp_before if n.startswith("sbsr_app")}
+    assert new == set()  # no temporary folder or file left (start_app's own log is removed by stop())
+    assert QueryHistory(tmp_path / "h.sqlite").count("sig") == 1
+
+
+def _post(port, body):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", "/api/query", body=json.dumps(body).encode())
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read())
+    finally:
+        conn.close()
+
+
+def test_cli_errors_are_one_line(tiny_bundle, capsys):
+    from sbsr_lab.cli import main
+
+    assert main(["app", "--no-browser", "--bundle", str(tiny_bundle.bundle / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "No model bundle" in err and "Traceback" not in err
+    assert main(["app", "--no-browser", "--workers", "0", "--model", str(tiny_bundle.bundle)]) == 2
+    assert "--workers" in capsys.readouterr().err
+    assert main(["app", "--no-browser", "--k", "0"]) == 2
+
+
+def test_cli_prints_a_url_with_a_token_off_loopback(tiny_bundle, tmp_path):
+    from sbsr_lab.widgets.app import start_app
+
+    with start_app(host="0.0.0.0", model=str(tiny_bundle.bundle), history=str(tmp_path / "h.sqlite")) as app:
+        assert app.token and f"?token={app.token}" in app.url and "anyone who can reach" in app.log_tail()
+        conn = http.client.HTTPConnection("127.0.0.1", app.port, timeout=10)
+        conn.request("GET", "/api/status")
+        assert conn.getresponse().status == 403
+        conn.close()
+        assert app.wait_ready(120)["state"] == "ready"  # with the token (AppServer sends it)
+
+
+# -- the classroom load test, small ----------------------------------------------------------------------
+
+def test_classroom_load_small(tiny_bundle, tmp_path):
+    spec = importlib.util.spec_from_file_location("classroom_load", ROOT / "benchmarks" / "classroom_load.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # its dataclasses look their module up
+    spec.loader.exec_module(mod)
+    from sbsr_lab.widgets.app import start_app
+
+    with start_app(model=str(tiny_bundle.bundle), history=str(tmp_path / "h.sqlite")) as app:
+        app.wait_ready(120)
+        res = mod.run_load(app.url, app.process.pid, clients=5, queries=5, think=(0.02, 0.1), max_seconds=60)
+    assert res["queries"] == 25 and res["errors"] == [] and res["history"]["ok"], res
+    assert res["history"]["entries"] == res["history"]["drawings"] >= 5
+    assert res["p95_ms"] < 5000 and res["rss_start_mb"] > 50 and res["rss_peak_mb"] >= res["rss_start_mb"]
+    assert mod.percentile([1, 2, 3, 4], 50) == 2.5 and mod.percentile([5], 99) == 5
