@@ -1,6 +1,11 @@
 """The bundled model on the hand-made people-style sketches (tests/data/people_sketches): top-1 and P@10.
 
     PYTHONPATH=. python benchmarks/people_sketches.py [--methods uactn cfttsl] [--threads 2]
+    PYTHONPATH=. python benchmarks/people_sketches.py --model runs/x/shape-transfer --data data/synthshapes-default
+
+``--model`` takes any model spec of :func:`sbsr_lab.retrieval.engine.load_engine` (a run folder,
+``bundle:uactn``, ...; repeat it for several) instead of the bundled ``--methods``; ``--data`` is the
+dataset whose gallery a run folder's networks embed (default: the one it was trained on).
 
 Every drawing of the set goes in three ways -- its strokes (``.ndjson``), its 600x450 page (``.png``)
 and, for some, a photo of the paper (``_photo.jpg``) -- each prepared two ways:
@@ -58,13 +63,16 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--methods", nargs="+", default=["uactn", "cfttsl"])
+    ap.add_argument("--model", action="append", default=None,
+                    help="a model spec (run folder, bundle:METHOD); repeatable; replaces --methods")
+    ap.add_argument("--data", default=None, help="dataset folder for a run folder's gallery")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     index = json.loads((ROOT / "index.json").read_text())
     kinds = {"strokes": "ndjson", "png": "png", "photo": "photo"}
-    for method in args.methods:
-        engine = load_engine(f"bundle:{method}")
+    for method in args.model or [f"bundle:{m}" for m in args.methods]:
+        engine = load_engine(method, data=args.data)
         print(f"\n== {method}: {len(index)} drawings, {len({e['class'] for e in index})} classes ==")
         misses: list[str] = []
         for kind, key in kinds.items():

@@ -161,7 +161,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         report = {"method": ev.method, "metrics": ev.metrics, "per_class": ev.per_class,
                   "pr": {"recall": ev.pr_recall, "precision": ev.pr_precision},
                   "uncertainty_noise_spearman": ev.spearman_sigma_noise,
-                  "uncertainty_noise_spearman_within_class": ev.spearman_sigma_noise_within_class}
+                  "uncertainty_noise_spearman_within_class": ev.spearman_sigma_noise_within_class,
+                  "per_style": ev.per_style}
     elif args.queries and args.gallery:
         from sbsr_lab.retrieval.evaluate import evaluate_files
 

@@ -83,6 +83,7 @@ def run_demo(profile: Profile | str = "default", data: str | Path | None = None,
         "methods": {name: ev.metrics for name, ev in evaluations.items()},
         "uncertainty_noise_spearman": evaluations["uactn"].spearman_sigma_noise,
         "uncertainty_noise_spearman_within_class": evaluations["uactn"].spearman_sigma_noise_within_class,
+        "per_style": {name: ev.per_style for name, ev in evaluations.items() if ev.per_style},  # top-1 / mAP per drawing style
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
     }
     results["seconds"]["total"] = round(sum(seconds.values()), 2)

@@ -45,7 +45,12 @@ class ShapeRecord:
 
 @dataclass
 class SketchRecord:
-    """One sketch: ``png`` (and optionally ``strokes``) relative to the root; ``noise`` in [0, 1] or None."""
+    """One sketch: ``png`` (and optionally ``strokes``) relative to the root; ``noise`` in [0, 1] or None.
+
+    ``view``: the generator's drawing viewpoint; ``style``: how it was drawn (SynthShapes: one of
+    :data:`sbsr_lab.data.sketchgen.STYLES`, e.g. ``"perspective"``, ``"front"``, ``"iconic"``; a
+    benchmark may set its own labels), None when unknown.
+    """
 
     id: str
     cls: str
@@ -54,10 +59,11 @@ class SketchRecord:
     strokes: str | None = None
     noise: float | None = None
     view: dict[str, float] | None = None
+    style: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "class": self.cls, "split": self.split, "png": self.png}
-        for key in ("strokes", "noise", "view"):
+        for key in ("strokes", "noise", "view", "style"):
             if getattr(self, key) is not None:
                 d[key] = getattr(self, key)
         return d
@@ -149,7 +155,7 @@ class Manifest:
                 shapes=[ShapeRecord(s["id"], s["class"], s["mesh"], s.get("params", {})) for s in d["shapes"]],
                 sketches=[
                     SketchRecord(s["id"], s["class"], s["split"], s["png"], s.get("strokes"), s.get("noise"),
-                                 s.get("view"))
+                                 s.get("view"), s.get("style"))
                     for s in d["sketches"]
                 ],
                 rig=d.get("rig", "ring12"),

@@ -102,6 +102,15 @@ def write_report(path: str | Path, evaluations: dict[str, MethodEvaluation], man
                                         for v in row.values()) + "</tr>" for row in ev.per_class)
         head = "".join(f"<th>{html.escape(str(k))}</th>" for k in (ev.per_class[0].keys() if ev.per_class else []))
         per_class.append(f"<details><summary>{html.escape(name)}: per-class table</summary><table><tr>{head}</tr>{rows}</table></details>")
+    styled = [(name, ev) for name, ev in evaluations.items() if getattr(ev, "per_style", None)]
+    per_style = ""
+    if styled:  # one row per method, top-1 / mAP per drawing style (the manifest's sketch styles)
+        styles = sorted({s for _, ev in styled for s in ev.per_style})
+        head = "".join(f"<th>{html.escape(s)} (n={styled[0][1].per_style.get(s, {}).get('queries', 0)})</th>" for s in styles)
+        rows = "".join("<tr><th>" + html.escape(name) + "</th>" + "".join(
+            f"<td>{ev.per_style[s]['NN']:.3f} / {ev.per_style[s]['mAP']:.3f}</td>" if s in ev.per_style else "<td></td>"
+            for s in styles) + "</tr>" for name, ev in styled)
+        per_style = f"<h2>Per drawing style (top-1 / mAP)</h2><table><tr><th>method</th>{head}</tr>{rows}</table>"
     grids = "".join(f"<h3>{html.escape(name)}: queries and their top results</h3>{_query_grid(ev, manifest)}"
                     for name, ev in evaluations.items())
     extra_html = ""
@@ -110,7 +119,7 @@ def write_report(path: str | Path, evaluations: dict[str, MethodEvaluation], man
     doc = f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} table{{border-collapse:collapse;margin:8px 0}}
 td,th{{padding:3px 8px;border:1px solid #ddd;text-align:center}} .grid td{{padding:2px}}</style></head><body>
-<h1>{html.escape(title)}</h1>{extra_html}<h2>Metrics</h2>{metrics_html}
+<h1>{html.escape(title)}</h1>{extra_html}<h2>Metrics</h2>{metrics_html}{per_style}
 {''.join(parts)}<h2>Per class</h2>{''.join(per_class)}<h2>Queries</h2>{grids}</body></html>"""
     atomic_write_text(path, doc)
     return Path(path)

@@ -23,7 +23,7 @@ from sbsr_lab.errors import CheckpointError
 from sbsr_lab.train.fit import resolve_device
 from sbsr_lab.train.runs import load_method
 
-__all__ = ["embed_sketches", "embed_shapes", "MethodEvaluation", "evaluate_method"]
+__all__ = ["embed_sketches", "embed_shapes", "MethodEvaluation", "evaluate_method", "metrics_per_style"]
 
 
 @torch.no_grad()
@@ -68,6 +68,7 @@ class MethodEvaluation:
     spearman_sigma_noise: float | None = None
     spearman_sigma_noise_within_class: float | None = None  # mean of the per-class Spearman correlations
     class_names: list[str] = field(default_factory=list)
+    per_style: dict[str, dict[str, float]] | None = None  # drawing style -> {"queries", "NN", "mAP"}
 
 
 def sigma_noise_spearman(sigma: Tensor, noise: Tensor, labels: Tensor) -> tuple[float, float]:
@@ -89,6 +90,25 @@ def sigma_noise_spearman(sigma: Tensor, noise: Tensor, labels: Tensor) -> tuple[
         if m.sum() >= 3 and np.ptp(s[m]) > 0 and np.ptp(n[m]) > 0:
             per_class.append(float(spearmanr(s[m], n[m]).statistic))
     return overall, (float(np.mean(per_class)) if per_class else float("nan"))
+
+
+def metrics_per_style(sim: Tensor, query_labels: Tensor, gallery_labels: Tensor,
+                      styles: list[str | None]) -> dict[str, dict[str, float]] | None:
+    """Top-1 (``NN``) and ``mAP`` of the queries of each drawing style (the manifest's sketch ``style``).
+
+    ``{style: {"queries": n, "NN": ..., "mAP": ...}}`` sorted by style; None when no query records a style.
+    """
+    from sbsr_lab.retrieval.metrics import per_query_metrics
+
+    if not any(styles):
+        return None
+    per_query = per_query_metrics(sim, query_labels, gallery_labels)
+    out: dict[str, dict[str, float]] = {}
+    for style in sorted({s or "unknown" for s in styles}):
+        m = torch.tensor([(s or "unknown") == style for s in styles])
+        out[style] = {"queries": int(m.sum()), "NN": float(per_query["NN"][m].float().mean()),
+                      "mAP": float(per_query["AP"][m].float().mean())}
+    return out
 
 
 def evaluate_method(run: str | Path, data: str | Path | None = None, split: str = "test",
@@ -119,5 +139,6 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
         query_ids=sketches.ids, query_labels=sketches.labels, gallery_ids=gallery.ids,
         gallery_labels=gallery.labels, similarity=sim, query_noise=sketches.noise, sigma=sigma,
         spearman_sigma_noise=rho, spearman_sigma_noise_within_class=rho_within, class_names=list(manifest.classes),
+        per_style=metrics_per_style(sim, sketches.labels, gallery.labels, [r.style for r in sketches.records]),
     )
 

@@ -8,8 +8,21 @@ import trimesh
 from scipy.ndimage import distance_transform_edt, gaussian_filter
 
 from sbsr_lab.data.sketchgen import (
+    STYLE_WEIGHTS,
+    STYLES,
+    TOP_VIEW_CLASSES,
     Sketch,
     add_gaps,
+    choose_style,
+    drop_parts,
+    erase_side,
+    flat_viewpoint,
+    has_icon,
+    icon_strokes,
+    on_canvas,
+    pen_retrace,
+    place_on_canvas,
+    style_lines,
     drawing_viewpoint,
     drop_strokes,
     humanize,
@@ -221,27 +234,213 @@ def _sketch_digest(cls: str, index: int, noise: float) -> str:
 
     from sbsr_lab.data.synthshapes import make_shape
 
-    mesh = normalize_mesh(make_shape(cls, index, 0)[0], upright=True)
-    sk = synthesize_sketch(mesh, np.random.default_rng([0, 7, index]), noise, size=128)
+    mesh, params = make_shape(cls, index, 0)
+    mesh = normalize_mesh(mesh, upright=True)
+    sk = synthesize_sketch(mesh, np.random.default_rng([0, 7, index]), noise, size=128, cls=cls, params=params)
     h = hashlib.sha256()
     for s in sk.strokes:  # rounded to 1e-4 of the canvas: a changed step changes far more than that
         h.update(np.round(s.astype(np.float64), 4).tobytes())
-    h.update(repr((sk.widths, sorted(sk.view.items()))).encode())
+    h.update(repr((sk.widths, sorted(sk.view.items()), sk.style, sorted(sk.placement.items()))).encode())
     return h.hexdigest()[:16]
 
 
-# Recorded with SKETCH_GENERATOR = 3. If this fails, the same seed now gives other sketches:
-# bump sbsr_lab.data.sketchgen.SKETCH_GENERATOR (so old data folders are remade) and record the new digests.
-GENERATOR_DIGESTS = {3: {
-    ("chair", 0, 0.0): "0b6f17a8e3cbdc8d",
-    ("airplane", 1, 0.4): "b8dc8c36ef17ff16",
-    ("car", 2, 0.8): "3d65eaa71da09b90",
+# Recorded with SKETCH_GENERATOR = 4 (3 had no styles and no placement: its digests no longer apply).
+# If this fails, the same seed now gives other sketches: bump sbsr_lab.data.sketchgen.SKETCH_GENERATOR
+# (so old data folders are remade) and record the new digests.
+DIGEST_CASES = [("chair", 0, 0.0), ("airplane", 1, 0.4), ("car", 2, 0.8), ("house", 3, 0.2), ("tree", 4, 0.6),
+                ("mug", 5, 0.3)]
+GENERATOR_DIGESTS = {4: {
+    ("chair", 0, 0.0): "54fab4c969b20bf2",
+    ("airplane", 1, 0.4): "f916febeb429a215",
+    ("car", 2, 0.8): "c62ae4308684f4ba",
+    ("house", 3, 0.2): "91bc0e042513cd27",
+    ("tree", 4, 0.6): "4167a62cb850d14c",
+    ("mug", 5, 0.3): "6d857a28c674798e",
 }}
 
 
-@pytest.mark.parametrize("cls, index, noise", [("chair", 0, 0.0), ("airplane", 1, 0.4), ("car", 2, 0.8)])
+@pytest.mark.parametrize("cls, index, noise", DIGEST_CASES)
 def test_same_seed_gives_the_same_sketch_as_recorded(cls, index, noise):
     from sbsr_lab.data.sketchgen import SKETCH_GENERATOR
 
     assert SKETCH_GENERATOR in GENERATOR_DIGESTS, "a new generator version: record its digests here"
     assert _sketch_digest(cls, index, noise) == GENERATOR_DIGESTS[SKETCH_GENERATOR][(cls, index, noise)]
+
+
+# -- drawing styles -------------------------------------------------------------------------------
+
+def test_style_mix_follows_the_weights_and_the_class():
+    assert set(STYLE_WEIGHTS) == set(STYLES) and sum(STYLE_WEIGHTS.values()) == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    draws = [choose_style(rng) for _ in range(6000)]
+    for style in STYLES:
+        assert draws.count(style) / len(draws) == pytest.approx(STYLE_WEIGHTS[style], abs=0.02), style
+    assert max(STYLES, key=draws.count) == "perspective"
+    no_icon = [choose_style(rng, iconic=False, top=False) for _ in range(2000)]
+    assert "iconic" not in no_icon and "top" not in no_icon
+    assert no_icon.count("perspective") / 2000 == pytest.approx(STYLE_WEIGHTS["perspective"] + STYLE_WEIGHTS["iconic"], abs=0.03)
+    assert "bottle" not in TOP_VIEW_CLASSES and "airplane" in TOP_VIEW_CLASSES
+
+
+def test_the_style_does_not_depend_on_the_noise_level():
+    mesh = normalize_mesh(MESHES["box"])
+    for seed in range(6):  # the style is the first draw: the same seed gives the same style at any noise
+        styles = {synthesize_sketch(mesh, np.random.default_rng(seed), n, size=96).style for n in (0.0, 0.5, 1.0)}
+        assert len(styles) == 1
+
+
+def _bbox_aspect(strokes) -> float:
+    pts = np.concatenate(strokes)
+    w, h = np.ptp(pts, axis=0)
+    return float(w / h)
+
+
+def test_flat_views_are_orthographic_and_on_axis():
+    mesh = normalize_mesh(MESHES["box"])  # extents 1.0 x 0.6 x 0.4 (x, y, z)
+    rng = np.random.default_rng(0)
+    front = trace_strokes(style_lines(mesh, flat_viewpoint("front", rng, 0.0), 128))
+    side = trace_strokes(style_lines(mesh, flat_viewpoint("side", rng, 0.0), 128))
+    top = trace_strokes(style_lines(mesh, flat_viewpoint("top", rng, 0.0), 128))
+    assert _bbox_aspect(front) == pytest.approx(1.0 / 0.6, rel=0.1)
+    assert _bbox_aspect(side) == pytest.approx(0.4 / 0.6, rel=0.1)
+    assert _bbox_aspect(top) == pytest.approx(1.0 / 0.4, rel=0.1)
+    assert len(front) <= 2  # a flat front view of a box is its rectangle: no receding edges
+    persp = trace_strokes(style_lines(mesh, drawing_viewpoint(np.random.default_rng(2)), 128))
+    assert len(persp) > len(front)
+    cams = [view_angles(flat_viewpoint("front", np.random.default_rng(k), 1.0)) for k in range(200)]
+    spread = np.std([c["azimuth"] for c in cams])
+    assert 6.0 < spread < 14.0  # N(0, 2 + 8 * noise) degrees off the axis at noise 1
+    with pytest.raises(ValueError, match="style"):
+        flat_viewpoint("perspective", rng)
+
+
+def test_outline_has_no_interior_lines():
+    from scipy.ndimage import binary_erosion
+
+    from sbsr_lab.render import render_view
+
+    mesh = normalize_mesh(MESHES["box"])
+    cam = drawing_viewpoint(np.random.default_rng(2))
+    inside = binary_erosion(render_view(mesh, cam, size=128, styles=("silhouette",), supersample=1)["silhouette"] > 0.5,
+                            iterations=4)
+    outline = style_lines(mesh, cam, 128, outline=True)
+    lines = style_lines(mesh, cam, 128)
+    assert outline.sum() > 50 and outline[inside].sum() == 0  # only the contour
+    assert lines[inside].sum() > 20  # the line drawing has the box's inner edges
+
+
+@pytest.mark.parametrize("cls", ["airplane", "bed", "bench", "bottle", "car", "chair", "house", "lamp", "mug",
+                                 "rocket", "table", "tree"])
+def test_every_default_class_has_an_icon_sized_from_its_parameters(cls):
+    from sbsr_lab.data.synthshapes import make_shape
+
+    assert has_icon(cls)
+    params = make_shape(cls, 3, 0)[1]
+    strokes = icon_strokes(cls, params, np.random.default_rng(0))
+    assert 2 <= len(strokes) <= 20
+    pts = np.concatenate(strokes)
+    assert pts.min() >= -0.2 and pts.max() <= 1.2  # in (about) the unit box before framing
+    assert icon_strokes(cls, {}, np.random.default_rng(0))  # missing parameters: typical values
+
+
+def test_icons_follow_the_parameters():
+    thin = icon_strokes("bottle", {"body_radius": 0.028, "variant": "wine"}, np.random.default_rng(0))
+    fat = icon_strokes("bottle", {"body_radius": 0.06, "variant": "wine"}, np.random.default_rng(0))
+    assert _bbox_aspect(thin) < 0.6 * _bbox_aspect(fat)
+    base = {"variant": "gable", "chimney": 0}
+    n0 = len(icon_strokes("house", base, np.random.default_rng(1)))
+    n1 = len(icon_strokes("house", {**base, "chimney": 1}, np.random.default_rng(1)))
+    assert n1 == n0 + 1
+    pine = icon_strokes("tree", {"variant": "conifer", "tiers": 2}, np.random.default_rng(0))
+    assert len(pine) == 2 + 2  # two trunk lines and one triangle per tier
+    assert not has_icon("umbrella")
+    with pytest.raises(KeyError, match="umbrella"):
+        icon_strokes("umbrella", {}, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="icon"):
+        synthesize_sketch(normalize_mesh(MESHES["box"]), np.random.default_rng(0), 0.2, size=64, style="iconic")
+
+
+def test_partial_drawings_leave_parts_out():
+    from sbsr_lab.data.synthshapes import make_shape
+
+    chair = normalize_mesh(make_shape("chair", 0, 0)[0], upright=True)
+    n_parts = len(chair.split(only_watertight=False))
+    assert n_parts >= 3
+    for seed in range(5):
+        part = drop_parts(chair, np.random.default_rng(seed))
+        assert part is not None and len(part.split(only_watertight=False)) < n_parts
+        assert 0.4 * chair.area <= part.area < chair.area
+    assert drop_parts(normalize_mesh(MESHES["box"]), np.random.default_rng(0)) is None  # one piece
+    erased = erase_side(HOUSE, np.random.default_rng(0))
+    total = sum(np.linalg.norm(np.diff(s, axis=0), axis=1).sum() for s in HOUSE)
+    kept = sum(np.linalg.norm(np.diff(s, axis=0), axis=1).sum() for s in erased)
+    assert 0.4 * total <= kept < 0.95 * total
+
+
+@pytest.mark.parametrize("style", ["perspective", "front", "side", "top", "outline", "iconic", "partial"])
+def test_every_style_makes_a_framed_sketch(style):
+    from sbsr_lab.data.synthshapes import make_shape
+
+    mesh, params = make_shape("chair", 1, 0)
+    mesh = normalize_mesh(mesh, upright=True)
+    sk = synthesize_sketch(mesh, np.random.default_rng(3), 0.3, size=128, style=style, cls="chair", params=params)
+    assert sk.style == style and len(sk.strokes) == len(sk.widths) >= 1
+    pts = np.concatenate(sk.strokes)
+    assert pts.min() >= 0.0 and pts.max() <= 1.0 and np.ptp(pts, axis=0).max() > 0.7
+    assert (sk.view == {}) == (style == "iconic")
+    with pytest.raises(ValueError, match="style"):
+        synthesize_sketch(mesh, np.random.default_rng(3), 0.3, size=64, style="cubist")
+
+
+# -- placement on the page ------------------------------------------------------------------------
+
+def test_placement_anywhere_on_the_page():
+    rng = np.random.default_rng(0)
+    places = [place_on_canvas(rng) for _ in range(600)]
+    sizes = np.array([p["size"] for p in places])
+    assert 0.2 <= sizes.min() and sizes.max() <= 0.95 and 0.25 < (sizes < 0.5).mean() < 0.42
+    for p in places[:50]:
+        moved = np.concatenate(on_canvas(HOUSE, p))
+        lo, hi = moved.min(0), moved.max(0)
+        assert lo.min() >= -1e-5 and hi.max() <= 1 + 1e-5
+        assert (hi - lo).max() == pytest.approx(p["size"], rel=1e-4)
+        np.testing.assert_allclose((lo + hi) / 2, [p["x"], p["y"]], atol=1e-4)
+
+
+def test_a_thick_pen_merges_the_details_of_a_small_drawing():
+    twin = [np.array([[0.1, 0.5], [0.9, 0.5]], np.float32), np.array([[0.1, 0.53], [0.9, 0.53]], np.float32),
+            np.array([[0.5, 0.1], [0.5, 0.45]], np.float32)]
+    small = pen_retrace(twin, {"x": 0.3, "y": 0.3, "size": 0.25, "pen": 0.014})
+    big = pen_retrace(twin, {"x": 0.5, "y": 0.5, "size": 0.8, "pen": 0.014})
+    assert len(big) == 3 and all(a is b for a, b in zip(big, twin))  # big drawings: unchanged
+    ys = np.concatenate(small)[:, 1]
+    horizontal = [s for s in small if np.ptp(s[:, 0]) > 0.5]
+    assert len(horizontal) == 1  # the two lines 3% apart became one under a pen 5.6% of the drawing wide
+    assert ys.max() > 0.5
+
+
+def test_generated_sketches_are_framed_like_queries():
+    from sbsr_lab.data.sketch_image import frame_strokes
+    from sbsr_lab.data.synthshapes import make_shape
+    from scipy.ndimage import binary_dilation
+
+    for idx, cls in enumerate(["car", "lamp", "house", "bench"]):
+        mesh, params = make_shape(cls, idx, 0)
+        sk = synthesize_sketch(normalize_mesh(mesh, upright=True), np.random.default_rng(idx), 0.4, size=128,
+                               cls=cls, params=params)
+        png = strokes_to_image(sk.strokes, size=96, widths=sk.widths) > 0.3
+        query = frame_strokes(sk.on_canvas(), 96, widths=sk.widths) > 0.3  # the page, framed by the query path
+        a, b = binary_dilation(png, iterations=3), binary_dilation(query, iterations=3)
+        assert (a & b).sum() / (a | b).sum() > 0.6, (cls, sk.style, sk.placement)
+
+
+def test_manifest_records_keep_the_style(tmp_path):
+    from sbsr_lab.data.manifest import Manifest, SketchRecord, load_manifest
+
+    m = Manifest(name="toy", classes=["a"])
+    m.sketches = [SketchRecord("a_s000", "a", "train", "a.png", None, 0.3, {"azimuth": 1.0, "elevation": 2.0}, "front"),
+                  SketchRecord("a_s001", "a", "test", "b.png")]
+    m.save(tmp_path)
+    back = load_manifest(tmp_path)
+    assert [s.style for s in back.sketches] == ["front", None]
+    assert "style" not in back.sketches[1].to_json()

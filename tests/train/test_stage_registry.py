@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import torch
 import torch.nn.functional as F
+from torch import nn
 
 from sbsr_lab.config import get_profile
 from sbsr_lab.data.manifest import load_manifest
@@ -85,9 +87,14 @@ def test_unregistered_stages_are_not_offered(tiny_dataset, tmp_path):
 
 
 def test_builtin_stages_and_methods_come_from_the_registry():
-    assert method_stages() == {"cfttsl": [("teacher", None), ("student", "teacher")],
-                               "uactn": [("sketch-uncertainty", None), ("shape-transfer", "sketch-uncertainty")],
-                               "joint": [("joint", None)]}
+    stages = method_stages()
+    assert list(stages)[:3] == ["cfttsl", "uactn", "joint"]  # registration order; other methods follow
+    assert stages["cfttsl"] == [("teacher", None), ("student", "teacher")]
+    assert stages["uactn"] == [("sketch-uncertainty", None), ("shape-transfer", "sketch-uncertainty")]
+    assert stages["joint"] == [("joint", None)]
+    order = list(STAGES)
+    for name, stage in STAGES.items():  # every --from names a stage registered (so trained) before it
+        assert stage.needs is None or order.index(stage.needs) < order.index(name), name
 
 
 def test_a_stage_with_its_own_kind_of_batch_must_say_how_to_load_it():
@@ -97,3 +104,76 @@ def test_a_stage_with_its_own_kind_of_batch_must_say_how_to_load_it():
     with pytest.raises(ValueError, match="needs its own loaders"):
         register_stage(Pairs)
     assert "toy-pairs" not in STAGES
+
+
+class TwoNetsWithAdversary(nn.Module):
+    """A sketch net and a shape net sharing a classifier (as JointNet) plus a modality discriminator."""
+
+    def __init__(self, profile, num_classes):
+        super().__init__()
+        from sbsr_lab.train.stages import JointNet, get_stage
+
+        joint = get_stage("joint").build_model(profile, num_classes)
+        assert isinstance(joint, JointNet)
+        self.sketch, self.shape, self.classifier = joint.sketch, joint.shape, joint.classifier
+        self.disc = nn.Linear(profile.embed_dim, 1)
+
+
+class AdversarialLoss(StageLoss):
+    def forward(self, model, batch):
+        (xs, ys), (xv, yv) = batch
+        zs, zv = model.sketch.embed(xs), model.shape.embed(xv)
+        am = self.am(model.classifier(zs), ys) + self.am(model.classifier(zv), yv)
+        logits = model.disc(torch.cat([zs, zv])).squeeze(1)
+        target = torch.cat([torch.ones(len(zs)), torch.zeros(len(zv))])
+        d = F.binary_cross_entropy_with_logits(logits, target)
+        return am, {"am": am.item(), "disc": d.item(), "_d": d}
+
+
+class ToyAdversarial(Stage):
+    """Two networks (sketch, shape) and alternating steps: the networks fooling D, then D."""
+
+    name, method, modality = "toy-adversarial", "toy-adv", "both"
+    d_steps = 0
+
+    def build_model(self, profile, num_classes):
+        return TwoNetsWithAdversary(profile, num_classes)
+
+    def loss(self, profile, centres):
+        return AdversarialLoss(profile, centres)
+
+    def train_step(self, model, criterion, batch, optimizer, scaler, device, use_amp):
+        loss, stats = criterion(model, batch)
+        d = stats.pop("_d")
+        disc = list(model.disc.parameters())
+        nets = [p for n, p in model.named_parameters() if not n.startswith("disc.") and p.requires_grad]
+        optimizer.zero_grad(set_to_none=True)
+        (loss - 0.1 * d).backward(inputs=nets, retain_graph=True)  # 1) the networks classify and fool D
+        optimizer.step()                                            #    (only parameters with a gradient move)
+        optimizer.zero_grad(set_to_none=True)
+        d.backward(inputs=disc)                                     # 2) D learns the modality
+        optimizer.step()
+        type(self).d_steps += 1
+        return loss, stats
+
+
+def test_a_stage_with_two_networks_and_alternating_steps(tiny_dataset, tmp_path):
+    from sbsr_lab.train.fit import fit
+    from sbsr_lab.train.runs import load_method, load_run
+
+    register_stage(ToyAdversarial)
+    try:
+        ToyAdversarial.d_steps = 0
+        res = fit("toy-adversarial", get_profile("ci", **TINY), tiny_dataset, tmp_path / "adv", progress=False)
+        assert ToyAdversarial.d_steps > 0 and "disc" in res.history[0] and "_d" not in res.history[0]
+        row = res.history[-1]
+        assert row["sketch_images_per_s"] > 0 and row["view_images_per_s"] > 0
+        model, _ = load_run(tmp_path / "adv")
+        untrained = ToyAdversarial().build_model(get_profile("ci", **TINY), 3)
+        assert not torch.equal(model.disc.weight, untrained.disc.weight)  # saved and moved
+        nets = load_method(tmp_path / "adv")
+        assert type(nets.sketch).__name__ == "SketchNet" and type(nets.shape).__name__ == "MultiViewNet"
+        assert torch.equal(nets.sketch.classifier.centres, model.sketch.classifier.centres)
+        assert nets.method == "toy-adv" and set(nets.runs) == {"toy-adversarial"}
+    finally:
+        del STAGES["toy-adversarial"]
