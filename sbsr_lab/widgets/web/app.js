@@ -15,6 +15,7 @@
     sigmaMax: 0.1, replay: null, selected: null, mesh: null, yaw: 0.6, pitch: 0.35,
   };
   window.sbsrApp = app;           // for tests and the curious
+  app.article = article;
 
   function newDrawingId() {
     const a = new Uint8Array(8);
@@ -210,6 +211,7 @@
 
   function showEmpty() {
     clearTimeout(app.timer);
+    app.queued = false;
     app.seq += 1;
     app.lastResult = null;
     $("pad-note").textContent = "draw here";
@@ -220,10 +222,12 @@
   // -- queries ---------------------------------------------------------------------------------------
   function scheduleQuery(ms) {
     clearTimeout(app.timer);
+    app.queued = true;
     app.timer = setTimeout(runQuery, ms);
   }
 
   async function runQuery() {
+    app.queued = false;
     if (!app.ready) { message("loading the model… your drawing is searched as soon as it is ready."); return; }
     if (app.inFlight) { app.again = true; return; }       // one request at a time per page: the latest wins
     if (!app.strokes.length) { showEmpty(); return; }
@@ -283,8 +287,15 @@
     renderGauge(null, null, seq, true);
     const box = $("results");
     box.textContent = "";
+    box.appendChild(el("p", { class: "note" }, "Draw something: the closest shapes of the collection show here."));
     box.dataset.seq = seq;
     app.shownSeq = seq;
+    app.mesh = null;                          // nothing selected any more
+    app.selected = null;
+    delete $("view3d").dataset.shape;
+    $("view-title").textContent = "click a result";
+    $("view-note").textContent = "";
+    draw3d();
   }
 
   function renderChart(probs, seq, dim) {
