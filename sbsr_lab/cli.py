@@ -351,8 +351,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _explain(err: BaseException) -> tuple[str, int]:
+    """The one-line message and exit code for an exception that escaped a command (see :func:`main`)."""
+    import errno as _errno
+    import traceback
+
+    if isinstance(err, SbsrError):
+        return str(err), 2
+    if isinstance(err, MemoryError):
+        return ("out of memory. Fix: a smaller profile or batch (--profile ci, --set batch_size=8, "
+                "--set eval_batch_size=32) or fewer --workers"), 1
+    if isinstance(err, OSError):
+        where = f" {err.filename}" if getattr(err, "filename", None) else ""
+        fixes = {_errno.ENOSPC: "free some space or write to another disk (nothing was half-written)",
+                 _errno.EDQUOT: "free some space or write to another disk (nothing was half-written)",
+                 _errno.EACCES: "check the permissions, or choose a folder you can write to",
+                 _errno.EPERM: "check the permissions, or choose a folder you can write to",
+                 _errno.ENOENT: "check the path", _errno.ENOTDIR: "a file is where a folder is expected: check the path",
+                 _errno.EISDIR: "a folder is where a file is expected: check the path",
+                 _errno.EROFS: "the disk is read-only: write elsewhere"}
+        fix = fixes.get(err.errno or -1, "check the path and the disk")
+        return f"{err.strerror or err}:{where}. Fix: {fix}", 2
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if "sbsr_lab" in f.filename.replace("\\", "/")]
+    at = f" (in {Path(frames[-1].filename).name}:{frames[-1].lineno}, {frames[-1].name})" if frames else ""
+    return (f"{type(err).__name__}: {err}{at}. sbsr-lab does not check this input yet: look at the files and "
+            "settings you gave, run again with --debug for the full traceback, and please report it"), 1
+
+
+def _check_folder_args(args: argparse.Namespace) -> None:
+    """A file given where a folder is expected (--root, --data; --out of train and demo) is refused upfront."""
+    from sbsr_lab.config import check_root
+
+    for name in ("root", "data"):
+        if getattr(args, name, None):
+            check_root(getattr(args, name), f"--{name}")
+    if getattr(args, "out", None) and getattr(args.func, "__name__", "") in ("cmd_train", "cmd_demo"):
+        check_root(args.out, "--out")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Errors end as ``sbsr-lab: error: <what, which file, the fix>`` with exit code 2
+    (bad input: every :class:`~sbsr_lab.errors.SbsrError` and OSError) or 1 (anything else); ``--debug``
+    anywhere on the line (or ``SBSR_DEBUG=1``) shows the traceback instead. Ctrl-C exits with 130."""
+    import os
+
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("SBSR_DEBUG", "") not in ("", "0")
+    argv = [a for a in argv if a != "--debug"]
     if argv[:1] == ["app"]:  # the app's page is served before torch loads: skip the full parser (it imports torch)
         parser = argparse.ArgumentParser(prog="sbsr-lab app", description="serve the live sketch demo as a web page")
         _add_app_arguments(parser)
@@ -362,13 +407,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
+        _check_folder_args(args)
         return func(args)
-    except SbsrError as err:
-        print(f"sbsr-lab: error: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("sbsr-lab: interrupted; finished files are kept, run the same command again to resume.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `sbsr-lab ... | head`: the reader left
+        return 0
+    except Exception as err:  # noqa: BLE001 - the CLI's error boundary
+        if debug:
+            raise
+        message, code = _explain(err)
+        print(f"sbsr-lab: error: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":  # pragma: no cover

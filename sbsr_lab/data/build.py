@@ -134,21 +134,19 @@ def _sketch_job(root: str, cls: str, index: int, seed: int, noise: float, size: 
     if png.exists() and nd.exists():
         rec = json.loads(nd.read_text().splitlines()[0])
         if rec.get("generator") == SKETCH_GENERATOR:  # made by this generator: keep
-            return kid, False, {"view": rec.get("view") or None, "style": rec.get("style")}
-    mesh, params = make_shape(cls, SKETCH_SOURCE_OFFSET + index, seed)
+            return kid, False, {"view": rec.get("view")}
+    mesh, _ = make_shape(cls, SKETCH_SOURCE_OFFSET + index, seed)
     mesh = normalize_mesh(mesh, upright=True)
     rng = np.random.default_rng([seed, 7, index, sum(map(ord, cls))])
-    sketch = synthesize_sketch(mesh, rng, noise, cls=cls, params=params)  # the style is drawn from rng
+    sketch = synthesize_sketch(mesh, rng, noise)
     view = {k: float(v) for k, v in (sketch.view or {}).items()}
-    # "drawing": the strokes where the drawer put them on the page (framed by the query path like the PNG)
     record = {"word": cls, "key_id": kid, "countrycode": "SB", "recognized": True,
-              "drawing": strokes_to_quickdraw(sketch.on_canvas()), "noise": float(noise), "generator": SKETCH_GENERATOR,
-              "widths": [float(w) for w in sketch.widths], "view": view, "style": sketch.style,
-              "placement": dict(sketch.placement)}
+              "drawing": strokes_to_quickdraw(sketch.strokes), "noise": float(noise), "generator": SKETCH_GENERATOR,
+              "widths": [float(w) for w in sketch.widths], "view": view}
     image = strokes_to_image(sketch.strokes, size=size, widths=sketch.widths)
     save_png(png, 1.0 - image)  # black ink on white paper, like the SHREC sketches
     write_ndjson(nd, [record])
-    return kid, True, {"view": view or None, "style": sketch.style}
+    return kid, True, {"view": view}
 
 
 def run_jobs(fn: Callable[..., tuple], jobs: list[tuple], workers: int, desc: str,
@@ -166,7 +164,7 @@ def run_jobs(fn: Callable[..., tuple], jobs: list[tuple], workers: int, desc: st
                 bar.update()
         else:
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"),
-                                     initializer=_worker_init) as pool:
+                                     initializer=_worker_init, initargs=(os.getpid(),)) as pool:
                 futures = {pool.submit(fn, *job): i for i, job in enumerate(jobs)}
                 for fut in as_completed(futures):
                     results[futures[fut]] = fut.result()
@@ -176,8 +174,10 @@ def run_jobs(fn: Callable[..., tuple], jobs: list[tuple], workers: int, desc: st
     return results  # type: ignore[return-value]
 
 
-def _worker_init() -> None:
-    """Keep each worker single-threaded so that N workers use N cores, not N x threads."""
+def _worker_init(parent: int | None = None) -> None:
+    """Keep each worker single-threaded so that N workers use N cores, not N x threads; and make it die
+    with the build (:func:`_die_with_parent`), so a killed build leaves no idle workers holding memory."""
+    _die_with_parent(parent if parent is not None else os.getppid())
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
         import torch
@@ -185,6 +185,39 @@ def _worker_init() -> None:
         torch.set_num_threads(1)
     except Exception:  # noqa: BLE001 - torch is optional in workers
         pass
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask the kernel to SIGKILL this worker when its parent dies (Linux ``prctl(PR_SET_PDEATHSIG)``);
+    elsewhere a daemon thread exits the worker once its parent is gone (``os.getppid()`` changes).
+
+    Without it, ``kill -9`` of ``sbsr-lab data build`` leaves the pool's workers alive (and their memory
+    held) until they finish their queue. ``parent`` is the pid of the process that made the pool.
+    """
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0:  # PR_SET_PDEATHSIG = 1
+                if os.getppid() != parent:  # the parent died before the call
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -287,8 +320,7 @@ def build_synthshapes(profile: Profile | str = "default", root: str | Path | Non
         manifest.shapes.append(ShapeRecord(sid, cls, f"shapes/{cls}/{sid}.ply", params))
     for (kid, _, extra), (cls, split, noise) in zip(sketch_results, sketch_meta):
         manifest.sketches.append(SketchRecord(kid, cls, split, f"sketches/{cls}/{kid}.png",
-                                              f"sketches/{cls}/{kid}.ndjson", round(noise, 6), extra.get("view"),
-                                              extra.get("style")))
+                                              f"sketches/{cls}/{kid}.ndjson", round(noise, 6), extra.get("view")))
     manifest.save(root)
     return BuildReport(
         root=root,
