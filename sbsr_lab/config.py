@@ -88,6 +88,7 @@ class Profile:
     backbone: str = "compact"          # "compact" CNN for CPUs, or a torchvision name
     pretrained: bool = False           # ImageNet weights (full profile)
     image_size: int = 96               # network input side (sketches and views are resized)
+    pooling: str = "mean"              # view pooling of the multi-view networks: "mean" (CFTTSL) or "max" (MVCNN)
     num_views: int = 12                # views per shape fed to the multi-view network
     embed_dim: int = 128               # d in the blueprint
     epochs: int = 12                   # shape and joint stages
@@ -110,6 +111,7 @@ class Profile:
     am_margin: float = 0.35            # m of AM-softmax
     focal_gamma: float = 0.0           # > 0: focal AM-softmax variant (gamma = 2 in the papers' ablation)
     alpha: float = 0.5                 # CFTTSL: weight of the guidance loss
+    freeze_centres: bool = True        # CFTTSL student: classify on the teacher's centres frozen (False: they start there and learn)
     beta: float = 1.0                  # CFTTSL/UACTN: weight of the push term (mean similarity to other centres)
     unc_weight: float = 5.0            # UACTN stage 1: weight of the uncertainty regression loss (averaged over d: train/stages.py)
     unc_kl_weight: float = 0.0         # UACTN stage 1: optional KL term
@@ -160,7 +162,7 @@ def _field_types() -> dict[str, Any]:
 
 # String keys with a fixed set of values (checked here so that a typo fails before any work starts).
 BACKBONE_NAMES: tuple[str, ...] = ("compact", "resnet18", "resnet34", "resnet50", "vgg16", "vgg19", "alexnet")
-CHOICES: dict[str, tuple[str, ...]] = {"backbone": BACKBONE_NAMES, "optimizer": ("sgd", "adamw")}
+CHOICES: dict[str, tuple[str, ...]] = {"backbone": BACKBONE_NAMES, "optimizer": ("sgd", "adamw"), "pooling": ("mean", "max")}
 
 
 class Range(NamedTuple):

@@ -29,14 +29,14 @@ import torch
 from sbsr_lab import checks
 from sbsr_lab.data.build import default_root, ensure_dataset
 from sbsr_lab.data.datasets import MultiViewDataset
-from sbsr_lab.notebook import setup
+from sbsr_lab.notebook import setup, show_source, train
 from sbsr_lab.plots import show_curve, show_images
 
 P, DATA, DEVICE = setup()
 manifest = ensure_dataset(P, default_root(P), progress=False)
 
 # %% [markdown]
-# ## A shape is a stack of views
+# ## A shape is a stack of V views, one tensor `(V, 1, H, W)`
 # The dataset gives each gallery shape as a tensor `(V, 1, H, W)`. Below: the views of one shape, as the
 # network sees them (already resized to the profile's `image_size`).
 
@@ -45,6 +45,17 @@ shapes = MultiViewDataset(manifest, P.image_size, P.num_views, P.view_style)
 views, label = shapes[0]
 print("views:", tuple(views.shape), "class:", shapes.class_names[label])
 show_images([v[0].numpy() for v in views], titles=[f"view {i}" for i in range(len(views))], cols=6)
+
+# %% [markdown]
+# ## The network: one backbone over every view, then view pooling
+# `MultiViewNet` runs one shared CNN on all `B·V` views, pools the `V` view features of each shape into
+# one (the mean, or the max with `pooling="max"`), and maps the result to a unit embedding `z` that the
+# cosine classifier compares with the class centres. Its code, as the library has it:
+
+# %%
+from sbsr_lab.models import MultiViewNet
+
+show_source(MultiViewNet)
 
 # %% [markdown]
 # ## Exercise 1 — AM-softmax
@@ -71,17 +82,24 @@ def am_softmax(cosine: torch.Tensor, labels: torch.Tensor, scale: float = 15.0, 
 checks.losses.check_am_softmax(am_softmax)
 
 # %% [markdown]
-# ## Train the teacher
-# `fit("teacher", ...)` is the same function the CLI's `sbsr-lab train teacher` calls: one readable
-# loop (read it with `fit??`). It writes `best` and `last` checkpoints (safetensors + JSON) and a
-# `metrics.csv` to the run folder. Watch the loss fall and the validation accuracy rise.
+# ## Training the teacher: the loss falls, the validation accuracy rises
+# `train("teacher", P, ...)` calls `fit`, the same function as the CLI's `sbsr-lab train teacher`: one
+# readable loop (below, or `fit??`). It writes `best` and `last` checkpoints (safetensors + JSON) and a
+# `metrics.csv` to the run folder, `RUNS / "teacher"`. Run the cell again and it returns at once (the run
+# is finished). Pass a changed profile, e.g. `P.replace(am_margin=0.0)`, and it trains a new run in a
+# folder named after the change (`teacher+am_margin=0`), so the first run stays as it was.
 
 # %%
 from sbsr_lab.train.fit import fit
+
+show_source(fit)
+
+# %%
 from sbsr_lab.train.runs import load_run
 
 RUNS = DATA.parent / "runs" / f"nb-{P.name}"
-teacher_run = fit("teacher", P, manifest.root, RUNS / "teacher", resume=True, progress=False)
+teacher_run = train("teacher", P, manifest.root, RUNS)   # stretch exercises: P.replace(...) here
+print("run folder:", teacher_run.run)
 epochs = [h["epoch"] + 1 for h in teacher_run.history]
 show_curve(epochs, {"loss": [h["loss"] for h in teacher_run.history],
                     "val accuracy": [h["val_acc"] for h in teacher_run.history]},
@@ -93,7 +111,7 @@ show_curve(epochs, {"loss": [h["loss"] for h in teacher_run.history],
 # below should be low (near 0 or negative), with the confusable pairs a little higher.
 
 # %%
-teacher, meta = load_run(RUNS / "teacher")
+teacher, meta = load_run(teacher_run.run)
 centres = teacher.centres.detach()  # (K, d)
 cos = (centres @ centres.T).numpy()
 px.imshow(cos, x=meta["class_names"], y=meta["class_names"], zmin=-1, zmax=1, color_continuous_scale="RdBu_r",
@@ -119,6 +137,9 @@ px.scatter(x=xy[:, 0], y=xy[:, 1], color=names, symbol=kind, symbol_map={"shape"
 
 # %% [markdown]
 # ## Exercises to go further
-# - ⭐ Set `P = P.replace(am_margin=0.0)` and retrain: how do the centre cosines change?
-# - ⭐⭐ Use max view pooling instead of mean (`MultiViewNet(..., pooling="max")`) and compare accuracy.
-# - ⭐⭐⭐ Train with fewer views per step (`train_views`) and plot accuracy against V.
+# - ⭐ In the training cell, pass `P.replace(am_margin=0.0)` instead of `P` and run the cells below it
+#   again: how do the centre cosines change?
+# - ⭐⭐ Max view pooling instead of mean: `P.replace(pooling="max")` in the training cell (the CLI:
+#   `sbsr-lab train teacher --set pooling=max`). Compare the best validation accuracy (`teacher_run.best_val`).
+# - ⭐⭐⭐ Train with fewer views per step (`P.replace(train_views=1)`, `2`, ...) and plot the best
+#   validation accuracy against the number of views.

@@ -29,20 +29,19 @@ import torch
 from sbsr_lab import checks
 from sbsr_lab.data.build import default_root, ensure_dataset
 from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
-from sbsr_lab.notebook import setup
+from sbsr_lab.notebook import setup, show_source, train
 from sbsr_lab.plots import show_curve, show_images
-from sbsr_lab.train.fit import fit
 from sbsr_lab.train.runs import load_run
 
 P, DATA, DEVICE = setup()
 manifest = ensure_dataset(P, default_root(P), progress=False)
 RUNS = DATA.parent / "runs" / f"nb-{P.name}"
-fit("teacher", P, manifest.root, RUNS / "teacher", resume=True, progress=False)  # from notebook 02 (cached)
-teacher, meta = load_run(RUNS / "teacher")
+teacher_run = train("teacher", P, manifest.root, RUNS)  # the run of notebook 02 (returns at once when it is there)
+teacher, meta = load_run(teacher_run.run)
 centres = teacher.centres.detach()
 
 # %% [markdown]
-# ## The sketches
+# ## The sketches: twelve test sketches with their class
 # Training sketches come from the SynthShapes sketch generator; each carries a noise level (notebook 01).
 
 # %%
@@ -71,7 +70,7 @@ def guidance_loss(z: torch.Tensor, centres: torch.Tensor, labels: torch.Tensor, 
 checks.losses.check_guidance_loss(guidance_loss)
 
 # %% [markdown]
-# ## Before training: sketches are scattered
+# ## Before training, sketches land far from their class centre
 # An untrained student embeds sketches anywhere. We measure how far they are from their class centre
 # (cosine to the own centre, 1 = on it).
 
@@ -91,10 +90,21 @@ before = own_centre_cosine(untrained)
 print(f"mean cosine to the own centre before training: {before.mean():.3f}")
 
 # %% [markdown]
-# ## Train the student against the teacher's frozen centres
+# ## Training the student against the teacher's frozen centres
+# The student's loss is the library's `GuidanceLoss` (the formula of your exercise) added to AM-softmax
+# with weight `alpha`:
 
 # %%
-student_run = fit("student", P, manifest.root, RUNS / "student", from_run=RUNS / "teacher", resume=True, progress=False)
+from sbsr_lab.losses import GuidanceLoss
+
+show_source(GuidanceLoss)
+
+# %% [markdown]
+# As in notebook 02, `train` names the run folder after the profile: `P.replace(alpha=0)` below trains
+# a new run `student+alpha=0` and keeps the first one.
+
+# %%
+student_run = train("student", P, manifest.root, RUNS, from_run=teacher_run)   # stretch exercises: P.replace(...) here
 show_curve([h["epoch"] + 1 for h in student_run.history],
            {"loss": [h["loss"] for h in student_run.history], "guidance": [h["guidance"] for h in student_run.history],
             "val accuracy": [h["val_acc"] for h in student_run.history]}, "epoch", "value", title="Student training")
@@ -104,7 +114,7 @@ show_curve([h["epoch"] + 1 for h in student_run.history],
 # The histogram compares the cosine to the own centre before and after: the mass moves toward 1.
 
 # %%
-student, _ = load_run(RUNS / "student")
+student, _ = load_run(student_run.run)
 after = own_centre_cosine(student)
 print(f"mean cosine to the own centre after training: {after.mean():.3f}")
 px.histogram(x=np.concatenate([before, after]), color=["before"] * len(before) + ["after"] * len(after),
@@ -112,18 +122,18 @@ px.histogram(x=np.concatenate([before, after]), color=["before"] * len(before) +
              title="Guidance pulls sketches onto the teacher's centres")
 
 # %% [markdown]
-# ## Retrieval: SHREC metrics of CFTTSL
+# ## Retrieval: the SHREC metrics of CFTTSL on the test sketches
 # `evaluate_method` embeds the test sketches with the student and the whole gallery with the teacher,
 # ranks by cosine and computes NN, FT, ST, E, DCG and mAP (notebook 05 explains each).
 
 # %%
 from sbsr_lab.retrieval.runs import evaluate_method
 
-ev = evaluate_method(RUNS / "student", manifest.root, device="cpu")
+ev = evaluate_method(student_run.run, manifest.root, device="cpu")
 print({k: round(v, 3) for k, v in ev.metrics.items()})
 
 # %% [markdown]
-# ## A query and its top results
+# ## One query and the six shapes it retrieves
 # Left: a test sketch; right: the 6 gallery shapes the system returns (title = class, green tick when right).
 
 # %%
@@ -141,6 +151,9 @@ show_images(imgs, titles=titles, cols=7)
 
 # %% [markdown]
 # ## Exercises to go further
-# - ⭐ Retrain with `alpha=0` (no guidance): how do the histogram and mAP change?
-# - ⭐⭐ Set `beta=0` (pull only). Does the push term matter on SynthShapes?
-# - ⭐⭐⭐ Let the student's classifier learn (unfreeze it) and compare with the frozen teacher centres.
+# Each one: pass the changed profile to `train` in the student's training cell, then run the cells below it.
+# - ⭐ `P.replace(alpha=0)` (no guidance): how do the histogram and mAP change?
+# - ⭐⭐ `P.replace(beta=0)` (pull only). Does the push term matter on SynthShapes?
+# - ⭐⭐⭐ `P.replace(freeze_centres=False)`: the student's classifier starts on the teacher's centres and
+#   learns (the guidance loss still pulls onto the teacher's fixed copy). Compare the learned centres
+#   (`student.classifier.centres`) with the teacher's (`centres`): how far do they move, and does mAP change?

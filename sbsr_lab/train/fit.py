@@ -145,7 +145,8 @@ def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, f
     # -- resume -------------------------------------------------------------------------------------
     if resume and (out / "last.json").exists():
         state, others, last = load_checkpoint(out, "last")
-        if last["stage"] != st.name or last["profile"] != profile.to_dict():
+        # fields added since the run was saved take their defaults (what Profile.from_dict does)
+        if last["stage"] != st.name or {**Profile().to_dict(), **last["profile"]} != profile.to_dict():
             raise CheckpointError(f"{out} holds a {last['stage']} run with another profile; resume with the same "
                                   "stage and settings, or use a new --out.")
         load_weights(model, state, f"{out}/last.safetensors",

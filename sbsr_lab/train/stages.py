@@ -280,7 +280,10 @@ def _forever(loader: DataLoader) -> Iterator[Any]:
 
 def _net(kind: str) -> Callable[[Profile, int], nn.Module]:
     def build(profile: Profile, num_classes: int) -> nn.Module:
-        return create_model(model_name_for(kind, profile.backbone), num_classes, **model_kwargs(profile))
+        kwargs = model_kwargs(profile)
+        if kind == "mvcnn":
+            kwargs["pooling"] = profile.pooling  # mean (default) or max over the views
+        return create_model(model_name_for(kind, profile.backbone), num_classes, **kwargs)
     return build
 
 
@@ -334,6 +337,13 @@ class Student(Stage):
 
     def loss(self, profile: Profile, centres: Tensor | None) -> StageLoss:
         return GuidedLoss(profile, centres, profile.alpha, "guidance")
+
+    def optimizer(self, model: nn.Module, profile: Profile) -> torch.optim.Optimizer:
+        """As the base; with ``freeze_centres=False`` the classifier starts on the teacher's centres and
+        learns (the guidance loss still pulls onto the teacher's fixed copy)."""
+        if not profile.freeze_centres:
+            model.classifier.freeze(False)
+        return super().optimizer(model, profile)
 
 
 # -- UACTN --------------------------------------------------------------------------------------------------
