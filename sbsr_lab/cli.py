@@ -9,7 +9,8 @@
     sbsr-lab train STAGE --data DIR --out RUN [--from RUN] train one stage of a method
     sbsr-lab evaluate RUN | --queries Q --gallery G       SHREC metrics of a method or of saved embeddings
     sbsr-lab course build | check                         learner notebooks from the solutions
-    sbsr-lab query SKETCH [--k 10] [--model RUN] [--json]  ranked gallery shapes for one sketch file
+    sbsr-lab query SKETCH... [--k 10] [--model RUN] [--json]  ranked gallery shapes for sketch files/folders
+    sbsr-lab score-sketches FOLDER [--model RUN] [--json]  top-1, P@10, mAP per class of your own drawings
     sbsr-lab app [--port N] [--host H] [--no-browser]      the live sketch demo as a web page (one process)
 
 The commands that build, render or train (``demo``, ``data build|sheet|prepare``, ``render``, ``train``)
@@ -179,42 +180,69 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 # -- query / app ----------------------------------------------------------------------------------------
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from sbsr_lab.data.stroke_io import IMAGE_SUFFIXES, STROKE_SUFFIXES, load_sketch_image, load_strokes
-    from sbsr_lab.data.strokes import MAX_POINTS, MAX_STROKES, cap_strokes, sketch_problem
     from sbsr_lab.errors import SketchError
-    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.retrieval.sketch_files import collect_sketch_files, read_sketch_file
 
-    path = Path(args.sketch)
-    suffix = path.suffix.lower()
-    if suffix not in IMAGE_SUFFIXES + STROKE_SUFFIXES:
-        raise SketchError(f"{path}: unsupported sketch format {path.suffix or '(no suffix)'!r}. "
-                          f"Fix: use one of {', '.join(IMAGE_SUFFIXES + STROKE_SUFFIXES)}.")
-    if not path.is_file():
-        raise SketchError(f"{path}: sketch file not found. Fix: check the path.")
     if args.k < 1:
         raise SbsrError(f"--k must be at least 1, got {args.k}.")
-    sketch: object = path
-    if suffix in STROKE_SUFFIXES:  # read (and check) the strokes before loading any model
-        strokes = load_strokes(path)
-        problem = sketch_problem(strokes)
-        if problem:
-            raise SketchError(f"{path}: {problem}")
-        if len(strokes) > MAX_STROKES or sum(len(s) for s in strokes) > MAX_POINTS * 4:
-            sketch = cap_strokes(strokes)  # thousands of strokes: simplified, the longest kept
-    else:
-        load_sketch_image(path, 64)  # corrupt or blank images fail here, with the file named
+    paths = collect_sketch_files(args.sketch)
+    engine = None
+    failed = 0
+    for path in paths:
+        try:
+            sketch = read_sketch_file(path)  # read and checked before the model is loaded
+        except SketchError as err:
+            if len(paths) == 1:
+                raise
+            failed += 1
+            if args.json:
+                print(json.dumps({"path": str(path), "error": str(err)}), flush=True)
+            else:
+                print(f"sbsr-lab: error: {err}", file=sys.stderr)
+            continue
+        if engine is None:
+            from sbsr_lab.retrieval.engine import load_engine
+
+            engine = load_engine(args.model, args.data, args.bundle)  # once for every sketch
+        result = engine.query(sketch, k=args.k)
+        if args.json:
+            print(json.dumps({"path": str(path), **result.to_json()}), flush=True)
+            continue
+        unc = "" if result.uncertainty is None else f", uncertainty {result.uncertainty:.4f}"
+        p = result.probabilities[result.predicted_class]
+        if result.is_ood:
+            head = (f"this does not look like any class I know (OOD score {result.ood['score']:.3f} < "
+                    f"{result.ood['threshold']:.3f}; nearest class {result.predicted_class}, p={p:.2f}")
+        else:
+            article = "an" if result.predicted_class[:1].lower() in "aeiou" else "a"
+            head = f"looks like {article} {result.predicted_class} (p={p:.2f}"
+        print(f"{path.name}: {head}{unc}; {engine.method}, {len(engine.index)} shapes, {1e3 * result.seconds:.0f} ms)")
+        print(f"{'rank':>4}  {'score':>7}  {'class':<14} id")
+        for r in result.results:
+            print(f"{r['rank']:>4}  {r['score']:>7.4f}  {str(r['class']):<14} {r['id']}")
+        if len(paths) > 1:
+            print()
+    if failed:
+        print(f"sbsr-lab query: {failed} of {len(paths)} sketch file(s) could not be read (see above).", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_score_sketches(args: argparse.Namespace) -> int:
+    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.retrieval.sketch_files import SKETCH_SUFFIXES, class_folders, format_folder_score, score_sketch_folder
+
+    suffixes = tuple(s if s.startswith(".") else f".{s}" for s in (args.only or SKETCH_SUFFIXES))
+    unknown = [s for s in suffixes if s.lower() not in SKETCH_SUFFIXES]
+    if unknown:
+        raise SbsrError(f"--only {', '.join(unknown)}: not a sketch format; use some of {', '.join(SKETCH_SUFFIXES)}.")
     engine = load_engine(args.model, args.data, args.bundle)
-    result = engine.query(sketch, k=args.k)
+    class_folders(args.folder, engine.class_names, suffixes)  # the clear error for unknown class folders first
+    report = score_sketch_folder(engine, args.folder, suffixes)
     if args.json:
-        print(json.dumps(result.to_json(), indent=1))
-        return 0
-    unc = "" if result.uncertainty is None else f", uncertainty {result.uncertainty:.4f}"
-    print(f"{path.name}: looks like a {result.predicted_class} "
-          f"(p={result.probabilities[result.predicted_class]:.2f}{unc}; {engine.method}, "
-          f"{len(engine.index)} shapes, {1e3 * result.seconds:.0f} ms)")
-    print(f"{'rank':>4}  {'score':>7}  {'class':<14} id")
-    for r in result.results:
-        print(f"{r['rank']:>4}  {r['score']:>7.4f}  {str(r['class']):<14} {r['id']}")
+        print(json.dumps(report))
+    else:
+        print(format_folder_score(report))
     return 0
 
 
@@ -332,14 +360,29 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", help="write the full report as JSON")
     ev.set_defaults(func=cmd_evaluate)
 
-    query = sub.add_parser("query", help="rank the gallery for one sketch file (.png, .ndjson, .svg)")
-    query.add_argument("sketch", help="sketch file: PNG/JPEG (black on white), QuickDraw .ndjson or .svg")
+    query = sub.add_parser("query", help="rank the gallery for sketch files (.png, .jpg, .ndjson, .svg) or folders of them")
+    query.add_argument("sketch", nargs="+",
+                       help="sketch files (PNG/JPEG black on white, QuickDraw .ndjson, .svg) or folders of them; "
+                            "the model is loaded once for all")
     query.add_argument("--k", type=int, default=10, help="number of shapes to list (default 10)")
     query.add_argument("--model", help="run folder, bundle folder, METHOD or bundle:METHOD (default: the bundled UACTN)")
     query.add_argument("--bundle", help="bundle folder for METHOD names (default: the one in the package)")
     query.add_argument("--data", help="dataset of a run folder (default: the one it was trained on)")
-    query.add_argument("--json", action="store_true", help="print JSON: predicted_class, uncertainty, results")
+    query.add_argument("--json", action="store_true",
+                       help="print one JSON object per line and sketch: path, predicted_class, label, probabilities, "
+                            "uncertainty, ood, results")
     query.set_defaults(func=cmd_query)
+
+    score = sub.add_parser("score-sketches", help="top-1, P@10 and mAP of a model on your own drawings "
+                                                  "(a folder of class sub-folders)")
+    score.add_argument("folder", help="folder with one sub-folder per class (named as the model's classes) of "
+                                      "PNG/JPEG/ndjson/svg drawings")
+    score.add_argument("--model", help="model spec as for `query` (default: the bundled UACTN)")
+    score.add_argument("--bundle", help="bundle folder for METHOD names (default: the one in the package)")
+    score.add_argument("--data", help="dataset of a run folder (default: the one it was trained on)")
+    score.add_argument("--only", nargs="+", metavar="SUFFIX", help="score only these formats, e.g. --only .ndjson")
+    score.add_argument("--json", action="store_true", help="print the whole report as one JSON object")
+    score.set_defaults(func=cmd_score_sketches)
 
     app = sub.add_parser("app", help="serve the live sketch demo as a web page (one process for a whole room)")
     _add_app_arguments(app)

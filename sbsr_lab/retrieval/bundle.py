@@ -24,7 +24,8 @@ import torch
 from sbsr_lab.errors import CheckpointError
 from sbsr_lab.io import atomic_write_json, save_png
 
-__all__ = ["BUNDLE_FORMAT", "default_bundle_path", "export_bundle", "read_bundle", "load_bundle_engine", "bundle_file"]
+__all__ = ["BUNDLE_FORMAT", "default_bundle_path", "export_bundle", "read_bundle", "load_bundle_engine", "bundle_file",
+           "bundle_calibration"]
 
 BUNDLE_FORMAT = "sbsr_lab.bundle"
 
@@ -63,6 +64,14 @@ def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str
         desc["methods"][method] = {"sketch": f"{method}_sketch", "gallery": f"{method}_gallery.safetensors",
                                    "model_kind": kind, "backbone": profile["backbone"],
                                    "embed_dim": profile["embed_dim"]}
+        if engine.calibration is not None:  # temperature + OOD detector, fitted on the run's validation sketches
+            from sbsr_lab.retrieval.calibration import write_reference
+
+            cal = engine.calibration.to_json()
+            if engine.calibration.reference is not None:  # feature_knn: the reference features beside it
+                cal["reference"] = f"{method}_ood.safetensors"
+                write_reference(tmp / cal["reference"], engine.calibration.reference)
+            desc["methods"][method]["calibration"] = cal
         desc.update(class_names=engine.class_names, sketch_size=engine.sketch_size, image_size=engine.image_size,
                     am_scale=engine.am_scale, profile=profile, shapes=engine.shapes)
         if not (tmp / "thumbs").exists():
@@ -155,6 +164,15 @@ def _check_desc(desc: Any, desc_path: Path) -> dict[str, Any]:
         dim = m.get("embed_dim")
         if isinstance(dim, bool) or not isinstance(dim, int) or not RANGES["embed_dim"].holds(dim):
             raise bad(f"{where}.embed_dim", f"is {str(dim)[:20]}; it must be an integer {RANGES['embed_dim'].describe()}")
+        if "calibration" in m:  # optional: temperature and OOD detector (absent in older bundles)
+            from sbsr_lab.retrieval.calibration import Calibration
+
+            try:
+                cal = Calibration.from_json(m["calibration"], f"{where}.calibration")
+            except ValueError as err:
+                raise CheckpointError(f"{desc_path}: {err}. {_FIX}") from None
+            if cal.ood_score == "feature_knn" and not isinstance(m["calibration"].get("reference"), str):
+                raise bad(f"{where}.calibration.reference", "must name the feature_knn reference file")
     return desc
 
 
@@ -184,6 +202,14 @@ def read_bundle(path: str | Path | None = None) -> dict[str, Any]:
             shapes = header_shapes(weights)
             check_head_shapes({n[len("model."):]: v for n, v in shapes.items() if n.startswith("model.")},
                               m["embed_dim"], k, f"{desc_path} ({method})")
+        ref = m.get("calibration", {}).get("reference")
+        if ref is not None:
+            ref_path = bundle_file(path, ref, f"{method} calibration's OOD reference", desc_path)
+            shape = header_shapes(ref_path).get("reference") if ref_path.is_file() else None
+            if ref_path.is_file() and (shape is None or len(shape) != 2 or not 1 <= shape[0] <= 1_000_000
+                                       or not 1 <= shape[1] <= 65536):
+                raise CheckpointError(f"{ref_path}: its reference {shape} is not (rows, features) as the "
+                                      f"calibration (OOD detector) of {desc_path} needs. {_FIX}")
         if gallery.is_file():
             emb = header_shapes(gallery).get("embeddings")
             if emb is None or len(emb) != 2 or emb[1] != m["embed_dim"]:
@@ -235,4 +261,22 @@ def load_bundle_engine(method: str = "uactn", path: str | Path | None = None):
                               f"numbers as {desc_path} says. {_FIX}")
     index.thumbnails = [str(bundle_file(root, t, "thumbnail", gallery)) if t else None for t in index.thumbnails]
     return QueryEngine(method, net.eval(), index, desc["class_names"], desc["sketch_size"], desc["image_size"],
-                       desc["am_scale"], desc.get("shapes", {}))
+                       desc["am_scale"], desc.get("shapes", {}), bundle_calibration(m, desc_path))
+
+
+def bundle_calibration(method_desc: dict[str, Any], desc_path: Path):
+    """The :class:`~sbsr_lab.retrieval.calibration.Calibration` of a (checked) method entry of ``bundle.json``,
+    or ``None`` when the bundle has none (exported before calibration existed)."""
+    if "calibration" not in method_desc:
+        return None
+    from sbsr_lab.retrieval.calibration import Calibration, read_reference
+
+    try:
+        cal = Calibration.from_json(method_desc["calibration"], "calibration")
+        if cal.ood_score == "feature_knn":
+            ref = bundle_file(desc_path.parent, method_desc["calibration"].get("reference"),
+                              "calibration's OOD reference", desc_path)
+            cal.reference = read_reference(ref)
+    except ValueError as err:
+        raise CheckpointError(f"{desc_path}: calibration: {err}. {_FIX}") from None
+    return cal

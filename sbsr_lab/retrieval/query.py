@@ -27,6 +27,7 @@ from sbsr_lab.similarity import l2_normalize
 
 if TYPE_CHECKING:
     from sbsr_lab.data.manifest import Manifest
+    from sbsr_lab.retrieval.calibration import Calibration
     from sbsr_lab.train.runs import MethodNets
 
 __all__ = ["QueryResult", "QueryEngine", "build_engine", "prepare_query_image"]
@@ -34,7 +35,13 @@ __all__ = ["QueryResult", "QueryEngine", "build_engine", "prepare_query_image"]
 
 @dataclass
 class QueryResult:
-    """The answer to one sketch: top-k shapes, class probabilities and (UACTN) the uncertainty."""
+    """The answer to one sketch: top-k shapes, class probabilities and (UACTN) the uncertainty.
+
+    ``probabilities`` are calibrated (``softmax(s * cos / T)`` with the model's temperature, 1 when it has
+    no calibration); ``ood`` is ``{"score", "score_kind", "threshold", "is_ood"}`` of the out-of-distribution
+    detector (:mod:`sbsr_lab.retrieval.calibration`), ``None`` for a model without one. ``uncertainty``
+    (UACTN's sigma) is noise within the known classes, not whether the drawing is of one.
+    """
 
     method: str
     predicted_class: str
@@ -43,11 +50,28 @@ class QueryResult:
     results: list[dict[str, Any]]          # [{"rank", "id", "class", "score"}], best first
     embedding: np.ndarray = field(repr=False)
     seconds: float = 0.0
+    ood: dict[str, Any] | None = None
+    temperature: float = 1.0
+
+    @property
+    def is_ood(self) -> bool:
+        """True when the drawing does not look like any class the model knows."""
+        return bool(self.ood and self.ood["is_ood"])
+
+    @property
+    def label(self) -> str:
+        """A friendly one-line answer: "Looks like an airplane (87%)" or "This does not look like any class I know"."""
+        if self.is_ood:
+            return "This does not look like any class I know."
+        cls = self.predicted_class
+        article = "an" if cls[:1].lower() in "aeiou" else "a"
+        return f"Looks like {article} {cls} ({self.probabilities[cls]:.0%})"
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` output of ``sbsr-lab query``."""
-        return {"method": self.method, "predicted_class": self.predicted_class, "uncertainty": self.uncertainty,
-                "probabilities": self.probabilities, "results": self.results}
+        return {"method": self.method, "predicted_class": self.predicted_class, "label": self.label,
+                "uncertainty": self.uncertainty, "probabilities": self.probabilities, "temperature": self.temperature,
+                "ood": self.ood, "results": self.results}
 
 
 def prepare_query_image(sketch: Any, sketch_size: int, image_size: int, width: float | None = None) -> np.ndarray:
@@ -88,52 +112,88 @@ class QueryEngine:
         am_scale: s of AM-softmax, used to turn cosines to the centres into class probabilities.
         shapes: per gallery id, how to get its mesh back (``{"class", "index", "seed"}`` for SynthShapes,
             or ``{"mesh": path}``); used by the 3D view of the widget.
+        calibration: the temperature of the displayed probabilities and the out-of-distribution detector
+            (:class:`~sbsr_lab.retrieval.calibration.Calibration`); ``None``: ``T = 1`` and no detector.
     """
 
     def __init__(self, method: str, sketch_net: nn.Module, index: GalleryIndex, class_names: Sequence[str],
                  sketch_size: int, image_size: int, am_scale: float = 15.0,
-                 shapes: dict[str, dict[str, Any]] | None = None) -> None:
+                 shapes: dict[str, dict[str, Any]] | None = None, calibration: "Calibration | None" = None) -> None:
         self.method, self.sketch_net, self.index = method, sketch_net.eval(), index
         self.class_names = list(class_names)
         self.sketch_size, self.image_size, self.am_scale = sketch_size, image_size, am_scale
         self.shapes = shapes or {}
+        self.calibration = calibration
+        if calibration is not None and calibration.reference is not None:
+            self._check_reference(calibration.reference)
+
+    def _check_reference(self, reference: Tensor) -> None:
+        """The OOD reference features must have the backbone's width (one blank image through the network)."""
+        from sbsr_lab.errors import CheckpointError
+
+        feats = self.class_cosines(torch.zeros(1, 1, self.image_size, self.image_size))[3]
+        if reference.ndim != 2 or reference.shape[1] != feats.shape[1]:
+            raise CheckpointError(f"The {self.method} model's OOD reference features are {tuple(reference.shape)}, "
+                                  f"but its backbone gives {feats.shape[1]} features. Export the bundle again "
+                                  "(`export_bundle`) or delete the run's calibration files.")
 
     @property
     def has_uncertainty(self) -> bool:
         return bool(getattr(self.sketch_net, "uncertainty", False))
 
+    @property
+    def temperature(self) -> float:
+        return self.calibration.temperature if self.calibration is not None else 1.0
+
+    @torch.no_grad()
+    def class_cosines(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
+        """``x (N, 1, H, W)`` ink = 1 -> ``(z (N, d), cosines to the class centres (N, K), sigma (N,) or None,
+        backbone features (N, F))``."""
+        net = self.sketch_net
+        feats = net.forward_features(x)
+        if self.has_uncertainty:
+            z, log_var = net.head(feats)
+            sigma: Tensor | None = log_var.mul(0.5).exp().mean(1)
+        else:
+            z, sigma = net.head(feats), None
+        return z, l2_normalize(z) @ net.classifier.centres.T, sigma, feats.flatten(1)
+
     @torch.no_grad()
     def embed(self, image: np.ndarray) -> tuple[Tensor, Tensor, float | None]:
-        """``image (H, W)`` ink = 1 -> ``(z (d,), class probabilities (K,), sigma or None)``."""
+        """``image (H, W)`` ink = 1 -> ``(z (d,), calibrated class probabilities (K,), sigma or None)``."""
+        z, probs, sigma, _ = self._embed(image)
+        return z, probs, sigma
+
+    def _embed(self, image: np.ndarray) -> tuple[Tensor, Tensor, float | None, dict[str, Any] | None]:
         x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None, None]  # (1, 1, H, W)
-        net = self.sketch_net
-        if self.has_uncertainty:
-            z, log_var = net.head(net.forward_features(x))
-            sigma: float | None = float(log_var.mul(0.5).exp().mean())
-        else:
-            z, sigma = net.embed(x), None
-        cos = l2_normalize(z) @ net.classifier.centres.T  # (1, K)
-        probs = torch.softmax(self.am_scale * cos, dim=1)[0]
-        return z[0], probs, sigma
+        z, cos, sigma, feats = self.class_cosines(x)
+        probs = torch.softmax(self.am_scale * cos.double() / self.temperature, dim=1)[0]
+        ood = None
+        if self.calibration is not None:
+            score = float(self.calibration.score(cos, self.am_scale, feats)[0])
+            ood = {"score": round(score, 6), "score_kind": self.calibration.ood_score,
+                   "threshold": self.calibration.ood_threshold, "is_ood": bool(self.calibration.is_ood(score))}
+        return z[0], probs, None if sigma is None else float(sigma[0]), ood
 
     def query(self, sketch: Any, k: int = 10, width: float | None = None) -> QueryResult:
         """Rank the gallery for one sketch (strokes, file path or image); returns the top ``k``."""
         t0 = time.perf_counter()
         image = prepare_query_image(sketch, self.sketch_size, self.image_size, width)
-        z, probs, sigma = self.embed(image)
+        z, probs, sigma, ood = self._embed(image)
         scores, indices = self.index.search(z[None], k=min(k, len(self.index)))
         results = [{"rank": r + 1, "id": rec["id"], "class": rec.get("label"), "score": round(float(rec["score"]), 6)}
                    for r, rec in enumerate(self.index.records(indices[0], scores[0]))]
         top = int(torch.argmax(probs))
         return QueryResult(self.method, self.class_names[top],
                            {c: round(float(p), 6) for c, p in zip(self.class_names, probs)},
-                           sigma, results, z.numpy(), time.perf_counter() - t0)
+                           sigma, results, z.numpy(), time.perf_counter() - t0, ood, self.temperature)
 
 
-def build_engine(nets: "MethodNets", manifest: "Manifest", device: str = "cpu") -> QueryEngine:
+def build_engine(nets: "MethodNets", manifest: "Manifest", device: str = "cpu", calibrate: bool = True) -> QueryEngine:
     """The engine of loaded networks (:func:`~sbsr_lab.train.runs.load_method`): the gallery of ``manifest``
-    embedded now by the shape network. To load a model by its spec, use
-    :func:`sbsr_lab.retrieval.engine.load_engine`."""
+    embedded now by the shape network; with ``calibrate``, the temperature and OOD detector fitted on the
+    run's validation sketches (cached in the run folder, :func:`~sbsr_lab.retrieval.calibration.run_calibration`).
+    To load a model by its spec, use :func:`sbsr_lab.retrieval.engine.load_engine`."""
     from sbsr_lab.config import Profile
     from sbsr_lab.data.datasets import MultiViewDataset
     from sbsr_lab.retrieval.runs import embed_shapes
@@ -145,8 +205,13 @@ def build_engine(nets: "MethodNets", manifest: "Manifest", device: str = "cpu") 
     index = GalleryIndex(zg, ids=gallery.ids, labels=[manifest.classes[int(y)] for y in gallery.labels],
                          thumbnails=thumbs, normalized=True)
     shapes = {s.id: _shape_source(s, manifest) for s in manifest.shapes}
-    return QueryEngine(nets.method, nets.sketch.cpu(), index, manifest.classes,
-                       int(manifest.profile.get("sketch_size", 128)), profile.image_size, profile.am_scale, shapes)
+    engine = QueryEngine(nets.method, nets.sketch.cpu(), index, manifest.classes,
+                         int(manifest.profile.get("sketch_size", 128)), profile.image_size, profile.am_scale, shapes)
+    if calibrate:
+        from sbsr_lab.retrieval.calibration import run_calibration
+
+        engine.calibration = run_calibration(engine, manifest, nets.runs)
+    return engine
 
 
 def _shape_source(rec: Any, manifest: Any) -> dict[str, Any]:

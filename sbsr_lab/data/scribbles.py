@@ -1,0 +1,154 @@
+"""Drawings that are not shapes: seeded scribbles for fitting and testing the out-of-distribution detector.
+
+    from sbsr_lab.data.scribbles import SCRIBBLE_KINDS, make_scribble, scribble_set
+    strokes = make_scribble("spiral", np.random.default_rng(0))   # list of (N, 2) arrays in [0, 1]^2
+    for kind, strokes in scribble_set(70, seed=1): ...             # the kinds in turn, 10 of each
+
+The kinds are what people put on a canvas when they are not drawing an object (or test the demo):
+
+* ``random_strokes``: 3-12 wandering strokes (random walks with momentum) anywhere on the canvas;
+* ``zigzag``: one to three zigzag lines, sharp turns, across the canvas;
+* ``spiral``: an Archimedean spiral of 2 to 6 turns;
+* ``hatching``: parallel straight lines in one or two directions, filling a patch;
+* ``dots``: 20-120 short dabs scattered over the canvas;
+* ``text``: rows of text-like squiggles (cursive loops and letter-sized strokes on baselines);
+* ``mess``: a full-canvas mess (12-40 long strokes crossing everywhere);
+* ``blank``: no strokes at all. A blank canvas never reaches the network: the query path refuses it
+  first (:func:`sbsr_lab.data.strokes.sketch_problem`, "draw something first"), so it is not in
+  :data:`SCRIBBLE_KINDS`, the kinds a detector is fitted and tested on.
+
+Strokes are in the canvas's unit square, y down, like the live pad's; a scribble is framed and drawn
+by the query path exactly like a person's drawing.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+__all__ = ["SCRIBBLE_KINDS", "ALL_KINDS", "make_scribble", "scribble_set"]
+
+Strokes = list[np.ndarray]
+
+
+def _clip(s: np.ndarray) -> np.ndarray:
+    return np.clip(s, 0.0, 1.0).astype(np.float32)
+
+
+def _walk(rng: np.random.Generator, n: int, step: float, turn: float, start: np.ndarray | None = None) -> np.ndarray:
+    """A random walk with momentum: ``n`` points, step length ``step``, heading changed by N(0, turn) each step."""
+    p = rng.uniform(0.1, 0.9, 2) if start is None else start
+    heading = rng.uniform(0, 2 * np.pi)
+    pts = [p]
+    for _ in range(n - 1):
+        heading += rng.normal(0, turn)
+        p = p + step * np.array([np.cos(heading), np.sin(heading)])
+        if not (0.02 < p[0] < 0.98 and 0.02 < p[1] < 0.98):  # bounce back into the canvas
+            heading += np.pi
+            p = np.clip(p, 0.02, 0.98)
+        pts.append(p)
+    return np.asarray(pts)
+
+
+def _random_strokes(rng: np.random.Generator) -> Strokes:
+    return [_clip(_walk(rng, int(rng.integers(8, 40)), rng.uniform(0.015, 0.04), rng.uniform(0.2, 0.9)))
+            for _ in range(int(rng.integers(3, 13)))]
+
+
+def _zigzag(rng: np.random.Generator) -> Strokes:
+    out = []
+    for _ in range(int(rng.integers(1, 4))):
+        n = int(rng.integers(5, 16))
+        x = np.linspace(rng.uniform(0.05, 0.3), rng.uniform(0.7, 0.95), n)
+        amp = rng.uniform(0.05, 0.25)
+        y = rng.uniform(0.2, 0.8) + amp * np.where(np.arange(n) % 2 == 0, 1.0, -1.0) * rng.uniform(0.6, 1.0, n)
+        pts = np.stack([x, y], 1)
+        theta = rng.uniform(-0.6, 0.6)
+        rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+        out.append(_clip((pts - 0.5) @ rot.T + 0.5 + rng.normal(0, 0.004, pts.shape)))
+    return out
+
+
+def _spiral(rng: np.random.Generator) -> Strokes:
+    turns = rng.uniform(2.0, 6.0)
+    t = np.linspace(0, 2 * np.pi * turns, int(80 * turns))
+    r = rng.uniform(0.3, 0.45) * t / t[-1]
+    c = rng.uniform(0.4, 0.6, 2)
+    pts = np.stack([c[0] + r * np.cos(t) * rng.uniform(0.8, 1.2), c[1] + r * np.sin(t)], 1)
+    return [_clip(pts + rng.normal(0, 0.003, pts.shape))]
+
+
+def _hatching(rng: np.random.Generator) -> Strokes:
+    out = []
+    lo, hi = rng.uniform(0.05, 0.35, 2), rng.uniform(0.65, 0.95, 2)
+    for angle in rng.uniform(0, np.pi, int(rng.integers(1, 3))):
+        d = np.array([np.cos(angle), np.sin(angle)])      # line direction
+        nrm = np.array([-d[1], d[0]])                       # spacing direction
+        centre = (lo + hi) / 2
+        half = (hi - lo).max() / 2
+        for off in np.linspace(-half, half, int(rng.integers(6, 20))):
+            a = centre + off * nrm - half * d
+            b = centre + off * nrm + half * d
+            line = np.linspace(a, b, 10) + rng.normal(0, 0.003, (10, 2))
+            line = line[(line >= lo - 0.02).all(1) & (line <= hi + 0.02).all(1)]
+            if len(line) >= 2:
+                out.append(_clip(line))
+    return out or _zigzag(rng)
+
+
+def _dots(rng: np.random.Generator) -> Strokes:
+    n = int(rng.integers(20, 121))
+    centres = rng.uniform(0.05, 0.95, (n, 2))
+    return [_clip(c + rng.normal(0, 0.006, (2, 2))) for c in centres]
+
+
+def _text(rng: np.random.Generator) -> Strokes:
+    """Rows of handwriting-like squiggles: per word, a cursive line of loops of letter height."""
+    out = []
+    rows = int(rng.integers(1, 6))
+    height = rng.uniform(0.04, 0.09)
+    for row in range(rows):
+        base = 0.15 + (row + 0.5) * 0.7 / rows
+        x = rng.uniform(0.05, 0.15)
+        while x < 0.85:
+            letters = int(rng.integers(2, 8))
+            t = np.linspace(0, 2 * np.pi * letters, 14 * letters)
+            width = letters * height * rng.uniform(0.5, 0.8)
+            xs = x + t / t[-1] * width - 0.35 * height * np.sin(t)
+            ys = base - height * (0.5 + 0.5 * np.cos(t)) * rng.uniform(0.6, 1.4, t.size).clip(0.6, 1.4)
+            out.append(_clip(np.stack([xs, ys], 1) + rng.normal(0, 0.002, (t.size, 2))))
+            x += width + rng.uniform(0.03, 0.07)
+    return out
+
+
+def _mess(rng: np.random.Generator) -> Strokes:
+    return [_clip(_walk(rng, int(rng.integers(20, 60)), rng.uniform(0.03, 0.07), rng.uniform(0.3, 1.2)))
+            for _ in range(int(rng.integers(12, 41)))]
+
+
+def _blank(rng: np.random.Generator) -> Strokes:
+    return []
+
+
+_KINDS: dict[str, Callable[[np.random.Generator], Strokes]] = {
+    "random_strokes": _random_strokes, "zigzag": _zigzag, "spiral": _spiral, "hatching": _hatching,
+    "dots": _dots, "text": _text, "mess": _mess, "blank": _blank,
+}
+SCRIBBLE_KINDS: tuple[str, ...] = tuple(k for k in _KINDS if k != "blank")  # what a detector is fitted/tested on
+ALL_KINDS: tuple[str, ...] = tuple(_KINDS)
+
+
+def make_scribble(kind: str, rng: np.random.Generator) -> Strokes:
+    """One non-shape drawing of ``kind`` (module docstring) as strokes, each ``(N, 2)`` float32 in [0, 1]^2."""
+    if kind not in _KINDS:
+        raise ValueError(f"Unknown scribble kind {kind!r}; use one of {', '.join(_KINDS)}.")
+    return _KINDS[kind](rng)
+
+
+def scribble_set(n: int, seed: int, kinds: Sequence[str] = SCRIBBLE_KINDS) -> Iterator[tuple[str, Strokes]]:
+    """``n`` scribbles ``(kind, strokes)``, the ``kinds`` in turn, deterministic for a ``seed``."""
+    rng = np.random.default_rng([seed, 2718])
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        yield kind, make_scribble(kind, rng)
