@@ -1,7 +1,7 @@
 """Run the classroom app (``sbsr-lab app``) in a child process, for scripts, tests and benchmarks.
 
     from sbsr_lab.widgets.app import start_app
-    with start_app(model="bundle:cfttsl") as app:      # python -m sbsr_lab.widgets.server on 127.0.0.1
+    with start_app(model="bundle:cfttsl") as app:      # `sbsr-lab app --no-browser` on 127.0.0.1
         app.wait_ready()                               # the model is loaded (the page is served before)
         print(app.url)
 

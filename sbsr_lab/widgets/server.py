@@ -755,16 +755,3 @@ def serve(config: AppConfig, on_listening: Callable[[str, AppState], None] | Non
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
     return asyncio.run(_serve(config, on_listening))
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m sbsr_lab.widgets.server`` (the same as ``sbsr-lab app --no-browser``)."""
-    from sbsr_lab.cli import main as cli_main
-
-    return cli_main(["app", "--no-browser", *(argv or [])])
-
-
-if __name__ == "__main__":  # pragma: no cover
-    import sys
-
-    sys.exit(main(sys.argv[1:]))
