@@ -364,6 +364,8 @@ def _extract_zip(archive: Path, tmp: Path, keep: Callable[[str], bool], size_che
             size_check(sum(i.file_size for i in members))
             for info in members:
                 zf.extract(info, tmp)
+    except DownloadError:  # (an OSError too: not to be wrapped below)
+        raise
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
         raise DownloadError(f"{archive}: cannot extract ({exc}); delete it and download it again") from None
 
@@ -386,6 +388,8 @@ def _extract_tar(archive: Path, tmp: Path, keep: Callable[[str], bool], size_che
                 tf.extractall(tmp, members=members, filter="data")
             else:  # pragma: no cover - older Pythons rely on the checks above
                 tf.extractall(tmp, members=members)
+    except DownloadError:
+        raise
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise DownloadError(f"{archive}: cannot extract ({exc}); delete it and download it again") from None
 
