@@ -10,6 +10,12 @@ review and diff). ``build_course()`` writes from it:
 
 ``check_course()`` lists the generated notebooks that are missing or out of date (a test runs it).
 ``sbsr-lab course build`` and ``sbsr-lab course check`` call these functions.
+
+An *exercise* is a code cell holding a solution block; the next code cell is its *checker*, whose
+printed verdict lines start with ✅ or ❌. :func:`exercises` finds them (with the title of the markdown
+heading above), :func:`inject_solutions` puts the solutions back into a learner notebook (the tests run
+every learner notebook end to end that way) and :func:`checker_verdicts` reads an executed notebook's
+verdicts (``sbsr-lab course grade``, :mod:`sbsr_lab.grade`).
 """
 
 from __future__ import annotations
@@ -24,11 +30,13 @@ from sbsr_lab.errors import SbsrError
 from sbsr_lab.io import atomic_write_text
 
 __all__ = ["BEGIN", "END", "STUB", "strip_solutions", "learner_notebook", "build_course", "check_course",
-           "CourseFile"]
+           "CourseFile", "Exercise", "exercises", "inject_solutions", "checker_verdicts", "PASS", "FAIL"]
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 STUB = 'raise NotImplementedError("Your turn: replace this line with your solution.")'
+
+PASS, FAIL = "\u2705", "\u274c"   # the marks a checker's verdict line starts with
 
 _BEGIN_RE = re.compile(r"^(\s*)" + re.escape(BEGIN) + r"\s*$")
 _END_RE = re.compile(r"^\s*" + re.escape(END) + r"\s*$")
@@ -74,7 +82,17 @@ def _read_solution(path: Path) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
+    _mark_exercises(nb)
     return nb
+
+
+def _mark_exercises(nb: nbformat.NotebookNode) -> None:
+    """Tag each exercise cell and its checker in the cell metadata (``sbsr_lab.exercise`` /
+    ``sbsr_lab.checker`` = its number): Jupyter keeps cell metadata when a learner edits a cell, so a
+    solved exercise is still found (nbgrader's grade ids do the same)."""
+    for ex in exercises(nb):
+        nb.cells[ex.cell].metadata["sbsr_lab"] = {"exercise": ex.number}
+        nb.cells[ex.checker].metadata["sbsr_lab"] = {"checker": ex.number}
 
 
 def learner_notebook(solution: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
@@ -141,3 +159,95 @@ def check_course(root: str | Path = ".") -> list[str]:
             elif path.read_text(encoding="utf-8") != text:
                 problems.append(f"{path} is out of date with {cf.source.name}: run `sbsr-lab course build`.")
     return problems
+
+
+@dataclass
+class Exercise:
+    """An exercise of a notebook: its stub (or solution) cell, its checker cell and its title."""
+
+    number: int
+    title: str
+    cell: int
+    checker: int
+
+
+_HEADING = re.compile(r"^#+\s*(.+?)\s*$", re.M)
+
+
+def exercises(nb: nbformat.NotebookNode) -> list[Exercise]:
+    """The exercises of a solution or learner notebook, in order.
+
+    Exercise cells carry ``{"sbsr_lab": {"exercise": n}}`` in their metadata and their checkers
+    ``{"sbsr_lab": {"checker": n}}`` (written by the course build); untagged notebooks fall back to the
+    markers: a cell holding a solution block or its stub is an exercise, the next code cell its checker.
+    The title is the last markdown heading above the exercise.
+    """
+    out: list[Exercise] = []
+    title = ""
+    tagged = any("exercise" in c.get("metadata", {}).get("sbsr_lab", {}) for c in nb.cells)
+    checkers = {c.metadata["sbsr_lab"]["checker"]: i for i, c in enumerate(nb.cells)
+                if "checker" in c.get("metadata", {}).get("sbsr_lab", {})}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            heads = _HEADING.findall(cell.source)
+            title = heads[-1] if heads else title
+        elif cell.cell_type != "code":
+            continue
+        elif tagged and "exercise" in cell.get("metadata", {}).get("sbsr_lab", {}):
+            number = cell.metadata["sbsr_lab"]["exercise"]
+            out.append(Exercise(number, title or f"Exercise {number}", index, checkers.get(number, index)))
+        elif not tagged and (BEGIN in cell.source or STUB in cell.source):
+            checker = next((j for j in range(index + 1, len(nb.cells)) if nb.cells[j].cell_type == "code"), index)
+            out.append(Exercise(len(out) + 1, title or f"Exercise {len(out) + 1}", index, checker))
+    return out
+
+
+def inject_solutions(learner: nbformat.NotebookNode, solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy of the ``learner`` notebook whose exercise cells hold the ``solution`` notebook's answers.
+
+    Raises :class:`SbsrError` when the two do not have the same exercises.
+    """
+    nb = nbformat.from_dict(learner)
+    mine, theirs = exercises(nb), exercises(solution)
+    if len(mine) != len(theirs):
+        raise SbsrError(f"The learner notebook has {len(mine)} exercises, the solution {len(theirs)}: "
+                        "rebuild it with `sbsr-lab course build`.")
+    for ex, sol in zip(mine, theirs):
+        nb.cells[ex.cell].source = solution.cells[sol.cell].source
+    return nb
+
+
+def _output_text(cell: nbformat.NotebookNode) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        text = out.get("text", "")
+        parts.append(text if isinstance(text, str) else "".join(text))
+        data = out.get("data", {}).get("text/plain", "")
+        parts.append(data if isinstance(data, str) else "".join(data))
+    return "\n".join(parts)
+
+
+def checker_verdicts(nb: nbformat.NotebookNode) -> list[tuple[Exercise, str, str]]:
+    """``(exercise, verdict, message)`` for every exercise of an executed notebook.
+
+    verdict: ``"pass"`` (every verdict line of its checker starts with ✅), ``"fail"`` (one starts with
+    ❌), ``"error"`` (the exercise or checker cell raised), ``"not run"`` (no verdict printed, e.g. the
+    notebook stopped earlier). message: the verdict lines, or the error.
+    """
+    out = []
+    for ex in exercises(nb):
+        cells = [nb.cells[ex.cell], nb.cells[ex.checker]]
+        errors = [o for c in cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        lines = [ln.strip() for ln in _output_text(nb.cells[ex.checker]).splitlines()]
+        verdicts = [ln for ln in lines if ln.startswith((PASS, FAIL))]
+        hints = [ln for ln in lines if ln and not ln.startswith((PASS, FAIL))]
+        if errors:
+            err = errors[0]
+            out.append((ex, "error", f"{err.get('ename', 'Error')}: {err.get('evalue', '')}"[:300]))
+        elif not verdicts:
+            out.append((ex, "not run", "the checker printed no verdict"))
+        else:
+            verdict = "fail" if any(v.startswith(FAIL) for v in verdicts) else "pass"
+            message = " | ".join(verdicts + (hints[:2] if verdict == "fail" else []))
+            out.append((ex, verdict, message[:500]))
+    return out

@@ -43,9 +43,10 @@ print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in params.items(
 show_mesh(mesh, title=f"chair #3: {len(mesh.faces)} faces")
 
 # %% [markdown]
-# ## Intra-class variation
-# Six chairs from six indices: legs, arms, backs and proportions all change. This variation is what
-# makes retrieval a real problem (and why some classes, like chair and stool, are easy to confuse).
+# ## Shapes of one class differ, and neighbouring classes look alike
+# Four chairs, four stools and four airplanes, each from its own index: legs, arms, backs and proportions
+# all change. This variation is what makes retrieval a real problem (and why some classes, like chair
+# and stool, are easy to confuse).
 
 # %%
 ring = get_rig("ring12")
@@ -58,7 +59,7 @@ for cls in ("chair", "stool", "airplane"):
 show_images(thumbs, titles=titles, cols=4)
 
 # %% [markdown]
-# ## The camera rig
+# ## The camera rig: 12 cameras around the unit sphere
 # Before rendering, each mesh is **normalised**: centred and scaled into the unit sphere, keeping +Y up.
 # The default rig has 12 cameras on a ring at 30° elevation, all looking at the centre (a 20-camera
 # dodecahedron rig is the other choice).
@@ -88,10 +89,10 @@ def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
 
 
 # %%
-checks.render.check_look_at(look_at)
+checks.render.check_look_at(look_at);
 
 # %% [markdown]
-# ## Ray casting: one hit buffer, five styles
+# ## Ray casting gives five styles from one hit buffer
 # For every pixel a ray is cast (Embree, through trimesh); the first hit gives the depth, the face and
 # its normal. From that single buffer come depth, normals, a shaded image, the silhouette and a **line
 # drawing** (silhouette, depth discontinuities and creases) — the closest thing to what people draw.
@@ -101,7 +102,7 @@ views = render_views(unit, ring, size=P.view_size, styles=STYLES)
 show_views(views, max_views=6)
 
 # %% [markdown]
-# ## From a line drawing to strokes
+# ## A line drawing is traced into strokes
 # A careful drawer picks the view that shows most of an object: a three-quarter view from slightly above.
 # The sketch generator does the same for clean sketches (noise up to 0.25); above that, the higher a
 # sketch's noise level, the more likely an unusual viewpoint instead (side, front, behind, below; always
@@ -142,10 +143,10 @@ def wobble(stroke: np.ndarray, rng: np.random.Generator, amount: float) -> np.nd
 
 
 # %%
-checks.render.check_wobble(wobble)
+checks.render.check_wobble(wobble);
 
 # %% [markdown]
-# ## Human-like sketches: the noise level
+# ## One noise level sets how human a sketch looks
 # `humanize` applies pose and proportion jitter, wobble, over-tracing, gaps, dropped and extra strokes and
 # varying line width — *how much* is set by a noise level in [0, 1] that is stored with every sketch.
 # The same chair at five noise levels:
@@ -159,7 +160,7 @@ for level in levels:
 show_images(images, titles=[f"noise {v}" for v in levels], invert=True, cols=5)
 
 # %% [markdown]
-# ## The built dataset
+# ## The built dataset: one class's test sketches, cleanest first
 # `ensure_dataset` builds the profile's dataset once (meshes, view strips, sketches, `manifest.json`) with
 # worker processes, resuming if interrupted; `sbsr-lab data build` does the same from a terminal. Below, one
 # class's test sketches ordered by their noise level.

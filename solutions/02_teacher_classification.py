@@ -79,7 +79,7 @@ def am_softmax(cosine: torch.Tensor, labels: torch.Tensor, scale: float = 15.0, 
 
 
 # %%
-checks.losses.check_am_softmax(am_softmax)
+checks.losses.check_am_softmax(am_softmax);
 
 # %% [markdown]
 # ## Training the teacher: the loss falls, the validation accuracy rises

@@ -67,7 +67,7 @@ def guidance_loss(z: torch.Tensor, centres: torch.Tensor, labels: torch.Tensor, 
 
 
 # %%
-checks.losses.check_guidance_loss(guidance_loss)
+checks.losses.check_guidance_loss(guidance_loss);
 
 # %% [markdown]
 # ## Before training, sketches land far from their class centre

@@ -30,7 +30,7 @@ import torch
 from sbsr_lab import checks
 from sbsr_lab.data.build import default_root, ensure_dataset
 from sbsr_lab.data.datasets import SketchDataset
-from sbsr_lab.notebook import setup
+from sbsr_lab.notebook import setup, show_source, train
 from sbsr_lab.plots import show_curve, show_images
 from sbsr_lab.train.fit import fit
 from sbsr_lab.train.runs import load_run
@@ -44,6 +44,13 @@ RUNS = DATA.parent / "runs" / f"nb-{P.name}"
 # `sample(mu, log_var)` draws `z = μ + exp(log σ² / 2) ⊙ ε` with `ε ~ N(0, I)` so that gradients reach
 # both inputs. `uncertainty_loss(mu, log_var, centres, labels)` returns the batch mean of
 # `Σ_l [½ (μ_l − c_{y,l})² / σ_l² + ½ log σ_l²]`.
+#
+# **Sum or mean over the d dimensions?** The sum above is the paper's formula: the negative
+# log-likelihood of the centre under `N(μ, diag σ²)`, the whole vector at once. The authors' code, and our
+# training, take the **mean** over the d dimensions instead (`UncertaintyLoss(dims="mean")`). The two differ
+# by the constant factor d (128 by default), so they have the same minimum and the same σ at the optimum; but with
+# the sum the regression term would be about 128 times larger than AM-softmax and drown it, so the mean keeps
+# the loss weight `unc_weight` on a readable scale. The checker accepts both and says which one you wrote.
 
 # %%
 def sample(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
@@ -60,7 +67,7 @@ def uncertainty_loss(mu, log_var, centres, labels):
 
 
 # %%
-checks.losses.check_reparameterize_and_uncertainty(sample, uncertainty_loss)
+checks.losses.check_reparameterize_and_uncertainty(sample, uncertainty_loss);
 
 # %% [markdown]
 # ## Stage 1: the sketch network with uncertainty
@@ -73,7 +80,12 @@ checks.losses.check_reparameterize_and_uncertainty(sample, uncertainty_loss)
 # quality (see the exercises).
 
 # %%
-unc_run = fit("sketch-uncertainty", P, manifest.root, RUNS / "sketch-uncertainty", resume=True, progress=False)
+from sbsr_lab.models import UncertaintyHead
+
+show_source(UncertaintyHead)
+
+# %%
+unc_run = train("sketch-uncertainty", P, manifest.root, RUNS)   # stretch exercises: P.replace(...) here
 show_curve([h["epoch"] + 1 for h in unc_run.history],
            {"AM-softmax": [h["am"] for h in unc_run.history], "uncertainty": [h["uncertainty"] for h in unc_run.history],
             "mean sigma": [h["sigma"] for h in unc_run.history]}, "epoch", "value", title="UACTN stage 1")
@@ -86,7 +98,7 @@ show_curve([h["epoch"] + 1 for h in unc_run.history],
 # %%
 from sbsr_lab.retrieval.runs import embed_sketches
 
-net, _ = load_run(RUNS / "sketch-uncertainty")
+net, _ = load_run(unc_run.run)
 test = SketchDataset(manifest, "test", P.image_size)
 mu, sigma = embed_sketches(net, test)
 order = torch.argsort(sigma).tolist()
@@ -137,7 +149,8 @@ print(metrics_table_text(results))
 
 # %% [markdown]
 # ## Exercises to go further
-# - ⭐ Train stage 1 with `unc_weight=0`: what happens to σ and to the Spearman correlation?
+# - ⭐ Train stage 1 with `unc_weight=0` (pass `P.replace(unc_weight=0)` in its training cell; the run goes
+#   to `sketch-uncertainty+unc_weight=0`): what happens to σ and to the Spearman correlation?
 # - ⭐⭐ Weight the AM-softmax term of each sketch by `1/σ²` and compare.
 # - ⭐⭐ Read `UncertaintyHead` in `sbsr_lab/models/heads.py`. Without the BatchNorms at the end of its
 #   two branches, why would a class whose σ shrinks early keep the smallest σ whatever the noise?

@@ -200,6 +200,10 @@ def check_reparameterize_and_uncertainty(
 
     References: z = mu + exp(log_var / 2) * eps, eps ~ N(0, I), with gradients to mu and log_var;
     loss = mean over the batch of sum_l [0.5 * (mu_l - c_{y,l})^2 / sigma_l^2 + 0.5 * log sigma_l^2].
+    Both forms are right: the sum over the d dimensions (the paper's formula, the negative
+    log-likelihood of the whole vector) and the mean over them (the authors' code and our training,
+    ``UncertaintyLoss(dims="mean")``): they differ by the constant factor d. The verdict says which one
+    the learner wrote.
     """
     ok_sample = ok_loss = False
     try:
@@ -212,6 +216,7 @@ def check_reparameterize_and_uncertainty(
 
     title = "Uncertainty loss"
     gen = torch.Generator().manual_seed(3)
+    forms: set[str] = set()
     try:
         for _ in range(3):
             b, k, d = 6, 4, 8
@@ -221,14 +226,16 @@ def check_reparameterize_and_uncertainty(
             labels = torch.randint(0, k, (b,), generator=gen)
             args = (mu.clone(), log_var.clone(), centres.clone(), labels.clone())
             got = _as_mean(call_learner(fn_loss, *args), b, "Your uncertainty loss")
-            want = UncertaintyLoss()(mu, log_var, centres, labels)
+            want = UncertaintyLoss(dims="sum")(mu, log_var, centres, labels)
             if _matches(got, want):
+                forms.add("sum")
+                continue
+            if _matches(got, UncertaintyLoss(dims="mean")(mu, log_var, centres, labels)):
+                forms.add("mean")
                 continue
             sq = (mu - centres[labels]).pow(2)
             var = log_var.exp()
             variants = {
-                "Sum over the d dimensions (the likelihood of the whole vector), then average over the batch.":
-                    (0.5 * sq / var + 0.5 * log_var).mean(),
                 "Divide by the variance sigma^2 = exp(log_var), not by sigma.":
                     (0.5 * sq / var.sqrt() + 0.5 * log_var).sum(1).mean(),
                 "Divide by sigma^2; you multiplied.": (0.5 * sq * var + 0.5 * log_var).sum(1).mean(),
@@ -240,10 +247,18 @@ def check_reparameterize_and_uncertainty(
                     (0.5 * sq / var + 0.5 * log_var).sum(),
             }
             hint = _diagnose(got, variants) or (
-                "Recipe: target = centres[y]; loss = (0.5 * (mu - target)**2 * exp(-log_var) + 0.5 * log_var).sum(1)."
+                "Recipe: target = centres[y]; loss = (0.5 * (mu - target)**2 * exp(-log_var) + 0.5 * log_var).sum(1) "
+                "(or .mean(1)), then the mean over the batch."
             )
             raise CheckStop(f"Got {got.item():.5f}, expected {want.item():.5f}. {hint}")
-        ok_loss = _say(True, title, "Correct: far-from-centre sketches can buy a lower loss with a larger sigma.")
+        if forms == {"sum", "mean"}:
+            raise CheckStop("Your loss sums over the d dimensions on one batch and averages on another: pick one.")
+        which = ("summed over the d dimensions (the paper's formula; training averages over d instead, which "
+                 "divides it by d = 8 here)" if forms == {"sum"} else
+                 "averaged over the d dimensions (as the authors' code and our training do; the paper's formula "
+                 "sums, d = 8 times larger here)")
+        ok_loss = _say(True, title, f"Correct, {which}: far-from-centre sketches can buy a lower loss with a "
+                                    "larger sigma.")
     except CheckStop as stop:
         _say(False, title, str(stop))
     return ok_sample and ok_loss
