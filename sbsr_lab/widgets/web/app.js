@@ -147,7 +147,7 @@
   pad.addEventListener("pointerdown", (ev) => {
     if (ev.button !== 0 && ev.pointerType === "mouse") return;
     ev.preventDefault();
-    pad.setPointerCapture(ev.pointerId);
+    try { pad.setPointerCapture(ev.pointerId); } catch (e) { /* a pointer that is already gone */ }
     clearTimeout(app.timer);
     leaveReplay();
     app.current = [point(ev)];
@@ -449,7 +449,10 @@
   }
 
   let drag = null;
-  view.addEventListener("pointerdown", (ev) => { drag = [ev.clientX, ev.clientY]; view.setPointerCapture(ev.pointerId); });
+  view.addEventListener("pointerdown", (ev) => {
+    drag = [ev.clientX, ev.clientY];
+    try { view.setPointerCapture(ev.pointerId); } catch (e) { /* a pointer that is already gone */ }
+  });
   view.addEventListener("pointermove", (ev) => {
     if (!drag) return;
     app.yaw += (ev.clientX - drag[0]) * 0.01;
