@@ -164,5 +164,5 @@ def test_train_method_trains_its_stages_in_order_and_then_returns_at_once(tiny_d
     stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.json")}
     again, _ = train_method("cfttsl", _profile(epochs=1, sketch_epochs=1), tiny_dataset, tmp_path, progress=False)
     assert again == run and {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.json")} == stamps  # nothing retrained
-    with pytest.raises(ValueError, match="unknown method 'dca'"):
-        train_method("dca", _profile(), tiny_dataset, tmp_path)
+    with pytest.raises(ValueError, match="unknown method 'no-such-method'"):
+        train_method("no-such-method", _profile(), tiny_dataset, tmp_path)
