@@ -24,8 +24,9 @@
 # %autoreload 2
 import numpy as np
 
+from sbsr_lab import checks
 from sbsr_lab.data.build import default_root, ensure_dataset
-from sbsr_lab.notebook import setup
+from sbsr_lab.notebook import setup, show_source
 from sbsr_lab.plots import show_images, show_strokes
 from sbsr_lab.retrieval.bundle import default_bundle_path
 
@@ -84,6 +85,52 @@ print(f"true class {rec.cls!r} -> predicted {result.predicted_class!r}, σ = {re
 print([(r["class"], r["score"]) for r in result.results[:5]])
 
 # %% [markdown]
+# ## Exercise 1 — rasterise the strokes yourself
+# The first step of every query turns strokes into the image the network sees. Write
+# `rasterize(strokes, size)`: `strokes` is a list of `(N, 2)` arrays of points in [0, 1]² (x to the
+# right, y *down*, as on a screen), and the result a `(size, size)` float image with ink = 1 on paper = 0.
+# A minimal rasteriser is enough: for each segment `(a, b)` between consecutive points, in pixel units
+# (`p · size − 0.5` puts pixel centres on integers), take about two points per pixel of its length,
+# round them and set `img[y, x] = 1` (row y, column x). A one-point stroke is a dot.
+#
+# The checker compares your image with the library's `strokes_to_image` within one pixel: its lines are
+# anti-aliased and drawn at 4× resolution with round caps, yours may be thinner and sharper.
+
+# %%
+def rasterize(strokes: list[np.ndarray], size: int) -> np.ndarray:
+    ### BEGIN SOLUTION
+    img = np.zeros((size, size), np.float32)
+    for stroke in strokes:
+        pts = np.asarray(stroke, dtype=float) * size - 0.5      # (N, 2) in pixels
+        if len(pts) == 1:
+            pts = np.vstack([pts, pts])                          # a dot: one zero-length segment
+        for a, b in zip(pts[:-1], pts[1:]):
+            n = int(np.ceil(2 * np.abs(b - a).max())) + 1       # ~2 samples per pixel of length
+            p = np.rint(a + np.linspace(0, 1, n)[:, None] * (b - a)).astype(int)
+            p = p[((p >= 0) & (p < size)).all(1)]                # drop what falls off the canvas
+            img[p[:, 1], p[:, 0]] = 1.0                          # row = y, column = x
+    return img
+    ### END SOLUTION
+
+
+# %%
+checks.strokes.check_rasterize(rasterize);
+
+# %% [markdown]
+# Your raster of the test sketch next to the training rasteriser's, `strokes_to_image` (its code below):
+
+# %%
+from sbsr_lab.data.strokes import strokes_to_image
+
+try:
+    mine = rasterize(strokes, P.sketch_size)
+except NotImplementedError:
+    mine = np.zeros((P.sketch_size, P.sketch_size))          # until the exercise is done
+show_images([mine, strokes_to_image(strokes, size=P.sketch_size)], titles=["yours", "strokes_to_image"],
+            invert=True, cols=2)
+show_source(strokes_to_image)
+
+# %% [markdown]
 # ## The same drawing, two methods
 # CFTTSL pulls sketches onto the *teacher's* shape centres; UACTN pulls shapes onto the *sketch* centres and
 # learns σ. Same strokes, both models: do they agree on the top shapes?
@@ -113,12 +160,14 @@ show_strokes([strokes, scribble], titles=[f"clean · σ {clean_sigma:.3f}", f"sc
 # An empty canvas or a single dot is not sent to the model; the status line says what to do instead.
 
 # %%
+from IPython.display import HTML, display
+
 demo.pad.set_strokes([], notify=False)               # an empty canvas
 demo.query_now()
-print(demo.status.value)
+display(HTML(demo.status.value))                     # the status line, as the widget shows it
 demo.pad.set_strokes([np.array([[0.5, 0.5]])], notify=False)  # one dot
 demo.query_now()
-print(demo.status.value)
+display(HTML(demo.status.value))
 
 # %% [markdown]
 # ## The query history is a real database
