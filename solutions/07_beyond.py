@@ -99,7 +99,7 @@ def mean_discrepancy(z_s: torch.Tensor, y_s: torch.Tensor, z_t: torch.Tensor, y_
 
 
 # %%
-checks.losses.check_mean_discrepancy(mean_discrepancy)
+checks.losses.check_mean_discrepancy(mean_discrepancy);
 
 # %% [markdown]
 # ## How wide a gap does each method leave?
@@ -154,7 +154,7 @@ def cross_modal_contrastive(q: torch.Tensor, y_q: torch.Tensor, g: torch.Tensor,
 
 
 # %%
-checks.losses.check_cross_modal_contrastive(cross_modal_contrastive)
+checks.losses.check_cross_modal_contrastive(cross_modal_contrastive);
 
 # %% [markdown]
 # ## Closing the gap after training: a linear map on frozen embeddings
