@@ -303,6 +303,34 @@ def test_narrow_window_keeps_everything_visible(server, browser):
     ctx.close()
 
 
+def test_the_page_says_not_a_shape_when_the_engine_does(server, browser):
+    """The page's side of the OOD signal: an answer with ``unknown: true`` shows the message (the answer is
+    rewritten in the browser, so this holds whatever the packaged model's detector says)."""
+    ctx = browser.new_context(viewport={"width": 1200, "height": 900})
+    p = ctx.new_page()
+    watch = Watch(p, server.host)
+
+    def mark_unknown(route):
+        resp = route.fetch()
+        body = resp.json()
+        body["unknown"] = True
+        route.fulfill(response=resp, json=body)
+
+    p.route("**/api/query", mark_unknown)
+    p.goto(server.url)
+    p.wait_for_selector("#status.ready", timeout=60_000)
+    _draw(p, _sketch_of(server, "house"))
+    _wait_answer(p, 0)
+    assert p.locator("#unknown").is_visible()
+    assert "does not look like any class I know" in p.locator("#unknown").text_content()
+    assert "Not sure what this is" in p.locator("#verdict").text_content()
+    assert "dim" in (p.locator("#chart-svg").get_attribute("class") or "")
+    p.wait_for_function("() => document.getElementById('view3d').dataset.shape")
+    p.screenshot(path=str(ARTIFACTS / "browser_app_unknown.png"), full_page=True)
+    watch.check()
+    ctx.close()
+
+
 def test_scribble_is_answered_not_a_shape(server, page):
     page.click("#clear")
     seq = _seq(page)
@@ -316,5 +344,5 @@ def test_scribble_is_answered_not_a_shape(server, page):
                      "packaged bundle was exported before calibration)")
     assert res["unknown"] is True
     assert page.locator("#unknown").is_visible()
-    assert "does not look like any class I know" in page.locator("#verdict").text_content()
+    assert "does not look like any class I know" in page.locator("#unknown").text_content()
     page.watch.check()

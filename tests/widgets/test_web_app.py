@@ -419,3 +419,21 @@ def test_classroom_load_small(tiny_bundle, tmp_path):
     assert res["history"]["entries"] == res["history"]["drawings"] >= 5
     assert res["p95_ms"] < 5000 and res["rss_start_mb"] > 50 and res["rss_peak_mb"] >= res["rss_start_mb"]
     assert mod.percentile([1, 2, 3, 4], 50) == 2.5 and mod.percentile([5], 99) == 5
+
+
+def test_ood_verdict_is_read_from_the_engines_answer():
+    from sbsr_lab.widgets.server import _ood_verdict
+
+    assert _ood_verdict({"ood": None}) is None and _ood_verdict({}) is None
+    assert _ood_verdict({"ood": {"score": 0.2, "threshold": 0.5, "is_ood": True}}) is True
+    assert _ood_verdict({"ood": {"score": 0.9, "threshold": 0.5, "is_ood": False}}) is False
+
+
+def test_query_passes_the_ood_fields_through(live, monkeypatch):
+    from sbsr_lab.retrieval.query import QueryResult
+
+    real = QueryResult.to_json
+    monkeypatch.setattr(QueryResult, "to_json", lambda self: {**real(self), "ood": {"score": 0.1, "threshold": 0.4,
+                                                                                    "score_kind": "energy", "is_ood": True}})
+    _, res = query(live, ring(11), record=False)
+    assert res["unknown"] is True and res["ood"]["score_kind"] == "energy"

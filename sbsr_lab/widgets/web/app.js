@@ -262,7 +262,7 @@
     const p = (res.probabilities.find((cp) => cp[0] === top) || [top, 0])[1];
     const unknown = res.unknown === true;
     const verdict = $("verdict");
-    verdict.textContent = unknown ? "Not sure: this does not look like any class I know." :
+    verdict.textContent = unknown ? `Not sure what this is (best guess: ${article(top)} ${top}, ${pct(p)}).` :
       `Looks like ${article(top)} ${top} (${pct(p)}).`;
     verdict.dataset.seq = seq;
     verdict.dataset.cls = top;
@@ -301,10 +301,11 @@
   function renderChart(probs, seq, dim) {
     const svg = $("chart-svg");
     svg.textContent = "";
-    const W = 400, rowH = 21, labelW = 92, n = probs.length || 1;
+    app.chartArgs = [probs, seq, dim];          // drawn again at the new width when the window changes
+    const W = Math.max(220, Math.round(svg.clientWidth || 400)), rowH = 21, labelW = 92, n = probs.length || 1;
     const H = Math.max(40, n * rowH + 6);
-    svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-    svg.style.height = H * (svg.clientWidth ? svg.clientWidth / W : 1) + "px";
+    svg.setAttribute("viewBox", `0 0 ${W} ${H}`);   // one unit = one CSS pixel: the labels keep their size
+    svg.style.height = H + "px";
     svg.classList.toggle("dim", !!dim);
     if (!probs.length) {
       svg.appendChild(svgEl("text", { x: 8, y: 24, fill: "#8792a2", "font-size": 14 }, "no query yet"));
@@ -538,7 +539,7 @@
   // -- start -----------------------------------------------------------------------------------------
   try { $("user").value = localStorage.getItem("sbsr_user") || ""; } catch (e) { /* private mode */ }
   if (location.search.includes("token=")) history.replaceState(null, "", location.pathname);  // the cookie holds it now
-  window.addEventListener("resize", () => { fitPad(); draw3d(); });
+  window.addEventListener("resize", () => { fitPad(); draw3d(); if (app.chartArgs) renderChart(...app.chartArgs); });
   fitPad();
   renderEmpty(0);
   pollStatus();
