@@ -9,6 +9,7 @@
     sbsr-lab train STAGE --data DIR --out RUN [--from RUN] train one stage of a method
     sbsr-lab evaluate RUN | --queries Q --gallery G       SHREC metrics of a method or of saved embeddings
     sbsr-lab course build | check                         learner notebooks from the solutions
+    sbsr-lab course grade FOLDER [--timeout S] [--out CSV]  run a class's notebooks: one CSV row per learner and exercise
     sbsr-lab query SKETCH... [--k 10] [--model RUN] [--json]  ranked gallery shapes for sketch files/folders
     sbsr-lab score-sketches FOLDER [--model RUN] [--json]  top-1, P@10, mAP per class of your own drawings
     sbsr-lab app [--port N] [--host H] [--no-browser]      the live sketch demo as a web page (one process)
@@ -115,6 +116,14 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_course(args: argparse.Namespace) -> int:
     from sbsr_lab.course import build_course, check_course
 
+    if args.action == "grade":
+        from sbsr_lab.grade import grade_folder
+
+        if not args.folder:
+            raise SbsrError("course grade needs the folder of the class's notebooks: sbsr-lab course grade FOLDER")
+        csv_path = grade_folder(args.folder, args.root, args.out, timeout=args.timeout)
+        print(f"course grade: {csv_path}")
+        return 0
     if args.action == "build":
         written = build_course(args.root)
         print(f"course build: {len(written)} notebook(s) written" + "".join(f"\n  {p}" for p in written))
@@ -387,8 +396,12 @@ def build_parser() -> argparse.ArgumentParser:
     app = sub.add_parser("app", help="serve the live sketch demo as a web page (one process for a whole room)")
     _add_app_arguments(app)
 
-    course = sub.add_parser("course", help="build or check the learner notebooks")
-    course.add_argument("action", choices=["build", "check"])
+    course = sub.add_parser("course", help="build or check the learner notebooks, grade a class's")
+    course.add_argument("action", choices=["build", "check", "grade"])
+    course.add_argument("folder", nargs="?", help="grade: the folder of the class's notebooks "
+                        "(LEARNER/NN_name.ipynb or LEARNER-NN_name.ipynb)")
+    course.add_argument("--timeout", type=float, default=600, help="grade: seconds per notebook (default 600)")
+    course.add_argument("--out", help="grade: the CSV to write (default FOLDER/grades.csv)")
     course.add_argument("--root", default=".", help="course repository root (default: .)")
     course.set_defaults(func=cmd_course)
     return parser
