@@ -25,6 +25,8 @@ __all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_wri
 #: Most pixels :func:`open_image` decodes (4096 x 4096): a sketch or a view needs far fewer. Larger JPEGs
 #: are decoded at a reduced scale (``draft``); larger images of other formats are refused.
 MAX_IMAGE_PIXELS = 4096 * 4096
+#: Images up to this many pixels (a 600 dpi A4 scan is 35 MP) are decoded, then shrunk to MAX_IMAGE_PIXELS.
+MAX_DECODE_PIXELS = 3 * MAX_IMAGE_PIXELS
 
 
 @contextlib.contextmanager
@@ -86,8 +88,9 @@ def open_image(source: "str | os.PathLike[str] | IO[bytes]", *, max_pixels: int 
     """Open and decode an image with bounded memory; the one way sbsr_lab opens PNG/JPEG files.
 
     The header is read first (no pixels): an image of more than ``max_pixels`` is decoded at a reduced
-    scale where the format allows it (JPEG ``draft``: 1/2, 1/4 or 1/8, no full-size decode) and refused
-    otherwise, before anything large is allocated, with ``error`` (default
+    scale where the format allows it (JPEG ``draft``: 1/2, 1/4 or 1/8, no full-size decode); other formats
+    up to 3 x ``max_pixels`` (e.g. a 600 dpi page scan) are decoded and at once shrunk by an integer factor
+    to at most ``max_pixels``; anything larger is refused before anything large is allocated, with ``error`` (default
     :class:`~sbsr_lab.errors.SketchError`) naming the file, its size and the fix. Unreadable files raise
     the same error. Returns a loaded PIL image (the file is closed).
     """
@@ -109,10 +112,17 @@ def open_image(source: "str | os.PathLike[str] | IO[bytes]", *, max_pixels: int 
             if w * h > max_pixels and im.format == "JPEG":
                 scale = next((k for k in (2, 4, 8) if -(-w // k) * -(-h // k) <= max_pixels), 8)
                 im.draft(im.mode, (-(-w // scale), -(-h // scale)))
-            if im.size[0] * im.size[1] > max_pixels or w <= 0 or h <= 0:
+            shrink = 1
+            if im.size[0] * im.size[1] > max_pixels and w * h <= 3 * max_pixels and im.format != "JPEG":
+                shrink = next(k for k in (2, 3, 4) if -(-w // k) * -(-h // k) <= max_pixels)
+            elif im.size[0] * im.size[1] > max_pixels or w <= 0 or h <= 0:
                 raise error(f"{name}: the image is {w}x{h} pixels ({w * h / 1e6:.1f} megapixels), more than the "
                             f"{max_pixels / 1e6:.1f} megapixels sbsr_lab decodes; nothing was decoded. {fix}")
             im.load()
+            if shrink > 1:  # box-filtered integer reduction: thin lines stay visible
+                small = im.reduce(shrink) if im.mode not in ("1", "P") else im.convert("L").reduce(shrink)
+                im.close()
+                im = small
         except BaseException:
             im.close()
             raise

@@ -260,3 +260,18 @@ def test_every_reader_error_is_an_sbsr_error():
     for cls in (MeshError, DatasetLayoutError, SketchError):
         assert issubclass(cls, SbsrError)
     assert resource  # imported for the subprocess check's symmetry
+
+
+def test_page_scan_png_is_decoded_then_shrunk_and_keeps_its_lines(tmp_path):
+    """A 600 dpi A4 scan (4960 x 7016, 35 MP) is not refused: decoded, then reduced by an integer factor."""
+    from PIL import Image
+
+    path = tmp_path / "scan.png"
+    page = Image.new("L", (4960, 7016), 255)
+    page.paste(0, (1000, 3000, 4000, 3008))   # an 8 px line across the page
+    page.save(path)
+    del page
+    im = open_image(path)
+    assert im.size == (2480, 3508) and im.size[0] * im.size[1] <= MAX_IMAGE_PIXELS
+    row = np.asarray(im.convert("L"))[1502]
+    assert row[600:1900].max() < 40        # the line is still there, dark
