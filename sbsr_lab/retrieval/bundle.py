@@ -7,6 +7,8 @@ thumbnail per gallery shape and a ``bundle.json``::
     <method>_sketch.safetensors / .json  sketch network (float16 weights) and its description
     <method>_gallery.safetensors         GalleryIndex: shape embeddings, ids, classes (no pickle)
     thumbs/<shape id>.png                one 64 px view per gallery shape
+    <method>_views.safetensors           optional: per-view embeddings (N, V, d) float16 (best_view.py)
+    thumbs/views/<shape id>.png          optional: the V rendered views of each shape, side by side
 
 ``export_bundle({"cfttsl": runs/student, "uactn": runs/shape-transfer}, data, out)`` writes one;
 ``sbsr_lab.retrieval.engine.load_engine("bundle:METHOD")`` loads the one inside the package (``sbsr_lab/assets/bundle``).
@@ -19,13 +21,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from sbsr_lab.errors import CheckpointError
 from sbsr_lab.io import atomic_write_json, save_png
 
 __all__ = ["BUNDLE_FORMAT", "default_bundle_path", "export_bundle", "read_bundle", "load_bundle_engine", "bundle_file",
-           "bundle_calibration"]
+           "bundle_calibration", "bundle_views"]
 
 BUNDLE_FORMAT = "sbsr_lab.bundle"
 
@@ -38,8 +41,8 @@ def default_bundle_path() -> Path:
 def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str | Path, thumb_size: int = 64) -> Path:
     """Pack the methods' last-stage ``runs`` (method name -> run folder) into the folder ``out``."""
     from sbsr_lab.data.manifest import load_manifest
-    from sbsr_lab.retrieval.query import build_engine
     from sbsr_lab.retrieval.report import shape_thumbnail
+    from sbsr_lab.retrieval.query import build_engine
     from sbsr_lab.train.runs import load_method
     from sbsr_lab.train.checkpoint import save_checkpoint
 
@@ -64,6 +67,16 @@ def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str
         desc["methods"][method] = {"sketch": f"{method}_sketch", "gallery": f"{method}_gallery.safetensors",
                                    "model_kind": kind, "backbone": profile["backbone"],
                                    "embed_dim": profile["embed_dim"]}
+        # per-view embeddings: which rendered view of each shape a sketch matches best (best_view.py)
+        from sbsr_lab.config import Profile
+        from sbsr_lab.data.datasets import MultiViewDataset
+        from sbsr_lab.retrieval.best_view import embed_views, write_view_embeddings
+
+        p = Profile.from_dict(profile)
+        views = embed_views(nets.shape, MultiViewDataset(manifest, p.image_size, p.num_views, p.view_style))
+        write_view_embeddings(tmp / f"{method}_views.safetensors", views)
+        desc["methods"][method]["views"] = f"{method}_views.safetensors"
+        desc["view_strips"] = "thumbs/views"
         if engine.calibration is not None:  # temperature + OOD detector, fitted on the run's validation sketches
             from sbsr_lab.retrieval.calibration import write_reference
 
@@ -75,9 +88,13 @@ def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str
         desc.update(class_names=engine.class_names, sketch_size=engine.sketch_size, image_size=engine.image_size,
                     am_scale=engine.am_scale, profile=profile, shapes=engine.shapes)
         if not (tmp / "thumbs").exists():
+            from sbsr_lab.data.datasets import load_view_strip
+
             for sid in engine.index.ids:
                 view = shape_thumbnail(manifest, sid, thumb_size)
                 save_png(tmp / "thumbs" / f"{sid}.png", view)
+                strip = load_view_strip(manifest.view_path(sid), views.shape[1], thumb_size)  # (V, s, s)
+                save_png(tmp / "thumbs" / "views" / f"{sid}.png", np.concatenate(list(strip), axis=1))
     atomic_write_json(tmp / "bundle.json", desc)
     if out.exists():
         shutil.rmtree(out)
@@ -138,6 +155,8 @@ def _check_desc(desc: Any, desc_path: Path) -> dict[str, Any]:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not rng.holds(value) \
                 or (key != "am_scale" and not isinstance(value, int)):
             raise bad(repr(key), f"is {str(value)[:20]}; it must be a number {rng.describe()}")
+    if "view_strips" in desc and not isinstance(desc["view_strips"], str):
+        raise bad("'view_strips'", "must name the folder of view strips")
     if "shapes" in desc and not isinstance(desc["shapes"], dict):
         raise bad("'shapes'", "must be an object")
     if "profile" in desc:
@@ -164,6 +183,8 @@ def _check_desc(desc: Any, desc_path: Path) -> dict[str, Any]:
         dim = m.get("embed_dim")
         if isinstance(dim, bool) or not isinstance(dim, int) or not RANGES["embed_dim"].holds(dim):
             raise bad(f"{where}.embed_dim", f"is {str(dim)[:20]}; it must be an integer {RANGES['embed_dim'].describe()}")
+        if "views" in m and not isinstance(m["views"], str):  # optional: per-view embeddings (best_view.py)
+            raise bad(f"{where}.views", "must name the per-view embeddings file")
         if "calibration" in m:  # optional: temperature and OOD detector (absent in older bundles)
             from sbsr_lab.retrieval.calibration import Calibration
 
@@ -210,11 +231,25 @@ def read_bundle(path: str | Path | None = None) -> dict[str, Any]:
                                        or not 1 <= shape[1] <= 65536):
                 raise CheckpointError(f"{ref_path}: its reference {shape} is not (rows, features) as the "
                                       f"calibration (OOD detector) of {desc_path} needs. {_FIX}")
+        emb = None
         if gallery.is_file():
             emb = header_shapes(gallery).get("embeddings")
             if emb is None or len(emb) != 2 or emb[1] != m["embed_dim"]:
                 raise CheckpointError(f"{gallery}: its embeddings {emb} are not rows of {m['embed_dim']} numbers as "
                                       f"{desc_path} says. {_FIX}")
+        if m.get("views") is not None:
+            views = bundle_file(path, m["views"], f"{method} per-view embeddings", desc_path)
+            if views.is_file():
+                from sbsr_lab.retrieval.best_view import VIEWS_TENSOR
+
+                shape = header_shapes(views).get(VIEWS_TENSOR)
+                if (shape is None or len(shape) != 3 or not 1 <= shape[1] <= 64 or shape[2] != m["embed_dim"]
+                        or (emb is not None and shape[0] != emb[0])):
+                    raise CheckpointError(f"{views}: its per-view embeddings {shape} are not (shapes, views <= 64, "
+                                          f"{m['embed_dim']}) for the {emb[0] if emb else '?'} gallery shapes of "
+                                          f"{desc_path}. {_FIX}")
+    if "view_strips" in desc:
+        bundle_file(path, desc["view_strips"], "view strips folder", desc_path)
     desc["root"] = str(path)
     return desc
 
@@ -260,8 +295,30 @@ def load_bundle_engine(method: str = "uactn", path: str | Path | None = None):
         raise CheckpointError(f"{gallery}: its embeddings {tuple(emb.shape)} are not finite rows of {m['embed_dim']} "
                               f"numbers as {desc_path} says. {_FIX}")
     index.thumbnails = [str(bundle_file(root, t, "thumbnail", gallery)) if t else None for t in index.thumbnails]
-    return QueryEngine(method, net.eval(), index, desc["class_names"], desc["sketch_size"], desc["image_size"],
-                       desc["am_scale"], desc.get("shapes", {}), bundle_calibration(m, desc_path))
+    engine = QueryEngine(method, net.eval(), index, desc["class_names"], desc["sketch_size"], desc["image_size"],
+                         desc["am_scale"], desc.get("shapes", {}), bundle_calibration(m, desc_path))
+    engine.views = bundle_views(m, desc, index)
+    return engine
+
+
+def bundle_views(method_desc: dict[str, Any], desc: dict[str, Any], index: Any):
+    """The :class:`~sbsr_lab.retrieval.best_view.ShapeViews` of a (checked) method entry, row-aligned with
+    its gallery ``index``; ``None`` when the bundle has no per-view embeddings (exported before them)."""
+    from sbsr_lab.retrieval.best_view import ShapeViews, read_view_embeddings
+
+    if method_desc.get("views") is None:
+        return None
+    root = Path(desc["root"])
+    desc_path = root / "bundle.json"
+    emb = read_view_embeddings(bundle_file(root, method_desc["views"], "per-view embeddings", desc_path))
+    if emb.shape[0] != len(index) or not bool(torch.isfinite(emb).all()):
+        raise CheckpointError(f"{desc_path}: the per-view embeddings {tuple(emb.shape)} do not fit the gallery of "
+                              f"{len(index)} shapes (or are not finite). {_FIX}")
+    strips = None
+    if desc.get("view_strips"):
+        folder = bundle_file(root, desc["view_strips"], "view strips folder", desc_path)
+        strips = [str(folder / f"{i}.png") if (folder / f"{i}.png").is_file() else None for i in index.ids]
+    return ShapeViews(emb, strips)
 
 
 def bundle_calibration(method_desc: dict[str, Any], desc_path: Path):

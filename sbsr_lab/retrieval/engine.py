@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sbsr_lab.errors import CheckpointError
-from sbsr_lab.retrieval.bundle import bundle_calibration, default_bundle_path, read_bundle
+from sbsr_lab.retrieval.bundle import bundle_calibration, bundle_views, default_bundle_path, read_bundle
 from sbsr_lab.retrieval.query import QueryEngine, build_engine
 
 __all__ = ["ModelSpec", "load_engine", "bundle_methods"]
@@ -154,5 +154,7 @@ def _bundle_engine(method: str, path: PathLike | None) -> QueryEngine:
                  "Export the bundle again with this version (`export_bundle`), or reinstall sbsr_lab.")
     index = GalleryIndex.load(root / m["gallery"])
     index.thumbnails = [str(root / t) if t else None for t in index.thumbnails]
-    return QueryEngine(method, net.eval(), index, desc["class_names"], desc["sketch_size"], desc["image_size"],
-                       desc["am_scale"], desc.get("shapes", {}), bundle_calibration(m, root / "bundle.json"))
+    engine = QueryEngine(method, net.eval(), index, desc["class_names"], desc["sketch_size"], desc["image_size"],
+                         desc["am_scale"], desc.get("shapes", {}), bundle_calibration(m, root / "bundle.json"))
+    engine.views = bundle_views(m, desc, index)  # per-view embeddings: each result's best-matching view
+    return engine

@@ -27,6 +27,7 @@ from sbsr_lab.similarity import l2_normalize
 
 if TYPE_CHECKING:
     from sbsr_lab.data.manifest import Manifest
+    from sbsr_lab.retrieval.best_view import ShapeViews
     from sbsr_lab.retrieval.calibration import Calibration
     from sbsr_lab.train.runs import MethodNets
 
@@ -47,7 +48,7 @@ class QueryResult:
     predicted_class: str
     probabilities: dict[str, float]
     uncertainty: float | None
-    results: list[dict[str, Any]]          # [{"rank", "id", "class", "score"}], best first
+    results: list[dict[str, Any]]          # [{"rank", "id", "class", "score"(, "view")}], best first
     embedding: np.ndarray = field(repr=False)
     seconds: float = 0.0
     ood: dict[str, Any] | None = None
@@ -124,6 +125,7 @@ class QueryEngine:
         self.sketch_size, self.image_size, self.am_scale = sketch_size, image_size, am_scale
         self.shapes = shapes or {}
         self.calibration = calibration
+        self.views: "ShapeViews | None" = None  # per-view gallery embeddings: each result's best view
         if calibration is not None and calibration.reference is not None:
             self._check_reference(calibration.reference)
 
@@ -175,14 +177,21 @@ class QueryEngine:
                    "threshold": self.calibration.ood_threshold, "is_ood": bool(self.calibration.is_ood(score))}
         return z[0], probs, None if sigma is None else float(sigma[0]), ood
 
+    def prepare(self, sketch: Any, width: float | None = None) -> np.ndarray:
+        """The network input of a sketch (:func:`prepare_query_image` at this model's sizes)."""
+        return prepare_query_image(sketch, self.sketch_size, self.image_size, width)
+
     def query(self, sketch: Any, k: int = 10, width: float | None = None) -> QueryResult:
         """Rank the gallery for one sketch (strokes, file path or image); returns the top ``k``."""
         t0 = time.perf_counter()
-        image = prepare_query_image(sketch, self.sketch_size, self.image_size, width)
+        image = self.prepare(sketch, width)
         z, probs, sigma, ood = self._embed(image)
         scores, indices = self.index.search(z[None], k=min(k, len(self.index)))
         results = [{"rank": r + 1, "id": rec["id"], "class": rec.get("label"), "score": round(float(rec["score"]), 6)}
                    for r, rec in enumerate(self.index.records(indices[0], scores[0]))]
+        if self.views is not None:  # the rendered view of each shape closest to the sketch (best_view.py)
+            for res, view in zip(results, self.views.best(z, indices[0])):
+                res["view"] = view
         top = int(torch.argmax(probs))
         return QueryResult(self.method, self.class_names[top],
                            {c: round(float(p), 6) for c, p in zip(self.class_names, probs)},
