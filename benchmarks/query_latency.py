@@ -1,6 +1,11 @@
 """Live-query latency on the CPU: stroke end -> results shown, and sketch embedding + search.
 
-    PYTHONPATH=. python benchmarks/query_latency.py [--threads 2] [--repeats 30]
+    PYTHONPATH=. python benchmarks/query_latency.py [--threads 2] [--repeats 30] [--cli-batch 50]
+
+Also (``--cli-batch N``, 0 to skip): the ``sbsr-lab query`` command with the packaged bundle, as a
+user runs it -- the wall time of one process answering one sketch (process start-up, imports and the
+model load included), and the milliseconds per sketch when one process answers N files
+(``(t_N - t_1) / (N - 1)``), plus where a process's start-up goes (``python -X importtime``, top modules).
 
 Targets (issue 5, 2 CPU cores):
 
@@ -107,11 +112,62 @@ def bench_widget(repeats: int) -> tuple[list[float], list[float]]:
     return shown, handler
 
 
+def _query_files(folder: Path, n: int) -> list[Path]:
+    """``n`` stroke sketches (.ndjson) in ``folder``: doodles as in :func:`sketch`."""
+    from sbsr_lab.data.stroke_io import sketch_record, write_ndjson
+
+    rng = np.random.default_rng(3)
+    paths = []
+    for i in range(n):
+        path = folder / f"q{i:03d}.ndjson"
+        write_ndjson(path, [sketch_record(sketch(rng), "doodle", str(i))])
+        paths.append(path)
+    return paths
+
+
+def bench_cli(n_batch: int, repeats: int = 3) -> dict[str, float]:
+    """Wall seconds of `sbsr-lab query` processes: one sketch, ``n_batch`` sketches; ms per sketch in the batch."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "sbsr_lab.cli", "query", "--json", "--k", "10"]
+    with tempfile.TemporaryDirectory() as tmp:
+        files = [str(p) for p in _query_files(Path(tmp), n_batch)]
+
+        def wall(args: list[str]) -> float:
+            t0 = time.perf_counter()
+            subprocess.run(cmd + args, check=True, capture_output=True)
+            return time.perf_counter() - t0
+
+        single = statistics.median(wall(files[:1]) for _ in range(repeats))
+        batch = statistics.median(wall(files) for _ in range(max(1, repeats - 1)))
+        imports = subprocess.run([sys.executable, "-X", "importtime", "-c", "import sbsr_lab.cli, sbsr_lab.retrieval.engine"],
+                                 capture_output=True, text=True).stderr
+    top: dict[str, float] = {}
+    for line in imports.splitlines():
+        parts = line.split("|")
+        if len(parts) == 3 and parts[1].strip().isdigit() and not parts[2].startswith("   "):
+            top[parts[2].strip()] = int(parts[1]) / 1e6  # cumulative seconds of a top-level import
+    return {"single_s": single, "batch_s": batch, "n_batch": n_batch,
+            "ms_per_sketch": 1e3 * (batch - single) / max(1, n_batch - 1),
+            "imports": dict(sorted(top.items(), key=lambda kv: -kv[1])[:6])}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2: the target machine)")
     ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--cli-batch", type=int, default=50, help="files in the batch `sbsr-lab query` run (0: skip)")
+    ap.add_argument("--only-cli", action="store_true", help="time the `sbsr-lab query` command only")
     args = ap.parse_args()
+    if args.cli_batch:
+        cli = bench_cli(args.cli_batch)
+        print(f"`sbsr-lab query`, packaged bundle: one sketch {cli['single_s']:.2f} s per process (start-up + model "
+              f"load + query); {cli['n_batch']} sketches in one process {cli['batch_s']:.2f} s = "
+              f"{cli['ms_per_sketch']:.0f} ms per extra sketch")
+        print("  start-up imports (cumulative s): " + ", ".join(f"{k} {v:.2f}" for k, v in cli["imports"].items()))
+        if args.only_cli:
+            return
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s); compact sketch net, 96 px input")
     search = bench_search(args.repeats)

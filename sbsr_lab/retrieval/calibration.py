@@ -49,7 +49,7 @@ import hashlib
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -57,7 +57,6 @@ from torch import Tensor
 
 if TYPE_CHECKING:
     from sbsr_lab.data.manifest import Manifest
-    from sbsr_lab.retrieval.query import QueryEngine
 
 __all__ = ["Calibration", "OOD_SCORES", "N_BINS", "FIT_SCRIBBLE_SEED", "TEST_SCRIBBLE_SEED",
            "expected_calibration_error", "reliability_bins", "fit_temperature", "ood_scores", "auroc",
@@ -69,7 +68,7 @@ OOD_SCORES = ("max_cosine", "energy", "feature_knn")
 N_BINS = 15
 FIT_SCRIBBLE_SEED = 1001     # scribbles the threshold is chosen on
 TEST_SCRIBBLE_SEED = 2002    # held-out scribbles it is tested on
-MAX_FALSE_ALARM = 0.05       # at most this fraction of validation sketches called "not a shape"
+MAX_FALSE_ALARM = 0.02       # at most this fraction of validation sketches called "not a shape"
 KNN_K = 5                    # feature_knn: the k-th nearest reference
 MAX_REFERENCE_PER_CLASS = 40  # feature_knn: reference training sketches kept per class
 CACHE_NAME = "calibration.json"
@@ -158,6 +157,19 @@ def _unit(v: Any, where: str) -> float:
     return float(v)
 
 
+class EngineLike(Protocol):
+    """What calibration needs of a :class:`sbsr_lab.retrieval.query.QueryEngine` (not imported here: the
+    engine imports this module)."""
+
+    sketch_size: int
+    image_size: int
+    am_scale: float
+
+    def class_cosines(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None, Tensor]: ...
+
+    def prepare(self, sketch: Any) -> np.ndarray: ...
+
+
 # -- measures --------------------------------------------------------------------------------------------
 
 def reliability_bins(probs: Tensor, labels: Tensor, n_bins: int = N_BINS) -> dict[str, np.ndarray]:
@@ -236,7 +248,7 @@ def auroc(positive: Tensor | np.ndarray, negative: Tensor | np.ndarray) -> float
 def choose_threshold(positive: Tensor | np.ndarray, negative: Tensor | np.ndarray,
                      max_false_alarm: float = MAX_FALSE_ALARM) -> float:
     """The threshold ``t`` (``score < t`` = out of distribution) that catches the most ``negative`` scores
-    while flagging at most ``max_false_alarm`` of the ``positive`` ones; maximises
+    while flagging at most ``max_false_alarm`` (default 2%) of the ``positive`` ones; maximises
     ``caught - false alarms`` among those, and takes the middle one of the best cut points (margin on
     both sides). Cut points are midpoints between consecutive distinct scores."""
     p, n = np.asarray(positive, np.float64).ravel(), np.asarray(negative, np.float64).ravel()
@@ -286,7 +298,7 @@ def l2_normalize_rows(x: Tensor) -> Tensor:
 # -- data for a model ------------------------------------------------------------------------------------
 
 @torch.no_grad()
-def engine_outputs(engine: "QueryEngine", images: Tensor, batch_size: int = 128) -> tuple[Tensor, Tensor]:
+def engine_outputs(engine: EngineLike, images: Tensor, batch_size: int = 128) -> tuple[Tensor, Tensor]:
     """``(cosines to the class centres (N, K), backbone features (N, F))`` of ``images (N, 1, H, W)``
     (ink = 1, the network's input size)."""
     cos, feats = [], []
@@ -297,7 +309,7 @@ def engine_outputs(engine: "QueryEngine", images: Tensor, batch_size: int = 128)
     return torch.cat(cos), torch.cat(feats)
 
 
-def engine_cosines(engine: "QueryEngine", images: Tensor, batch_size: int = 128) -> Tensor:
+def engine_cosines(engine: EngineLike, images: Tensor, batch_size: int = 128) -> Tensor:
     """Cosines ``(N, K)`` of ``images (N, 1, H, W)`` to the class centres."""
     return engine_outputs(engine, images, batch_size)[0]
 
@@ -336,21 +348,20 @@ def split_images(manifest: "Manifest", split: str, image_size: int) -> tuple[Ten
     return ds.images.unsqueeze(1).float().div(255.0), ds.labels
 
 
-def scribble_images(n: int, seed: int, sketch_size: int, image_size: int,
+def scribble_images(engine: EngineLike, n: int, seed: int,
                     kinds: Sequence[str] | None = None) -> tuple[Tensor, list[str]]:
-    """``n`` generated non-shapes drawn by the query path (:func:`~sbsr_lab.retrieval.query.prepare_query_image`,
-    as the live pad draws): ``(images (n, 1, image_size, image_size), kinds)``."""
+    """``n`` generated non-shapes drawn by the engine's query path (``engine.prepare``, as the live pad
+    draws): ``(images (n, 1, image_size, image_size), kinds)``."""
     from sbsr_lab.data.scribbles import SCRIBBLE_KINDS, scribble_set
-    from sbsr_lab.retrieval.query import prepare_query_image
 
     images, names = [], []
     for kind, strokes in scribble_set(n, seed, kinds or SCRIBBLE_KINDS):
-        images.append(prepare_query_image(strokes, sketch_size, image_size))
+        images.append(engine.prepare(strokes))
         names.append(kind)
     return torch.from_numpy(np.stack(images)).unsqueeze(1), names
 
 
-def calibrate_engine(engine: "QueryEngine", manifest: "Manifest", profile: Any, n_scribbles: int = 280,
+def calibrate_engine(engine: EngineLike, manifest: "Manifest", profile: Any, n_scribbles: int = 280,
                      max_false_alarm: float = MAX_FALSE_ALARM) -> Calibration:
     """Fit ``engine``'s calibration on ``manifest``'s validation sketches (split by ``profile``, the
     profile of the run that trained the sketch network), ``n_scribbles`` scribbles, and (``feature_knn``)
@@ -358,18 +369,18 @@ def calibrate_engine(engine: "QueryEngine", manifest: "Manifest", profile: Any, 
     images, labels = validation_set(manifest, profile)
     train_images, train_labels = validation_set(manifest, profile, part="train")
     reference = engine_outputs(engine, train_images[reference_rows(train_labels, seed=profile.seed)])[1]
-    scribbles, _ = scribble_images(n_scribbles, FIT_SCRIBBLE_SEED, engine.sketch_size, engine.image_size)
+    scribbles, _ = scribble_images(engine, n_scribbles, FIT_SCRIBBLE_SEED)
     (vc, vf), (sc, sf) = engine_outputs(engine, images), engine_outputs(engine, scribbles)
     return fit_calibration(vc, labels, sc, engine.am_scale, max_false_alarm, vf, sf, reference)
 
 
-def ood_report(engine: "QueryEngine", calibration: Calibration, manifest: "Manifest",
+def ood_report(engine: EngineLike, calibration: Calibration, manifest: "Manifest",
                n_scribbles: int = 280, extra: dict[str, Tensor] | None = None) -> dict[str, Any]:
     """How the detector does on data it was not fitted on: the fraction of held-out scribbles caught
     (the true positive rate, overall and per kind), of test sketches flagged (the false positive rate)
     and the test sketches' ECE before/after the temperature. ``extra``: more sketch sets
     ``name -> images (N, 1, H, W)`` whose flagged fraction is reported too (e.g. people's drawings)."""
-    scribbles, kinds = scribble_images(n_scribbles, TEST_SCRIBBLE_SEED, engine.sketch_size, engine.image_size)
+    scribbles, kinds = scribble_images(engine, n_scribbles, TEST_SCRIBBLE_SEED)
     timages, tlabels = split_images(manifest, "test", engine.image_size)
     (s_cos, s_f), (t_cos, t_f) = engine_outputs(engine, scribbles), engine_outputs(engine, timages)
     s_flag = calibration.is_ood(calibration.score(s_cos, engine.am_scale, s_f)).numpy()
@@ -408,7 +419,7 @@ def _fingerprint(files: Sequence[Path], manifest: "Manifest") -> str:
     return h.hexdigest()
 
 
-def run_calibration(engine: "QueryEngine", manifest: "Manifest", runs: dict[str, str],
+def run_calibration(engine: EngineLike, manifest: "Manifest", runs: dict[str, str],
                     cache: str | Path | None = None) -> Calibration | None:
     """The calibration of a run folder's method: read from ``cache`` (default ``<last run>/calibration.json``)
     when it was computed for the same checkpoints and dataset, else fitted now and cached (atomically;
