@@ -1,6 +1,7 @@
 """``sbsr-lab``: a thin command line over the functions the notebooks call.
 
     sbsr-lab demo [--profile default] [--out DIR]         the main job on the embedded data
+    sbsr-lab demo --methods all                           ... with the field's other approaches too
     sbsr-lab data build --profile ci --root DIR           SynthShapes: meshes, views, sketches, manifest
     sbsr-lab data sheet --profile ci --root DIR --out F   contact sheet PNG of a dataset
     sbsr-lab data fetch shrec13 --root DIR                download a real benchmark (resumable, verified)
@@ -141,7 +142,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from sbsr_lab.pipeline import run_demo
 
     profile = _profile(args)
-    run_demo(profile, args.data, args.out, workers=args.workers, progress=not args.quiet)
+    run_demo(profile, args.data, args.out, workers=args.workers, progress=not args.quiet, methods=args.methods)
     return 0
 
 
@@ -306,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", help="output folder (default runs/demo-<profile>)")
     demo.add_argument("--data", help="dataset folder (default data/synthshapes-<profile>)")
     demo.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    demo.add_argument("--methods", help="comma-separated methods, or all (default: cfttsl,uactn,joint; "
+                      "also dca, cmic, ssl, ssltkd)")
     demo.set_defaults(func=cmd_demo)
 
     data = sub.add_parser("data", help="build, fetch and prepare datasets").add_subparsers(dest="action", required=True)

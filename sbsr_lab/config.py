@@ -76,6 +76,8 @@ class Profile:
     test_sketch_fraction: float = 0.3  # SHREC protocol: sketches split train/test per class
     sketch_size: int = 128             # raster side of a sketch PNG
     max_noise: float = 1.0             # noise levels are drawn in [0, max_noise]
+    longtail: str = ""                 # "MAX:MIN": shapes per class on a power law (data/longtail.py); "" = balanced
+    sketch_source: str = "held_out"    # sketches traced from "held_out" shapes, or from "gallery" shapes (instance level)
 
     # -- rendering --------------------------------------------------------------------------------
     rig: str = "ring12"                # "ring12" (12 views, 30 deg elevation) or "dodeca20"
@@ -162,7 +164,9 @@ def _field_types() -> dict[str, Any]:
 
 # String keys with a fixed set of values (checked here so that a typo fails before any work starts).
 BACKBONE_NAMES: tuple[str, ...] = ("compact", "resnet18", "resnet34", "resnet50", "vgg16", "vgg19", "alexnet")
-CHOICES: dict[str, tuple[str, ...]] = {"backbone": BACKBONE_NAMES, "optimizer": ("sgd", "adamw"), "pooling": ("mean", "max")}
+CHOICES: dict[str, tuple[str, ...]] = {"backbone": BACKBONE_NAMES, "optimizer": ("sgd", "adamw"), "pooling": ("mean", "max"),
+                                       "sketch_source": ("held_out", "gallery")}
+_LONGTAIL = re.compile(r"^(\d+):(\d+)$")
 
 
 class Range(NamedTuple):
@@ -251,6 +255,11 @@ def check_profile(profile: "Profile") -> None:
         raise ConfigError(f"Profile key 'rig' cannot be {profile.rig!r}; choose one of {', '.join(RIG_VIEWS)}")
     if not _DEVICE.match(profile.device):
         raise ConfigError(f"Profile key 'device' cannot be {profile.device!r}; use auto, cpu, cuda, cuda:N or mps")
+    if profile.longtail:
+        m = _LONGTAIL.match(profile.longtail)
+        if not m or not 1 <= int(m.group(2)) <= int(m.group(1)):
+            raise ConfigError(f"Profile key 'longtail' cannot be {profile.longtail!r}; want MAX:MIN shapes per class "
+                              "with 1 <= MIN <= MAX. Fix: --set longtail=60:4 (or longtail= for balanced classes)")
     for key, choices in CHOICES.items():
         if getattr(profile, key) not in choices:
             raise ConfigError(f"Profile key {key!r} cannot be {getattr(profile, key)!r}; choose one of {', '.join(choices)}")

@@ -7,7 +7,11 @@ interrupted build resumes where it stopped and never leaves a half-written file.
 
 Protocol (as in SHREC): every gallery shape is a retrieval target; sketches are split train/test per
 class. Sketches are drawn from *held-out* instances of each class (shape indices from
-:data:`SKETCH_SOURCE_OFFSET` on), so a test sketch is never a tracing of a gallery shape.
+:data:`SKETCH_SOURCE_OFFSET` on), so a test sketch is never a tracing of a gallery shape. With
+``sketch_source="gallery"`` sketch j of a class is drawn from its gallery shape j mod n (n shapes in the
+class) and the manifest records that ``source``: the instance level (CMIC's protocol) is then defined.
+With ``longtail="MAX:MIN"`` the classes get :func:`~sbsr_lab.data.longtail.longtail_counts` shapes
+(:func:`shape_counts`) and sketches in proportion (:func:`sketch_counts`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from sbsr_lab.data.sketchgen import SKETCH_GENERATOR
 __all__ = [
     "SKETCH_SOURCE_OFFSET",
     "DATA_KEYS",
+    "shape_counts",
+    "sketch_counts",
     "BuildReport",
     "default_root",
     "build_synthshapes",
@@ -46,7 +52,26 @@ __all__ = [
 SKETCH_SOURCE_OFFSET = 100_000
 #: Profile fields that change the data on disk; a folder built with other values is refused.
 DATA_KEYS = ("seed", "classes", "shapes_per_class", "sketches_per_class", "test_sketch_fraction",
-             "sketch_size", "max_noise", "rig", "view_size", "upright", "pca_align")
+             "sketch_size", "max_noise", "rig", "view_size", "upright", "pca_align", "longtail", "sketch_source")
+#: Data keys added later: a folder built before them was built with these values.
+_LATER_KEY_DEFAULTS = {"longtail": "", "sketch_source": "held_out"}
+
+
+def shape_counts(profile: Profile) -> dict[str, int]:
+    """Gallery shapes per class: ``shapes_per_class`` each, or the power law of ``longtail`` (class order)."""
+    if not profile.longtail:
+        return {cls: profile.shapes_per_class for cls in profile.classes}
+    from sbsr_lab.data.longtail import longtail_counts, parse_longtail
+
+    return dict(zip(profile.classes, longtail_counts(len(profile.classes), *parse_longtail(profile.longtail))))
+
+
+def sketch_counts(profile: Profile) -> dict[str, int]:
+    """Sketches per class: ``sketches_per_class``, scaled by the class's share of the largest class's shapes
+    when ``longtail`` is set (at least 2: one train, one test)."""
+    shapes = shape_counts(profile)
+    top = max(shapes.values())
+    return {cls: max(2, int(round(profile.sketches_per_class * n / top))) for cls, n in shapes.items()}
 
 
 @dataclass
@@ -121,7 +146,8 @@ def _shape_job(root: str, cls: str, index: int, seed: int, rig: str, size: int, 
     return sid, True, params
 
 
-def _sketch_job(root: str, cls: str, index: int, seed: int, noise: float, size: int) -> tuple[str, bool, dict]:
+def _sketch_job(root: str, cls: str, index: int, seed: int, noise: float, size: int,
+                source: int = -1) -> tuple[str, bool, dict]:
     from sbsr_lab.data.sketchgen import synthesize_sketch
     from sbsr_lab.data.stroke_io import strokes_to_quickdraw, write_ndjson
     from sbsr_lab.data.strokes import strokes_to_image
@@ -135,7 +161,8 @@ def _sketch_job(root: str, cls: str, index: int, seed: int, noise: float, size: 
         rec = json.loads(nd.read_text().splitlines()[0])
         if rec.get("generator") == SKETCH_GENERATOR:  # made by this generator: keep
             return kid, False, {"view": rec.get("view")}
-    mesh, _ = make_shape(cls, SKETCH_SOURCE_OFFSET + index, seed)
+    # a held-out instance, or (source >= 0) the gallery shape `source` of the class
+    mesh, _ = make_shape(cls, source if source >= 0 else SKETCH_SOURCE_OFFSET + index, seed)
     mesh = normalize_mesh(mesh, upright=True)
     rng = np.random.default_rng([seed, 7, index, sum(map(ord, cls))])
     sketch = synthesize_sketch(mesh, rng, noise)
@@ -235,7 +262,7 @@ def _check_root(root: Path, profile: Profile) -> None:
                 f"{root} holds the dataset {old.name!r}, not SynthShapes. Choose another --root for the build."
             )
         want = {k: v for k, v in profile.to_dict().items() if k in DATA_KEYS}
-        have = {k: old.profile.get(k) for k in DATA_KEYS}
+        have = {k: old.profile.get(k, _LATER_KEY_DEFAULTS.get(k)) for k in DATA_KEYS}
         diff = [k for k in DATA_KEYS if have.get(k) != want.get(k)]
         if diff:
             raise DatasetLayoutError(
@@ -252,9 +279,9 @@ def _check_root(root: Path, profile: Profile) -> None:
         )
 
 
-def _splits(profile: Profile, cls: str) -> list[str]:
-    """Deterministic train/test split of one class's sketches (test fraction from the profile)."""
-    n = profile.sketches_per_class
+def _splits(profile: Profile, cls: str, n: int | None = None) -> list[str]:
+    """Deterministic train/test split of one class's ``n`` sketches (test fraction from the profile)."""
+    n = profile.sketches_per_class if n is None else n
     n_test = max(1, int(round(n * profile.test_sketch_fraction))) if n > 1 else 0
     rng = np.random.default_rng([profile.seed, 11, sum(map(ord, cls))])
     order = rng.permutation(n)
@@ -264,9 +291,9 @@ def _splits(profile: Profile, cls: str) -> list[str]:
     return split
 
 
-def _noise_levels(profile: Profile, cls: str) -> np.ndarray:
+def _noise_levels(profile: Profile, cls: str, n: int | None = None) -> np.ndarray:
     """One noise level per sketch in [0, max_noise]: evenly spread, shuffled, so every class covers the range."""
-    n = profile.sketches_per_class
+    n = profile.sketches_per_class if n is None else n
     rng = np.random.default_rng([profile.seed, 13, sum(map(ord, cls))])
     levels = (np.arange(n) + rng.uniform(0, 1, n)) / max(n, 1) * profile.max_noise
     return rng.permutation(levels)
@@ -297,17 +324,19 @@ def build_synthshapes(profile: Profile | str = "default", root: str | Path | Non
     t0 = time.perf_counter()
     shape_jobs = [(str(root), cls, i, profile.seed, profile.rig, profile.view_size, style_list,
                    profile.upright, profile.pca_align)
-                  for cls in profile.classes for i in range(profile.shapes_per_class)]
+                  for cls, n_shapes in shape_counts(profile).items() for i in range(n_shapes)]
     shape_results = run_jobs(_shape_job, shape_jobs, workers, "shapes + views", progress)
     seconds["shapes+views"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     sketch_jobs, sketch_meta = [], []
-    for cls in profile.classes:
-        splits, noise = _splits(profile, cls), _noise_levels(profile, cls)
-        for j in range(profile.sketches_per_class):
-            sketch_jobs.append((str(root), cls, j, profile.seed, float(noise[j]), profile.sketch_size))
-            sketch_meta.append((cls, splits[j], float(noise[j])))
+    n_shapes = shape_counts(profile)
+    for cls, n in sketch_counts(profile).items():
+        splits, noise = _splits(profile, cls, n), _noise_levels(profile, cls, n)
+        for j in range(n):
+            src = j % n_shapes[cls] if profile.sketch_source == "gallery" else -1
+            sketch_jobs.append((str(root), cls, j, profile.seed, float(noise[j]), profile.sketch_size, src))
+            sketch_meta.append((cls, splits[j], float(noise[j]), _shape_id(cls, src) if src >= 0 else None))
     sketch_results = run_jobs(_sketch_job, sketch_jobs, workers, "sketches", progress)
     seconds["sketches"] = time.perf_counter() - t0
 
@@ -318,9 +347,10 @@ def build_synthshapes(profile: Profile | str = "default", root: str | Path | Non
     for (sid, _, params), job in zip(shape_results, shape_jobs):
         cls = job[1]
         manifest.shapes.append(ShapeRecord(sid, cls, f"shapes/{cls}/{sid}.ply", params))
-    for (kid, _, extra), (cls, split, noise) in zip(sketch_results, sketch_meta):
+    for (kid, _, extra), (cls, split, noise, source) in zip(sketch_results, sketch_meta):
         manifest.sketches.append(SketchRecord(kid, cls, split, f"sketches/{cls}/{kid}.png",
-                                              f"sketches/{cls}/{kid}.ndjson", round(noise, 6), extra.get("view")))
+                                              f"sketches/{cls}/{kid}.ndjson", round(noise, 6), extra.get("view"),
+                                              source=source))
     manifest.save(root)
     return BuildReport(
         root=root,
@@ -337,7 +367,7 @@ def ensure_dataset(profile: Profile | str = "default", root: str | Path | None =
     root = Path(root) if root is not None else default_root(profile)
     if (root / MANIFEST_NAME).exists():
         m = load_manifest(root)
-        complete = len(m.shapes) == len(profile.classes) * profile.shapes_per_class
+        complete = len(m.shapes) == sum(shape_counts(profile).values())
         current = m.generators.get("sketches") == SKETCH_GENERATOR  # else: remake the sketches
         if m.name != "synthshapes" or (complete and current):
             return m

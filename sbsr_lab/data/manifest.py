@@ -49,7 +49,9 @@ class SketchRecord:
 
     ``view``: the generator's drawing viewpoint; ``style``: how it was drawn (SynthShapes: one of
     :data:`sbsr_lab.data.sketchgen.STYLES`, e.g. ``"perspective"``, ``"front"``, ``"iconic"``; a
-    benchmark may set its own labels), None when unknown.
+    benchmark may set its own labels), None when unknown. ``source``: the id of the gallery shape the
+    sketch was drawn from (the instance level, :mod:`sbsr_lab.retrieval.instance`), None when it was
+    drawn from no gallery shape or it is not known.
     """
 
     id: str
@@ -60,10 +62,11 @@ class SketchRecord:
     noise: float | None = None
     view: dict[str, float] | None = None
     style: str | None = None
+    source: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "class": self.cls, "split": self.split, "png": self.png}
-        for key in ("strokes", "noise", "view", "style"):
+        for key in ("strokes", "noise", "view", "style", "source"):
             if getattr(self, key) is not None:
                 d[key] = getattr(self, key)
         return d
@@ -155,7 +158,7 @@ class Manifest:
                 shapes=[ShapeRecord(s["id"], s["class"], s["mesh"], s.get("params", {})) for s in d["shapes"]],
                 sketches=[
                     SketchRecord(s["id"], s["class"], s["split"], s["png"], s.get("strokes"), s.get("noise"),
-                                 s.get("view"), s.get("style"))
+                                 s.get("view"), s.get("style"), s.get("source"))
                     for s in d["sketches"]
                 ],
                 rig=d.get("rig", "ring12"),
@@ -178,9 +181,13 @@ class Manifest:
         for rec in list(self.shapes) + list(self.sketches):
             if rec.cls not in known:
                 raise DatasetLayoutError(f"{source}: {rec.id} has class {rec.cls!r}, which is not in 'classes'.")
+        shape_ids = {s.id for s in self.shapes}
         for rec in self.sketches:
             if rec.split not in ("train", "test"):
                 raise DatasetLayoutError(f"{source}: sketch {rec.id} has split {rec.split!r}; use train or test.")
+            if rec.source is not None and rec.source not in shape_ids:
+                raise DatasetLayoutError(f"{source}: sketch {rec.id} names the source shape {rec.source!r}, which is "
+                                         "not in 'shapes'; fix the entry or drop its 'source'.")
 
 
 def load_manifest(root: str | Path) -> Manifest:

@@ -3,6 +3,13 @@
 A method is evaluated from the run folder of its *last* stage, loaded by
 :func:`sbsr_lab.train.runs.load_method` (CFTTSL: ``student``; UACTN: ``shape-transfer``, whose sketch
 network's mu is used for retrieval and its sigma compared with the injected sketch noise; joint: ``joint``).
+A method whose score depends on the query (CMIC's view attention) gives its own similarity
+(:attr:`~sbsr_lab.train.runs.MethodNets.similarity`).
+
+Besides the SHREC metrics: the **instance level** (``inst_top1``, ``inst_top10``: the sketch's own
+source shape among the first k, :mod:`~sbsr_lab.retrieval.instance`) where the manifest records
+sources, and **mAP per many / medium / few group** (:mod:`~sbsr_lab.retrieval.longtail`) where the
+classes' training sketch counts differ (:func:`group_thresholds`).
 """
 
 from __future__ import annotations
@@ -23,7 +30,8 @@ from sbsr_lab.errors import CheckpointError
 from sbsr_lab.train.fit import resolve_device
 from sbsr_lab.train.runs import load_method
 
-__all__ = ["embed_sketches", "embed_shapes", "MethodEvaluation", "evaluate_method", "metrics_per_style"]
+__all__ = ["embed_sketches", "embed_shapes", "MethodEvaluation", "evaluate_method", "group_thresholds",
+           "train_sketch_counts", "metrics_per_style"]
 
 
 @torch.no_grad()
@@ -68,6 +76,8 @@ class MethodEvaluation:
     spearman_sigma_noise: float | None = None
     spearman_sigma_noise_within_class: float | None = None  # mean of the per-class Spearman correlations
     class_names: list[str] = field(default_factory=list)
+    query_source: Tensor | None = None       # (Q,) gallery index of each query's source shape, -1 unknown
+    map_per_group: dict[str, Any] | None = None  # long tail: mAP of the many / medium / few classes
     per_style: dict[str, dict[str, float]] | None = None  # drawing style -> {"queries", "NN", "mAP"}
 
 
@@ -90,6 +100,30 @@ def sigma_noise_spearman(sigma: Tensor, noise: Tensor, labels: Tensor) -> tuple[
         if m.sum() >= 3 and np.ptp(s[m]) > 0 and np.ptp(n[m]) > 0:
             per_class.append(float(spearmanr(s[m], n[m]).statistic))
     return overall, (float(np.mean(per_class)) if per_class else float("nan"))
+
+
+def train_sketch_counts(manifest: Manifest) -> dict[str, int]:
+    """Training sketches per class (every class listed, 0 where it has none)."""
+    counts = {c: 0 for c in manifest.classes}
+    for r in manifest.sketches_of("train"):
+        counts[r.cls] += 1
+    return counts
+
+
+def group_thresholds(manifest: Manifest, counts: dict[str, int]) -> tuple[int, int] | None:
+    """``(many, few)`` training-sketch thresholds of the long-tail groups, or None for balanced classes.
+
+    Real benchmarks take the long-tail recognition thresholds (many >= 100, few < 20). SynthShapes is
+    much smaller, so its thresholds scale with the largest class (ours): many >= 40% of its training
+    sketches, few < 15% (``longtail=60:4`` on the default profile: 2 many, 3 medium, 7 few classes).
+    """
+    values = [v for v in counts.values() if v > 0]
+    if not values or min(values) == max(values):
+        return None
+    if manifest.name != "synthshapes":
+        return 100, 20
+    top = max(values)
+    return max(1, int(np.ceil(0.4 * top))), max(1, int(np.ceil(0.15 * top)))
 
 
 def metrics_per_style(sim: Tensor, query_labels: Tensor, gallery_labels: Tensor,
@@ -115,6 +149,9 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
                     device: str = "auto") -> MethodEvaluation:
     """Embed the ``split`` sketches and the gallery of ``data`` (default: the run's dataset) and score them."""
     from sbsr_lab.retrieval.evaluate import evaluate_similarity
+    from sbsr_lab.retrieval.instance import instance_accuracy
+    from sbsr_lab.retrieval.longtail import map_per_group
+    from sbsr_lab.retrieval.metrics import per_query_metrics
 
     dev = resolve_device(device)
     nets = load_method(run, device=dev)
@@ -125,20 +162,39 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
     sketches = SketchDataset(manifest, split, profile.image_size)
     gallery = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style)
     zq, sigma = embed_sketches(nets.sketch, sketches, dev, profile.eval_batch_size)
-    zg = embed_shapes(nets.shape, gallery, dev, max(1, profile.eval_batch_size // 4))
-    sim = zq @ zg.T
+    if nets.similarity is not None:  # query-dependent scores (CMIC)
+        sim = nets.similarity(zq.to(dev), gallery, dev, max(1, profile.eval_batch_size // 4)).float().cpu()
+    else:
+        sim = zq @ embed_shapes(nets.shape, gallery, dev, max(1, profile.eval_batch_size // 4)).T
     report = evaluate_similarity(sim, sketches.labels, gallery.labels, class_names=manifest.classes)
+    metrics = {k: float(v) for k, v in report["metrics"].items()}
+    # instance level: the queries whose source shape is in the gallery
+    index = {sid: i for i, sid in enumerate(gallery.ids)}
+    source = torch.tensor([index.get(getattr(r, "source", None), -1) for r in sketches.records], dtype=torch.long)
+    known = source >= 0
+    if bool(known.any()):
+        metrics.update(instance_accuracy(sim[known], source[known], ks=(1, 10)))
+    # long tail: mAP per many / medium / few group of classes (by training sketches)
+    groups = None
+    counts = train_sketch_counts(manifest)
+    thresholds = group_thresholds(manifest, counts)
+    if thresholds is not None:
+        ap = per_query_metrics(sim, sketches.labels, gallery.labels)["AP"]
+        names = [manifest.classes[int(k)] for k in sketches.labels]
+        groups = map_per_group(ap, names, counts, many=thresholds[0], few=thresholds[1])
+        groups["thresholds"] = {"many": thresholds[0], "few": thresholds[1]}
     rho = rho_within = None
     if sigma is not None and torch.isfinite(sketches.noise).all():
         rho, rho_within = sigma_noise_spearman(sigma, sketches.noise, sketches.labels)
         rho_within = None if np.isnan(rho_within) else rho_within  # too few queries per class
     return MethodEvaluation(
-        method=nets.method, metrics={k: float(v) for k, v in report["metrics"].items()},
+        method=nets.method, metrics=metrics,
         per_class=report["per_class"], pr_recall=list(report["pr"]["recall_levels"]),
         pr_precision=list(report["pr"]["precision"]),
         query_ids=sketches.ids, query_labels=sketches.labels, gallery_ids=gallery.ids,
         gallery_labels=gallery.labels, similarity=sim, query_noise=sketches.noise, sigma=sigma,
         spearman_sigma_noise=rho, spearman_sigma_noise_within_class=rho_within, class_names=list(manifest.classes),
+        query_source=source, map_per_group=groups,
         per_style=metrics_per_style(sim, sketches.labels, gallery.labels, [r.style for r in sketches.records]),
     )
 

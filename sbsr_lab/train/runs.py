@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from sbsr_lab.config import Profile
 from sbsr_lab.errors import CheckpointError
@@ -53,6 +53,9 @@ class MethodNets:
     profile: dict[str, Any]
     data: str
     runs: dict[str, str]          # stage -> run folder
+    #: a query-dependent score ``fn(queries, gallery, device, batch_size) -> (Q, N)`` (CMIC), else None:
+    #: cosine of the embeddings (:meth:`~sbsr_lab.train.stages.Stage.similarity`)
+    similarity: Callable[..., Tensor] | None = None
 
     @property
     def has_uncertainty(self) -> bool:
@@ -78,4 +81,4 @@ def load_method(run: str | Path, device: torch.device | str = "cpu") -> MethodNe
         for key, net in get_stage(other_meta["stage"]).networks(other).items():
             nets.setdefault(key, net)
     return MethodNets(meta["method"], nets["sketch"], nets["shape"], meta["class_names"], meta["profile"],
-                      meta["data"], runs)
+                      meta["data"], runs, stage.similarity(model))

@@ -32,8 +32,10 @@ its ``needs``) and :func:`~sbsr_lab.train.runs.load_run` / ``load_method``.
 
 The interface of a :class:`Stage` (class attributes, then methods with a default):
 
-* ``name``, ``method``, ``summary``; ``needs``: the stage whose run ``--from`` names (its ``best``
-  centres arrive in ``loss(profile, centres)`` and freeze the classifier: :meth:`Stage.fix_centres`).
+* ``name``, ``method``, ``summary``; ``needs``: the stage whose run ``--from`` names. Its ``best`` model
+  gives :meth:`Stage.centres_from` (default: its class centres (K, d)), which arrive in
+  ``loss(profile, centres)`` and freeze the classifier (:meth:`Stage.fix_centres`; override both to
+  take something else, e.g. a teacher's per-class embeddings).
 * ``modality``: what one batch holds, made by :meth:`Stage.loaders` and :meth:`Stage.batches`:
   ``"sketch"`` -> ``(x (B, 1, H, W), y (B,))``; ``"shape"`` -> ``(x (B, V, 1, H, W), y (B,))`` with
   ``train_views`` random views; ``"both"`` -> ``((x_sketch, y_sketch), (x_views, y_views))`` (one pass
@@ -44,12 +46,22 @@ The interface of a :class:`Stage` (class attributes, then methods with a default
 * :meth:`Stage.networks`: ``{"sketch": net, "shape": net}``, the networks of the model that embed each
   modality (each has ``embed(x) -> z`` and ``classifier``); retrieval and validation use them.
 * ``loss(profile, centres)`` -> :class:`StageLoss`; :meth:`Stage.train_step` runs one optimiser step
-  with it (override it for alternating steps, e.g. an adversarial discriminator: with
-  ``zero_grad(set_to_none=True)`` and ``backward(inputs=...)``, ``optimizer.step()`` moves only the
-  parameters that got a gradient); :meth:`Stage.optimizer` builds the optimiser.
+  with it and returns ``(loss, stats)``. Override it for alternating steps, e.g. an adversarial
+  discriminator kept in the model (so the checkpoint holds it): with ``zero_grad(set_to_none=True)``
+  and ``backward(inputs=params)``, ``optimizer.step()`` moves only the parameters that got a gradient;
+  step the networks first and the discriminator last (a step changes weights in place that the other
+  backward may still need), or recompute the loss in between (tests/train/test_stage_registry.py).
+  :meth:`Stage.optimizer` builds the one optimiser (parameter groups carry ``lr_mult``, applied to the
+  schedule's rate at every step: a discriminator can have its own group and rate).
 * :meth:`Stage.accuracy`: validation accuracy, by default the classifier's accuracy on the held-out
   data of the first modality the stage trains on (sketches before shapes).
 * :meth:`Stage.epochs`: ``sketch_epochs`` for sketch-only stages, else ``epochs``.
+* :meth:`Stage.init_from` (start from the ``--from`` run's weights; :meth:`Stage.centres_from` may
+  return None when no centres are taken), :meth:`Stage.attach_data` (data the loss needs, e.g. class
+  counts), :meth:`Stage.similarity` (a query-dependent retrieval score): defaults do nothing.
+
+The field's other approaches (``dca``, ``cmic``, ``ssl``, ``ssltkd``) have their stages in
+:mod:`sbsr_lab.train.methods`, registered when :mod:`sbsr_lab.train` is imported.
 """
 
 from __future__ import annotations
@@ -153,9 +165,27 @@ class Stage:
             return {"sketch": model.sketch, "shape": model.shape}
         return {self.modality: model}
 
+    def centres_from(self, from_model: nn.Module) -> Tensor:
+        """What this stage takes from its ``--from`` run's model (eval mode): its class centres (K, d)."""
+        return from_model.centres.detach().clone()
+
     def fix_centres(self, model: nn.Module, centres: Tensor) -> None:
         """The fixed space of the ``--from`` run also classifies (frozen)."""
         model.classifier.set_centres(centres, freeze=True)
+
+    def init_from(self, model: nn.Module, from_model: nn.Module) -> None:
+        """Start ``model`` from the ``--from`` run's trained networks (eval mode); default: nothing
+        (a stage that continues a run's weights, e.g. DCA's adaptation, copies them here)."""
+
+    def attach_data(self, criterion: StageLoss, manifest: Any) -> None:
+        """Give the loss what it needs from the training data (e.g. class counts); default: nothing.
+        Called once, after :meth:`loaders`."""
+
+    def similarity(self, model: nn.Module) -> Callable[..., Tensor] | None:
+        """Retrieval scores of a method whose score depends on the query (CMIC's view attention):
+        ``fn(queries (Q, d), gallery MultiViewDataset, device, batch_size) -> (Q, N)``; default None:
+        cosine of the two networks' embeddings."""
+        return None
 
     def epochs(self, profile: Profile) -> int:
         return profile.sketch_epochs if self.modality == "sketch" else profile.epochs
