@@ -127,6 +127,40 @@ px.box(x=[test.class_names[int(y)] for y in test.labels], y=sigma.numpy(), point
        labels={"x": "class", "y": "predicted σ (mean over d)"}, title="σ per class: some classes are harder whatever the noise")
 
 # %% [markdown]
+# ## Two kinds of uncertainty, two tools
+# σ answers *"how shaky is this drawing of a known class?"*: it was trained on noisy sketches of the K classes.
+# It does not answer *"is this a drawing of any class at all?"*: a scribble never appeared in training, and σ
+# can be small for it (notebook 06 shows one). That second question is **out-of-distribution** (OOD)
+# detection, and notebook 06 measures it.
+#
+# A third point is how much to trust the **class probabilities** `softmax(s · cos)`. With the AM-softmax
+# scale `s = 15`, they are over-confident. **Temperature scaling** (Guo et al., 2017) divides the logits by
+# one number `T`, fitted on the validation sketches (the training sketches held out from training); the
+# winning class never changes, only how sure the numbers are. The **reliability diagram** plots, per bin of
+# confidence, the accuracy: a calibrated model lies on the diagonal. The **expected calibration error**
+# (ECE, 15 bins) is the average gap, weighted by the number of sketches in each bin.
+
+# %%
+from sbsr_lab.retrieval.calibration import expected_calibration_error, fit_temperature, reliability_bins, validation_set
+from sbsr_lab.similarity import l2_normalize
+
+val_x, val_y = validation_set(manifest, P)
+with torch.no_grad():
+    val_cos = l2_normalize(net.embed(val_x)) @ net.classifier.centres.T   # (N_val, K)
+    test_cos = l2_normalize(mu) @ net.classifier.centres.T                # (N_test, K)
+T = fit_temperature(P.am_scale * val_cos, val_y)
+before, after = torch.softmax(P.am_scale * test_cos, 1), torch.softmax(P.am_scale * test_cos / T, 1)
+ece_before, ece_after = expected_calibration_error(before, test.labels), expected_calibration_error(after, test.labels)
+print(f"T = {T:.2f}; ECE on the test sketches: {ece_before:.3f} before, {ece_after:.3f} after")
+fig = px.line(title=f"Reliability diagram (test sketches): ECE {ece_before:.3f} → {ece_after:.3f} with T = {T:.2f}",
+              labels={"x": "confidence (top probability)", "y": "accuracy"})
+for name, probs in (("before (T = 1)", before), (f"after (T = {T:.2f})", after)):
+    b = reliability_bins(probs, test.labels)
+    full = b["count"] > 0
+    fig.add_scatter(x=b["confidence"][full], y=b["accuracy"][full], mode="lines+markers", name=name)
+fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="calibrated", line={"dash": "dot", "color": "grey"})
+
+# %% [markdown]
 # ## Stage 2: shapes transfer onto the sketch centres
 # The shape network now learns with the sketch network's centres frozen (the same pull/push loss as
 # the guidance loss in notebook 03). Retrieval compares `μ` of a sketch with the shape embedding.
