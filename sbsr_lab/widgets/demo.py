@@ -4,20 +4,36 @@
     sketch_demo()                              # the bundled model (UACTN), top 8
     sketch_demo("bundle:cfttsl", k=12)         # or a run folder: sketch_demo("runs/demo-default/student")
 
-One widget (a ``VBox``): a :class:`~sbsr_lab.widgets.sketchpad.SketchPad`; the top-k gallery shapes
-(thumbnail, class, cosine score); a plotly 3D view of the selected shape; the predicted class
-probabilities; UACTN's uncertainty as a gauge; a model selector (bundled methods or any run folder);
-a picker of the benchmark's test sketches; and the query history (replay, export to CSV).
+:class:`RetrievalDemo` is a thin layout over small parts, each in its own module:
 
-The gallery is queried when a stroke ends, debounced (``debounce_s``, 150 ms): a quick second
-stroke cancels the pending query. Tests pass ``schedule=lambda run: run()`` to query at once.
+* :class:`~sbsr_lab.widgets.sketchpad.SketchPad` -- the canvas (strokes, undo, clear, brush);
+* :class:`~sbsr_lab.widgets.controls.ModelPicker` -- bundled methods or a run folder, loaded through
+  :func:`sbsr_lab.retrieval.engine.load_engine` (the one loader), specs as
+  :class:`~sbsr_lab.retrieval.engine.ModelSpec`;
+* :class:`~sbsr_lab.widgets.panels.AnswerPanel` -- the verdict ("Looks like an airplane (87%)", or
+  "This does not look like any class I know." when the out-of-distribution detector fires), the
+  calibrated class probabilities and UACTN's sigma;
+* :class:`~sbsr_lab.widgets.results.ResultGrid` -- the top-k shapes, kept in Python, each with the
+  rendered view that matches the sketch best;
+* :class:`~sbsr_lab.widgets.mesh_view.MeshView` -- the selected shape in 3D;
+* :class:`~sbsr_lab.widgets.controls.HistoryPanel` -- one entry per drawing, replay, CSV export.
+
+Everything a front-end draws is kept in synced traits (the answer's HTML, the mesh), so a view that
+starts after the first query shows the current one. The gallery is queried when a stroke ends,
+debounced (``debounce_s``, 150 ms): a quick second stroke cancels the pending query. Tests pass
+``schedule=lambda run: run()`` to query at once.
+
+History: one entry per drawing (:meth:`~sbsr_lab.widgets.history.QueryHistory.record_drawing`): a
+drawing starts on a clear pad, each of its stroke-end queries replaces the entry (the half-drawn
+guesses are dropped, the count is kept), and a replay reproduces the entry's strokes, pen width,
+model and results. Test sketches and replays are not recorded; drawing on top of one starts a new drawing.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import io
+import html
+import secrets
 import threading
 import time
 from functools import lru_cache
@@ -28,16 +44,16 @@ import numpy as np
 
 from sbsr_lab.data.strokes import sketch_problem
 from sbsr_lab.errors import SbsrError, SketchError
-from sbsr_lab.retrieval.engine import ModelSpec, bundle_methods, load_engine
+from sbsr_lab.retrieval.engine import ModelSpec
 from sbsr_lab.widgets.app import METHOD_LABELS
-from sbsr_lab.widgets.history import QueryHistory
+from sbsr_lab.widgets.controls import HistoryPanel, ModelPicker, spec_text
+from sbsr_lab.widgets.history import QueryHistory, short_path
+from sbsr_lab.widgets.mesh_view import MeshView
+from sbsr_lab.widgets.panels import AnswerPanel
+from sbsr_lab.widgets.results import ResultGrid, thumbnail_png, view_png
 from sbsr_lab.widgets.sketchpad import DEFAULT_BRUSH, SketchPad
 
 __all__ = ["Debouncer", "RetrievalDemo", "sketch_demo"]
-
-_RUN_OPTION = "__run__"
-_BLANK_PNG = base64.b64decode(  # 1x1 white pixel for empty tiles
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGP4DwABAQEAG7buVgAAAABJRU5ErkJggg==")
 
 
 class Debouncer:
@@ -68,23 +84,6 @@ class Debouncer:
             self._timer = None
 
 
-@lru_cache(maxsize=512)
-def _png_bytes(path: str | None) -> bytes:
-    """PNG bytes of a thumbnail; a view strip ``(H, V*H)`` is cut down to its second view (as bundles do)."""
-    if not path or not Path(path).is_file():
-        return _BLANK_PNG
-    data = Path(path).read_bytes()
-    from sbsr_lab.io import open_image
-
-    with open_image(io.BytesIO(data)) as im:  # bounded: a hostile thumbnail cannot allocate gigabytes
-        w, h = im.size
-        if w < 2 * h:
-            return data
-        out = io.BytesIO()
-        im.crop((h, 0, 2 * h, h)).save(out, format="PNG")
-    return out.getvalue()
-
-
 @lru_cache(maxsize=64)
 def _mesh_arrays(source_key: tuple) -> tuple[np.ndarray, np.ndarray] | None:
     """Vertices (V, 3) and faces (F, 3) of a gallery shape, or None when its mesh is not available."""
@@ -104,23 +103,28 @@ def _mesh_arrays(source_key: tuple) -> tuple[np.ndarray, np.ndarray] | None:
     return np.asarray(mesh.vertices), np.asarray(mesh.faces)
 
 
+def _new_drawing() -> str:
+    return "nb-" + secrets.token_hex(6)
+
+
 class RetrievalDemo:
-    """The live retrieval demo; :attr:`widget` is the one ``VBox`` to display.
+    """The live retrieval demo; :attr:`widget` is the one ``VBox`` to display (module docstring).
 
     Args:
-        model: a model spec (see :mod:`sbsr_lab.retrieval.engine`): None = the bundled UACTN,
-            ``"cfttsl"``/``"bundle:cfttsl"``, a run folder, a bundle folder, or a ``QueryEngine``.
+        model: a model spec (:class:`~sbsr_lab.retrieval.engine.ModelSpec`, or its text: None = the bundled
+            UACTN, ``"cfttsl"``/``"bundle:cfttsl"``, a run folder, a bundle folder), or a ``QueryEngine``.
         bundle: bundle folder for method names (default: the packaged one).
         data: dataset folder whose test sketches the picker offers (default: the model's own dataset).
         k: number of shapes shown.
-        history: True (default file under the data root), False (no history), a path or a :class:`QueryHistory`.
-        user: user name stored with each query (default: the login name).
+        history: True (default file: :func:`~sbsr_lab.widgets.history.default_history_path`, under the
+            user's data folder), False (no history), a path or a :class:`QueryHistory`.
+        user: user name stored with each drawing (default: the login name).
         debounce_s: wait after a stroke ends before querying (a new stroke restarts the wait).
         schedule: replaces the debouncer: ``schedule(run)`` must call ``run()`` later or now (tests).
         pad_size: canvas side in pixels.
         auto_3d: show the top result in 3D after each query.
         threads: torch CPU threads for one query (1: a single small image gains nothing from more, and
-            on a busy CPU extra threads spin against other processes: 7 ms vs 200 ms measured on 2 shared cores).
+            on a busy CPU extra threads spin against other processes).
     """
 
     def __init__(self, model: Any = None, bundle: str | Path | None = None, data: str | Path | None = None,
@@ -129,70 +133,117 @@ class RetrievalDemo:
                  pad_size: int = 360, auto_3d: bool = True, threads: int | None = 1) -> None:
         import ipywidgets as W
 
-        self.k, self.bundle, self.data, self.auto_3d, self.threads = int(k), bundle, data, auto_3d, threads
+        self.k, self.data, self.auto_3d, self.threads = int(k), data, auto_3d, threads
         self.engine: Any = None
-        self.model_spec: str = ""
+        self.spec: ModelSpec | None = None
         self.last_result: Any = None
         self.last_timing: dict[str, float] = {}
         self.selected: str | None = None
+        self.drawing = _new_drawing()          # history entry id of the drawing on the pad
+        self.source: str | None = None         # "test sketch <id>" / "replay #<id>" while the pad shows one
         self._query_lock = threading.Lock()
-        self._sigma_max = 0.05
         self._test_sketches: list[Any] = []
         self._manifest: Any = None
-        self._engines: dict[str, Any] = {}   # model spec -> loaded QueryEngine (switching back is instant)
+        self._rows: dict[str, int] = {}        # gallery id -> row of the engine's index
+        self.replay_matches: bool | None = None  # did the last replay give the recorded answer?
         self.history: QueryHistory | None = self._open_history(history, user)
 
         self.pad = SketchPad(size=pad_size)
         self._debouncer = Debouncer(self.query_now, debounce_s)
         self._schedule = schedule or (lambda run: self._debouncer())
-        self.pad.on_change(lambda pad: self._schedule(self.query_now))
+        self.pad.on_change(self._pad_changed)
 
         self.status = W.HTML()
         self.status.add_class("sbsr-status")
-        self._build_results()
-        self._build_figures()
-        self._build_controls(user)
+        self.sketch_label = W.HTML()
+        self.sketch_label.add_class("sbsr-sketch-source")
+        self.picker = ModelPicker(bundle, on_pick=self.set_model, data=data)
+        self.answer = AnswerPanel()
+        self.grid = ResultGrid(self.k, on_select=lambda r: self.select(r["id"]))
+        self.view3d = MeshView(size=340)
+        self.history_panel = HistoryPanel(self.history, user, on_replay=self.replay, on_export=self.export_history)
+        self.sketch_box = W.Dropdown(description="test sketch", options=[("(none)", -1)], value=-1,
+                                     layout=W.Layout(width="320px"))
+        self.sketch_box.observe(self._on_sketch_box, names="value")
         self.widget = W.VBox([
             W.HTML("<b>Draw a shape</b>: the gallery is searched each time you lift the pen."),
-            self.controls,
-            W.HBox([self.pad.widget, W.VBox([self.prob_fig, self.gauge_fig])]),
+            self.picker.widget, self.sketch_box,
+            W.HBox([W.VBox([self.pad.widget, self.sketch_label]), self.answer.widget]),
             self.status,
-            self.grid,
-            W.HBox([self.view3d, self.history_panel]),
+            self.grid.widget,
+            W.HBox([self.view3d, self.history_panel.widget], layout=W.Layout(flex_flow="row wrap")),
         ])
         self.widget.add_class("sbsr-demo")
         self.set_model(model)
 
+    # -- parts, for code that reads them --------------------------------------------------------------
+    @property
+    def bundle(self) -> str | Path | None:
+        return self.picker.bundle
+
+    @property
+    def model_spec(self) -> str:
+        """The current model as the history writes it (``bundle:METHOD`` or the run folder)."""
+        return spec_text(self.spec) if self.spec is not None else ""
+
+    @property
+    def user_box(self) -> Any:
+        return self.history_panel.user_box
+
+    @property
+    def shown_results(self) -> list[dict[str, Any]]:
+        """What the grid shows now (kept in Python by :class:`ResultGrid`)."""
+        return list(self.grid.results)
+
+    @property
+    def status_text(self) -> str:
+        """The status line as plain text (no HTML)."""
+        import re
+
+        return html.unescape(re.sub(r"<[^>]+>", "", self.status.value))
+
     # -- model ------------------------------------------------------------------------------------------
-    def set_model(self, model: Any) -> bool:
-        """Switch to another model spec; on failure keep the old one and show why. Returns success."""
+    def set_model(self, model: Any, requery: bool = True) -> bool:
+        """Switch to another model; on failure keep the old one and show why. Returns success."""
         from sbsr_lab.retrieval.query import QueryEngine
 
-        if isinstance(model, QueryEngine):
-            spec = f"engine:{model.method}"
-            self._engines[spec] = model
         try:
-            if not isinstance(model, QueryEngine):
-                ms = ModelSpec.parse(model, self.bundle).resolved()
-                if ms.kind == "bundle" and ms.path is not None and ms.path != ModelSpec.parse(None, self.bundle).path:
-                    self.bundle = str(ms.path)  # a bundle folder: offer all its methods
-                spec = f"bundle:{ms.method}" if ms.kind == "bundle" else str(ms.path)
-                model = ms
-            engine = self._engines.get(spec) or load_engine(model, str(self.data) if self.data else None)
+            if isinstance(model, QueryEngine):
+                spec = self.picker.add_engine(model)
+            else:
+                spec = self.picker.resolve(model)
+            engine = self.picker.load(spec)
         except SbsrError as err:
             self._message(f"Cannot load the model: {err}", error=True)
+            self.picker.sync(self.spec)
             return False
-        spec = spec or f"bundle:{engine.method}"
-        self._engines[spec] = engine
-        self.engine, self.model_spec = engine, spec
-        self._sync_model_selector()
+        self.engine, self.spec = engine, spec
+        self._rows = {sid: i for i, sid in enumerate(engine.index.ids)}
+        self.picker.sync(spec)
         self._load_test_sketches()
-        self._reset_probabilities()
-        self._message(f"Model: <b>{METHOD_LABELS.get(engine.method, engine.method)}</b>, gallery of "
+        self.answer.clear(engine.class_names)
+        self._message(f"Model: <b>{html.escape(METHOD_LABELS.get(engine.method, engine.method))}</b>, gallery of "
                       f"{len(engine.index)} shapes. Draw something.")
-        if not self.pad.is_empty:
+        if requery and not self.pad.is_empty and self.source is None:
             self.query_now()
         return True
+
+    # -- drawing ----------------------------------------------------------------------------------------
+    def _pad_changed(self, pad: SketchPad) -> None:
+        """A person changed the pad: a clear pad, or a change to a test sketch or a replay, starts a new drawing."""
+        if pad.is_empty or self.source is not None:
+            self.drawing = _new_drawing()
+        if self.source is not None and not pad.is_empty:
+            self.sketch_label.value = (f"<i>your strokes on top of {html.escape(self.source)}: a new drawing "
+                                       "(Clear to start your own)</i>")
+        elif pad.is_empty:
+            self.sketch_label.value = ""
+        self.source = None
+        self._schedule(self.query_now)
+
+    def _width(self, brush: float) -> float:
+        """The query's line width for a pen of ``brush`` px: the training width (``sketch_size / 64``) scaled."""
+        return max(1.0, self.engine.sketch_size / 64) * brush / DEFAULT_BRUSH
 
     # -- querying ---------------------------------------------------------------------------------------
     def query_now(self, sketch: Any = None, record: bool = True) -> Any:
@@ -211,9 +262,7 @@ class RetrievalDemo:
                     self._clear_results()
                     self._message(problem, error=True)
                     return None
-                sketch = strokes
-                # the training line width (strokes_to_image's default), scaled by the brush
-                width = max(1.0, self.engine.sketch_size / 64) * self.pad.mean_brush / DEFAULT_BRUSH
+                sketch, width = strokes, self._width(self.pad.mean_brush)
             else:
                 width = None
             try:
@@ -229,94 +278,39 @@ class RetrievalDemo:
             self.last_result = result
             self.last_timing = {"query_ms": 1e3 * (t1 - t0), "ui_ms": 1e3 * (t2 - t1), "total_ms": 1e3 * (t2 - t0)}
             sigma = "" if result.uncertainty is None else f", uncertainty σ = {result.uncertainty:.3f}"
-            self._message(f"Looks like a <b>{result.predicted_class}</b> "
-                          f"({100 * result.probabilities[result.predicted_class]:.0f}%){sigma}. "
+            self._message(f"<b>{html.escape(result.label)}</b>{sigma}. "
                           f"Answered in {self.last_timing['total_ms']:.0f} ms.")
-            if record and self.history is not None and strokes is not None:
+            if record and self.history is not None and strokes is not None and self.source is None:
                 try:
-                    self.history.add(strokes, self.model_spec, result.results, user=self.user_box.value or None,
-                                     predicted_class=result.predicted_class, uncertainty=result.uncertainty)
-                    self._refresh_history()
+                    self.history.record_drawing(self.drawing, strokes, self.model_spec, result.results,
+                                                user=self.history_panel.user, predicted_class=result.predicted_class,
+                                                uncertainty=result.uncertainty, width=self.pad.mean_brush)
+                    self.history_panel.refresh()
                 except SbsrError as err:
-                    self._message(f"(history not saved: {err})", error=True, append=True)
+                    self._message(f"(history not saved: {html.escape(str(err))})", error=True, append=True)
         if self.auto_3d and result.results:
             self.select(result.results[0]["id"])
         return result
 
-    # -- results ----------------------------------------------------------------------------------------
-    def _build_results(self) -> None:
-        import ipywidgets as W
-
-        self._tiles = []
-        for i in range(self.k):
-            image = W.Image(value=_BLANK_PNG, format="png", layout=W.Layout(width="96px", height="96px"))
-            caption = W.HTML()
-            button = W.Button(description="3D", layout=W.Layout(width="96px"))
-            button.on_click(lambda _b, i=i: self._select_tile(i))
-            tile = W.VBox([image, caption, button], layout=W.Layout(display="none", border="1px solid #ddd",
-                                                                      padding="2px", align_items="center"))
-            self._tiles.append((tile, image, caption, button))
-        self.grid = W.GridBox([t[0] for t in self._tiles],
-                              layout=W.Layout(grid_template_columns="repeat(auto-fill, 104px)", grid_gap="4px"))
-        self.grid.add_class("sbsr-results")
-
     def _show_result(self, result: Any) -> None:
-        thumbs = dict(zip(self.engine.index.ids, self.engine.index.thumbnails))
-        for i, (tile, image, caption, button) in enumerate(self._tiles):
-            if i < len(result.results):
-                r = result.results[i]
-                image.value = _png_bytes(thumbs.get(r["id"]))
-                caption.value = (f'<div class="sbsr-result" data-rank="{r["rank"]}" data-class="{r["class"]}" '
-                                 f'data-id="{r["id"]}" style="font-size:12px;text-align:center">'
-                                 f'#{r["rank"]} <b>{r["class"]}</b><br>{r["score"]:.3f}</div>')
-                tile.layout.display = "flex"
-            else:
-                caption.value = ""
-                tile.layout.display = "none"
-        classes = list(result.probabilities)
-        bars = self.prob_fig.data[0]
-        if not self._bars_sent:  # updates made before the page showed the figure are lost: send y again
-            bars.y = None
-            self._bars_sent = True
-        with self.prob_fig.batch_update():
-            bars.x = [result.probabilities[c] for c in classes]
-            bars.y = classes
-            bars.text = [f"{100 * result.probabilities[c]:.0f}%" for c in classes]
-        gauge = self.gauge_fig.data[0]
-        with self.gauge_fig.batch_update():
-            if result.uncertainty is None:
-                gauge.value = 0
-                self.gauge_fig.layout.title.text = f"uncertainty: n/a ({result.method} has none)"
-            else:
-                self._sigma_max = max(self._sigma_max, 1.25 * result.uncertainty)
-                gauge.value = result.uncertainty
-                gauge.gauge.axis.range = [0, self._sigma_max]
-                self.gauge_fig.layout.title.text = "uncertainty σ (UACTN)"
+        index, views = self.engine.index, getattr(self.engine, "views", None)
+        images = []
+        for r in result.results:
+            row = self._rows.get(r["id"])
+            thumb = index.thumbnails[row] if row is not None and index.thumbnails else None
+            strip = views.strips[row] if views is not None and views.strips and row is not None else None
+            best = view_png(strip, r["view"]) if strip and r.get("view") is not None else None
+            images.append((thumbnail_png(thumb), best))
+        self.grid.show(result.results, images)
+        self.answer.show(result)
 
     def _clear_results(self) -> None:
-        for tile, image, caption, _ in self._tiles:
-            caption.value = ""
-            tile.layout.display = "none"
-        self._reset_probabilities()
+        self.grid.clear()
+        self.answer.clear(self.engine.class_names if self.engine is not None else [])
+        self.view3d.clear()
         self.last_result = None
 
-    @property
-    def shown_results(self) -> list[dict[str, str]]:
-        """What the grid shows now: ``[{"rank", "class", "id"}]`` read back from the tiles."""
-        import re
-
-        out = []
-        for tile, _, caption, _ in self._tiles:
-            m = re.search(r'data-rank="(\d+)" data-class="([^"]*)" data-id="([^"]*)"', caption.value)
-            if m and tile.layout.display != "none":
-                out.append({"rank": m.group(1), "class": m.group(2), "id": m.group(3)})
-        return out
-
     # -- 3D view ------------------------------------------------------------------------------------------
-    def _select_tile(self, i: int) -> None:
-        if self.last_result is not None and i < len(self.last_result.results):
-            self.select(self.last_result.results[i]["id"])
-
     def select(self, shape_id: str) -> bool:
         """Show gallery shape ``shape_id`` in the 3D view; False (with a note) when its mesh is not available."""
         self.selected = shape_id
@@ -324,104 +318,23 @@ class RetrievalDemo:
         arrays = None
         if source is not None:
             try:
-                arrays = _mesh_arrays(tuple(sorted(source.items())))
-            except Exception as err:  # a broken mesh file must not break the demo
-                self._message(f"(cannot show {shape_id} in 3D: {err})", error=True, append=True)
-        trace = self.view3d.data[0]
-        with self.view3d.batch_update():
-            if arrays is None:
-                trace.x = trace.y = trace.z = trace.i = trace.j = trace.k = []
-                self.view3d.layout.title.text = f"{shape_id}: no 3D mesh available"
-                return False
-            v, f = arrays
-            trace.x, trace.y, trace.z = v[:, 0], v[:, 2], v[:, 1]  # plotly's z is up; our meshes are Y-up
-            trace.i, trace.j, trace.k = f[:, 0], f[:, 1], f[:, 2]
-            self.view3d.layout.title.text = shape_id
+                arrays = _mesh_arrays(tuple(sorted((k, str(v)) for k, v in source.items())))
+            except (SbsrError, OSError, ValueError) as err:  # a broken mesh file must not break the demo
+                self._message(f"(cannot show {html.escape(shape_id)} in 3D: {html.escape(str(err))})",
+                              error=True, append=True)
+        if arrays is None:
+            self.view3d.show([], [], title=shape_id, note="no 3D mesh for this shape (its views are shown above)")
+            return False
+        v, f = arrays
+        self.view3d.show(v, f, title=shape_id)
         return True
-
-    # -- figures ------------------------------------------------------------------------------------------
-    def _build_figures(self) -> None:
-        import plotly.graph_objects as go
-
-        small = dict(l=10, r=10, t=40, b=10)
-        self.prob_fig = go.FigureWidget(go.Bar(x=[], y=[], orientation="h", marker_color="#4c78a8", textposition="auto"),
-                                        layout=dict(title="class probabilities", height=240, width=360, margin=small,
-                                                    xaxis=dict(range=[0, 1]), yaxis=dict(type="category")))
-        self.gauge_fig = go.FigureWidget(go.Indicator(mode="gauge+number", value=0, number=dict(valueformat=".3f"),
-                                                      gauge=dict(axis=dict(range=[0, self._sigma_max]),
-                                                                 bar=dict(color="#e45756"))),
-                                         layout=dict(title="uncertainty σ (UACTN)", height=200, width=360, margin=small))
-        self.view3d = go.FigureWidget(go.Mesh3d(x=[], y=[], z=[], i=[], j=[], k=[], color="#8fa8c8", flatshading=True,
-                                                lighting=dict(ambient=0.45, diffuse=0.8)),
-                                      layout=dict(title="click 3D under a result", height=360, width=420,
-                                                  margin=dict(l=0, r=0, t=30, b=0), scene=dict(aspectmode="data")))
-
-    def _reset_probabilities(self) -> None:
-        names = self.engine.class_names if self.engine is not None else []
-        self._bars_sent = False
-        with self.prob_fig.batch_update():
-            self.prob_fig.data[0].x = [0.0] * len(names)
-            self.prob_fig.data[0].y = names
-        self.gauge_fig.data[0].value = 0
-
-    # -- controls -----------------------------------------------------------------------------------------
-    def _build_controls(self, user: str | None) -> None:
-        import ipywidgets as W
-
-        self.model_box = W.Dropdown(description="model", layout=W.Layout(width="300px"))
-        self.run_box = W.Text(placeholder="runs/demo-default/shape-transfer", description="run folder",
-                              layout=W.Layout(width="360px", display="none"))
-        load = W.Button(description="Load", layout=W.Layout(width="70px", display="none"))
-        self._run_widgets = (self.run_box, load)
-        self.model_box.observe(self._on_model_box, names="value")
-        load.on_click(lambda _b: self.set_model(self.run_box.value.strip()))
-        self.sketch_box = W.Dropdown(description="test sketch", options=[("(none)", -1)], value=-1,
-                                     layout=W.Layout(width="320px"))
-        self.sketch_box.observe(lambda ch: self.query_test_sketch(ch["new"]) if ch["new"] >= 0 else None,
-                                names="value")
-        self.controls = W.VBox([W.HBox([self.model_box, self.run_box, load]), self.sketch_box])
-
-        self.user_box = W.Text(value=(self.history.user if self.history is not None else user) or "", description="user",
-                               layout=W.Layout(width="240px"))
-        self.history_box = W.Select(options=[], rows=8, layout=W.Layout(width="420px"))
-        replay = W.Button(description="Replay", icon="repeat")
-        replay.on_click(lambda _b: self.history_box.value is not None and self.replay(self.history_box.value))
-        self.csv_box = W.Text(value=str(self.history.path.with_suffix(".csv")) if self.history is not None else "",
-                              description="CSV", layout=W.Layout(width="420px"))
-        export = W.Button(description="Export CSV", icon="download")
-        export.on_click(lambda _b: self.export_history(self.csv_box.value))
-        title = W.HTML("<b>Query history</b>" + ("" if self.history is not None else " (off)"))
-        self.history_panel = W.VBox([title, self.user_box, self.history_box, W.HBox([replay, export]), self.csv_box])
-        self._refresh_history()
-
-    def _sync_model_selector(self) -> None:
-        options = [(METHOD_LABELS.get(m, m), f"bundle:{m}") for m in bundle_methods(self.bundle)]
-        current = self.model_spec
-        if current and current not in [v for _, v in options]:
-            options.append((f"run: {current}", current))
-        options.append(("other run folder...", _RUN_OPTION))
-        self._syncing = True
-        try:
-            self.model_box.options = options
-            self.model_box.value = current if current else _RUN_OPTION
-        finally:
-            self._syncing = False
-
-    def _on_model_box(self, change: dict[str, Any]) -> None:
-        if getattr(self, "_syncing", False):
-            return
-        show = "flex" if change["new"] == _RUN_OPTION else "none"
-        for w in self._run_widgets:
-            w.layout.display = show
-        if change["new"] not in (None, _RUN_OPTION) and change["new"] != self.model_spec:
-            self.set_model(change["new"])
 
     # -- test sketches --------------------------------------------------------------------------------------
     def _load_test_sketches(self) -> None:
         """Offer the test sketches of the model's dataset (only when its classes match the model's)."""
         from sbsr_lab.data.manifest import load_manifest
 
-        candidates = [str(self.data)] if self.data else _dataset_candidates(self.model_spec, self.bundle)
+        candidates = [str(self.data)] if self.data else _dataset_candidates(self.spec, self.bundle)
         self._manifest, self._test_sketches = None, []
         for root in candidates:
             try:
@@ -433,17 +346,36 @@ class RetrievalDemo:
                 break
         options = [("(none)", -1)] + [(f"{s.id} ({s.cls}" + (f", noise {s.noise:.2f})" if s.noise is not None else ")"), i)
                                       for i, s in enumerate(self._test_sketches)]
-        self.sketch_box.options = options
-        self.sketch_box.value = -1
+        self._resetting = True
+        try:
+            self.sketch_box.options = options
+            self.sketch_box.value = -1
+        finally:
+            self._resetting = False
 
     @property
     def test_sketches(self) -> list[Any]:
         """The picker's sketches (``SketchRecord`` of the model's dataset, test split)."""
         return list(self._test_sketches)
 
+    def _on_sketch_box(self, change: dict[str, Any]) -> None:
+        if getattr(self, "_resetting", False) or change["new"] is None or change["new"] < 0:
+            return
+        try:
+            self.query_test_sketch(change["new"])
+        finally:  # the picker goes back to "(none)": picking the same sketch again works, no stale value
+            self._resetting = True
+            try:
+                self.sketch_box.value = -1
+            finally:
+                self._resetting = False
+
     def query_test_sketch(self, i: int) -> Any:
-        """Put test sketch ``i`` into the pad (its strokes, else its image) and query with it."""
+        """Put test sketch ``i`` into the pad (its strokes, else its image) and query with it (not recorded)."""
         rec = self._test_sketches[i]
+        self.source = f"test sketch {rec.id}"
+        self.sketch_label.value = (f"<b>test sketch: {html.escape(rec.id)}</b> ({html.escape(rec.cls)}) "
+                                   "— draw on a clear pad to make your own")
         if rec.strokes:
             from sbsr_lab.data.stroke_io import load_strokes
 
@@ -468,33 +400,48 @@ class RetrievalDemo:
             print(f"sbsr_lab: query history disabled: {err}")
             return None
 
-    def _refresh_history(self) -> None:
-        if self.history is None:
-            return
-        self.history_box.options = [(e.label(), e.id) for e in self.history.recent(50)]
-
     def replay(self, entry_id: int) -> Any:
-        """Put a past query's strokes back into the pad and run it again with the current model."""
+        """Reproduce a recorded drawing exactly: its strokes with its pen width, its model, its query.
+
+        Says whether the answer is the recorded one (same shapes and scores) and returns the ``QueryResult``.
+        """
         if self.history is None:
             return None
         entry = self.history.get(entry_id)
-        self.pad.set_strokes(entry.strokes, notify=False)
-        return self.query_now(record=False)
+        if entry.model != self.model_spec and not self.set_model(entry.model, requery=False):
+            return None
+        brush = entry.width if entry.width is not None else DEFAULT_BRUSH  # the recorded pen, not the current one
+        self.source = f"replay #{entry.id}"
+        self.pad.set_strokes(entry.strokes, widths=[brush] * len(entry.strokes), notify=False)
+        self.sketch_label.value = (f"<b>replay of drawing #{entry.id}</b> ({html.escape(entry.user)}, "
+                                   f"pen {brush:g} px) — draw on a clear pad to make your own")
+        result = self.query_now(record=False)
+        if result is None:
+            return None
+        same = ([r["id"] for r in result.results] == entry.top_ids and
+                np.allclose([r["score"] for r in result.results], entry.top_scores, atol=1e-5))
+        note = ("the same shapes and scores as recorded" if same else
+                "the answer differs from the recorded one (the model changed since?)")
+        self._message(f"Replayed drawing #{entry.id} ({html.escape(entry.model)}, pen {brush:g} px): {note}.",
+                      append=True, error=not same)
+        self.replay_matches = same
+        return result
 
     def export_history(self, path: str | Path) -> Path | None:
-        """Export the history to CSV (atomic) and say where."""
+        """Export the history to CSV (atomic) and say where (short path)."""
         if self.history is None or not str(path).strip():
             self._message("No history to export.", error=True)
             return None
-        out = self.history.export_csv(path)
-        self._message(f"History exported to {out}.")
+        out = self.history.export_csv(Path(str(path)).expanduser())
+        self._message(f"History exported to {html.escape(short_path(out))}.")
         return out
 
     # -- messages -------------------------------------------------------------------------------------------
     def _message(self, text: str, error: bool = False, append: bool = False) -> None:
+        """Show ``text`` (HTML: callers escape what comes from outside) in the status line."""
         color = "#b00020" if error else "#222"
-        html = f'<span style="color:{color}">{text}</span>'
-        self.status.value = (self.status.value + " " + html) if append else html
+        line = f'<span style="color:{color}">{text}</span>'
+        self.status.value = (self.status.value + " " + line) if append else line
 
 
 @contextlib.contextmanager
@@ -513,17 +460,17 @@ def _torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _dataset_candidates(spec: str, bundle: str | Path | None) -> list[str]:
+def _dataset_candidates(spec: ModelSpec | None, bundle: str | Path | None) -> list[str]:
     """Dataset folders a model may come from: a run's recorded data, else the default folder of its profile."""
     from sbsr_lab.config import PROFILES, get_profile
     from sbsr_lab.data.build import default_root
 
     out: list[str] = []
-    for candidate in (spec or None, None):  # a ready engine ("engine:...") falls back to the bundle's profile
+    for candidate in (spec, None):  # a notebook's engine falls back to the bundle's profile
         try:
             meta = ModelSpec.parse(candidate, bundle).meta()
             break
-        except SbsrError:  # no such model: set_model has said why
+        except (SbsrError, OSError):  # no such model: set_model has said why
             continue
     else:
         return []
