@@ -91,11 +91,26 @@ def write_report(path: str | Path, evaluations: dict[str, MethodEvaluation], man
         figs.append(f)
     parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
 
+    # instance level (where sources are recorded) after the six SHREC metrics; "-" where a method has none
+    names = list(METRIC_NAMES) + [k for k in ("inst_top1", "inst_top10")
+                                  if any(k in ev.metrics for ev in evaluations.values())]
     metric_rows = "".join(
-        "<tr><th>" + html.escape(name) + "</th>" + "".join(f"<td>{ev.metrics[k]:.3f}</td>" for k in METRIC_NAMES) + "</tr>"
+        "<tr><th>" + html.escape(name) + "</th>"
+        + "".join(f"<td>{ev.metrics[k]:.3f}</td>" if k in ev.metrics else "<td>-</td>" for k in names) + "</tr>"
         for name, ev in evaluations.items())
-    metrics_html = ("<table><tr><th>method</th>" + "".join(f"<th>{k}</th>" for k in METRIC_NAMES) + "</tr>"
+    metrics_html = ("<table><tr><th>method</th>" + "".join(f"<th>{k}</th>" for k in names) + "</tr>"
                     + metric_rows + "</table>")
+    grouped = {name: ev.map_per_group for name, ev in evaluations.items() if getattr(ev, "map_per_group", None)}
+    if grouped:  # long tail: mAP of the many / medium / few classes
+        first = next(iter(grouped.values()))
+        head = "".join(f"<th>{g} ({first['classes'][g]} classes, {first['queries'][g]} queries)</th>"
+                       for g in ("many", "medium", "few"))
+        rows = "".join("<tr><th>" + html.escape(name) + "</th>" + "".join(
+            "<td>-</td>" if g[k] is None else f"<td>{g[k]:.3f}</td>" for k in ("many", "medium", "few")) + "</tr>"
+            for name, g in grouped.items())
+        th = first.get("thresholds", {})
+        metrics_html += (f"<h3>Long tail: mAP per group (training sketches per class: many &gt;= {th.get('many')}, "
+                         f"few &lt; {th.get('few')})</h3><table><tr><th>method</th>{head}</tr>{rows}</table>")
     per_class = []
     for name, ev in evaluations.items():
         rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(v)) if not isinstance(v, float) else f'{v:.3f}'}</td>"

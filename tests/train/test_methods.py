@@ -174,6 +174,14 @@ def test_sources_give_instance_accuracy_and_unequal_classes_give_map_per_group(m
     ap = per_query_metrics(ev.similarity, ev.query_labels, ev.gallery_labels)["AP"]
     assert groups["few"] == pytest.approx(float(ap.mean())) and groups["many"] is None
 
+    from sbsr_lab.retrieval.report import write_report
+
+    page = write_report(tmp_path / "r.html", {"dca": ev}, load_manifest(root)).read_text()
+    assert "<th>inst_top1</th>" in page and "Long tail: mAP per group" in page
+    plain = evaluate_method(last["dca"], tiny_dataset, device="cpu")
+    page = write_report(tmp_path / "p.html", {"dca": plain}, load_manifest(tiny_dataset)).read_text()
+    assert "inst_top1" not in page and "Long tail" not in page
+
 
 def test_synthshapes_group_thresholds_scale_with_the_largest_class():
     from sbsr_lab.data.manifest import Manifest
