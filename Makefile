@@ -1,12 +1,13 @@
 # The two commands of the README. Each installs into .venv (created if missing), then runs.
 #   make demo   -> the main job on the embedded SynthShapes data (PROFILE=default; PROFILE=ci for a quick one)
 #   make test   -> the whole test suite, with every solution notebook run by nbval under the ci profile
+#   make book   -> the course website in build/book/ (solution notebooks executed under ci, docs, API reference)
 PYTHON ?= python3
 VENV   ?= .venv
 PROFILE ?= default
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test course
+.PHONY: install demo test course book
 
 $(BIN)/sbsr-lab: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,3 +25,6 @@ test: install
 
 course: install
 	$(BIN)/sbsr-lab course build
+
+book: install
+	SBSR_DATA=$(CURDIR)/data $(BIN)/python docs/book/build.py --site build/book
