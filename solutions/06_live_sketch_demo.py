@@ -61,27 +61,30 @@ print(MODELS)
 # - a scribble or some handwriting: the demo says *this does not look like any class I know* (the σ gauge
 #   may not move at all: see below).
 #
-# The history is kept in a SQLite file next to the data (`DATA / "query_history.sqlite"`).
+# Under each result: the rendered view of that shape that matches your drawing best, so you see from which
+# side the model thinks you drew it. The history is kept in a SQLite file in your user data folder, one
+# entry per drawing.
 
 # %%
 from sbsr_lab.widgets import sketch_demo
 
-demo_widget = sketch_demo(MODELS["uactn"], data=manifest.root, k=8, history=DATA / "query_history.sqlite")
+demo_widget = sketch_demo(MODELS["uactn"], data=manifest.root, k=8)   # history: your user data folder
 demo = demo_widget.demo
 demo_widget
 
 # %% [markdown]
 # ## What happens when you lift the pen
-# The widget calls the same engine you can call yourself: `demo.engine.query(strokes, k)`. Below we feed it a
-# test sketch's strokes as if they had been drawn, and look at what comes back and how long it took.
+# The widget calls the same engine you can call yourself: `demo.engine.query(strokes, k)`. Below we put a
+# test sketch on the pad, as the **test sketch** picker does (a label under the pad says so: clear the pad
+# to draw your own), and look at what comes back and how long it took.
 
 # %%
 from sbsr_lab.data.stroke_io import load_strokes
 
-rec = next(s for s in manifest.sketches_of("test") if s.strokes)
+rec = next(s for s in demo.test_sketches if s.strokes)
 strokes = load_strokes(manifest.path(rec.strokes))
-demo.pad.set_strokes(strokes, notify=False)          # put them into the pad, as a user would have
-result = demo.query_now()
+result = demo.query_test_sketch(demo.test_sketches.index(rec))  # on the pad, labelled, not in your history
+print(demo.status_text)
 print(f"true class {rec.cls!r} -> predicted {result.predicted_class!r}, σ = {result.uncertainty:.3f}, "
       f"{demo.last_timing['total_ms']:.0f} ms from stroke end to results shown")
 print([(r["class"], r["score"]) for r in result.results[:5]])
@@ -207,17 +210,21 @@ display(HTML(demo.status.value))
 
 # %% [markdown]
 # ## The query history is a real database
-# Each query you draw is one row of a SQLite file (user, time, strokes, model, top-k ids and scores). Two
-# people can draw at once: the file is in WAL mode. Replay puts a past drawing back into the pad and asks
-# the current model again; the history exports to CSV.
+# Each drawing is one row of a SQLite file (user, time, strokes, pen width, model, top-k ids and scores):
+# every stroke end asks again and replaces the row, so it keeps the drawing's last, complete query. Two
+# people can draw at once: the file is in WAL mode. Replay puts a drawing back into the pad with its own
+# pen and model and checks that the same shapes come back; the history exports to CSV.
 
 # %%
+from sbsr_lab.widgets.history import short_path
+
+demo.pad.set_strokes(strokes)                        # as if drawn by hand: one drawing, recorded
 for entry in demo.history.recent(3):
     print(entry.label())
-if demo.history.recent(1):
-    demo.replay(demo.history.recent(1)[0].id)
-csv_path = demo.export_history(DATA / "query_history.csv")
-print(csv_path)
+demo.replay(demo.history.recent(1)[0].id)
+print(demo.status_text)
+csv_path = demo.export_history(demo.history.path.with_suffix(".csv"))
+print(short_path(csv_path))
 
 # %% [markdown]
 # ## Outside the notebook
@@ -227,16 +234,29 @@ print(csv_path)
 # sbsr-lab query my_chair.png more/ --k 5 --json     # PNG, QuickDraw .ndjson or .svg; files and folders,
 #                                                     # one model load, one JSON line per sketch
 # sbsr-lab score-sketches my_class_drawings/          # class sub-folders: top-1, P@10, mAP, confusion
-# sbsr-lab app                                        # the widget as a page (Voila), prints its URL
+# sbsr-lab app                                        # the demo as a web page for a room, prints its URL
 # ```
 #
-# The top shapes of the test sketch, as thumbnails:
+# The top shapes of the test sketch, as thumbnails, and below each the view that matched the sketch best
+# (the bundle keeps an embedding per rendered view; a model without them shows its thumbnail view):
 
 # %%
-from sbsr_lab.io import load_png
+import io
 
-thumbs = dict(zip(demo.engine.index.ids, demo.engine.index.thumbnails))
-first_view = [load_png(thumbs[r["id"]]) for r in result.results[:6]]
-first_view = [im[:, im.shape[0]:2 * im.shape[0]] if im.shape[1] > im.shape[0] else im for im in first_view]  # strips
-show_images(first_view,
-            titles=[f"#{r['rank']} {r['class']}" for r in result.results[:6]], cols=6)
+from PIL import Image
+
+from sbsr_lab.widgets.results import thumbnail_png, view_png
+
+
+def png_image(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("L"), np.float32) / 255
+
+
+rows = {sid: i for i, sid in enumerate(demo.engine.index.ids)}
+views, top = demo.engine.views, result.results[:6]
+shown = [png_image(thumbnail_png(demo.engine.index.thumbnails[rows[r["id"]]])) for r in top]
+titles = [f"#{r['rank']} {r['class']}" for r in top]
+if views is not None and views.strips:  # the view of each shape nearest the sketch
+    shown += [png_image(view_png(views.strips[rows[r["id"]]], r["view"])) for r in top]
+    titles += [f"drawn from view {r['view'] + 1}" for r in top]
+show_images(shown, titles=titles, cols=6)

@@ -8,6 +8,7 @@ import html
 import io
 from pathlib import Path
 import numpy as np
+import torch
 
 from sbsr_lab.data.manifest import Manifest
 from sbsr_lab.io import atomic_write_text
@@ -39,7 +40,7 @@ def _png_data_uri(image: np.ndarray) -> str:
 
 def _query_grid(ev: MethodEvaluation, manifest: Manifest, k: int = 6, per_class: int = 1) -> str:
     """HTML table: a query sketch per class, then its top-k gallery shapes (green = right class)."""
-    from sbsr_lab.data.datasets import load_sketch_array
+    from sbsr_lab.data.datasets import load_sketch_array, load_view_strip
 
     rows = []
     labels = ev.query_labels.numpy()
@@ -50,16 +51,32 @@ def _query_grid(ev: MethodEvaluation, manifest: Manifest, k: int = 6, per_class:
             cells = [f'<td><img src="{_png_data_uri(1 - load_sketch_array(manifest.path(rec.png), 64) / 255)}" '
                      f'width="64"><br><small>{html.escape(cls)}</small></td>']
             order = np.argsort(-ev.similarity[qi].numpy(), kind="stable")[:k]
-            for gi in order:
+            best = _best_views(ev, qi, order)
+            for gi, v in zip(order, best):
                 gid = ev.gallery_ids[gi]
                 view = shape_thumbnail(manifest, gid, 64) / 255
                 ok = int(ev.gallery_labels[gi]) == c
                 colour = "#2a9d3a" if ok else "#d62828"
+                under = ""
+                if v is not None:  # the rendered view of this shape nearest the sketch
+                    seen = load_view_strip(manifest.view_path(gid), ev.view_embeddings.shape[1], 40)[v] / 255
+                    under = (f'<br><img class="best-view" data-view="{v}" src="{_png_data_uri(seen)}" width="40" '
+                             f'title="the view nearest the sketch"><small> view {v + 1}</small>')
                 cells.append(f'<td style="border:3px solid {colour}"><img src="{_png_data_uri(view)}" width="64">'
                              f'<br><small>{html.escape(ev.class_names[int(ev.gallery_labels[gi])])} '
-                             f'{float(ev.similarity[qi, gi]):.2f}</small></td>')
+                             f'{float(ev.similarity[qi, gi]):.2f}</small>{under}</td>')
             rows.append("<tr>" + "".join(cells) + "</tr>")
     return "<table class='grid'>" + "".join(rows) + "</table>"
+
+
+def _best_views(ev: MethodEvaluation, qi: int, order: np.ndarray) -> list[int | None]:
+    """For query ``qi``, the best-matching view of each gallery shape in ``order`` (None without per-view embeddings)."""
+    if ev.query_embeddings is None or ev.view_embeddings is None:
+        return [None] * len(order)
+    from sbsr_lab.retrieval.best_view import best_views
+
+    index, _ = best_views(ev.query_embeddings[qi], ev.view_embeddings[torch.as_tensor(order, dtype=torch.long)])
+    return [int(v) for v in index]
 
 
 def write_report(path: str | Path, evaluations: dict[str, MethodEvaluation], manifest: Manifest,

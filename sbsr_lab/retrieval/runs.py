@@ -79,6 +79,8 @@ class MethodEvaluation:
     query_source: Tensor | None = None       # (Q,) gallery index of each query's source shape, -1 unknown
     map_per_group: dict[str, Any] | None = None  # long tail: mAP of the many / medium / few classes
     per_style: dict[str, dict[str, float]] | None = None  # drawing style -> {"queries", "NN", "mAP"}
+    query_embeddings: Tensor | None = None   # (Q, d) the sketches' unit embeddings
+    view_embeddings: Tensor | None = None    # (G, V, d) float16, each gallery view embedded alone (best_view.py)
 
 
 def sigma_noise_spearman(sigma: Tensor, noise: Tensor, labels: Tensor) -> tuple[float, float]:
@@ -183,6 +185,11 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
         names = [manifest.classes[int(k)] for k in sketches.labels]
         groups = map_per_group(ap, names, counts, many=thresholds[0], few=thresholds[1])
         groups["thresholds"] = {"many": thresholds[0], "few": thresholds[1]}
+    views = None  # the report's "drawn from this side" view under each result
+    if nets.similarity is None and hasattr(nets.shape, "view_features"):
+        from sbsr_lab.retrieval.best_view import embed_views
+
+        views = embed_views(nets.shape, gallery, dev, max(1, profile.eval_batch_size // 4)).half()
     rho = rho_within = None
     if sigma is not None and torch.isfinite(sketches.noise).all():
         rho, rho_within = sigma_noise_spearman(sigma, sketches.noise, sketches.labels)
@@ -196,5 +203,6 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
         spearman_sigma_noise=rho, spearman_sigma_noise_within_class=rho_within, class_names=list(manifest.classes),
         query_source=source, map_per_group=groups,
         per_style=metrics_per_style(sim, sketches.labels, gallery.labels, [r.style for r in sketches.records]),
+        query_embeddings=zq, view_embeddings=views,
     )
 
