@@ -160,20 +160,22 @@ def _sketch_job(root: str, cls: str, index: int, seed: int, noise: float, size: 
     if png.exists() and nd.exists():
         rec = json.loads(nd.read_text().splitlines()[0])
         if rec.get("generator") == SKETCH_GENERATOR:  # made by this generator: keep
-            return kid, False, {"view": rec.get("view")}
+            return kid, False, {"view": rec.get("view") or None, "style": rec.get("style")}
     # a held-out instance, or (source >= 0) the gallery shape `source` of the class
-    mesh, _ = make_shape(cls, source if source >= 0 else SKETCH_SOURCE_OFFSET + index, seed)
+    mesh, params = make_shape(cls, source if source >= 0 else SKETCH_SOURCE_OFFSET + index, seed)
     mesh = normalize_mesh(mesh, upright=True)
     rng = np.random.default_rng([seed, 7, index, sum(map(ord, cls))])
-    sketch = synthesize_sketch(mesh, rng, noise)
+    sketch = synthesize_sketch(mesh, rng, noise, cls=cls, params=params)  # the style is drawn from rng
     view = {k: float(v) for k, v in (sketch.view or {}).items()}
+    # "drawing": the strokes where the drawer put them on the page (framed by the query path like the PNG)
     record = {"word": cls, "key_id": kid, "countrycode": "SB", "recognized": True,
-              "drawing": strokes_to_quickdraw(sketch.strokes), "noise": float(noise), "generator": SKETCH_GENERATOR,
-              "widths": [float(w) for w in sketch.widths], "view": view}
+              "drawing": strokes_to_quickdraw(sketch.on_canvas()), "noise": float(noise), "generator": SKETCH_GENERATOR,
+              "widths": [float(w) for w in sketch.widths], "view": view, "style": sketch.style,
+              "placement": dict(sketch.placement)}
     image = strokes_to_image(sketch.strokes, size=size, widths=sketch.widths)
     save_png(png, 1.0 - image)  # black ink on white paper, like the SHREC sketches
     write_ndjson(nd, [record])
-    return kid, True, {"view": view}
+    return kid, True, {"view": view or None, "style": sketch.style}
 
 
 def run_jobs(fn: Callable[..., tuple], jobs: list[tuple], workers: int, desc: str,
@@ -350,7 +352,7 @@ def build_synthshapes(profile: Profile | str = "default", root: str | Path | Non
     for (kid, _, extra), (cls, split, noise, source) in zip(sketch_results, sketch_meta):
         manifest.sketches.append(SketchRecord(kid, cls, split, f"sketches/{cls}/{kid}.png",
                                               f"sketches/{cls}/{kid}.ndjson", round(noise, 6), extra.get("view"),
-                                              source=source))
+                                              style=extra.get("style"), source=source))
     manifest.save(root)
     return BuildReport(
         root=root,
