@@ -12,6 +12,8 @@ networks), channels_last everywhere (faster convolutions with oneDNN and cuDNN; 
 and AMP on CUDA, and a checkpoint every epoch (``last``) plus the best by validation (``best``).
 Determinism: the seed is re-applied at every epoch (``seed * 1000 + epoch``), so ``--resume`` from
 epoch k replays epochs k+1.. exactly as an uninterrupted run on the CPU.
+Under ``torchrun`` the same loop runs on every process with DistributedDataParallel
+(:mod:`sbsr_lab.train.distributed`): ``batch_size`` is the global batch, rank 0 writes.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sbsr_lab.errors import CheckpointError
 from sbsr_lab.io import atomic_write_text
 from sbsr_lab.progress import note
 from sbsr_lab.progress import progress as progress_bar
+from sbsr_lab.train import distributed
 from sbsr_lab.train.checkpoint import (
     load_checkpoint, load_weights, read_checkpoint_meta, record_from_run, restore_optimizer, save_checkpoint,
 )
@@ -115,9 +118,12 @@ def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, f
     # -- never replace a run by accident: --resume continues it, --overwrite replaces it --------------
     from sbsr_lab.train.checkpoint import check_out_folder
 
-    check_out_folder(out, resume, overwrite)
+    device = distributed.setup(resolve_device(profile.device))  # cuda:LOCAL_RANK under torchrun
+    main = distributed.is_main()
+    # only rank 0 deletes an old run's files with --overwrite; the others check as if resuming
+    check_out_folder(out, resume or (overwrite and not main), overwrite and main)
+    distributed.barrier()  # every rank has checked before rank 0 writes anything
     out.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(profile.device)
     from_model = _from_model(st, from_run, manifest)
     centres = st.centres_from(from_model) if from_model is not None else None
 
@@ -132,6 +138,7 @@ def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, f
     criterion = st.loss(profile, centres).to(device)
     optimizer = st.optimizer(model, profile)
     loaders, val = st.loaders(manifest, profile)
+    loaders = distributed.shard_loaders(loaders, profile.seed)  # each rank its share (several processes)
     st.attach_data(criterion, manifest)
     epochs = st.epochs(profile)
     steps_per_epoch = st.steps_per_epoch(loaders)
@@ -159,22 +166,26 @@ def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, f
         history, best_val, best_epoch = last["history"], last["best_val"], last["best_epoch"]
         start_epoch = last["epoch"] + 1
 
+    step_loss = distributed.wrap(model, criterion, device)  # DDP around model + loss (several processes)
+
     # -- the loop -----------------------------------------------------------------------------------
     t_start = time.perf_counter()
     model.train()
     for epoch in range(start_epoch, epochs):
-        torch.manual_seed(profile.seed * 1000 + epoch)  # same batches and augmentations after a resume
-        gen = torch.Generator().manual_seed(profile.seed * 1000 + epoch)
+        seed = profile.seed * 1000 + epoch + distributed.seed_offset()  # offset 0 in one process
+        torch.manual_seed(seed)  # same batches and augmentations after a resume
+        gen = torch.Generator().manual_seed(seed)
+        distributed.set_epoch(loaders, epoch)
         t0, sums, n = time.perf_counter(), {}, 0
         images = {"sketch": 0, "view": 0}
-        bar = progress_bar(st.batches(loaders, profile, device, gen), total=steps_per_epoch, enabled=progress,
+        bar = progress_bar(st.batches(loaders, profile, device, gen), total=steps_per_epoch, enabled=progress and main,
                            desc=f"{st.name} {epoch + 1}/{epochs}", summary=False)
         for i, batch in enumerate(bar):
             step = epoch * steps_per_epoch + i
             lr = get_lr(step, total_steps, warmup, profile.lr)
             for group in optimizer.param_groups:
                 group["lr"] = lr * group["lr_mult"]
-            loss, stats = st.train_step(model, criterion, batch, optimizer, scaler, device, use_amp)
+            loss, stats = st.train_step(model, step_loss, batch, optimizer, scaler, device, use_amp)
             stats["loss"] = loss.item()
             for k, v in stats.items():
                 sums[k] = sums.get(k, 0.0) + v
@@ -183,7 +194,10 @@ def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, f
                 images[k] += v
             bar.set_postfix(loss=f"{stats['loss']:.3f}")
         train_seconds = max(time.perf_counter() - t0, 1e-9)  # loss.item() above waits for the device
-        val_acc = st.accuracy(model, val, profile, device)
+        # several processes: sums over every rank's batches; validated on rank 0, the others take its value
+        sums, n, images = (distributed.all_reduce_sum(sums), distributed.all_reduce_sum({"n": n})["n"],
+                           distributed.all_reduce_sum(images))
+        val_acc = distributed.broadcast_float(st.accuracy(model, val, profile, device) if main else 0.0)
         row = {"epoch": epoch, "lr": lr, "val_acc": val_acc, "seconds": time.perf_counter() - t0,
                "sketch_images_per_s": images["sketch"] / train_seconds,
                "view_images_per_s": images["view"] / train_seconds,
@@ -191,7 +205,10 @@ def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, f
         history.append(row)
         if val_acc > best_val:
             best_val, best_epoch = val_acc, epoch
-            save_checkpoint(out, "best", model, {**meta, "epoch": epoch, "val_acc": val_acc})
+            if main:
+                save_checkpoint(out, "best", model, {**meta, "epoch": epoch, "val_acc": val_acc})
+        if not main:
+            continue
         save_checkpoint(out, "last", model, {**meta, "epoch": epoch, "history": history, "best_val": best_val,
                                              "best_epoch": best_epoch}, optimizer)
         _write_csv(out / "metrics.csv", history)
@@ -199,6 +216,7 @@ def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, f
             rate = row["sketch_images_per_s"] + row["view_images_per_s"]
             note(f"{st.name} epoch {epoch + 1}/{epochs}: loss {row['loss']:.4f} "
                  f"val_acc {val_acc:.3f} ({row['seconds']:.1f}s, {rate:.0f} images/s)")
+    distributed.barrier()  # rank 0's checkpoints are written when fit returns on any rank
     return FitResult(out, st.name, best_val, best_epoch, history, time.perf_counter() - t_start)
 
 
