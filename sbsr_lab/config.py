@@ -78,6 +78,7 @@ class Profile:
     max_noise: float = 1.0             # noise levels are drawn in [0, max_noise]
     longtail: str = ""                 # "MAX:MIN": shapes per class on a power law (data/longtail.py); "" = balanced
     sketch_source: str = "held_out"    # sketches traced from "held_out" shapes, or from "gallery" shapes (instance level)
+    sketch_styles: str = "perspective" # "perspective" (generator 3's drawings) or "people": + flat views, outlines, icons, partial, placement
 
     # -- rendering --------------------------------------------------------------------------------
     rig: str = "ring12"                # "ring12" (12 views, 30 deg elevation) or "dodeca20"
@@ -165,7 +166,7 @@ def _field_types() -> dict[str, Any]:
 # String keys with a fixed set of values (checked here so that a typo fails before any work starts).
 BACKBONE_NAMES: tuple[str, ...] = ("compact", "resnet18", "resnet34", "resnet50", "vgg16", "vgg19", "alexnet")
 CHOICES: dict[str, tuple[str, ...]] = {"backbone": BACKBONE_NAMES, "optimizer": ("sgd", "adamw"), "pooling": ("mean", "max"),
-                                       "sketch_source": ("held_out", "gallery")}
+                                       "sketch_source": ("held_out", "gallery"), "sketch_styles": ("perspective", "people")}
 _LONGTAIL = re.compile(r"^(\d+):(\d+)$")
 
 

@@ -52,9 +52,10 @@ __all__ = [
 SKETCH_SOURCE_OFFSET = 100_000
 #: Profile fields that change the data on disk; a folder built with other values is refused.
 DATA_KEYS = ("seed", "classes", "shapes_per_class", "sketches_per_class", "test_sketch_fraction",
-             "sketch_size", "max_noise", "rig", "view_size", "upright", "pca_align", "longtail", "sketch_source")
+             "sketch_size", "max_noise", "rig", "view_size", "upright", "pca_align", "longtail", "sketch_source",
+             "sketch_styles")
 #: Data keys added later: a folder built before them was built with these values.
-_LATER_KEY_DEFAULTS = {"longtail": "", "sketch_source": "held_out"}
+_LATER_KEY_DEFAULTS = {"longtail": "", "sketch_source": "held_out", "sketch_styles": "perspective"}
 
 
 def shape_counts(profile: Profile) -> dict[str, int]:
@@ -147,7 +148,7 @@ def _shape_job(root: str, cls: str, index: int, seed: int, rig: str, size: int, 
 
 
 def _sketch_job(root: str, cls: str, index: int, seed: int, noise: float, size: int,
-                source: int = -1) -> tuple[str, bool, dict]:
+                source: int = -1, styles: str = "perspective") -> tuple[str, bool, dict]:
     from sbsr_lab.data.sketchgen import synthesize_sketch
     from sbsr_lab.data.stroke_io import strokes_to_quickdraw, write_ndjson
     from sbsr_lab.data.strokes import strokes_to_image
@@ -159,17 +160,18 @@ def _sketch_job(root: str, cls: str, index: int, seed: int, noise: float, size: 
     nd = png.with_suffix(".ndjson")
     if png.exists() and nd.exists():
         rec = json.loads(nd.read_text().splitlines()[0])
-        if rec.get("generator") == SKETCH_GENERATOR:  # made by this generator: keep
+        if rec.get("generator") == SKETCH_GENERATOR and rec.get("styles", "perspective") == styles:  # same: keep
             return kid, False, {"view": rec.get("view") or None, "style": rec.get("style")}
     # a held-out instance, or (source >= 0) the gallery shape `source` of the class
     mesh, params = make_shape(cls, source if source >= 0 else SKETCH_SOURCE_OFFSET + index, seed)
     mesh = normalize_mesh(mesh, upright=True)
     rng = np.random.default_rng([seed, 7, index, sum(map(ord, cls))])
-    sketch = synthesize_sketch(mesh, rng, noise, cls=cls, params=params)  # the style is drawn from rng
+    sketch = synthesize_sketch(mesh, rng, noise, cls=cls, params=params,  # the style is drawn from rng
+                               people_styles=styles == "people")
     view = {k: float(v) for k, v in (sketch.view or {}).items()}
     # "drawing": the strokes where the drawer put them on the page (framed by the query path like the PNG)
     record = {"word": cls, "key_id": kid, "countrycode": "SB", "recognized": True,
-              "drawing": strokes_to_quickdraw(sketch.on_canvas()), "noise": float(noise), "generator": SKETCH_GENERATOR,
+              "drawing": strokes_to_quickdraw(sketch.on_canvas()), "noise": float(noise), "generator": SKETCH_GENERATOR, "styles": styles,
               "widths": [float(w) for w in sketch.widths], "view": view, "style": sketch.style,
               "placement": dict(sketch.placement)}
     image = strokes_to_image(sketch.strokes, size=size, widths=sketch.widths)
@@ -337,7 +339,8 @@ def build_synthshapes(profile: Profile | str = "default", root: str | Path | Non
         splits, noise = _splits(profile, cls, n), _noise_levels(profile, cls, n)
         for j in range(n):
             src = j % n_shapes[cls] if profile.sketch_source == "gallery" else -1
-            sketch_jobs.append((str(root), cls, j, profile.seed, float(noise[j]), profile.sketch_size, src))
+            sketch_jobs.append((str(root), cls, j, profile.seed, float(noise[j]), profile.sketch_size, src,
+                                profile.sketch_styles))
             sketch_meta.append((cls, splits[j], float(noise[j]), _shape_id(cls, src) if src >= 0 else None))
     sketch_results = run_jobs(_sketch_job, sketch_jobs, workers, "sketches", progress)
     seconds["sketches"] = time.perf_counter() - t0

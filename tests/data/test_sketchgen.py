@@ -444,3 +444,39 @@ def test_manifest_records_keep_the_style(tmp_path):
     back = load_manifest(tmp_path)
     assert [s.style for s in back.sketches] == ["front", None]
     assert "style" not in back.sketches[1].to_json()
+
+
+# The profiles' default sketch_styles="perspective" draws what generator 3 drew, bit for bit (its digests,
+# recorded before the drawing styles existed): the shipped model and the demo's figures were made on it.
+GENERATOR_3_DIGESTS = {("chair", 0, 0.0): "0b6f17a8e3cbdc8d", ("airplane", 1, 0.4): "b8dc8c36ef17ff16",
+                       ("car", 2, 0.8): "3d65eaa71da09b90"}
+
+
+@pytest.mark.parametrize("cls, index, noise", sorted(GENERATOR_3_DIGESTS))
+def test_perspective_only_sketches_are_generator_3s(cls, index, noise):
+    import hashlib
+
+    from sbsr_lab.data.synthshapes import make_shape
+
+    mesh = normalize_mesh(make_shape(cls, index, 0)[0], upright=True)
+    sk = synthesize_sketch(mesh, np.random.default_rng([0, 7, index]), noise, size=128, people_styles=False)
+    assert sk.style == "perspective" and sk.placement == {}
+    h = hashlib.sha256()
+    for s in sk.strokes:
+        h.update(np.round(s.astype(np.float64), 4).tobytes())
+    h.update(repr((sk.widths, sorted(sk.view.items()))).encode())
+    assert h.hexdigest()[:16] == GENERATOR_3_DIGESTS[(cls, index, noise)]
+
+
+def test_build_draws_people_styles_only_when_the_profile_asks(tmp_path):
+    from sbsr_lab.config import get_profile
+    from sbsr_lab.data.build import build_synthshapes
+    from sbsr_lab.data.manifest import load_manifest
+
+    base = dict(classes=("chair", "house"), shapes_per_class=2, sketches_per_class=12, view_size=32, sketch_size=64)
+    styles = {}
+    for mode in ("perspective", "people"):
+        build_synthshapes(get_profile("ci", sketch_styles=mode, **base), tmp_path / mode, workers=1, progress=False)
+        styles[mode] = {s.style for s in load_manifest(tmp_path / mode).sketches}
+    assert styles["perspective"] == {"perspective"}
+    assert len(styles["people"]) >= 3

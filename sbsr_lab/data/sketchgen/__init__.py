@@ -150,7 +150,7 @@ class Sketch:
 
 def synthesize_sketch(mesh: trimesh.Trimesh, rng: np.random.Generator, noise: float, size: int = 256,
                       style: str | None = None, cls: str | None = None,
-                      params: Mapping[str, Any] | None = None) -> Sketch:
+                      params: Mapping[str, Any] | None = None, people_styles: bool = True) -> Sketch:
     """A human-like sketch of a normalised mesh (unit bounding sphere, +Y up) with noise level ``noise``.
 
     ``style`` (one of :data:`STYLES`; default: :func:`choose_style` from ``rng``) says how it is drawn:
@@ -162,8 +162,13 @@ def synthesize_sketch(mesh: trimesh.Trimesh, rng: np.random.Generator, noise: fl
     gets a place and a pen on the page (:func:`place_on_canvas`; small ones are redrawn with the pen
     and traced back, :func:`pen_retrace`) and is framed like a query: fitted into [m, 1 - m]² with a
     random margin m in [0.04, 0.12] (mean :data:`~sbsr_lab.data.sketch_image.TRAINING_MARGIN`).
+    ``people_styles=False`` (the profiles' default ``sketch_styles="perspective"``) draws what generator 3
+    drew, bit for bit: always ``perspective``, no style or placement drawn from ``rng``, framed with the
+    random margin only.
     Raises :class:`SketchError` if the mesh shows no lines from three viewpoints in a row.
     """
+    if not people_styles:
+        style = "perspective"
     if style is None:
         style = choose_style(rng, iconic=has_icon(cls), top=cls is None or cls in TOP_VIEW_CLASSES)
     if style not in STYLES:
@@ -195,8 +200,8 @@ def synthesize_sketch(mesh: trimesh.Trimesh, rng: np.random.Generator, noise: fl
     if style == "partial" and drawn is None:  # a one-piece object: leave one side unfinished
         strokes = erase_side(strokes, rng)
     strokes, widths = humanize(strokes, rng, noise)
-    placement = place_on_canvas(rng)
-    if placement["size"] < SMALL_SIZE:  # a small drawing: the pen merges its details
+    placement = place_on_canvas(rng) if people_styles else {}
+    if placement and placement["size"] < SMALL_SIZE:  # a small drawing: the pen merges its details
         strokes = pen_retrace(strokes, placement)
         widths = vary_width(strokes, rng, noise)
     strokes = normalize_strokes(strokes, margin=float(rng.uniform(0.04, 0.12)))
