@@ -224,7 +224,7 @@ class RetrievalDemo:
         self.answer.clear(engine.class_names)
         self._message(f"Model: <b>{html.escape(METHOD_LABELS.get(engine.method, engine.method))}</b>, gallery of "
                       f"{len(engine.index)} shapes. Draw something.")
-        if requery and not self.pad.is_empty and self.source is None:
+        if requery and not self.pad.is_empty:  # the same drawing, the new model (a test sketch stays unrecorded)
             self.query_now()
         return True
 

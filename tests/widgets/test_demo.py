@@ -114,6 +114,8 @@ def test_test_sketch_picker_signals_and_resets(demo):
     assert f"test sketch: {sketches[i].id}" in demo.sketch_label.value and "clear pad" in demo.sketch_label.value
     assert demo.sketch_box.value == -1        # no stale value: the same sketch can be picked again
     assert len(demo.history) == 0             # a test sketch is not the learner's drawing
+    demo.set_model("bundle:cfttsl")           # the same test sketch asked again with the new model
+    assert demo.last_result.method == "cfttsl" and len(demo.history) == 0
     demo.sketch_box.value = i
     assert demo.last_result.predicted_class == "cross" and demo.sketch_box.value == -1
     draw_ring(demo.pad)                       # strokes on top: a new drawing of the learner, recorded
