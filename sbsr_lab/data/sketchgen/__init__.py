@@ -118,7 +118,9 @@ __all__ = [
 #: view = noise); 3: that chance is a ramp of the noise level (:func:`unusual_view_probability`);
 #: 4: drawing styles (:mod:`.styles`: flat front/side/top views, outlines, iconic symbols, partial
 #: drawings) and placement on the page (:mod:`.placement`: small drawings traced back with the pen).
-SKETCH_GENERATOR = 4
+#: 5: the styles of 4 only with ``people_styles`` (the profile's ``sketch_styles="people"``); without them,
+#: generator 3's drawings bit for bit. Files record the mode (``styles``) beside the version.
+SKETCH_GENERATOR = 5
 
 
 @dataclass
