@@ -54,9 +54,24 @@ def cmd_data_build(args: argparse.Namespace) -> int:
 
     profile = _profile(args)
     t0 = time.perf_counter()
-    report = build_synthshapes(profile, args.root, workers=args.workers, progress=not args.quiet)
+    report = build_synthshapes(profile, args.root, workers=args.workers, progress=not args.quiet, shard=args.shard)
     print(report)
-    print(f"data build --profile {profile.name}: {time.perf_counter() - t0:.1f} s")
+    part = f" --shard {args.shard} (merge with `sbsr-lab data merge` once every shard is done)" if args.shard else ""
+    print(f"data build --profile {profile.name}{part}: {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def cmd_data_merge(args: argparse.Namespace) -> int:
+    from sbsr_lab.data.build import build_synthshapes, default_root
+    from sbsr_lab.data.shards import PARTS_DIR
+
+    profile = _profile(args)
+    root = Path(args.root) if args.root else default_root(profile)
+    if not (root / PARTS_DIR).is_dir():
+        raise SbsrError(f"{root} holds no {PARTS_DIR}/ to merge. Fix: run `sbsr-lab data build --shard I/N` "
+                        "for I = 0..N-1 into that --root first.")
+    build_synthshapes(profile, root, workers=0, progress=False)  # no shard: checks every part, then merges
+    print(f"data merge: {root / 'manifest.json'}")
     return 0
 
 
@@ -316,7 +331,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profile(build)
     build.add_argument("--root", help="dataset folder (default data/synthshapes-<profile>)")
     build.add_argument("--workers", type=int, help="worker processes (default: all cores)")
+    build.add_argument("--shard", metavar="I/N", help="make only shard I of N (0 <= I < N), e.g. a job array's "
+                       "task; then `data merge`")
     build.set_defaults(func=cmd_data_build)
+    merge = data.add_parser("merge", help="merge the manifest parts of `data build --shard I/N` runs")
+    _add_profile(merge)
+    merge.add_argument("--root", help="dataset folder (default data/synthshapes-<profile>)")
+    merge.set_defaults(func=cmd_data_merge)
     sheet = data.add_parser("sheet", help="contact sheet PNG: shapes, views, sketches by noise, per class")
     _add_profile(sheet)
     sheet.add_argument("--root", help="dataset folder (built if missing)")

@@ -33,6 +33,7 @@ from sbsr_lab.config import Profile, default_data_root, get_profile
 from sbsr_lab.errors import DatasetLayoutError
 from sbsr_lab.io import atomic_path, atomic_write_json, save_png
 from sbsr_lab.data.manifest import MANIFEST_NAME, Manifest, ShapeRecord, SketchRecord, load_manifest
+from sbsr_lab.data.shards import PARTS_DIR, clear_parts, parse_shard, read_parts, take_shard, write_part
 from sbsr_lab.data.sketchgen import SKETCH_GENERATOR
 
 __all__ = [
@@ -274,7 +275,7 @@ def _check_root(root: Path, profile: Profile) -> None:
                 f"asked: {', '.join(f'{k}={want[k]!r}' for k in diff)}). Use another --root, or delete the folder to rebuild."
             )
         return
-    ours = {"shapes", "views", "sketches"}
+    ours = {"shapes", "views", "sketches", PARTS_DIR}
     foreign = [p.name for p in root.iterdir() if p.name not in ours and not p.name.startswith(".")]
     if foreign:
         raise DatasetLayoutError(
@@ -305,7 +306,7 @@ def _noise_levels(profile: Profile, cls: str, n: int | None = None) -> np.ndarra
 
 def build_synthshapes(profile: Profile | str = "default", root: str | Path | None = None,
                       workers: int | None = None, styles: Iterable[str] | None = None,
-                      progress: bool = True) -> BuildReport:
+                      progress: bool = True, shard: tuple[int, int] | str | None = None) -> BuildReport:
     """Build (or finish building) SynthShapes for ``profile`` in ``root``.
 
     Args:
@@ -314,21 +315,29 @@ def build_synthshapes(profile: Profile | str = "default", root: str | Path | Non
         workers: worker processes (default: the number of CPU cores).
         styles: view styles to render (default: the profile's ``view_style``, plus ``depth``).
         progress: show tqdm progress bars.
+        shard: ``(I, N)`` or ``"I/N"``: make only shard I's share of the shapes and sketches and write
+            its part of the manifest (:mod:`sbsr_lab.data.shards`); without it, a folder holding parts
+            is merged (every part must be there).
 
     Returns a :class:`BuildReport`; the folder then holds ``manifest.json`` (see ``docs/architecture.md``).
     """
     profile = get_profile(profile)
     root = Path(root) if root is not None else default_root(profile)
+    shard = parse_shard(shard)
     _check_root(root, profile)
     root.mkdir(parents=True, exist_ok=True)
     workers = (os.cpu_count() or 1) if workers is None else workers
     style_list = tuple(dict.fromkeys(styles or (profile.view_style, "depth")))
     seconds: dict[str, float] = {}
+    settings = {**{k: v for k, v in profile.to_dict().items() if k in DATA_KEYS}, "styles": list(style_list)}
+    parts = read_parts(root, settings, "sbsr-lab data build") if shard is None else None
 
     t0 = time.perf_counter()
     shape_jobs = [(str(root), cls, i, profile.seed, profile.rig, profile.view_size, style_list,
                    profile.upright, profile.pca_align)
                   for cls, n_shapes in shape_counts(profile).items() for i in range(n_shapes)]
+    shape_index = take_shard(shape_jobs, shard) if parts is None else []  # a merge makes nothing
+    shape_jobs = [shape_jobs[k] for k in shape_index]
     shape_results = run_jobs(_shape_job, shape_jobs, workers, "shapes + views", progress)
     seconds["shapes+views"] = time.perf_counter() - t0
 
@@ -342,6 +351,8 @@ def build_synthshapes(profile: Profile | str = "default", root: str | Path | Non
             sketch_jobs.append((str(root), cls, j, profile.seed, float(noise[j]), profile.sketch_size, src,
                                 profile.sketch_styles))
             sketch_meta.append((cls, splits[j], float(noise[j]), _shape_id(cls, src) if src >= 0 else None))
+    sketch_index = take_shard(sketch_jobs, shard) if parts is None else []
+    sketch_jobs, sketch_meta = [sketch_jobs[k] for k in sketch_index], [sketch_meta[k] for k in sketch_index]
     sketch_results = run_jobs(_sketch_job, sketch_jobs, workers, "sketches", progress)
     seconds["sketches"] = time.perf_counter() - t0
 
@@ -356,7 +367,18 @@ def build_synthshapes(profile: Profile | str = "default", root: str | Path | Non
         manifest.sketches.append(SketchRecord(kid, cls, split, f"sketches/{cls}/{kid}.png",
                                               f"sketches/{cls}/{kid}.ndjson", round(noise, 6), extra.get("view"),
                                               style=extra.get("style"), source=source))
-    manifest.save(root)
+    if shard is not None:  # this shard's records, by their index in the whole build
+        write_part(root, shard, settings, {
+            "shapes": [[k, r.to_json()] for k, r in zip(shape_index, manifest.shapes)],
+            "sketches": [[k, r.to_json()] for k, r in zip(sketch_index, manifest.sketches)]})
+    else:
+        if parts is not None:  # merge: every shard's records in the order of one build
+            whole = manifest.to_json()
+            for key in ("shapes", "sketches"):
+                whole[key] = [rec for _, rec in sorted((it for part in parts for it in part["items"][key]), key=lambda it: it[0])]
+            manifest = Manifest.from_json(whole, root)
+        manifest.save(root)
+        clear_parts(root)
     return BuildReport(
         root=root,
         shapes_built=sum(r[1] for r in shape_results), shapes_skipped=sum(not r[1] for r in shape_results),
