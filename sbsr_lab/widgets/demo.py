@@ -241,6 +241,13 @@ class RetrievalDemo:
         self.source = None
         self._schedule(self.query_now)
 
+    def draw(self, strokes: Any) -> Any:
+        """Put ``strokes`` on the pad as a person's new drawing and query at once (recorded like one drawn
+        by hand, without waiting for the debouncer); returns the ``QueryResult``."""
+        self.source, self.drawing, self.sketch_label.value = None, _new_drawing(), ""
+        self.pad.set_strokes(strokes, notify=False)
+        return self.query_now()
+
     def _width(self, brush: float) -> float:
         """The query's line width for a pen of ``brush`` px: the training width (``sketch_size / 64``) scaled."""
         return max(1.0, self.engine.sketch_size / 64) * brush / DEFAULT_BRUSH

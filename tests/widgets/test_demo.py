@@ -121,6 +121,9 @@ def test_test_sketch_picker_signals_and_resets(demo):
     draw_ring(demo.pad)                       # strokes on top: a new drawing of the learner, recorded
     assert len(demo.history) == 1 and len(demo.history.recent()[0].strokes) == len(demo.pad.strokes)
     assert "on top of test sketch" in demo.sketch_label.value
+    demo.sketch_box.value = i
+    res = demo.draw(demo.pad.strokes)         # the notebook's "as if drawn by hand": a new, recorded drawing
+    assert res is not None and len(demo.history) == 2 and demo.sketch_label.value == ""
 
 
 def test_replay_reproduces_the_recorded_query_exactly(demo, tmp_path):
