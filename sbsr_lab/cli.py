@@ -103,7 +103,7 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
 
     profile = _profile(args)
     report = prepare_benchmark(args.name, args.root, profile, workers=args.workers, strict=not args.allow_missing,
-                               progress=not args.quiet, out=args.out)
+                               progress=not args.quiet, out=args.out, shard=args.shard)
     print(report)
     return 0
 
@@ -361,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--out", help="write views and manifest here instead of --root")
     prep.add_argument("--workers", type=int, help="worker processes (default: all cores)")
     prep.add_argument("--allow-missing", action="store_true", help="skip missing files instead of stopping")
+    prep.add_argument("--shard", metavar="I/N", help="render only shard I of N (0 <= I < N); the same command "
+                      "without --shard then writes the manifest")
     prep.set_defaults(func=cmd_data_prepare)
 
     render = sub.add_parser("render", help="render one mesh file in every style to a PNG grid")

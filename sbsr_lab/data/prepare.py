@@ -41,6 +41,7 @@ from sbsr_lab.config import Profile, get_profile
 from sbsr_lab.data.benchmarks import BenchmarkIndex, BenchmarkSketch, ValidationReport, scan_benchmark, validate
 from sbsr_lab.data.benchmarks.records import LAYOUT_TITLES
 from sbsr_lab.data.build import BuildReport, render_shape_views, run_jobs
+from sbsr_lab.data.shards import clear_parts, parse_shard, read_parts, take_shard, write_part
 from sbsr_lab.data.manifest import MANIFEST_NAME, Manifest, ShapeRecord, SketchRecord
 from sbsr_lab.errors import DatasetLayoutError
 from sbsr_lab.io import atomic_write_json
@@ -224,7 +225,8 @@ def _remove_stale_temporaries(folders: list[Path]) -> None:
 # ---------------------------------------------------------------------------------------------------
 
 def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "full", *, workers: int | None = None,
-                      strict: bool = True, progress: bool = True, out: str | Path | None = None) -> PrepareReport:
+                      strict: bool = True, progress: bool = True, out: str | Path | None = None,
+                      shard: tuple[int, int] | str | None = None) -> PrepareReport:
     """Validate the benchmark in ``root``, render its shapes' views and write ``manifest.json``.
 
     Args:
@@ -238,6 +240,9 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
         progress: print the validation report and show a progress bar (``print(report)`` for the summary).
         out: folder for ``manifest.json`` and ``views/`` (default: ``root``). Paths in the manifest are
             relative to it, so the raw data can stay on a read-only disk.
+        shard: ``(I, N)`` or ``"I/N"``: render only shard I's share of the shapes and write its part
+            (:mod:`sbsr_lab.data.shards`), no manifest; without it, a folder holding parts must hold all
+            N of them (else the error names the missing shard) and the manifest is written from them.
 
     Returns:
         A :class:`PrepareReport` (a ``BuildReport``). Its ``failed`` lists the meshes left out.
@@ -269,9 +274,26 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
     jobs = [(s.id, str(s.path), {st: str(d / f"{s.id}.png") for st, d in view_dirs.items()}, profile.rig,
              profile.view_size, profile.upright, profile.pca_align) for s in index.shapes]
     workers = (os.cpu_count() or 1) if workers is None else workers
-    _preload_renderer()
-    results = run_jobs(_view_job, jobs, workers, f"{index.layout} views", progress)
+    shard = parse_shard(shard)
+    settings = {"layout": index.layout, "shapes": len(jobs), "styles": list(styles), "rig": profile.rig,
+                "view_size": profile.view_size, "upright": profile.upright, "pca_align": profile.pca_align}
+    parts = read_parts(out_dir, settings, f"sbsr-lab data prepare {name} --root {root}") if shard is None else None
+    if parts is not None:  # every shard rendered its share: their results, in the order of the shapes
+        results = [tuple(r[1:]) for r in sorted((r for p in parts for r in p["items"]["views"]), key=lambda r: r[0])]
+    else:
+        picked = take_shard(jobs, shard)
+        _preload_renderer()
+        results = run_jobs(_view_job, [jobs[k] for k in picked], workers, f"{index.layout} views", progress)
     seconds["views"] = time.perf_counter() - t0
+    if shard is not None:
+        part = write_part(out_dir, shard, settings, {"views": [[k, *r] for k, r in zip(picked, results)]})
+        return PrepareReport(
+            root=out_dir, shapes_built=sum(r[1] == "rendered" for r in results),
+            shapes_skipped=sum(r[1] == "cached" for r in results), sketches_built=0, sketches_skipped=0,
+            seconds=seconds, name=index.layout, manifest_path=part, sketches=0,
+            views_per_shape=profile.views_per_shape(), styles=styles,
+            failed=[(sid, reason) for sid, status, reason in results if status == "failed"], dropped_classes=[],
+            validation=report)
 
     # -- manifest --------------------------------------------------------------------------------------
     t0 = time.perf_counter()
@@ -302,6 +324,7 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
             continue
         manifest.sketches.append(SketchRecord(k.id, k.cls, split, relative_path(k.path, out_dir)))
     manifest_path = manifest.save(out_dir)
+    clear_parts(out_dir)
     seconds["manifest"] = time.perf_counter() - t0
 
     return PrepareReport(

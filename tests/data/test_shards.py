@@ -69,3 +69,35 @@ def test_merge_without_parts_and_bad_shards_are_clear(tmp_path, capsys):
         with pytest.raises(DatasetLayoutError, match="--shard"):
             parse_shard(bad)
     assert take_shard(list(range(7)), (1, 3)) == [1, 4] and take_shard(list(range(3)), None) == [0, 1, 2]
+
+
+# -- data prepare --shard ---------------------------------------------------------------------------------
+
+def test_prepare_shards_and_merge_equal_one_prepare(tmp_path):
+    from sbsr_lab.data.prepare import prepare_benchmark
+
+    try:
+        from . import fixtures_benchmarks as fx
+    except ImportError:
+        import fixtures_benchmarks as fx
+
+    raw = tmp_path / "raw"
+    fx.make_shrec14(raw)  # 6 shapes in 3 classes: M000001, 3, 5 in shard 0 (index % 2)
+    (raw / "SHREC14LSSTB_TARGET_MODELS" / "M000003.off").write_text("this is not a mesh\n")  # one failure
+    profile = get_profile("ci", view_size=32)
+
+    def prepare(out: str, **kw):
+        return prepare_benchmark("shrec14", raw, profile, workers=0, progress=False, out=tmp_path / out, **kw)
+
+    with pytest.warns(RuntimeWarning, match="M000003"):
+        prepare("one")
+    parts = [prepare("two", shard=f"{i}/2") for i in range(2)]
+    assert [r.shapes_built for r in parts] == [2, 3] and not (tmp_path / "two" / "manifest.json").exists()
+    (tmp_path / "two" / PARTS_DIR / "part-1-of-2.json").rename(tmp_path / "part1")
+    with pytest.raises(DatasetLayoutError, match=r"shard 1/2 .*missing.*--shard 1/2"):
+        prepare("two")
+    (tmp_path / "part1").rename(tmp_path / "two" / PARTS_DIR / "part-1-of-2.json")
+    with pytest.warns(RuntimeWarning, match="M000003"):  # the merge reports the shard's failure, renders nothing
+        merged = prepare("two")
+    assert merged.shapes_built == 5 and not (tmp_path / "two" / PARTS_DIR).exists()
+    assert _files(tmp_path / "one") == _files(tmp_path / "two")
