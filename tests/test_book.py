@@ -46,3 +46,33 @@ def test_book_builds_strict_with_every_page(tmp_path):
     models = (site / "api" / "models.html").read_text(encoding="utf-8")
     assert "MultiViewNet" in models and "view pooling" in models
     assert (site / "api" / "course.html").is_file() and (site / "search" / "search_index.json").is_file()
+
+
+def test_the_site_copy_of_a_notebook_needs_no_internet(tmp_path):
+    """A widget view needs a kernel and a widget manager from a CDN: the site keeps only its text; scripts
+    from other hosts in an output (plotly asks for MathJax from a CDN) are dropped."""
+    import importlib.util
+
+    import nbformat
+
+    spec = importlib.util.spec_from_file_location("book_build", ROOT / "docs" / "book" / "build.py")
+    book = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(book)
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("demo")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={
+        "application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2, "version_minor": 0},
+        "text/plain": "VBox()"})]
+    figure = nbformat.v4.new_code_cell("fig")
+    figure.outputs = [nbformat.v4.new_output("display_data", data={"text/html": (
+        '<div> <script src="https://cdnjs.cloudflare.com/ajax/libs/mathjax/3.2.2/es5/tex-svg.min.js"></script>'
+        '<script>Plotly.newPlot("x")</script></div>')})]
+    nb.cells = [cell, figure]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    nbformat.write(nb, tmp_path / "in.ipynb")
+    book._static_copy(tmp_path / "in.ipynb", tmp_path / "out.ipynb")
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert "widgets" not in out.metadata
+    html = out.cells[1].outputs[0]["data"]["text/html"]
+    assert "cdnjs" not in html and "Plotly.newPlot" in html      # the figure stays, its CDN script goes
+    assert list(out.cells[0].outputs[0]["data"]) == ["text/plain"] and "live widget" in out.cells[0].outputs[0]["data"]["text/plain"]

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+_EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\ssrc=[\"']https?://[^\"']*[\"'][^>]*>\s*</script>", re.I)
 CONFIG = Path(__file__).resolve().parent / "mkdocs.yml"
 #: API pages: (page, title, modules documented on it)
 API = [
@@ -66,6 +67,7 @@ def execute_notebooks(cache: Path, timeout: int = 900) -> list[Path]:
             start = time.perf_counter()
             nb = nbformat.read(src, as_version=4)
             os.environ["SBSR_PROFILE"] = "ci"
+            os.environ["PLOTLY_RENDERER"] = "notebook"  # figures as HTML with plotly.js inline: no CDN
             NotebookClient(nb, timeout=timeout, kernel_name="python3",
                            resources={"metadata": {"path": str(src.parent)}}).execute()
             nbformat.write(nb, target)
@@ -73,6 +75,27 @@ def execute_notebooks(cache: Path, timeout: int = 900) -> list[Path]:
             print(f"executed {src.name} in {time.perf_counter() - start:.0f} s", flush=True)
         out.append(target)
     return out
+
+
+def _static_copy(src: Path, dst: Path) -> None:
+    """Copy a notebook for the site with nothing that needs the internet: live widgets (their views need
+    a kernel and a widget manager from a CDN) leave only their text, and scripts that outputs load from
+    other hosts go (plotly's figures ask for MathJax from a CDN; they use no LaTeX)."""
+    import nbformat
+
+    nb = nbformat.read(src, as_version=4)
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            html = data.get("text/html")
+            if html:
+                text = "".join(html) if isinstance(html, list) else html
+                data["text/html"] = _EXTERNAL_SCRIPT.sub("", text)
+            if "application/vnd.jupyter.widget-view+json" in data:
+                data.pop("application/vnd.jupyter.widget-view+json")
+                data["text/plain"] = "(a live widget: run the notebook in Jupyter to use it)"
+    nbformat.write(nb, dst)
 
 
 def stage(work: Path, notebooks: list[Path]) -> None:
@@ -87,7 +110,7 @@ def stage(work: Path, notebooks: list[Path]) -> None:
         if page.suffix in (".md", ".png", ".svg"):
             shutil.copy2(page, work / page.name)
     for nb in notebooks:
-        shutil.copy2(nb, work / "notebooks" / nb.name)
+        _static_copy(nb, work / "notebooks" / nb.name)
     lines = ["# API reference", "", "Generated from the docstrings of the library (mkdocstrings).", ""]
     for page, title, modules in API:
         body = [f"# {title}", ""] + [f"::: {m}\n" for m in modules]
