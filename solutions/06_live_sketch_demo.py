@@ -218,7 +218,7 @@ display(HTML(demo.status.value))
 # %%
 from sbsr_lab.widgets.history import short_path
 
-demo.pad.set_strokes(strokes)                        # as if drawn by hand: one drawing, recorded
+demo.draw(strokes)                                   # as if drawn by hand: a new drawing, recorded
 for entry in demo.history.recent(3):
     print(entry.label())
 demo.replay(demo.history.recent(1)[0].id)
