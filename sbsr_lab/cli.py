@@ -171,8 +171,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     data = args.data or default_root(profile)
     result = fit(args.stage, profile, data, args.out, from_run=args.from_run, resume=args.resume,
                  overwrite=args.overwrite, progress=not args.quiet)
-    print(f"{result.stage}: best val_acc {result.best_val:.3f} at epoch {result.best_epoch + 1}, "
-          f"{result.seconds:.1f} s -> {result.run}")
+    from sbsr_lab.train.distributed import is_main
+
+    if is_main():  # under torchrun: once, by rank 0
+        print(f"{result.stage}: best val_acc {result.best_val:.3f} at epoch {result.best_epoch + 1}, "
+              f"{result.seconds:.1f} s -> {result.run}")
     return 0
 
 
