@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sbsr_lab.errors import CheckpointError
-from sbsr_lab.retrieval.bundle import bundle_calibration, bundle_views, default_bundle_path, read_bundle
+from sbsr_lab.retrieval.bundle import default_bundle_path, load_bundle_engine, read_bundle
 from sbsr_lab.retrieval.query import QueryEngine, build_engine
 
 __all__ = ["ModelSpec", "load_engine", "bundle_methods"]
@@ -137,24 +137,6 @@ def bundle_methods(bundle: PathLike | None = None) -> list[str]:
 
 
 def _bundle_engine(method: str, path: PathLike | None) -> QueryEngine:
-    """The :class:`QueryEngine` of ``method`` from the bundle at ``path`` (default: the packaged one)."""
-    from sbsr_lab.models import create_model, model_name_for
-    from sbsr_lab.retrieval.index import GalleryIndex
-    from sbsr_lab.train.checkpoint import load_checkpoint, load_weights
-
-    desc = read_bundle(path)
-    root = Path(desc["root"])
-    if method not in desc["methods"]:
-        raise CheckpointError(f"The bundle at {root} has no method {method!r}; it has {', '.join(desc['methods'])}.")
-    m = desc["methods"][method]
-    state, _, _ = load_checkpoint(root, m["sketch"])
-    net = create_model(model_name_for(m["model_kind"], m["backbone"]), len(desc["class_names"]), embed_dim=m["embed_dim"])
-    load_weights(net, {k: v.float() if v.is_floating_point() else v for k, v in state.items()},
-                 f"The bundle's {method} model ({root / m['sketch']}.safetensors)",
-                 "Export the bundle again with this version (`export_bundle`), or reinstall sbsr_lab.")
-    index = GalleryIndex.load(root / m["gallery"])
-    index.thumbnails = [str(root / t) if t else None for t in index.thumbnails]
-    engine = QueryEngine(method, net.eval(), index, desc["class_names"], desc["sketch_size"], desc["image_size"],
-                         desc["am_scale"], desc.get("shapes", {}), bundle_calibration(m, root / "bundle.json"))
-    engine.views = bundle_views(m, desc, index)  # per-view embeddings: each result's best-matching view
-    return engine
+    """The :class:`QueryEngine` of ``method`` from the bundle at ``path`` (default: the packaged one),
+    through the bundle's fully checked loader (:func:`~sbsr_lab.retrieval.bundle.load_bundle_engine`)."""
+    return load_bundle_engine(method, path)
