@@ -52,7 +52,10 @@ The interface of a :class:`Stage` (class attributes, then methods with a default
   step the networks first and the discriminator last (a step changes weights in place that the other
   backward may still need), or recompute the loss in between (tests/train/test_stage_registry.py).
   :meth:`Stage.optimizer` builds the one optimiser (parameter groups carry ``lr_mult``, applied to the
-  schedule's rate at every step: a discriminator can have its own group and rate).
+  schedule's rate at every step: a discriminator can have its own group and rate). Under ``torchrun``
+  the ``criterion`` a step gets runs the model inside DistributedDataParallel
+  (:mod:`sbsr_lab.train.distributed`; the stage still sees the plain model): make one backward pass
+  per call of ``criterion``, since DDP averages the gradients during that pass.
 * :meth:`Stage.accuracy`: validation accuracy, by default the classifier's accuracy on the held-out
   data of the first modality the stage trains on (sketches before shapes).
 * :meth:`Stage.epochs`: ``sketch_epochs`` for sketch-only stages, else ``epochs``.
