@@ -23,10 +23,20 @@ T = TypeVar("T")
 def interactive(stream: TextIO | None = None) -> bool:
     """True on a terminal, or in a Jupyter kernel writing to its own stderr (where tqdm shows a widget)."""
     stream = stream if stream is not None else sys.stderr
-    if stream is sys.stderr and "ipykernel" in sys.modules:
+    if stream is sys.stderr and "ipykernel" in sys.modules and _in_jupyter_kernel():
         return True
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+def _in_jupyter_kernel() -> bool:
+    """True inside a running Jupyter kernel (not merely a process that imported ipykernel, e.g. under nbval)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
 class _Lines:

@@ -37,3 +37,12 @@ def test_a_terminal_gets_a_tqdm_bar():
     assert interactive(term) and not interactive(io.StringIO())
     assert list(progress(range(3), total=3, desc="bar", stream=term)) == [0, 1, 2]
     assert "\r" in term.getvalue() and "0/3" in term.getvalue()  # tqdm frames (leave=False clears the last)
+
+
+def test_data_build_jobs_print_one_line_under_a_non_terminal(capsys):
+    from sbsr_lab.data.build import run_jobs
+
+    results = run_jobs(divmod, [(i, 3) for i in range(7)], 1, "divisions")
+    err = capsys.readouterr().err
+    assert results == [divmod(i, 3) for i in range(7)]
+    assert "\r" not in err and err.count("\n") == 1 and err.startswith("divisions: 7/7 done")

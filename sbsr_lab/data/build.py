@@ -23,11 +23,10 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import trimesh
-from tqdm.auto import tqdm
 
 from sbsr_lab.config import Profile, default_data_root, get_profile
 from sbsr_lab.errors import DatasetLayoutError
@@ -35,6 +34,7 @@ from sbsr_lab.io import atomic_path, atomic_write_json, save_png
 from sbsr_lab.data.manifest import MANIFEST_NAME, Manifest, ShapeRecord, SketchRecord, load_manifest
 from sbsr_lab.data.shards import PARTS_DIR, clear_parts, parse_shard, read_parts, take_shard, write_part
 from sbsr_lab.data.sketchgen import SKETCH_GENERATOR
+from sbsr_lab.progress import note, progress as show_progress
 
 __all__ = [
     "SKETCH_SOURCE_OFFSET",
@@ -183,26 +183,28 @@ def _sketch_job(root: str, cls: str, index: int, seed: int, noise: float, size: 
 
 def run_jobs(fn: Callable[..., tuple], jobs: list[tuple], workers: int, desc: str,
              progress: bool = True) -> list[tuple]:
-    """Run ``fn(*job)`` for every job, in ``workers`` processes (0 or 1: in this process), with tqdm.
+    """Run ``fn(*job)`` for every job, in ``workers`` processes (0 or 1: in this process), with a progress
+    bar on a terminal and one line when done elsewhere (:func:`sbsr_lab.progress.progress`).
 
     Results come back in the order of ``jobs``.
     """
     results: list[tuple | None] = [None] * len(jobs)
-    bar = tqdm(total=len(jobs), desc=desc, disable=not progress, unit="job", leave=False)
-    try:
+
+    def done() -> Iterator[None]:  # one item per finished job, in the order they finish
         if workers <= 1 or len(jobs) <= 1:
             for i, job in enumerate(jobs):
                 results[i] = fn(*job)
-                bar.update()
-        else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"),
-                                     initializer=_worker_init, initargs=(os.getpid(),)) as pool:
-                futures = {pool.submit(fn, *job): i for i, job in enumerate(jobs)}
-                for fut in as_completed(futures):
-                    results[futures[fut]] = fut.result()
-                    bar.update()
-    finally:
-        bar.close()
+                yield None
+            return
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"),
+                                 initializer=_worker_init, initargs=(os.getpid(),)) as pool:
+            futures = {pool.submit(fn, *job): i for i, job in enumerate(jobs)}
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()
+                yield None
+
+    for _ in show_progress(done(), total=len(jobs), desc=desc, enabled=progress and bool(jobs)):
+        pass
     return results  # type: ignore[return-value]
 
 
@@ -314,7 +316,7 @@ def build_synthshapes(profile: Profile | str = "default", root: str | Path | Non
         root: dataset folder; default ``data/synthshapes-<profile>``.
         workers: worker processes (default: the number of CPU cores).
         styles: view styles to render (default: the profile's ``view_style``, plus ``depth``).
-        progress: show tqdm progress bars.
+        progress: show progress (bars on a terminal, one line per step in a log).
         shard: ``(I, N)`` or ``"I/N"``: make only shard I's share of the shapes and sketches and write
             its part of the manifest (:mod:`sbsr_lab.data.shards`); without it, a folder holding parts
             is merged (every part must be there).
@@ -399,7 +401,7 @@ def ensure_dataset(profile: Profile | str = "default", root: str | Path | None =
         if m.name != "synthshapes" or (complete and current):
             return m
         if complete and progress:
-            tqdm.write(f"{root}: its sketches come from an older sketch generator "
+            note(f"{root}: its sketches come from an older sketch generator "
                        f"(version {m.generators.get('sketches', 1)}, now {SKETCH_GENERATOR}); remaking them.")
     build_synthshapes(profile, root, workers=workers, progress=progress)
     return load_manifest(root)
