@@ -46,3 +46,20 @@ def test_data_build_jobs_print_one_line_under_a_non_terminal(capsys):
     err = capsys.readouterr().err
     assert results == [divmod(i, 3) for i in range(7)]
     assert "\r" not in err and err.count("\n") == 1 and err.startswith("divisions: 7/7 done")
+
+
+def test_gallery_embedding_goes_through_a_dataloader_with_one_progress_line(capsys):
+    import torch
+    from torch.utils.data import TensorDataset
+
+    from sbsr_lab.retrieval.runs import embed_shapes
+
+    class Mean(torch.nn.Module):  # (B, V, 1, H, W) -> (B, 2) unit rows
+        def embed(self, x):
+            return torch.nn.functional.normalize(torch.stack([x.mean((1, 2, 3, 4)), x.std((1, 2, 3, 4))], 1), dim=1)
+
+    views = torch.rand(10, 3, 1, 4, 4)
+    z = embed_shapes(Mean(), TensorDataset(views, torch.zeros(10)), batch_size=4)
+    assert z.shape == (10, 2) and torch.allclose(z, Mean().embed(views))
+    err = capsys.readouterr().err
+    assert "\r" not in err and err.startswith("embedding 10 gallery shapes: 3/3 done")

@@ -52,9 +52,15 @@ def embed_sketches(net: nn.Module, dataset: SketchDataset, device: torch.device 
 
 @torch.no_grad()
 def embed_shapes(net: nn.Module, dataset: MultiViewDataset, device: torch.device | str = "cpu",
-                 batch_size: int = 32) -> Tensor:
-    """Unit embeddings (N, d) of every gallery shape, all views pooled."""
-    return torch.cat([net.embed(x.to(device)).float().cpu() for x, _ in DataLoader(dataset, batch_size=batch_size)])
+                 batch_size: int = 32, workers: int = 0, show: bool = True) -> Tensor:
+    """Unit embeddings (N, d) of every gallery shape, all views pooled: batches of ``(B, V, 1, H, W)``
+    through a DataLoader (``workers`` loading processes), with progress (a bar on a terminal, one line
+    in a log) when ``show``."""
+    from sbsr_lab.progress import progress
+
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers)
+    batches = progress(loader, total=len(loader), desc=f"embedding {len(dataset)} gallery shapes", enabled=show)
+    return torch.cat([net.embed(x.to(device)).float().cpu() for x, _ in batches])
 
 
 @dataclass
