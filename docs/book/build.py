@@ -105,7 +105,9 @@ def stage(work: Path, notebooks: list[Path]) -> None:
     (work / "notebooks").mkdir(parents=True)
     (work / "api").mkdir()
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    (work / "index.md").write_text(readme.replace("](docs/", "]("), encoding="utf-8")
+    readme = readme.replace("](docs/", "](").replace("](benchmarks/README.md)", "](benchmarks.md)")
+    (work / "index.md").write_text(readme, encoding="utf-8")
+    shutil.copy2(ROOT / "benchmarks" / "README.md", work / "benchmarks.md")  # the speed figures' table
     for page in sorted((ROOT / "docs").iterdir()):
         if page.suffix in (".md", ".png", ".svg"):
             shutil.copy2(page, work / page.name)
