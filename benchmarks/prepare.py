@@ -8,7 +8,7 @@ The meshes mimic the SHREC'14 target models (a few thousand to ~10k faces on ave
 with 2k-20k faces (log-uniform), each a deformed UV sphere (the bulk of the faces, smooth bumps, so
 shading and depth vary) with a few boxes and cylinders attached (legs, handles: self-occlusion and
 several connected parts, like real models). They are written as ASCII OFF in the plain-folder layout
-(``shapes/<class>/*.off``), and the *real* :func:`sbsr_lab.data.prepare.prepare_benchmark` runs on them:
+(``shapes/<class>/*.off``), and the *real* :func:`sbsr_lab.data.benchmarks.prepare.prepare_benchmark` runs on them:
 OFF parsing, normalisation, ray casting of every view in the profile's style plus depth, PNG writing.
 
 For each worker count it prints the wall time of the view stage (process start-up included), views/s
@@ -33,8 +33,8 @@ import numpy as np
 import trimesh
 
 from sbsr_lab.config import get_profile
-from sbsr_lab.data.off import write_off
-from sbsr_lab.data.prepare import prepare_benchmark
+from sbsr_lab.data.benchmarks.off import write_off
+from sbsr_lab.data.benchmarks.prepare import prepare_benchmark
 
 SHREC14_MODELS = 8_987
 TARGET_MINUTES = 15.0
@@ -74,7 +74,7 @@ def make_dataset(root: Path, count: int, seed: int = 0, classes: int = 4) -> lis
 
 def time_loading(root: Path) -> float:
     """Seconds to parse every OFF file once (one process): the I/O share of the work."""
-    from sbsr_lab.data.off import read_off
+    from sbsr_lab.data.benchmarks.off import read_off
 
     t0 = time.perf_counter()
     for path in sorted(root.glob("shapes/*/*.off")):

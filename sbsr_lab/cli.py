@@ -87,7 +87,7 @@ def cmd_data_sheet(args: argparse.Namespace) -> int:
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
-    from sbsr_lab.data.fetch import fetch_dataset
+    from sbsr_lab.data.benchmarks.fetch import fetch_dataset
 
     from sbsr_lab.data.benchmarks import scan_benchmark, validate
 
@@ -99,7 +99,7 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_data_prepare(args: argparse.Namespace) -> int:
-    from sbsr_lab.data.prepare import prepare_benchmark
+    from sbsr_lab.data.benchmarks.prepare import prepare_benchmark
 
     profile = _profile(args)
     report = prepare_benchmark(args.name, args.root, profile, workers=args.workers, strict=not args.allow_missing,

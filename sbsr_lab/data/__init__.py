@@ -7,5 +7,6 @@
   :mod:`~sbsr_lab.data.stroke_io` (ndjson / SVG / image files);
 * :mod:`~sbsr_lab.data.build`, :mod:`~sbsr_lab.data.manifest`, :mod:`~sbsr_lab.data.datasets` --
   building a dataset folder, its ``manifest.json``, torch Datasets over it;
-* :mod:`~sbsr_lab.data.benchmarks`, ``off``, ``psb``, ``fetch``, ``prepare`` -- the real benchmarks.
+* :mod:`~sbsr_lab.data.benchmarks` -- all real-benchmark I/O: OFF meshes (``off``), PSB ``.cla`` files
+  (``psb``), layouts, validation, downloading (``fetch``) and preparing a dataset folder (``prepare``).
 """

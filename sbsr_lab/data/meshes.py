@@ -47,7 +47,7 @@ def _to_trimesh(loaded: object, name: str) -> trimesh.Trimesh:
 def load_mesh(path: str | Path, max_faces: int = 200_000) -> trimesh.Trimesh:
     """Read a mesh file (see :data:`SUPPORTED_MESH_SUFFIXES`) and pass it through :func:`check_mesh`.
 
-    OFF files go through the forgiving reader :func:`sbsr_lab.data.off.read_off` (SHREC files often
+    OFF files go through the forgiving reader :func:`sbsr_lab.data.benchmarks.off.read_off` (SHREC files often
     break the OFF specification); the other formats through trimesh.
 
     Raises:
@@ -63,7 +63,7 @@ def load_mesh(path: str | Path, max_faces: int = 200_000) -> trimesh.Trimesh:
     if not path.is_file():
         raise MeshError(f"{path}: no such file; check the path (and that the dataset was downloaded/built)")
     if suffix == ".off":
-        from sbsr_lab.data.off import read_off
+        from sbsr_lab.data.benchmarks.off import read_off
 
         mesh = read_off(path)
     else:

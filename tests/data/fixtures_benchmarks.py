@@ -2,7 +2,7 @@
 
 Each ``make_*`` writes a few classes of tiny meshes and 32x32 sketch PNGs under ``root`` and returns
 a dict of what it wrote (``classes``, ``shapes``, ``train``, ``test``), so tests can compare counts.
-The ``.cla`` text is written by hand here (not with ``sbsr_lab.data.psb.write_cla``) so that the reader
+The ``.cla`` text is written by hand here (not with ``sbsr_lab.data.benchmarks.psb.write_cla``) so that the reader
 is tested against the real syntax, not against itself.
 """
 

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from sbsr_lab.data.benchmarks import detect_layout, scan_benchmark, validate
-from sbsr_lab.data.off import read_off
+from sbsr_lab.data.benchmarks.off import read_off
 from sbsr_lab.errors import DatasetLayoutError
 
 try:

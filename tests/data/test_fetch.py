@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from sbsr_lab.data.benchmarks import detect_layout, validate
-from sbsr_lab.data.fetch import CHECKSUMS_FILE, REGISTRY, download, fetch_dataset, safe_extract
+from sbsr_lab.data.benchmarks.fetch import CHECKSUMS_FILE, REGISTRY, download, fetch_dataset, safe_extract
 from sbsr_lab.errors import DownloadError
 
 try:

@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from sbsr_lab.data.off import parse_off, read_off
-from sbsr_lab.data.psb import parse_cla
+from sbsr_lab.data.benchmarks.off import parse_off, read_off
+from sbsr_lab.data.benchmarks.psb import parse_cla
 from sbsr_lab.data.stroke_io import load_strokes, quickdraw_to_strokes, read_ndjson, read_svg
 from sbsr_lab.errors import DatasetLayoutError, MeshError, SbsrError, SketchError
 from sbsr_lab.io import MAX_IMAGE_PIXELS, open_image

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from sbsr_lab.data.off import parse_off, read_off, write_off
+from sbsr_lab.data.benchmarks.off import parse_off, read_off, write_off
 from sbsr_lab.errors import MeshError
 
 try:

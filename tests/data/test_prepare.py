@@ -15,7 +15,7 @@ from sbsr_lab.config import get_profile
 from sbsr_lab.data.benchmarks import BenchmarkSketch
 from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset, load_sketch_array
 from sbsr_lab.data.manifest import load_manifest
-from sbsr_lab.data.prepare import prepare_benchmark, relative_path, split_unsplit_sketches
+from sbsr_lab.data.benchmarks.prepare import prepare_benchmark, relative_path, split_unsplit_sketches
 from sbsr_lab.errors import DatasetLayoutError
 
 try:

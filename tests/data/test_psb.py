@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sbsr_lab.data.psb import ClaClass, ClassFile, parse_cla, read_cla, write_cla
+from sbsr_lab.data.benchmarks.psb import ClaClass, ClassFile, parse_cla, read_cla, write_cla
 from sbsr_lab.errors import DatasetLayoutError
 
 try:

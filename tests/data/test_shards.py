@@ -74,7 +74,7 @@ def test_merge_without_parts_and_bad_shards_are_clear(tmp_path, capsys):
 # -- data prepare --shard ---------------------------------------------------------------------------------
 
 def test_prepare_shards_and_merge_equal_one_prepare(tmp_path):
-    from sbsr_lab.data.prepare import prepare_benchmark
+    from sbsr_lab.data.benchmarks.prepare import prepare_benchmark
 
     try:
         from . import fixtures_benchmarks as fx

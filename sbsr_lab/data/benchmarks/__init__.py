@@ -30,6 +30,11 @@ optional ``sketches/<class>/{train,test}/*.png``).
     >>> index = scan_benchmark("auto", "data/shrec13")          # doctest: +SKIP
     >>> report = validate(index)      # raises DatasetLayoutError with the report if unusable
     >>> print(report)                                            # doctest: +SKIP
+
+All real-benchmark I/O lives in this package: :mod:`.off` (OFF meshes as found in the wild),
+:mod:`.psb` (PSB ``.cla`` class files), :mod:`.layouts` (detection and scanning), :mod:`.records`,
+:mod:`.validation`, :mod:`.fetch` (``sbsr-lab data fetch``: resumable, checked downloads, safe
+extraction) and :mod:`.prepare` (``sbsr-lab data prepare``: validate, render, write ``manifest.json``).
 """
 
 from sbsr_lab.data.benchmarks.layouts import MESH_SUFFIXES, detect_layout, scan_benchmark

@@ -22,7 +22,7 @@ from sbsr_lab.data.benchmarks.records import (
     Problem,
     listing,
 )
-from sbsr_lab.data.psb import ClassFile, read_cla
+from sbsr_lab.data.benchmarks.psb import ClassFile, read_cla
 from sbsr_lab.errors import DatasetLayoutError
 
 __all__ = ["MESH_SUFFIXES", "SPLITS", "ShrecSpec", "SHREC_SPECS", "detect_layout", "scan_benchmark", "shape_fix"]
