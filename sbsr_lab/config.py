@@ -38,6 +38,7 @@ __all__ = [
     "PROFILES",
     "Profile",
     "get_profile",
+    "VARIANTS",
     "parse_overrides",
     "default_data_root",
     "RANGES",
@@ -120,6 +121,13 @@ class Profile:
     unc_kl_weight: float = 0.0         # UACTN stage 1: optional KL term
     transfer_weight: float = 1.0       # UACTN stage 2: weight of the transfer loss onto the sketch centres
 
+    # -- ours or the authors' code (VARIANTS; docs/reproducing.md has the measured table) -----------
+    variant: str = "ours"              # the preset the four fields below (and beta) came from: "ours" or "paper"
+    head: str = "mlp"                  # embedding head: "mlp" F->512->d LayerNorm (ours), "paper" F->1024->512->256->d BatchNorm
+    student_init: str = "teacher"      # CFTTSL student classifier: "teacher" (its centres; frozen unless freeze_centres=False), "random" (a new one, learned)
+    transfer_am: bool = True           # UACTN stage 2: AM-softmax on the sketch centres beside the transfer loss (authors: transfer alone)
+    joint: str = "two-nets"            # joint baseline: "two-nets" sharing a classifier, or "shared": one network fed sketches and single views, focal AM-softmax
+
     # -- evaluation ---------------------------------------------------------------------------------
     eval_batch_size: int = 128
 
@@ -166,7 +174,17 @@ def _field_types() -> dict[str, Any]:
 # String keys with a fixed set of values (checked here so that a typo fails before any work starts).
 BACKBONE_NAMES: tuple[str, ...] = ("compact", "resnet18", "resnet34", "resnet50", "vgg16", "vgg19", "alexnet")
 CHOICES: dict[str, tuple[str, ...]] = {"backbone": BACKBONE_NAMES, "optimizer": ("sgd", "adamw"), "pooling": ("mean", "max"),
-                                       "sketch_source": ("held_out", "gallery"), "sketch_styles": ("perspective", "people")}
+                                       "sketch_source": ("held_out", "gallery"), "sketch_styles": ("perspective", "people"),
+                                       "variant": ("ours", "paper"), "head": ("mlp", "paper"),
+                                       "student_init": ("teacher", "random"), "joint": ("two-nets", "shared")}
+
+#: What ``--set variant=NAME`` sets: our choices, or the authors' code (cyy1998/CFTTSL, cyy1998/UACTN) exactly.
+#: Keys given beside ``variant`` win, so ``variant=paper,head=mlp`` is the authors' code with our head.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "ours": dict(head="mlp", student_init="teacher", freeze_centres=True, transfer_am=True, joint="two-nets", beta=1.0),
+    "paper": dict(head="paper", student_init="random", freeze_centres=False, transfer_am=False, joint="shared",
+                  beta=-1.0),
+}
 _LONGTAIL = re.compile(r"^(\d+):(\d+)$")
 
 
@@ -224,7 +242,8 @@ RANGES: dict[str, Range] = {
     "am_margin": Range(0, 2, "the AM-softmax margin m such as 0.35", high_open=True),
     "focal_gamma": Range(0, 100, "0 = plain AM-softmax, 2 in the papers' ablation"),
     "alpha": _WEIGHT,
-    "beta": _WEIGHT,
+    "beta": Range(-1e6, 1e6, "the push weight: > 0 pushes away from the other centres (ours, 1), "
+                             "-1 is the authors' code (its sign pulls towards them), 0 turns the push off"),
     "unc_weight": _WEIGHT,
     "unc_kl_weight": _WEIGHT,
     "transfer_weight": _WEIGHT,
@@ -326,7 +345,11 @@ def _coerce(key: str, value: Any) -> Any:
 
 
 def _check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
-    return {k: _coerce(k, v) for k, v in overrides.items()}
+    """Coerce every value; ``variant`` also sets its preset's keys (:data:`VARIANTS`) unless given too."""
+    checked = {k: _coerce(k, v) for k, v in overrides.items()}
+    if "variant" in checked:
+        checked = {**VARIANTS[checked["variant"]], **checked}
+    return checked
 
 
 def get_profile(name: str | Profile | None = "default", **overrides: Any) -> Profile:

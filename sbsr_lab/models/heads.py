@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from sbsr_lab.similarity import l2_normalize
 
-__all__ = ["EmbeddingHead", "CosineClassifier", "UncertaintyHead", "ClassifiedNet", "reparameterize"]
+__all__ = ["EmbeddingHead", "CosineClassifier", "UncertaintyHead", "ClassifiedNet", "reparameterize", "HEAD_STYLES"]
 
 
 def _mlp(in_features: int, out_features: int, hidden: int, batch_norm: bool = False) -> nn.Sequential:
@@ -27,6 +27,26 @@ def _mlp(in_features: int, out_features: int, hidden: int, batch_norm: bool = Fa
     return nn.Sequential(*layers)
 
 
+def _bn_mlp(in_features: int, out_features: int, widths: tuple[int, ...]) -> nn.Sequential:
+    """The authors' heads: (Linear -> BatchNorm(eps 2e-5) -> ReLU) per hidden width, then Linear -> BatchNorm.
+
+    CFTTSL's ``classifier.py`` uses widths (1024, 512, 256); UACTN's ``get_mu_logvar.py`` (1024,)."""
+    layers: list[nn.Module] = []
+    for width in widths:
+        layers += [nn.Linear(in_features, width), nn.BatchNorm1d(width, eps=2e-5), nn.ReLU(inplace=True)]
+        in_features = width
+    return nn.Sequential(*layers, nn.Linear(in_features, out_features), nn.BatchNorm1d(out_features, eps=2e-5))
+
+
+#: Head styles (profile key ``head``): ours, or the authors' BatchNorm stacks.
+HEAD_STYLES: tuple[str, ...] = ("mlp", "paper")
+
+
+def _check_style(style: str) -> None:
+    if style not in HEAD_STYLES:
+        raise ValueError(f"head style must be one of {', '.join(HEAD_STYLES)}, got {style!r}")
+
+
 class EmbeddingHead(nn.Module):
     """MLP from backbone features to an L2-normalised embedding.
 
@@ -36,14 +56,21 @@ class EmbeddingHead(nn.Module):
         hidden: width of the hidden layer; 0 for a single Linear layer.
         batch_norm: end the MLP with a BatchNorm over the d outputs, before the normalisation (UACTN's
             mean branch, as in the authors' code); train with batches of 2 or more.
+        style: ``"mlp"`` (ours: F -> hidden -> d with LayerNorm) or ``"paper"`` (CFTTSL's code:
+            F -> 1024 -> 512 -> 256 -> d, BatchNorm(eps 2e-5) after every Linear, the last one included;
+            ``hidden`` and ``batch_norm`` are then ignored; train with batches of 2 or more).
+        paper_widths: the hidden widths of the ``"paper"`` style (UACTN's code: (1024,)).
 
     Shapes: (B, F) -> (B, d), every row of unit norm.
     """
 
-    def __init__(self, in_features: int, embed_dim: int = 128, hidden: int = 512, batch_norm: bool = False) -> None:
+    def __init__(self, in_features: int, embed_dim: int = 128, hidden: int = 512, batch_norm: bool = False,
+                 style: str = "mlp", paper_widths: tuple[int, ...] = (1024, 512, 256)) -> None:
         super().__init__()
-        self.in_features, self.embed_dim = in_features, embed_dim
-        self.mlp = _mlp(in_features, embed_dim, hidden, batch_norm)
+        _check_style(style)
+        self.in_features, self.embed_dim, self.style = in_features, embed_dim, style
+        self.mlp = (_mlp(in_features, embed_dim, hidden, batch_norm) if style == "mlp"
+                    else _bn_mlp(in_features, embed_dim, paper_widths))
 
     def forward(self, features: Tensor) -> Tensor:
         """features: (B, F) -> z: (B, d), unit rows."""
@@ -152,6 +179,8 @@ class UncertaintyHead(nn.Module):
         in_features: F; embed_dim: d; hidden: width of both MLPs (0: single Linear layers).
         gamma_init, beta_init: the affine's initial values.
         var_floor: the smallest sigma^2.
+        style: ``"mlp"`` (ours: LayerNorm in the hidden layer) or ``"paper"`` (the authors' code: each
+            branch F -> 1024 -> d with BatchNorm(eps 2e-5) after both Linears; ``hidden`` is ignored).
 
     Shapes: (B, F) -> mu (B, d) unit rows, log_var (B, d). Train with batches of 2 or more
     (BatchNorm); in eval mode any batch size works.
@@ -165,11 +194,14 @@ class UncertaintyHead(nn.Module):
         gamma_init: float = 1e-4,
         beta_init: float = -7.0,
         var_floor: float = 1e-6,
+        style: str = "mlp",
     ) -> None:
         super().__init__()
-        self.in_features, self.embed_dim = in_features, embed_dim
-        self.mu = EmbeddingHead(in_features, embed_dim, hidden, batch_norm=True)
-        self.log_var_mlp = _mlp(in_features, embed_dim, hidden, batch_norm=True)
+        _check_style(style)
+        self.in_features, self.embed_dim, self.style = in_features, embed_dim, style
+        self.mu = EmbeddingHead(in_features, embed_dim, hidden, batch_norm=True, style=style, paper_widths=(1024,))
+        self.log_var_mlp = (_mlp(in_features, embed_dim, hidden, batch_norm=True) if style == "mlp"
+                            else _bn_mlp(in_features, embed_dim, (1024,)))
         self.gamma = nn.Parameter(torch.tensor(float(gamma_init)))
         self.beta = nn.Parameter(torch.tensor(float(beta_init)))
         self.log_var_floor = math.log(var_floor)

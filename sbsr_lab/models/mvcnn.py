@@ -35,6 +35,7 @@ class MultiViewNet(ClassifiedNet):
         pooling: ``"mean"`` (CFTTSL) or ``"max"`` (original MVCNN) over the V views.
         hidden: hidden width of the embedding head.
         pretrained, in_chans: passed to :func:`~sbsr_lab.models.backbones.build_backbone`.
+        head: the embedding head's style, ``"mlp"`` (ours) or ``"paper"`` (:class:`EmbeddingHead`).
     """
 
     def __init__(
@@ -46,6 +47,7 @@ class MultiViewNet(ClassifiedNet):
         hidden: int = 512,
         pretrained: bool = False,
         in_chans: int = 1,
+        head: str = "mlp",
     ) -> None:
         super().__init__()
         if pooling not in ("mean", "max"):
@@ -53,7 +55,7 @@ class MultiViewNet(ClassifiedNet):
         self.backbone = build_backbone(backbone, pretrained, in_chans) if isinstance(backbone, str) else backbone
         self.pooling = pooling
         self.embed_dim, self.num_classes = embed_dim, num_classes
-        self.head = EmbeddingHead(self.backbone.out_features, embed_dim, hidden)
+        self.head = EmbeddingHead(self.backbone.out_features, embed_dim, hidden, style=head)
         self.classifier = CosineClassifier(embed_dim, num_classes)
 
     def view_features(self, views: Tensor) -> Tensor:

@@ -32,6 +32,7 @@ class SketchNet(ClassifiedNet):
         embed_dim: d. num_classes: K. hidden: hidden width of the head MLPs.
         uncertainty: predict (mu, log sigma^2) and classify the reparameterised sample in training.
         pretrained, in_chans: passed to :func:`~sbsr_lab.models.backbones.build_backbone`.
+        head: the head's style, ``"mlp"`` (ours) or ``"paper"`` (the authors' BatchNorm stacks).
 
     ``forward`` returns a dict: ``z`` (B, d) unit rows (mu when ``uncertainty``) and ``logits``
     (B, K) cosines; with ``uncertainty`` also ``mu``, ``log_var`` (B, d) and ``z_sample`` (B, d):
@@ -48,13 +49,14 @@ class SketchNet(ClassifiedNet):
         hidden: int = 512,
         pretrained: bool = False,
         in_chans: int = 1,
+        head: str = "mlp",
     ) -> None:
         super().__init__()
         self.backbone = build_backbone(backbone, pretrained, in_chans) if isinstance(backbone, str) else backbone
         self.uncertainty = uncertainty
         self.embed_dim, self.num_classes = embed_dim, num_classes
         head_cls = UncertaintyHead if uncertainty else EmbeddingHead
-        self.head = head_cls(self.backbone.out_features, embed_dim, hidden)
+        self.head = head_cls(self.backbone.out_features, embed_dim, hidden, style=head)
         self.classifier = CosineClassifier(embed_dim, num_classes)
 
     def forward_features(self, x: Tensor) -> Tensor:

@@ -67,6 +67,8 @@ def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str
         desc["methods"][method] = {"sketch": f"{method}_sketch", "gallery": f"{method}_gallery.safetensors",
                                    "model_kind": kind, "backbone": profile["backbone"],
                                    "embed_dim": profile["embed_dim"]}
+        if profile.get("head", "mlp") != "mlp":  # the authors' heads (variant=paper); absent = ours
+            desc["methods"][method]["head"] = profile["head"]
         # per-view embeddings: which rendered view of each shape a sketch matches best (best_view.py)
         from sbsr_lab.config import Profile
         from sbsr_lab.data.datasets import MultiViewDataset
@@ -134,7 +136,7 @@ def bundle_file(root: Path, relative: Any, what: str, desc_path: Path) -> Path:
 
 def _check_desc(desc: Any, desc_path: Path) -> dict[str, Any]:
     """Types and ranges of every ``bundle.json`` field used to build a network (before any is built)."""
-    from sbsr_lab.config import BACKBONE_NAMES, RANGES, Profile
+    from sbsr_lab.config import BACKBONE_NAMES, CHOICES, RANGES, Profile
     from sbsr_lab.errors import ConfigError
     from sbsr_lab.models import KINDS
 
@@ -183,6 +185,8 @@ def _check_desc(desc: Any, desc_path: Path) -> dict[str, Any]:
         dim = m.get("embed_dim")
         if isinstance(dim, bool) or not isinstance(dim, int) or not RANGES["embed_dim"].holds(dim):
             raise bad(f"{where}.embed_dim", f"is {str(dim)[:20]}; it must be an integer {RANGES['embed_dim'].describe()}")
+        if "head" in m and m["head"] not in CHOICES["head"]:  # optional: absent = "mlp"
+            raise bad(f"{where}.head", f"is {str(m['head'])[:40]!r}, not one of {', '.join(CHOICES['head'])}")
         if "views" in m and not isinstance(m["views"], str):  # optional: per-view embeddings (best_view.py)
             raise bad(f"{where}.views", "must name the per-view embeddings file")
         if "calibration" in m:  # optional: temperature and OOD detector (absent in older bundles)
@@ -280,7 +284,8 @@ def load_bundle_engine(method: str = "uactn", path: str | Path | None = None):
     if meta["class_names"] != desc["class_names"]:
         raise CheckpointError(f"{source} was trained on other classes than {desc_path} lists. {_FIX}")
     check_head_shapes(state, m["embed_dim"], len(desc["class_names"]), source)
-    net = create_model(model_name_for(m["model_kind"], m["backbone"]), len(desc["class_names"]), embed_dim=m["embed_dim"])
+    net = create_model(model_name_for(m["model_kind"], m["backbone"]), len(desc["class_names"]), embed_dim=m["embed_dim"],
+                       head=m.get("head", "mlp"))
     load_weights(net, {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, source, _FIX)
     gallery = bundle_file(root, m["gallery"], f"{method} gallery", desc_path)
     try:

@@ -133,7 +133,7 @@ def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, f
     if from_model is not None:
         st.init_from(model, from_model)
     if centres is not None:
-        st.fix_centres(model, centres)
+        st.fix_centres(model, centres, profile)
     model = model.to(device).to(memory_format=torch.channels_last)  # faster convolutions on CPU and GPU
     criterion = st.loss(profile, centres).to(device)
     optimizer = st.optimizer(model, profile)

@@ -10,6 +10,12 @@ stage                  method   trains on    loss
 ``joint``              joint    both         one shared cosine classifier, AM-softmax on both modalities
 =====================  =======  ===========  =========================================================
 
+``--set variant=paper`` switches to the authors' code where ours differs (config.VARIANTS): the
+student's classifier is a new one that learns (``student_init=random``), the shape transfer has no
+AM-softmax (``transfer_am=false``), the joint baseline is one network fed sketches and single views
+with focal AM-softmax (``joint=shared``), the push term has the code's sign (``beta=-1``) and the
+heads are the authors' BatchNorm stacks (``head=paper``).
+
 ``--from RUN`` names the run whose centres a second stage is pulled onto (student <- teacher,
 shape-transfer <- sketch-uncertainty).
 
@@ -81,7 +87,7 @@ from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
 from sbsr_lab.losses import AMSoftmaxLoss, FocalAMSoftmaxLoss, GuidanceLoss, UncertaintyLoss
 from sbsr_lab.models import MultiViewNet, SketchNet, create_model, model_name_for
 
-__all__ = ["Stage", "StageLoss", "STAGES", "register_stage", "get_stage", "method_stages", "JointNet",
+__all__ = ["Stage", "StageLoss", "STAGES", "register_stage", "get_stage", "method_stages", "JointNet", "SharedJointNet",
            "model_kwargs", "am_softmax_for", "param_groups", "split_train_val"]
 
 
@@ -120,7 +126,7 @@ def method_stages() -> dict[str, list[tuple[str, str | None]]]:
 
 def model_kwargs(profile: Profile) -> dict[str, Any]:
     """The registry arguments every stage network takes from the profile."""
-    return dict(embed_dim=profile.embed_dim, pretrained=profile.pretrained or None)
+    return dict(embed_dim=profile.embed_dim, pretrained=profile.pretrained or None, head=profile.head)
 
 
 def am_softmax_for(profile: Profile) -> AMSoftmaxLoss:
@@ -172,7 +178,7 @@ class Stage:
         """What this stage takes from its ``--from`` run's model (eval mode): its class centres (K, d)."""
         return from_model.centres.detach().clone()
 
-    def fix_centres(self, model: nn.Module, centres: Tensor) -> None:
+    def fix_centres(self, model: nn.Module, centres: Tensor, profile: Profile | None = None) -> None:
         """The fixed space of the ``--from`` run also classifies (frozen)."""
         model.classifier.set_centres(centres, freeze=True)
 
@@ -333,19 +339,24 @@ class AMLoss(StageLoss):
 
 class GuidedLoss(StageLoss):
     """AM-softmax + ``weight`` * guidance onto the fixed centres, logged as ``key``
-    (the student's guidance, UACTN's shape transfer: the same pull/push form)."""
+    (the student's guidance, UACTN's shape transfer: the same pull/push form).
 
-    def __init__(self, profile: Profile, centres: Tensor | None, weight: float, key: str) -> None:
+    ``with_am=False`` drops the AM-softmax term (UACTN's code trains the shape network with the transfer
+    loss alone); its value is still logged.
+    """
+
+    def __init__(self, profile: Profile, centres: Tensor | None, weight: float, key: str, with_am: bool = True) -> None:
         super().__init__(profile, centres)
         self.guidance = GuidanceLoss(beta=profile.beta)
-        self.weight, self.key = weight, key
+        self.weight, self.key, self.with_am = weight, key, with_am
 
     def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
         x, y = batch
         out = model(x)
         am = self.am(out["logits"], y)
         g = self.guidance(out["z"], self.centres, y)
-        return am + self.weight * g, {"am": am.item(), self.key: g.item()}
+        loss = am + self.weight * g if self.with_am else self.weight * g
+        return loss, {"am": am.item(), self.key: g.item()}
 
 
 @register_stage
@@ -370,6 +381,13 @@ class Student(Stage):
 
     def loss(self, profile: Profile, centres: Tensor | None) -> StageLoss:
         return GuidedLoss(profile, centres, profile.alpha, "guidance")
+
+    def fix_centres(self, model: nn.Module, centres: Tensor, profile: Profile | None = None) -> None:
+        """The teacher's centres classify (frozen); ``student_init="random"`` keeps the student's own new
+        classifier instead (the authors' code: the teacher enters only through the guidance loss)."""
+        if profile is not None and profile.student_init == "random":
+            return
+        super().fix_centres(model, centres, profile)
 
     def optimizer(self, model: nn.Module, profile: Profile) -> torch.optim.Optimizer:
         """As the base; with ``freeze_centres=False`` the classifier starts on the teacher's centres and
@@ -424,7 +442,7 @@ class ShapeTransfer(Stage):
         return _net("mvcnn")(profile, num_classes)
 
     def loss(self, profile: Profile, centres: Tensor | None) -> StageLoss:
-        return GuidedLoss(profile, centres, profile.transfer_weight, "transfer")
+        return GuidedLoss(profile, centres, profile.transfer_weight, "transfer", with_am=profile.transfer_am)
 
 
 # -- joint baseline -------------------------------------------------------------------------------------------
@@ -446,6 +464,55 @@ class JointNet(nn.Module):
         return self.classifier.centres
 
 
+class SharedViews(nn.Module):
+    """A shape as its views through ONE sketch network: z = normalise(mean_v net.embed(view_v)).
+
+    The authors' joint baseline (UACTN's ``train.py``) trains a single network on sketches and on single
+    rendered views alike; a shape's descriptor pools its views' embeddings. Shapes: views
+    (B, V, C, H, W) -> z (B, d), unit rows. ``view_features`` and ``head`` give the per-view embeddings
+    (retrieval.best_view) as for a :class:`MultiViewNet`.
+    """
+
+    def __init__(self, net: SketchNet) -> None:
+        super().__init__()
+        self.net = net
+        self.head = net.head
+        self.classifier = net.classifier
+
+    @property
+    def centres(self) -> Tensor:
+        return self.classifier.centres
+
+    def view_features(self, views: Tensor) -> Tensor:
+        """views: (B, V, C, H, W) -> backbone features of every view (B, V, F)."""
+        b, v = views.shape[:2]
+        return self.net.forward_features(views.flatten(0, 1)).view(b, v, -1)
+
+    def embed(self, views: Tensor) -> Tensor:
+        """views: (B, V, C, H, W) -> z (B, d): the mean of the views' unit embeddings, renormalised."""
+        b, v = views.shape[:2]
+        return nn.functional.normalize(self.net.embed(views.flatten(0, 1)).view(b, v, -1).mean(1), dim=1)
+
+    def forward(self, views: Tensor) -> dict[str, Tensor]:
+        z = self.embed(views)
+        return {"z": z, "logits": self.classifier(z)}
+
+
+class SharedJointNet(nn.Module):
+    """The authors' joint baseline: ``sketch`` is one :class:`SketchNet`, ``shape`` the same network over
+    each view (:class:`SharedViews`); one classifier."""
+
+    def __init__(self, net: SketchNet) -> None:
+        super().__init__()
+        self.sketch = net
+        self.shape = SharedViews(net)
+        self.classifier = net.classifier
+
+    @property
+    def centres(self) -> Tensor:
+        return self.classifier.centres
+
+
 class JointLoss(StageLoss):
     """AM-softmax of the shared classifier on the sketches plus the same on the shapes."""
 
@@ -456,13 +523,34 @@ class JointLoss(StageLoss):
         return ls + lv, {"am_sketch": ls.item(), "am_shape": lv.item()}
 
 
+class SharedJointLoss(StageLoss):
+    """The authors' joint loss: the sketches and the single views (each of the ``train_views`` views a
+    sample of the shape's class) in one batch through the one network, focal AM-softmax (gamma =
+    ``focal_gamma``, or 2 as in their code when it is 0)."""
+
+    def __init__(self, profile: Profile, centres: Tensor | None = None) -> None:
+        super().__init__(profile, centres)
+        self.am = FocalAMSoftmaxLoss(scale=profile.am_scale, margin=profile.am_margin,
+                                     gamma=profile.focal_gamma if profile.focal_gamma > 0 else 2.0, reduction="none")
+
+    def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
+        (xs, ys), (xv, yv) = batch
+        x = torch.cat([xs, xv.flatten(0, 1)])                    # sketches, then single views (B*V, C, H, W)
+        y = torch.cat([ys, yv.repeat_interleave(xv.shape[1])])
+        per = self.am(model.sketch(x)["logits"], y)              # (B + B*V,)
+        n = len(xs)
+        return per.mean(), {"am_sketch": per[:n].mean().item(), "am_shape": per[n:].mean().item()}
+
+
 @register_stage
 class Joint(Stage):
     name, method, modality = "joint", "joint", "both"
     summary = "Joint baseline: one shared classifier for sketches and views"
 
     def build_model(self, profile: Profile, num_classes: int) -> nn.Module:
+        if profile.joint == "shared":
+            return SharedJointNet(_net("sketch")(profile, num_classes))
         return JointNet(_net("sketch")(profile, num_classes), _net("mvcnn")(profile, num_classes))
 
     def loss(self, profile: Profile, centres: Tensor | None) -> StageLoss:
-        return JointLoss(profile, centres)
+        return SharedJointLoss(profile, centres) if profile.joint == "shared" else JointLoss(profile, centres)
