@@ -363,3 +363,236 @@ def check_cross_modal_contrastive(fn: Callable[[Tensor, Tensor, Tensor, Tensor, 
     except CheckStop as stop:
         return _say(False, title, str(stop))
     return _say(True, title, "Correct: every sketch must pick out the shapes of its class among all the shapes.")
+
+
+# -- the field's other methods (notebook 07): DCA's discriminator step, CMIC's loss, SimSiam ----------
+
+__all__ += ["check_discriminator_step", "check_cmic_loss", "check_simsiam_loss"]
+
+
+def _bce_with_logits(logits: Tensor, target: Tensor) -> Tensor:
+    """Per-element BCE of sigmoid(logits) against target, written out: softplus(x) - t * x."""
+    return F.softplus(logits) - target * logits
+
+
+def _grads(module: torch.nn.Module) -> list[Tensor]:
+    return [p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p) for p in module.parameters()]
+
+
+def _close_all(a: list[Tensor], b: list[Tensor]) -> bool:
+    return all(torch.allclose(x, y, rtol=1e-4, atol=1e-7) for x, y in zip(a, b))
+
+
+def check_discriminator_step(fn: Callable[..., Tensor]) -> bool:
+    """Check ``fn(discriminator, ts (B, d), z_shape (M, d), smoothing, lambd) -> loss``: DCA's adversarial step.
+
+    The reference (:class:`~sbsr_lab.losses.ModalityDiscriminatorLoss` through
+    :func:`~sbsr_lab.models.grad_reverse`): with logits D(GRL(ts)) for the B transformed sketches and
+    D(z_shape) for the M shapes, targets s for a sketch and 1 - s for a shape (label smoothing s),
+    L = mean over the B + M samples of BCE(sigmoid(logit), target). The mean of the two modalities'
+    means is accepted too. Beyond the value, the gradients are checked: D's parameters must get dL/dD
+    (D minimises L) and ts must get -lambd * dL/dts (T maximises L through the gradient reversal).
+    """
+    from sbsr_lab.models import ModalityDiscriminator
+
+    title = "DCA discriminator step"
+    gen = torch.Generator().manual_seed(6)
+    forms: set[str] = set()
+    try:
+        for smoothing, lambd, (b, m) in ((0.1, 1.0, (5, 7)), (0.2, 0.5, (6, 4)), (0.0, 2.0, (4, 4))):
+            d = 6
+            with torch.random.fork_rng():
+                torch.manual_seed(int(torch.randint(0, 10_000, (1,), generator=gen)))
+                disc = ModalityDiscriminator(d, hidden=8).double()
+            ts0 = l2_normalize(torch.randn(b, d, generator=gen, dtype=torch.float64))
+            zt = l2_normalize(torch.randn(m, d, generator=gen, dtype=torch.float64))
+            # the learner's step, on a copy of D and a leaf ts
+            mine = ModalityDiscriminator(d, hidden=8).double()
+            mine.load_state_dict(disc.state_dict())
+            ts = ts0.clone().requires_grad_(True)
+            out = call_learner(fn, mine, ts, zt.clone(), smoothing, lambd)
+            if not isinstance(out, Tensor) or out.dim() != 0:
+                shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+                raise CheckStop(f"Return the loss as one number (a 0-d tensor), got {shape}.")
+            if not out.requires_grad:
+                raise CheckStop("Your loss carries no gradient: compute it from D's logits with torch operations "
+                                "(no .item(), no torch.no_grad()).")
+            got = out.detach().double()
+            # the reference, written out independently
+            ts_ref = ts0.clone().requires_grad_(True)
+            ls, lt = disc(ts_ref), disc(zt)
+            per_s, per_t = _bce_with_logits(ls, torch.full_like(ls, smoothing)), _bce_with_logits(lt, torch.full_like(lt, 1 - smoothing))
+            pooled, halves = torch.cat([per_s, per_t]).mean(), 0.5 * (per_s.mean() + per_t.mean())
+            if _matches(pooled.detach(), halves.detach()) and _matches(got, pooled.detach()):
+                ref, form = pooled, ""                             # B = M: the two forms agree
+            elif _matches(got, pooled.detach()):
+                ref, form = pooled, "pooled"
+            elif _matches(got, halves.detach()):
+                ref, form = halves, "halves"
+            else:
+                with torch.no_grad():
+                    sig_s, sig_t = torch.sigmoid(ls), torch.sigmoid(lt)
+                    variants = {
+                        "The targets are swapped: a shape is 'real' (target 1 - s), a sketch 0 + s.":
+                            torch.cat([_bce_with_logits(ls, torch.full_like(ls, 1 - smoothing)),
+                                       _bce_with_logits(lt, torch.full_like(lt, smoothing))]).mean(),
+                        "Smooth the labels: targets s for sketches and 1 - s for shapes, not 0 and 1.":
+                            torch.cat([_bce_with_logits(ls, torch.zeros_like(ls)),
+                                       _bce_with_logits(lt, torch.ones_like(lt))]).mean(),
+                        "Smooth both sides: the sketches' target is s, not 0.":
+                            torch.cat([_bce_with_logits(ls, torch.zeros_like(ls)), per_t]).mean(),
+                        "D returns logits: use F.binary_cross_entropy_with_logits on them (or BCE on their sigmoid), "
+                        "do not apply the sigmoid twice.":
+                            torch.cat([_bce_with_logits(sig_s, torch.full_like(ls, smoothing)),
+                                       _bce_with_logits(sig_t, torch.full_like(lt, 1 - smoothing))]).mean(),
+                        "Average over the samples; you summed.": torch.cat([per_s, per_t]).sum(),
+                    }
+                hint = _diagnose(got, variants) or (
+                    "Recipe: logits = torch.cat([D(grad_reverse(ts, lambd)), D(z_shape)]); target = torch.cat([full(B, s), "
+                    "full(M, 1 - s)]); loss = F.binary_cross_entropy_with_logits(logits, target)."
+                )
+                raise CheckStop(f"With s={smoothing}: got {got.item():.5f}, expected {pooled.item():.5f}. {hint}")
+            if form:
+                forms.add(form)
+            out.backward()
+            ref.backward()
+            want_d = _grads(disc)
+            want_ts = -lambd * ts_ref.grad
+            got_d = _grads(mine)
+            got_ts = ts.grad
+            if not _close_all(got_d, want_d):
+                raise CheckStop("D's parameters do not get the gradient of its loss: D must minimise its BCE, so "
+                                "reverse the gradient between T and D, D(grad_reverse(ts, lambd)), not on D's "
+                                "output or on the loss.")
+            if got_ts is None or not bool(got_ts.abs().sum() > 0):
+                raise CheckStop("No gradient reaches the transformed sketches ts: do not detach them. The gradient "
+                                "reversal passes a gradient back to T, reversed.")
+            if torch.allclose(got_ts, ts_ref.grad, rtol=1e-4, atol=1e-8):
+                raise CheckStop("T's gradient has the wrong sign: T must *fool* D, so pass the sketches through "
+                                "grad_reverse(ts, lambd) before D (the shapes go in as they are).")
+            if not torch.allclose(got_ts, want_ts, rtol=1e-4, atol=1e-8):
+                if lambd != 1 and torch.allclose(got_ts, -ts_ref.grad, rtol=1e-4, atol=1e-8):
+                    raise CheckStop(f"The reversed gradient must be scaled by lambd (= {lambd} here): grad_reverse(ts, lambd).")
+                raise CheckStop("The gradient reaching ts is not -lambd times the loss's: reverse only the sketch "
+                                "branch, once, with grad_reverse(ts, lambd).")
+        if forms == {"pooled", "halves"}:
+            raise CheckStop("Your loss pools the samples on one batch and averages per modality on another: pick one.")
+    except CheckStop as stop:
+        return _say(False, title, str(stop))
+    which = ("the mean of the two modalities' means (the library pools all B + M samples; the same when B = M)"
+             if forms == {"halves"} else "the mean over all B + M samples, as the library")
+    return _say(True, title, f"Correct, {which}: D learns to tell the modalities apart while T, through the "
+                             "reversed gradient, learns to make them look alike.")
+
+
+def check_cmic_loss(fn: Callable[..., Tensor]) -> bool:
+    """Check ``fn(scores (B, M), own (B,), y_query (B,), y_shape (M,), temperature, category_weight) -> loss``.
+
+    The reference (CMIC's authors' form, :class:`~sbsr_lab.losses.CMICLoss`): log P_ij = log softmax_j
+    (s_ij / tau) over the batch's shapes; instance L_i = -log P_{i, own(i)}; category L_i = -mean over the
+    shapes j of the query's class (its own shape included) of log P_ij; loss = mean instance +
+    w * mean category. Every batch here holds each query's own shape and two or more classes.
+    """
+    title = "CMIC instance + category loss"
+    gen = torch.Generator().manual_seed(7)
+    try:
+        for temperature, weight, share in ((0.1, 0.2, False), (0.5, 0.2, True), (0.1, 1.0, False)):
+            b, m, k = 6, 8, 3
+            y_shape = torch.arange(m) % k                          # every class has >= 2 shapes
+            y_shape = y_shape[torch.randperm(m, generator=gen)]
+            own = torch.randperm(m, generator=gen)[:b]
+            if share:
+                own[1] = own[0]                                    # two sketches drawn from one shape
+            y_query = y_shape[own].clone()
+            scores = torch.rand(b, m, generator=gen, dtype=torch.float64) * 2 - 1
+            got = _as_mean(call_learner(fn, scores.clone(), own.clone(), y_query.clone(), y_shape.clone(),
+                                        temperature, weight), b, "Your CMIC loss")
+            logits = scores / temperature
+            logp = logits - logits.logsumexp(1, keepdim=True)     # (B, M)
+            pos = (y_query[:, None] == y_shape[None, :]).double()
+            inst = -logp[torch.arange(b), own]
+            cat = -(pos * logp).sum(1) / pos.sum(1)
+            want = inst.mean() + weight * cat.mean()
+            if _matches(got, want):
+                continue
+            others = pos.clone()
+            others[torch.arange(b), own] = 0
+            logp1 = scores - scores.logsumexp(1, keepdim=True)
+            logp0 = logits - logits.logsumexp(0, keepdim=True)
+            variants = {
+                "The category term includes the query's own shape (the authors' code does not mask it out).":
+                    inst.mean() + weight * (-(others * logp).sum(1) / others.sum(1)).mean(),
+                "Divide the scores by the temperature tau before the softmax.":
+                    -logp1[torch.arange(b), own].mean() + weight * (-(pos * logp1).sum(1) / pos.sum(1)).mean(),
+                "Divide by tau; you multiplied.":
+                    (lambda lp: -lp[torch.arange(b), own].mean() + weight * (-(pos * lp).sum(1) / pos.sum(1)).mean())(
+                        scores * temperature - (scores * temperature).logsumexp(1, keepdim=True)),
+                "Weigh the category term by w (the category_weight argument).": inst.mean() + cat.mean(),
+                "The category term is missing: add w * the category loss.": inst.mean(),
+                "The instance term is missing: -log P of the query's own shape.": weight * cat.mean(),
+                "Softmax over the batch's shapes (dim=1, one row per query), not over the queries.":
+                    -logp0[torch.arange(b), own].mean() + weight * (-(pos * logp0).sum(1) / pos.sum(1)).mean(),
+                "Average the category term over the shapes of the query's class (divide by their number).":
+                    inst.mean() + weight * (-(pos * logp).sum(1)).mean(),
+                "A loss is minimised: take minus the log-probabilities.": -(inst.mean() + weight * cat.mean()),
+            }
+            hint = _diagnose(got, variants) or (
+                "Recipe: logp = torch.log_softmax(scores / tau, dim=1); inst = -logp[arange(B), own]; "
+                "pos = y_query[:, None] == y_shape[None, :]; cat = -(pos * logp).sum(1) / pos.sum(1); "
+                "loss = inst.mean() + w * cat.mean()."
+            )
+            raise CheckStop(f"With tau={temperature}, w={weight}: got {got.item():.5f}, expected {want.item():.5f}. {hint}")
+    except CheckStop as stop:
+        return _say(False, title, str(stop))
+    return _say(True, title, "Correct: each sketch must find its own shape among the batch's (instance) and "
+                             "rank its class's shapes high (category).")
+
+
+def check_simsiam_loss(fn: Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]) -> bool:
+    """Check ``fn(p1, p2, z1, z2) -> loss`` (all (B, d)) against SimSiam's symmetric loss.
+
+    The reference (:class:`~sbsr_lab.losses.SimSiamLoss`): L = 1/2 D(p1, sg(z2)) + 1/2 D(p2, sg(z1)),
+    D(p, z) = -cos(p, z), averaged over the batch. The checker also backpropagates: the projections
+    z1, z2 must get no gradient from this loss (the stop-gradient sg), the predictions p1, p2 must.
+    """
+    title = "SimSiam loss"
+    gen = torch.Generator().manual_seed(8)
+    try:
+        for b, d in ((6, 5), (4, 8), (8, 3)):
+            leaves = [(torch.randn(b, d, generator=gen, dtype=torch.float64) * 2).requires_grad_(True) for _ in range(4)]
+            p1, p2, z1, z2 = leaves
+            out = call_learner(fn, p1, p2, z1, z2)
+            got = _as_mean(out, b, "Your SimSiam loss")
+            with torch.no_grad():
+                def cos(a: Tensor, c: Tensor) -> Tensor:
+                    return (a * c).sum(1) / (a.norm(dim=1) * c.norm(dim=1))
+                want = (0.5 * (-cos(p1, z2) - cos(p2, z1))).mean()
+                variants = {
+                    "The loss is the *negative* cosine: minimising it makes p and z point the same way.": -want,
+                    "Weigh each direction by 1/2 (the loss is symmetrised, then halved).": 2 * want,
+                    "Cross the pairs: p1 (from view 1) predicts z2 (view 2), and p2 predicts z1.":
+                        (0.5 * (-cos(p1, z1) - cos(p2, z2))).mean(),
+                    "Use the cosine, not the dot product: normalise p and z first.":
+                        (0.5 * (-(p1 * z2).sum(1) - (p2 * z1).sum(1))).mean(),
+                    "That is BYOL's form, ||p/|p| - z/|z| ||^2 = 2 - 2 cos; SimSiam's D is -cos (same minimiser, "
+                    "another value).": (0.5 * ((2 - 2 * cos(p1, z2)) + (2 - 2 * cos(p2, z1)))).mean(),
+                    "Only one direction: add the symmetric term D(p2, z1).": (-cos(p1, z2)).mean() * 0.5,
+                }
+            if not _matches(got, want):
+                hint = _diagnose(got, variants) or (
+                    "Recipe: D = lambda p, z: -F.cosine_similarity(p, z.detach(), dim=1); "
+                    "loss = (0.5 * D(p1, z2) + 0.5 * D(p2, z1)).mean()."
+                )
+                raise CheckStop(f"Got {got.item():.5f}, expected {want.item():.5f}. {hint}")
+            if not isinstance(out, Tensor) or not out.requires_grad:
+                raise CheckStop("Your loss carries no gradient: compute it with torch operations (no .item()).")
+            out.sum().backward() if out.dim() else out.backward()
+            if any(z.grad is not None and bool(z.grad.abs().sum() > 0) for z in (z1, z2)):
+                raise CheckStop("A gradient reaches z1 / z2 through the target side: stop it with z.detach() "
+                                "(SimSiam's stop-gradient; without it the two branches collapse to a constant).")
+            if any(p.grad is None or not bool(p.grad.abs().sum() > 0) for p in (p1, p2)):
+                raise CheckStop("No gradient reaches p1 / p2: detach only the targets z, not the predictions.")
+    except CheckStop as stop:
+        return _say(False, title, str(stop))
+    return _say(True, title, "Correct: each view's prediction chases the other view's projection, which is held "
+                             "fixed (stop-gradient), so no negatives are needed.")
