@@ -57,8 +57,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from sbsr_lab.retrieval.runs import MethodEvaluation
 
 __all__ = ["SCHEMA_VERSION", "INSTANCE_KEYS", "GROUPS", "stat", "method_stage_names", "method_seconds",
-           "summarise_demos", "summarise_evaluations", "comparison_table", "pr_curves", "load_summary",
-           "write_summary"]
+           "summarise_demos", "summarise_evaluations", "comparison_table", "describe_comparison", "pr_curves",
+           "load_summary", "write_summary"]
 
 SCHEMA_VERSION = 1
 #: Instance-level metrics (:func:`sbsr_lab.retrieval.instance.instance_accuracy`).
@@ -283,6 +283,47 @@ def comparison_table(summary: Mapping[str, Any]) -> "pd.DataFrame":
     if table.empty:
         return table
     return table.sort_values("_order", ascending=False, kind="stable").drop(columns="_order").reset_index(drop=True)
+
+
+def describe_comparison(summary: Mapping[str, Any], baseline: str = "joint") -> str:
+    """Sentences computed from the summary's mAP: the best and the worst method, whether the best two are
+    apart by more than their spread, and which methods fall below the ``baseline`` (the one-stage joint
+    baseline). Nothing in it is written in advance, so it holds for any run.
+
+    >>> s = {"methods": {"a": {"metrics": {"mAP": stat([0.8, 0.9])}}, "joint": {"metrics": {"mAP": stat([0.7])}}}}
+    >>> print(describe_comparison(s))
+    Best mAP: a (0.850 ± 0.071, 2 runs); lowest: joint (0.700, 1 run). a leads joint by 0.150, more than the spread of the two (std 0.071 and 0.000). No method falls below the joint baseline.
+    """
+    ranked = [(name, e["metrics"]["mAP"]) for name, e in summary.get("methods", {}).items()
+              if e.get("metrics", {}).get("mAP", {}).get("mean") is not None]
+    if not ranked:
+        return "No method has an mAP in this summary."
+    ranked.sort(key=lambda item: -item[1]["mean"])
+
+    def show(s: Mapping[str, Any]) -> str:
+        n = len(s["values"])
+        spread = f" ± {s['std']:.3f}" if n > 1 else ""
+        return f"{s['mean']:.3f}{spread}, {n} run{'s' if n != 1 else ''}"
+
+    (best, b), (worst, w) = ranked[0], ranked[-1]
+    parts = [f"Best mAP: {best} ({show(b)}); lowest: {worst} ({show(w)})."]
+    if len(ranked) > 1:
+        second, s2 = ranked[1]
+        gap = b["mean"] - s2["mean"]
+        if len(b["values"]) < 2 and len(s2["values"]) < 2:
+            verdict = "one run each, so no spread to judge it against"
+        elif gap > b["std"] + s2["std"]:
+            verdict = f"more than the spread of the two (std {b['std']:.3f} and {s2['std']:.3f})"
+        else:
+            verdict = f"within the spread of the two (std {b['std']:.3f} and {s2['std']:.3f}): no clear winner"
+        parts.append(f"{best} leads {second} by {gap:.3f}, {verdict}.")
+    names = [name for name, _ in ranked]
+    if baseline in names:
+        base = dict(ranked)[baseline]["mean"]
+        below = [name for name, s in ranked if s["mean"] < base]
+        parts.append(f"Below the {baseline} baseline: {', '.join(below)}." if below else
+                     f"No method falls below the {baseline} baseline.")
+    return " ".join(parts)
 
 
 def pr_curves(summary: Mapping[str, Any]) -> dict[str, PRCurve]:

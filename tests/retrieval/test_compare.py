@@ -133,3 +133,16 @@ def test_script_writes_the_summary_with_settings(two_demos, tmp_path, capsys):
     assert "cfttsl" in capsys.readouterr().out
     assert script.main([str(tmp_path / "none"), "--out", str(out), "--no-pr"]) == 2
     assert "results.json is missing" in capsys.readouterr().err
+
+
+def test_description_is_computed_from_the_numbers(two_demos):
+    from sbsr_lab.retrieval.compare import describe_comparison
+
+    text = describe_comparison(summarise_demos(list(two_demos), pr=False))
+    assert text.startswith("Best mAP: cfttsl (0.850 ± 0.071, 2 runs); lowest: ssltkd (0.600, 1 run).")
+    assert "cfttsl leads joint by 0.130, more than the spread of the two (std 0.071 and 0.028)" in text
+    assert "Below the joint baseline: ssltkd." in text
+    assert describe_comparison({"methods": {}}) == "No method has an mAP in this summary."
+    close = {"methods": {"a": {"metrics": {"mAP": compare.stat([0.80, 0.86])}},
+                         "b": {"metrics": {"mAP": compare.stat([0.79, 0.83])}}}}
+    assert "no clear winner" in describe_comparison(close)
