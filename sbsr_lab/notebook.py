@@ -60,10 +60,19 @@ def profile_changes(profile: Profile) -> dict[str, Any]:
     {'am_margin': 0.0, 'alpha': 0.0}
     >>> profile_changes(get_profile("ci"))
     {}
+
+    A ``variant`` counts as one change; only the keys that differ from its preset are listed beside it:
+
+    >>> profile_changes(get_profile("ci", variant="paper", head="mlp"))
+    {'variant': 'paper', 'head': 'mlp'}
     """
     base = get_profile(profile.name) if profile.name in PROFILES else Profile(name=profile.name)
-    return {f.name: getattr(profile, f.name) for f in dataclasses.fields(Profile)
-            if getattr(profile, f.name) != getattr(base, f.name)}
+    first: dict[str, Any] = {}
+    if profile.variant != base.variant:
+        base = base.replace(variant=profile.variant)  # its preset's keys are not changes of their own
+        first = {"variant": profile.variant}
+    return {**first, **{f.name: getattr(profile, f.name) for f in dataclasses.fields(Profile)
+                        if getattr(profile, f.name) != getattr(base, f.name)}}
 
 
 def _value_text(value: Any) -> str:
