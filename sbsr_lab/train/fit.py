@@ -22,7 +22,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
@@ -100,7 +100,8 @@ def _images_in(batch) -> dict[str, int]:
 
 
 def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, from_run: str | Path | None = None,
-        resume: bool = False, progress: bool = True, overwrite: bool = False) -> FitResult:
+        resume: bool = False, progress: bool = True, overwrite: bool = False,
+        on_epoch: Callable[[int, torch.nn.Module], dict[str, float]] | None = None) -> FitResult:
     """Train ``stage`` on the dataset folder ``data``; write checkpoints and ``metrics.csv`` to ``out``.
 
     Args:
@@ -110,6 +111,12 @@ def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, f
         resume: continue from ``out/last`` (same profile required) instead of starting afresh.
         overwrite: train afresh into an ``out`` that already holds a run (refused otherwise, so that a
             finished run is never replaced by accident).
+        on_epoch: called as ``on_epoch(epoch, model)`` after each epoch's validation (model in eval
+            mode, rank 0 only); the floats it returns join that epoch's row of ``metrics.csv``
+            (benchmarks/time_to_accuracy.py measures retrieval mAP this way). Its time is ``hook_s``.
+
+    Every row of ``metrics.csv`` also splits the epoch's seconds: ``data_s`` (waiting for batches:
+    loading, decoding, augmenting), ``step_s`` (forward, backward, optimiser step) and ``val_s``.
     """
     st = get_stage(stage)
     profile = get_profile(profile)
@@ -178,15 +185,18 @@ def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, f
         distributed.set_epoch(loaders, epoch)
         t0, sums, n = time.perf_counter(), {}, 0
         images = {"sketch": 0, "view": 0}
+        step_s = 0.0
         bar = progress_bar(st.batches(loaders, profile, device, gen), total=steps_per_epoch, enabled=progress and main,
                            desc=f"{st.name} {epoch + 1}/{epochs}", summary=False)
         for i, batch in enumerate(bar):
+            t_step = time.perf_counter()
             step = epoch * steps_per_epoch + i
             lr = get_lr(step, total_steps, warmup, profile.lr)
             for group in optimizer.param_groups:
                 group["lr"] = lr * group["lr_mult"]
             loss, stats = st.train_step(model, step_loss, batch, optimizer, scaler, device, use_amp)
             stats["loss"] = loss.item()
+            step_s += time.perf_counter() - t_step
             for k, v in stats.items():
                 sums[k] = sums.get(k, 0.0) + v
             n += 1
@@ -197,11 +207,21 @@ def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, f
         # several processes: sums over every rank's batches; validated on rank 0, the others take its value
         sums, n, images = (distributed.all_reduce_sum(sums), distributed.all_reduce_sum({"n": n})["n"],
                            distributed.all_reduce_sum(images))
+        t_val = time.perf_counter()
         val_acc = distributed.broadcast_float(st.accuracy(model, val, profile, device) if main else 0.0)
+        val_s = time.perf_counter() - t_val
         row = {"epoch": epoch, "lr": lr, "val_acc": val_acc, "seconds": time.perf_counter() - t0,
                "sketch_images_per_s": images["sketch"] / train_seconds,
                "view_images_per_s": images["view"] / train_seconds,
+               "data_s": train_seconds - step_s, "step_s": step_s, "val_s": val_s,
                **{k: v / max(n, 1) for k, v in sums.items()}}
+        if on_epoch is not None and main:
+            t_hook = time.perf_counter()
+            model.eval()
+            with torch.no_grad():
+                row.update(on_epoch(epoch, model))
+            model.train()
+            row["hook_s"] = time.perf_counter() - t_hook
         history.append(row)
         if val_acc > best_val:
             best_val, best_epoch = val_acc, epoch
