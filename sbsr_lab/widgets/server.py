@@ -31,7 +31,8 @@ Design:
 
 API (all JSON; errors are ``{"error": "..."}``): ``GET /api/status``; ``POST /api/query`` with
 ``{"strokes", "brush", "model", "k", "user", "drawing", "record"}``; ``GET /api/thumb/METHOD/ID``;
-``GET /api/mesh/METHOD/ID``; ``GET /api/history?user=NAME``; ``GET /api/history/ID``;
+``GET /api/view/METHOD/ID/N`` (rendered view N of a shape: each result's ``best_view``, the view closest
+to the sketch, :mod:`sbsr_lab.retrieval.best_view`); ``GET /api/mesh/METHOD/ID``; ``GET /api/history?user=NAME``; ``GET /api/history/ID``;
 ``GET /api/history/export?user=NAME`` (a JSON download).
 """
 
@@ -63,6 +64,7 @@ import tornado.netutil
 import tornado.web
 
 from sbsr_lab.errors import SbsrError
+from sbsr_lab.widgets.results import view_png
 
 __all__ = ["AppConfig", "AppState", "make_app", "serve", "is_loopback", "DEFAULT_BRUSH", "WEB_DIR"]
 
@@ -144,6 +146,7 @@ class _Model:
     engine: Any
     has_meshes: bool
     thumbs: dict[str, str | None] = field(default_factory=dict)
+    strips: dict[str, str | None] = field(default_factory=dict)  # id -> its V rendered views side by side
 
 
 class AppState:
@@ -238,8 +241,10 @@ class AppState:
         engine = load_engine(model_spec, self.config.data, spec.bundle_path if spec.kind == "bundle" else None)
         engine.sketch_net.eval()
         thumbs = dict(zip(engine.index.ids, engine.index.thumbnails))
+        views = getattr(engine, "views", None)
+        strips = dict(zip(engine.index.ids, views.strips)) if views is not None and views.strips else {}
         with self._lock:
-            self.models[key] = _Model(key, label, engine, bool(engine.shapes), thumbs)
+            self.models[key] = _Model(key, label, engine, bool(engine.shapes), thumbs, strips)
             if not self.class_names:
                 self.class_names, self.sketch_size = list(engine.class_names), int(engine.sketch_size)
 
@@ -296,8 +301,12 @@ class AppState:
         return {"id": shape_id, "vertices": v, "faces": f}
 
     def thumbnail(self, key: str, shape_id: str) -> bytes | None:
-        path = self.models[key].thumbs.get(shape_id)
-        return _png_bytes(path) if path else None
+        """The shape's thumbnail (a view strip's canonical view)."""
+        return view_png(self.models[key].thumbs.get(shape_id), None)
+
+    def best_view(self, key: str, shape_id: str, view: int) -> bytes | None:
+        """View ``view`` of the shape's rendered view strip (the one closest to the sketch)."""
+        return view_png(self.models[key].strips.get(shape_id), view)
 
     def status(self) -> dict[str, Any]:
         models = [{"key": k, "label": self.models[k].label, "has_meshes": self.models[k].has_meshes}
@@ -333,7 +342,9 @@ def _result_json(result: Any, model: _Model) -> dict[str, Any]:
         "method": model.key, "predicted_class": data.get("predicted_class"),
         "probabilities": sorted(([c, float(p)] for c, p in probs.items()), key=lambda cp: -cp[1]),
         "uncertainty": data.get("uncertainty"),
-        "results": [{**r, "thumb": f"/api/thumb/{model.key}/{r['id']}", "mesh": model.has_meshes}
+        "results": [{**r, "thumb": f"/api/thumb/{model.key}/{r['id']}", "mesh": model.has_meshes,
+                     **({"best_view": f"/api/view/{model.key}/{r['id']}/{int(r['view'])}"}
+                        if r.get("view") is not None and model.strips.get(r["id"]) else {})}
                     for r in data.get("results", [])],
         "has_meshes": model.has_meshes,
     }
@@ -365,24 +376,6 @@ def _jsonable(value: Any) -> bool:
         return True
     except (TypeError, ValueError):
         return False
-
-
-@lru_cache(maxsize=1024)
-def _png_bytes(path: str) -> bytes | None:
-    """PNG bytes of a thumbnail; a view strip ``(H, V*H)`` is cut down to its second view."""
-    p = Path(path)
-    if not p.is_file():
-        return None
-    data = p.read_bytes()
-    from sbsr_lab.io import open_image
-
-    with open_image(io.BytesIO(data)) as im:  # bounded decode
-        w, h = im.size
-        if w < 2 * h:
-            return data
-        out = io.BytesIO()
-        im.crop((h, 0, 2 * h, h)).save(out, format="PNG")
-    return out.getvalue()
 
 
 @lru_cache(maxsize=128)
@@ -600,6 +593,20 @@ class ThumbHandler(_Base):
         self.finish(data)
 
 
+class ViewHandler(_Base):
+    def get(self, key: str, shape_id: str, view: str) -> None:
+        self.need_ready()
+        st = self.app_state
+        if key not in st.models or not _SHAPE_ID.match(shape_id):
+            raise tornado.web.HTTPError(404)
+        data = st.best_view(key, shape_id, int(view))
+        if data is None:
+            raise tornado.web.HTTPError(404, "This shape has no such rendered view.")
+        self.set_header("Content-Type", "image/png")
+        self.set_header("Cache-Control", "max-age=3600")
+        self.finish(data)
+
+
 class MeshHandler(_Base):
     async def get(self, key: str, shape_id: str) -> None:
         self.need_ready()
@@ -672,6 +679,7 @@ def make_app(state: AppState) -> tornado.web.Application:
         (r"/api/status", StatusHandler),
         (r"/api/query", QueryHandler),
         (r"/api/thumb/([A-Za-z0-9_-]+)/([^/]+)", ThumbHandler),
+        (r"/api/view/([A-Za-z0-9_-]+)/([^/]+)/([0-9]{1,2})", ViewHandler),
         (r"/api/mesh/([A-Za-z0-9_-]+)/([^/]+)", MeshHandler),
         (r"/api/history", HistoryHandler),
         (r"/api/history/([A-Za-z0-9]+)", HistoryHandler),

@@ -170,6 +170,9 @@ def test_first_loads_show_the_current_query(server, browser):
         assert shown["gauge"].startswith("σ = ")
         assert shown["ids"] == [r["id"] for r in res["results"]] and len(shown["ids"]) == K
         page.wait_for_function("() => Array.from(document.querySelectorAll('#results img')).every(i => i.complete && i.naturalWidth > 0)")
+        # under each result, its rendered view closest to the drawing (the bundle keeps per-view embeddings)
+        captions = page.evaluate("() => Array.from(document.querySelectorAll('#results .result .best span')).map(s => s.textContent)")
+        assert captions == [f"drawn from view {r['view'] + 1}" for r in res["results"]]
         page.wait_for_function("(id) => document.getElementById('view3d').dataset.shape === id", arg=res["results"][0]["id"])
         page.screenshot(path=str(ARTIFACTS / f"browser_app_first_load_{i}.png"), full_page=True)
         watch.check()

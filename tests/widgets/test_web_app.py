@@ -124,6 +124,26 @@ def test_query_ring_and_cross(live):
     assert status == 200 and res["predicted_class"] == "cross" and res["method"] == "cfttsl" and res["uncertainty"] is None
 
 
+def test_each_result_shows_its_best_matching_view(live):
+    import io
+
+    from PIL import Image
+
+    _, res = query(live, ring(5), user="ada", drawing="t-view")
+    for r in res["results"]:
+        assert r["best_view"] == f"/api/view/uactn/{r['id']}/{r['view']}"
+    first = res["results"][0]
+    code, headers, png = live.request("GET", first["best_view"])
+    assert code == 200 and headers["Content-Type"] == "image/png"
+    with Image.open(io.BytesIO(png)) as im:
+        assert im.size[0] == im.size[1]  # one view cut from the strip
+    code, _, thumb = live.request("GET", first["thumb"])
+    assert code == 200
+    view_count = 4  # the tiny bundle's views per shape
+    assert live.request("GET", f"/api/view/uactn/{first['id']}/{view_count}")[0] == 404  # no such view
+    assert live.request("GET", f"/api/view/nosuch/{first['id']}/0")[0] == 404
+
+
 def test_one_history_entry_per_drawing(live):
     strokes = ring(3) + cross(3)
     for n in range(1, len(strokes) + 1):  # stroke ends of one drawing

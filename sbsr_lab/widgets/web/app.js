@@ -363,6 +363,12 @@
       card.appendChild(img);
       card.appendChild(el("div", { class: "cls" }, `#${r.rank} ${r.class}`));
       card.appendChild(el("div", { class: "score" }, `similarity ${r.score.toFixed(3)}`));
+      if (r.best_view) {   // the rendered view of this shape closest to the sketch: the side it was drawn from
+        const best = el("div", { class: "best", title: "the rendered view of this shape that matches your drawing best" });
+        best.appendChild(el("img", { alt: `view ${r.view + 1} of ${r.id}`, src: r.best_view, width: "48", height: "48" }));
+        best.appendChild(el("span", {}, `drawn from view ${r.view + 1}`));
+        card.appendChild(best);
+      }
       card.addEventListener("click", () => select(res.method, r, card));
       card.addEventListener("keydown", (e) => { if (e.key === "Enter") select(res.method, r, card); });
       box.appendChild(card);
