@@ -253,7 +253,7 @@ for i in picks:
     w = w[0, 0].numpy()                                                      # (V,)
     weights.append(w)
     images += [1 - x[0].numpy()] + [v[0].numpy() for v in views]
-    titles += [f"{CLASSES[y]} ({'own' if source in index else 'same class'})"] + [f"a={a:.2f}" for a in w]
+    titles += [f"{CLASSES[y]} ({'own' if source in index else 'same class'})"] + [f"a={a:.3f}" for a in w]
 show_images(images, titles, cols=len(views) + 1, size=1.1)
 
 # %%
@@ -384,10 +384,21 @@ if committed is not None:
 # %%
 settings = (committed or {}).get("settings", {})
 for name, s in settings.items():
-    print(f"— {name} ({len(s.get('runs', []))} runs): {describe_comparison(s)}")
-    display(comparison_table(s))
+    if s.get("runs") != committed["runs"]:  # the main table above is already shown
+        print(f"— {name} ({len(s.get('runs', []))} runs): {describe_comparison(s)}")
+        display(comparison_table(s))
 if not settings:
     print("No long-tailed or instance-level setting in the committed summary.")
+
+# %% [markdown]
+# The same methods across the settings: mAP (mean over the seeds) per setting, side by side.
+
+# %%
+if settings:
+    across = pd.DataFrame([{"method": m, "setting": name, "mAP": e["metrics"]["mAP"]["mean"]}
+                           for name, s in settings.items() for m, e in s["methods"].items()])
+    display(px.bar(across, x="method", y="mAP", color="setting", barmode="group",
+                   title="mAP per setting (mean over the seeds)"))
 
 # %% [markdown]
 # Reading the table: a method that loses is worth a sentence of why. Likely reasons, to check against
