@@ -43,6 +43,7 @@ import pandas as pd
 import plotly.express as px
 import torch
 import torch.nn.functional as F
+from IPython.display import display
 
 from sbsr_lab import checks
 from sbsr_lab.data.build import default_root, ensure_dataset

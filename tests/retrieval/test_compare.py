@@ -110,7 +110,6 @@ def test_bad_folders_get_clear_errors(tmp_path, two_demos):
     with pytest.raises(SbsrError, match="results.json is missing"):
         summarise_demos([tmp_path / "nothing"])
     other = _demo(tmp_path / "ci", {"joint": 0.3}, {})
-    json.loads((other / "results.json").read_text())
     (other / "results.json").write_text(json.dumps({"profile": "ci", "methods": {"joint": _metrics(0.3)}}))
     with pytest.raises(SbsrError, match="different profiles"):
         summarise_demos([two_demos[0], other], pr=False)
