@@ -25,7 +25,7 @@ from sbsr_lab.retrieval.evaluate import metrics_table_text
 from sbsr_lab.retrieval.report import write_report
 from sbsr_lab.retrieval.runs import evaluate_method
 from sbsr_lab.train.fit import fit, resolve_device
-from sbsr_lab.train.stages import method_stages
+from sbsr_lab.train.stages import method_stages, stage_order
 
 __all__ = ["CORE_METHODS", "train_method", "run_demo", "resolve_methods", "stage_order"]
 
@@ -48,24 +48,6 @@ def resolve_methods(methods: str | list[str] | tuple[str, ...] | None) -> list[s
         raise ConfigError(f"Unknown method {unknown[0] if unknown else '(none given)'!r} in --methods; choose "
                           f"from {', '.join(known)}, or all (e.g. --methods joint,dca)")
     return list(dict.fromkeys(names))
-
-
-def stage_order(method: str) -> list[tuple[str, str | None]]:
-    """The stages to train for ``method``, each after the stage it starts ``--from``, including such
-    stages of another method (ssltkd's teacher starts from the ssl method's ``ssl-pretrain``)."""
-    stages = method_stages()
-    parent = {s: p for chain in stages.values() for s, p in chain}
-    order: list[str] = []
-
-    def add(stage: str) -> None:
-        if parent[stage] is not None and parent[stage] not in order:
-            add(parent[stage])
-        if stage not in order:
-            order.append(stage)
-
-    for stage, _ in stages[method]:
-        add(stage)
-    return [(s, parent[s]) for s in order]
 
 
 def train_method(method: str, profile: Profile | str, data: str | Path, runs: str | Path, resume: bool = True,

@@ -82,24 +82,12 @@ def stat(values: Iterable[float | None]) -> dict[str, Any]:
 
 def method_stage_names(method: str) -> list[str]:
     """Every stage ``method`` trains, each after the stage it starts ``--from`` (another method's
-    included: ssltkd's teacher starts from ssl's ``ssl-pretrain``)."""
-    from sbsr_lab.train.stages import method_stages
+    included: ssltkd's teacher starts from ssl's ``ssl-pretrain``; :func:`~sbsr_lab.train.stages.stage_order`)."""
+    from sbsr_lab.train.stages import method_stages, stage_order
 
-    stages = method_stages()
-    if method not in stages:
-        raise SbsrError(f"Unknown method {method!r}: the registered methods are {', '.join(stages)}.")
-    parent = {s: p for chain in stages.values() for s, p in chain}
-    order: list[str] = []
-
-    def add(stage: str) -> None:
-        if parent.get(stage) is not None and parent[stage] not in order:
-            add(parent[stage])  # type: ignore[arg-type]
-        if stage not in order:
-            order.append(stage)
-
-    for stage, _ in stages[method]:
-        add(stage)
-    return order
+    if method not in method_stages():
+        raise SbsrError(f"Unknown method {method!r}: the registered methods are {', '.join(method_stages())}.")
+    return [stage for stage, _ in stage_order(method)]
 
 
 def method_seconds(seconds: Mapping[str, float], method: str) -> float | None:

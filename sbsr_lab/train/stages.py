@@ -87,7 +87,7 @@ from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
 from sbsr_lab.losses import AMSoftmaxLoss, FocalAMSoftmaxLoss, GuidanceLoss, UncertaintyLoss
 from sbsr_lab.models import MultiViewNet, SketchNet, create_model, model_name_for
 
-__all__ = ["Stage", "StageLoss", "STAGES", "register_stage", "get_stage", "method_stages", "JointNet", "SharedJointNet",
+__all__ = ["Stage", "StageLoss", "STAGES", "register_stage", "get_stage", "method_stages", "stage_order", "JointNet", "SharedJointNet",
            "model_kwargs", "am_softmax_for", "param_groups", "split_train_val"]
 
 
@@ -120,6 +120,26 @@ def method_stages() -> dict[str, list[tuple[str, str | None]]]:
     for stage in STAGES.values():
         out.setdefault(stage.method, []).append((stage.name, stage.needs))
     return out
+
+
+def stage_order(method: str) -> list[tuple[str, str | None]]:
+    """The stages to train for ``method``, each after the stage it starts ``--from``, including such
+    stages of another method (ssltkd's teacher starts from the ssl method's ``ssl-pretrain``)."""
+    stages = method_stages()
+    if method not in stages:
+        raise KeyError(f"Unknown method {method!r}; choose one of {', '.join(stages)}")
+    parent = {s: p for chain in stages.values() for s, p in chain}
+    order: list[str] = []
+
+    def add(stage: str) -> None:
+        if parent[stage] is not None and parent[stage] not in order:
+            add(parent[stage])
+        if stage not in order:
+            order.append(stage)
+
+    for stage, _ in stages[method]:
+        add(stage)
+    return [(s, parent[s]) for s in order]
 
 
 # -- shared parts -----------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def test_the_new_methods_are_registered_in_order():
 
 
 def test_stage_order_trains_a_foreign_parent_first():
-    from sbsr_lab.pipeline import stage_order
+    from sbsr_lab.train.stages import stage_order
 
     assert stage_order("ssltkd") == [("ssl-pretrain", None), ("ssltkd-teacher", "ssl-pretrain"),
                                      ("ssltkd-student", "ssltkd-teacher")]
