@@ -24,8 +24,8 @@ KINDS = {"strokes": "ndjson", "png": "png", "photo": "photo"}
 
 # method -> kind -> (top-1 floor, P@10 floor); top-1 = the first retrieved shape is of the drawing's class
 FLOORS = {
-    "uactn": {"strokes": (0.65, 0.65), "png": (0.63, 0.63), "photo": (0.54, 0.54)},
-    "cfttsl": {"strokes": (0.64, 0.63), "png": (0.60, 0.60), "photo": (0.54, 0.52)},
+    "uactn": {"strokes": (0.83, 0.79), "png": (0.83, 0.82), "photo": (0.79, 0.77)},
+    "cfttsl": {"strokes": (0.79, 0.75), "png": (0.77, 0.78), "photo": (0.83, 0.84)},
 }
 
 
