@@ -343,11 +343,11 @@ print(f"linear probe of the SimSiam features: {probe:.2f} (chance {1 / len(CLASS
 # loss, and SSLTKD trains a long-tail-aware teacher on these features and distils it into the sketch
 # student. Both are in the comparison below.
 #
-# ## The seven methods compared on the default profile, seeds 0, 1 and 2
-# `docs/results/methods-default.json` holds the summary of three `sbsr-lab demo --methods all` runs on the
-# `default` profile (seeds 0, 1, 2), made by `benchmarks/compare_methods.py`. The table gives the mean ±
-# standard deviation of mAP over the seeds, the means of the other SHREC metrics and the wall seconds to
-# train and evaluate each method on the machine that ran them.
+# ## The seven methods compared on the default profile, over seeds
+# `docs/results/methods-default.json` holds the summary of `sbsr-lab demo --methods all` runs on the
+# `default` profile, one per seed (the cell prints which), made by `benchmarks/compare_methods.py`. The
+# table gives the mean ± standard deviation of mAP over the seeds, the means of the other SHREC metrics
+# and the wall seconds to train and evaluate each method on the machine that ran them.
 
 # %%
 from sbsr_lab.retrieval.compare import (comparison_table, describe_comparison, load_summary, pr_curves,
