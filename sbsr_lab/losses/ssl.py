@@ -49,7 +49,12 @@ class EnhancedTripletLoss(BaseLoss):
 
         h(a, G) = max(0, m - min_{g in G, y_g = y_a, g != a} cos(a, g) + max_{g in G, y_g != y_a} cos(a, g))
 
-    (the hardest positive and the hardest negative in the batch, Hermans et al. 2017). Each sketch
+    (the hardest positive and the hardest negative in the batch, Hermans et al. 2017; ``mining="hard"``),
+    or with ``mining="all"`` the mean of ``max(0, m - cos(a, p) + cos(a, n))`` over every positive p and
+    negative n of the batch whose hinge is active (batch-all). Batch-hard from a randomly initialised
+    network can collapse: when all embeddings coincide, every hinge equals m and the cosines give no
+    gradient (``ssl-align`` stayed at chance on the default profile; docs/experiments.md), so the
+    stage trains with batch-all. Each sketch
     anchor s gets  h(s, shapes) + w * h(s, sketches)  and each shape anchor t gets
     h(t, sketches) + w * h(t, shapes): the cross-modal terms in both directions bring each class's
     sketches and shapes together, the intra-modal ones keep each modality's classes apart (our form
@@ -60,11 +65,14 @@ class EnhancedTripletLoss(BaseLoss):
     ``reduction="none"`` (the B sketches first; a term without a positive or a negative is 0).
     """
 
-    def __init__(self, margin: float = 0.2, intra_weight: float = 1.0, reduction: Reduction = "mean") -> None:
+    def __init__(self, margin: float = 0.2, intra_weight: float = 1.0, reduction: Reduction = "mean",
+                 mining: str = "hard") -> None:
         super().__init__(reduction)
         if margin < 0 or intra_weight < 0:
             raise ValueError(f"EnhancedTripletLoss: margin and intra_weight must be >= 0, got {margin}, {intra_weight}")
-        self.margin, self.intra_weight = margin, intra_weight
+        if mining not in ("hard", "all"):
+            raise ValueError(f"EnhancedTripletLoss: mining must be 'hard' or 'all', got {mining!r}")
+        self.margin, self.intra_weight, self.mining = margin, intra_weight, mining
 
     def batch_hard(self, sim: Tensor, same: Tensor, exclude_self: bool) -> tuple[Tensor, Tensor]:
         """Per-anchor hinge (A,) from similarities (A, G) and the same-class mask (A, G), and whether
@@ -77,6 +85,11 @@ class EnhancedTripletLoss(BaseLoss):
         hardest_pos = sim.masked_fill(~pos, big).amin(1)
         hardest_neg = sim.masked_fill(~neg, -big).amax(1)
         has = pos.any(1) & neg.any(1)
+        if self.mining == "all":  # every (positive, negative) pair; mean over the active hinges
+            pairs = (self.margin - sim[:, :, None] + sim[:, None, :]).clamp(min=0)  # (A, G, G)
+            active = (pairs > 0) & pos[:, :, None] & neg[:, None, :]
+            hinge = (pairs * active).sum((1, 2)) / active.sum((1, 2)).clamp(min=1)
+            return torch.where(has, hinge, torch.zeros_like(hinge)), has
         hinge = (self.margin - hardest_pos + hardest_neg).clamp(min=0)
         return torch.where(has, hinge, torch.zeros_like(hinge)), has
 
@@ -107,4 +120,4 @@ class EnhancedTripletLoss(BaseLoss):
         return per_anchor, has
 
     def extra_repr(self) -> str:
-        return f"margin={self.margin}, intra_weight={self.intra_weight}, reduction={self.reduction!r}"
+        return f"margin={self.margin}, intra_weight={self.intra_weight}, mining={self.mining!r}, reduction={self.reduction!r}"

@@ -44,25 +44,28 @@ def test_simsiam_rejects_mismatched_shapes():
         SimSiamLoss()(torch.randn(4, 6), torch.randn(4, 6), torch.randn(4, 5), torch.randn(4, 6))
 
 
-def _hinge(anchor, cands, ya, yc, m, skip=None):
+def _hinge(anchor, cands, ya, yc, m, skip=None, mining="hard"):
     pos = [float(anchor @ c) for j, (c, y) in enumerate(zip(cands, yc)) if y == ya and j != skip]
     neg = [float(anchor @ c) for c, y in zip(cands, yc) if y != ya]
     if not pos or not neg:
         return 0.0, False
+    if mining == "all":  # mean over the (positive, negative) pairs whose hinge is active
+        active = [m - p + n for p in pos for n in neg if m - p + n > 0]
+        return (sum(active) / len(active) if active else 0.0), True
     return max(0.0, m - min(pos) + max(neg)), True
 
 
-def _loop_triplet(zs, ys, zt, yt, m=0.2, w=1.0):
+def _loop_triplet(zs, ys, zt, yt, m=0.2, w=1.0, mining="hard"):
     s, t = F.normalize(zs, dim=1), F.normalize(zt, dim=1)
     out, has = [], []
     for i in range(len(ys)):
-        c, hc = _hinge(s[i], t, ys[i], yt, m)
-        a, ha = _hinge(s[i], s, ys[i], ys, m, skip=i)
+        c, hc = _hinge(s[i], t, ys[i], yt, m, mining=mining)
+        a, ha = _hinge(s[i], s, ys[i], ys, m, skip=i, mining=mining)
         out.append(c + w * a)
         has.append(hc or ha)
     for i in range(len(yt)):
-        c, hc = _hinge(t[i], s, yt[i], ys, m)
-        a, ha = _hinge(t[i], t, yt[i], yt, m, skip=i)
+        c, hc = _hinge(t[i], s, yt[i], ys, m, mining=mining)
+        a, ha = _hinge(t[i], t, yt[i], yt, m, skip=i, mining=mining)
         out.append(c + w * a)
         has.append(hc or ha)
     return torch.tensor(out, dtype=torch.float64), torch.tensor(has)
@@ -79,6 +82,23 @@ def test_enhanced_triplet_matches_loops(seed, w):
     loss = EnhancedTripletLoss(margin=0.2, intra_weight=w, reduction="none")
     assert torch.allclose(loss(zs, ys, zt, yt), ref)
     assert torch.allclose(EnhancedTripletLoss(0.2, w)(zs, ys, zt, yt), ref[has].mean())
+
+
+@given(st.integers(0, 10_000), st.floats(0.0, 2.0))
+@settings(max_examples=25, deadline=None)
+def test_enhanced_triplet_batch_all_matches_loops(seed, w):
+    g = torch.Generator().manual_seed(seed)
+    zs, zt = torch.randn(7, 5, generator=g, dtype=torch.float64), torch.randn(6, 5, generator=g, dtype=torch.float64)
+    ys, yt = torch.randint(0, 3, (7,), generator=g), torch.randint(0, 3, (6,), generator=g)
+    ys[:2], yt[:2] = torch.tensor([0, 1]), torch.tensor([0, 1])
+    ref, _ = _loop_triplet(zs, ys.tolist(), zt, yt.tolist(), 0.2, w, mining="all")
+    loss = EnhancedTripletLoss(margin=0.2, intra_weight=w, reduction="none", mining="all")
+    assert torch.allclose(loss(zs, ys, zt, yt), ref)
+
+
+def test_enhanced_triplet_rejects_an_unknown_mining():
+    with pytest.raises(ValueError, match="mining"):
+        EnhancedTripletLoss(mining="semi")
 
 
 def test_enhanced_triplet_is_zero_when_well_separated_and_rejects_bad_input():

@@ -126,11 +126,11 @@ class SSLPretrain(Stage):
 
 
 class TripletStageLoss(StageLoss):
-    """The enhanced cross-modal triplet loss alone."""
+    """The enhanced cross-modal triplet loss alone, batch-all (batch-hard collapses here: losses/ssl.py)."""
 
     def __init__(self, profile: Profile, centres: Tensor | None = None) -> None:
         super().__init__(profile, centres)
-        self.triplet = EnhancedTripletLoss(margin=0.2, intra_weight=1.0)
+        self.triplet = EnhancedTripletLoss(margin=0.2, intra_weight=1.0, mining="all")
 
     def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
         (xs, ys), (xv, yv) = batch
