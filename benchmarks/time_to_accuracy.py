@@ -48,9 +48,9 @@ from sbsr_lab.train.stages import get_stage, split_train_val, stage_order
 class ValidationMAP:
     """``on_epoch`` hook of :func:`fit`: the mAP of the validation sketches against the gallery.
 
-    ``fixed``: the network of the ``--from`` run for the modality the stage does not train (its gallery
-    or sketch embeddings are computed once). Returns ``{"val_map": ...}`` every ``every`` epochs and at
-    ``last_epoch``, ``{}`` otherwise.
+    ``fixed``: the networks of the ``--from`` run; one serves a modality the stage's model does not embed
+    (its embeddings are computed once, at the first measurement). Returns ``{"val_map": ...}`` every
+    ``every`` epochs and at ``last_epoch``, ``{}`` otherwise.
     """
 
     def __init__(self, stage: str, manifest: Manifest, profile: Any, fixed: dict[str, torch.nn.Module],
@@ -60,23 +60,26 @@ class ValidationMAP:
         _, val = split_train_val(train.labels, profile.val_fraction, profile.seed)
         self.sketches, self.sketch_labels = Subset(train, val), train.labels[val]
         self.shapes = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style)
-        self.batch = profile.eval_batch_size
+        self.batch, self.fixed = profile.eval_batch_size, fixed
         self.cache: dict[str, torch.Tensor] = {}
-        if "sketch" in fixed:
-            self.cache["sketch"] = embed_sketches(fixed["sketch"].eval(), self.sketches, batch_size=self.batch)[0]
-        if "shape" in fixed:
-            self.cache["shape"] = embed_shapes(fixed["shape"].eval(), self.shapes, show=False)
+
+    def _embed(self, kind: str, nets: dict[str, torch.nn.Module]) -> torch.Tensor:
+        """(N, d) embeddings of the validation sketches or the gallery: the training model's network, else
+        the ``--from`` run's (cached: it does not change)."""
+        if kind not in nets and kind in self.cache:
+            return self.cache[kind]
+        net = nets[kind] if kind in nets else self.fixed[kind].eval()
+        z = (embed_sketches(net, self.sketches, batch_size=self.batch)[0] if kind == "sketch"
+             else embed_shapes(net, self.shapes, show=False))
+        if kind not in nets:
+            self.cache[kind] = z
+        return z
 
     def __call__(self, epoch: int, model: torch.nn.Module) -> dict[str, float]:
         if (epoch + 1) % self.every and epoch != self.last_epoch:
             return {}
         nets = self.stage.networks(model)
-        z_sketch = self.cache.get("sketch")
-        if z_sketch is None:
-            z_sketch = embed_sketches(nets["sketch"], self.sketches, batch_size=self.batch)[0]
-        z_shape = self.cache.get("shape")
-        if z_shape is None:
-            z_shape = embed_shapes(nets["shape"], self.shapes, show=False)
+        z_sketch, z_shape = self._embed("sketch", nets), self._embed("shape", nets)
         report = evaluate_embeddings(z_sketch, self.sketch_labels, z_shape, self.shapes.labels)
         return {"val_map": float(report["metrics"]["mAP"])}
 
@@ -107,9 +110,7 @@ def run(profile: Any, data: Path, runs: Path, methods: list[str], target: float,
                 if stage == last_stage:
                     st = get_stage(stage)
                     if needs is not None:
-                        from_model, _ = load_run(done[needs][0])
-                        fixed = {k: v for k, v in get_stage(needs).networks(from_model).items()
-                                 if k not in st.networks(st.build_model(profile, len(manifest.classes)))}
+                        fixed = get_stage(needs).networks(load_run(done[needs][0])[0])
                     hook = ValidationMAP(stage, manifest, profile, fixed, every, st.epochs(profile) - 1)
                 res = fit(stage, profile, data, runs / stage, from_run=done[needs][0] if needs else None,
                           progress=False, on_epoch=hook)
