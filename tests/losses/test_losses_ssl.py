@@ -71,29 +71,18 @@ def _loop_triplet(zs, ys, zt, yt, m=0.2, w=1.0, mining="hard"):
     return torch.tensor(out, dtype=torch.float64), torch.tensor(has)
 
 
+@pytest.mark.parametrize("mining", ["hard", "all"])
 @given(st.integers(0, 10_000), st.floats(0.0, 2.0))
 @settings(max_examples=25, deadline=None)
-def test_enhanced_triplet_matches_loops(seed, w):
+def test_enhanced_triplet_matches_loops(mining, seed, w):
     g = torch.Generator().manual_seed(seed)
     zs, zt = torch.randn(7, 5, generator=g, dtype=torch.float64), torch.randn(6, 5, generator=g, dtype=torch.float64)
     ys, yt = torch.randint(0, 3, (7,), generator=g), torch.randint(0, 3, (6,), generator=g)
     ys[:2], yt[:2] = torch.tensor([0, 1]), torch.tensor([0, 1])
-    ref, has = _loop_triplet(zs, ys.tolist(), zt, yt.tolist(), 0.2, w)
-    loss = EnhancedTripletLoss(margin=0.2, intra_weight=w, reduction="none")
+    ref, has = _loop_triplet(zs, ys.tolist(), zt, yt.tolist(), 0.2, w, mining=mining)
+    loss = EnhancedTripletLoss(margin=0.2, intra_weight=w, reduction="none", mining=mining)
     assert torch.allclose(loss(zs, ys, zt, yt), ref)
-    assert torch.allclose(EnhancedTripletLoss(0.2, w)(zs, ys, zt, yt), ref[has].mean())
-
-
-@given(st.integers(0, 10_000), st.floats(0.0, 2.0))
-@settings(max_examples=25, deadline=None)
-def test_enhanced_triplet_batch_all_matches_loops(seed, w):
-    g = torch.Generator().manual_seed(seed)
-    zs, zt = torch.randn(7, 5, generator=g, dtype=torch.float64), torch.randn(6, 5, generator=g, dtype=torch.float64)
-    ys, yt = torch.randint(0, 3, (7,), generator=g), torch.randint(0, 3, (6,), generator=g)
-    ys[:2], yt[:2] = torch.tensor([0, 1]), torch.tensor([0, 1])
-    ref, _ = _loop_triplet(zs, ys.tolist(), zt, yt.tolist(), 0.2, w, mining="all")
-    loss = EnhancedTripletLoss(margin=0.2, intra_weight=w, reduction="none", mining="all")
-    assert torch.allclose(loss(zs, ys, zt, yt), ref)
+    assert torch.allclose(EnhancedTripletLoss(0.2, w, mining=mining)(zs, ys, zt, yt), ref[has].mean())
 
 
 def test_enhanced_triplet_rejects_an_unknown_mining():
