@@ -105,6 +105,7 @@ class Profile:
     head_lr_mult: float = 1.0          # heads at this x the backbone rate (10 with pretrained backbones, as in the papers)
     warmup_epochs: float = 0.5         # linear warmup, then cosine decay to 0
     val_fraction: float = 0.15         # train sketches held out to pick the best epoch
+    val_shapes: int = 10               # shapes per class the shape-only stages validate on each epoch (0 = all)
     train_views: int = 3               # views per shape per training step (random subset; eval uses num_views)
     workers: int = 0                   # DataLoader / rendering worker processes (0 = in process)
     device: str = "auto"               # "auto", "cpu", "cuda", "cuda:1", ...
@@ -236,6 +237,7 @@ RANGES: dict[str, Range] = {
     "head_lr_mult": Range(0, 1000, "a multiplier such as 1 or 10", low_open=True),
     "warmup_epochs": Range(0, 100_000, "epochs of linear warmup (0 = none)"),
     "val_fraction": Range(0, 1, _FRACTION + " held out (0 = none)", high_open=True),
+    "val_shapes": Range(0, 100_000, "shapes per class in each epoch's validation (0 = every shape)"),
     "train_views": Range(1, 64, "views per shape per training step"),
     "workers": Range(0, 256, "worker processes (0 = in process)"),
     "am_scale": Range(0, 1000, "the AM-softmax scale s such as 15", low_open=True),

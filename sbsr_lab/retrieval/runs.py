@@ -30,7 +30,7 @@ from sbsr_lab.errors import CheckpointError
 from sbsr_lab.train.fit import resolve_device
 from sbsr_lab.train.runs import load_method
 
-__all__ = ["embed_sketches", "embed_shapes", "MethodEvaluation", "evaluate_method", "group_thresholds",
+__all__ = ["embed_sketches", "embed_shapes", "embed_shapes_and_views", "MethodEvaluation", "evaluate_method", "group_thresholds",
            "train_sketch_counts", "metrics_per_style"]
 
 
@@ -61,6 +61,40 @@ def embed_shapes(net: nn.Module, dataset: MultiViewDataset, device: torch.device
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers)
     batches = progress(loader, total=len(loader), desc=f"embedding {len(dataset)} gallery shapes", enabled=show)
     return torch.cat([net.embed(x.to(device)).float().cpu() for x, _ in batches])
+
+
+@torch.no_grad()
+def embed_shapes_and_views(net: nn.Module, dataset: MultiViewDataset, device: torch.device | str = "cpu",
+                           batch_size: int = 32, show: bool = True) -> tuple[Tensor, Tensor | None]:
+    """``(z (N, d), views (N, V, d) or None)``: the pooled unit embedding of every gallery shape and
+    every view embedded on its own (:mod:`sbsr_lab.retrieval.best_view`; None for a network without
+    ``view_features`` and ``head``).
+
+    A multi-view network that pools backbone features (``view_features``, ``pooling``, ``head``: a
+    :class:`~sbsr_lab.models.mvcnn.MultiViewNet`) gets both from ONE backbone pass over
+    ``(B, V, 1, H, W)`` batches: the numbers of :func:`embed_shapes` then
+    :func:`~sbsr_lab.retrieval.best_view.embed_views`, at half the cost (the backbone is nearly all of
+    it). Any other network is embedded by those two in turn.
+    """
+    from sbsr_lab.progress import progress
+    from sbsr_lab.similarity import l2_normalize
+
+    if not all(hasattr(net, a) for a in ("view_features", "pooling", "head")):  # pools otherwise: two passes
+        from sbsr_lab.retrieval.best_view import embed_views
+
+        z = embed_shapes(net, dataset, device, batch_size, show=show)
+        has_views = hasattr(net, "view_features") and hasattr(net, "head")
+        return z, (embed_views(net, dataset, device, batch_size) if has_views else None)
+    loader = DataLoader(dataset, batch_size=batch_size)
+    zs, views = [], []
+    for x, _ in progress(loader, total=len(loader), desc=f"embedding {len(dataset)} gallery shapes", enabled=show):
+        feats = net.view_features(x.to(device))                          # (B, V, F)
+        pooled = feats.mean(1) if net.pooling == "mean" else feats.amax(1)
+        zs.append(net.head(pooled).float().cpu())                        # (B, d), unit rows
+        zv = net.head(feats.flatten(0, 1))                               # (B*V, d)
+        zv = zv[0] if isinstance(zv, tuple) else zv
+        views.append(l2_normalize(zv.float()).view(feats.shape[0], feats.shape[1], -1).cpu())
+    return torch.cat(zs), torch.cat(views)
 
 
 @dataclass
@@ -172,8 +206,11 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
     zq, sigma = embed_sketches(nets.sketch, sketches, dev, profile.eval_batch_size)
     if nets.similarity is not None:  # query-dependent scores (CMIC)
         sim = nets.similarity(zq.to(dev), gallery, dev, max(1, profile.eval_batch_size // 4)).float().cpu()
-    else:
-        sim = zq @ embed_shapes(nets.shape, gallery, dev, max(1, profile.eval_batch_size // 4)).T
+        views = None
+    else:  # views: the report's "drawn from this side" view under each result
+        zg, views = embed_shapes_and_views(nets.shape, gallery, dev, max(1, profile.eval_batch_size // 4))
+        sim = zq @ zg.T
+        views = None if views is None else views.half()
     report = evaluate_similarity(sim, sketches.labels, gallery.labels, class_names=manifest.classes)
     metrics = {k: float(v) for k, v in report["metrics"].items()}
     # instance level: the queries whose source shape is in the gallery
@@ -191,11 +228,6 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
         names = [manifest.classes[int(k)] for k in sketches.labels]
         groups = map_per_group(ap, names, counts, many=thresholds[0], few=thresholds[1])
         groups["thresholds"] = {"many": thresholds[0], "few": thresholds[1]}
-    views = None  # the report's "drawn from this side" view under each result
-    if nets.similarity is None and hasattr(nets.shape, "view_features"):
-        from sbsr_lab.retrieval.best_view import embed_views
-
-        views = embed_views(nets.shape, gallery, dev, max(1, profile.eval_batch_size // 4)).half()
     rho = rho_within = None
     if sigma is not None and torch.isfinite(sketches.noise).all():
         rho, rho_within = sigma_noise_spearman(sigma, sketches.noise, sketches.labels)

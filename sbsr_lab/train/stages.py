@@ -88,7 +88,7 @@ from sbsr_lab.losses import AMSoftmaxLoss, FocalAMSoftmaxLoss, GuidanceLoss, Unc
 from sbsr_lab.models import MultiViewNet, SketchNet, create_model, model_name_for
 
 __all__ = ["Stage", "StageLoss", "STAGES", "register_stage", "get_stage", "method_stages", "stage_order", "JointNet", "SharedJointNet",
-           "model_kwargs", "am_softmax_for", "param_groups", "split_train_val"]
+           "model_kwargs", "am_softmax_for", "param_groups", "split_train_val", "shapes_per_class"]
 
 
 # -- the registry ---------------------------------------------------------------------------------------
@@ -260,8 +260,11 @@ class Stage:
                 loaders["shape"] = loader(shapes, max(2, min(profile.batch_size, per_step)), drop_last=True)
             else:
                 loaders["shape"] = loader(shapes)
-            # validation sees train_views views (not all num_views): less cost per epoch, same ranking of epochs
-            val["shape"] = shapes.with_views(profile.train_views or profile.num_views)
+            # validation sees train_views views (not all num_views) of val_shapes shapes per class: a
+            # third of the cost per epoch on the default profile, the same ranking of epochs
+            val_views = shapes.with_views(profile.train_views or profile.num_views)
+            val["shape"] = (Subset(val_views, shapes_per_class(shapes.labels, profile.val_shapes, profile.seed))
+                            if profile.val_shapes else val_views)
         return loaders, val
 
     def steps_per_epoch(self, loaders: dict[str, DataLoader]) -> int:
@@ -318,6 +321,18 @@ def split_train_val(labels: Tensor, fraction: float, seed: int) -> tuple[list[in
         val += idx[:n_val]
         train += idx[n_val:]
     return sorted(train), sorted(val)
+
+
+def shapes_per_class(labels: Tensor, per_class: int, seed: int) -> list[int]:
+    """Sorted indices of ``per_class`` items of each class (all of a smaller class), drawn with ``seed``:
+    the shape stages' validation set (``Profile.val_shapes``)."""
+    rng = np.random.default_rng([seed, 23])
+    chosen: list[int] = []
+    for k in torch.unique(labels).tolist():
+        idx = torch.nonzero(labels == k).flatten().tolist()
+        rng.shuffle(idx)
+        chosen += idx[:per_class]
+    return sorted(chosen)
 
 
 def param_groups(model: nn.Module, profile: Profile) -> list[dict[str, Any]]:

@@ -80,3 +80,29 @@ def test_report_grid_shows_the_best_view(tb, tmp_path):
     z = ev.query_embeddings[qi] / ev.query_embeddings[qi].norm()
     expect = [int(torch.argmax(ev.view_embeddings[g].float() @ z)) for g in order]
     assert shown[:6] == expect
+
+
+@pytest.mark.parametrize("net_kind", ["mean", "max", "shared", "paper-head"])
+def test_one_pass_gives_the_pooled_and_the_per_view_embeddings_of_two_passes(net_kind):
+    """evaluate_method embeds the gallery once for both: the same numbers as embed_shapes then embed_views."""
+    from torch.utils.data import TensorDataset
+
+    from sbsr_lab.models.mvcnn import MultiViewNet
+    from sbsr_lab.models.sketchnet import SketchNet
+    from sbsr_lab.retrieval.best_view import embed_views
+    from sbsr_lab.retrieval.runs import embed_shapes, embed_shapes_and_views
+    from sbsr_lab.train.stages import SharedViews
+
+    torch.manual_seed(0)
+    if net_kind == "shared":  # pools the views' embeddings, not their features: the two-pass fallback
+        net = SharedViews(SketchNet("compact", embed_dim=16, num_classes=3))
+    else:
+        net = MultiViewNet("compact", embed_dim=16, num_classes=3, pooling="max" if net_kind == "max" else "mean",
+                           head="paper" if net_kind == "paper-head" else "mlp")
+    net.eval()
+    data = TensorDataset(torch.rand(7, 4, 1, 32, 32), torch.zeros(7))
+    z, views = embed_shapes_and_views(net, data, batch_size=3, show=False)
+    assert z.shape == (7, 16) and views.shape == (7, 4, 16)
+    torch.testing.assert_close(z, embed_shapes(net, data, batch_size=3, show=False), atol=1e-5, rtol=0)
+    torch.testing.assert_close(views, embed_views(net, data, batch_size=3), atol=1e-5, rtol=0)
+    assert not torch.allclose(views[:, 0], views[:, 1])  # each view really its own

@@ -32,6 +32,29 @@ def test_split_train_val_is_per_class_and_deterministic():
     assert (tr, va) == split_train_val(labels, 0.2, seed=0)
 
 
+def test_shape_validation_takes_val_shapes_of_each_class():
+    from sbsr_lab.config import get_profile
+    from sbsr_lab.train.stages import shapes_per_class
+
+    labels = torch.tensor([0] * 30 + [1] * 30 + [2] * 4)
+    idx = shapes_per_class(labels, 10, seed=0)
+    assert [int((labels[idx] == k).sum()) for k in range(3)] == [10, 10, 4]  # a small class keeps all it has
+    assert idx == sorted(set(idx)) == shapes_per_class(labels, 10, seed=0) != shapes_per_class(labels, 10, seed=1)
+    assert get_profile("default").val_shapes == 10 and get_profile("default", val_shapes=0).val_shapes == 0
+
+
+def test_shape_stage_validates_on_the_subset(tiny_dataset):
+    from sbsr_lab.data.manifest import load_manifest
+    from sbsr_lab.train.stages import get_stage
+
+    manifest = load_manifest(tiny_dataset)
+    _, val = get_stage("teacher").loaders(manifest, _profile().replace(val_shapes=1))
+    _, val_all = get_stage("teacher").loaders(manifest, _profile().replace(val_shapes=0))
+    n_classes = len(manifest.classes)
+    assert len(val["shape"]) == n_classes < len(val_all["shape"])
+    assert sorted(int(y) for _, y in val["shape"]) == list(range(n_classes))
+
+
 @pytest.fixture(scope="module")
 def runs(tiny_dataset, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
