@@ -45,6 +45,7 @@ __all__ = [
     "Range",
     "check_profile",
     "check_root",
+    "FIELDS_BEFORE",
 ]
 
 #: The 12 default SynthShapes classes (blueprint).
@@ -145,13 +146,20 @@ class Profile:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Profile":
-        """Inverse of :meth:`to_dict`; ignores nothing, so foreign keys raise."""
-        return cls().replace(**d)
+        """Inverse of :meth:`to_dict`; ignores nothing, so foreign keys raise. A dict written before a
+        field existed (an older checkpoint or bundle) gets the value that code behaved as
+        (:data:`FIELDS_BEFORE`), not today's default: an old run's head stays the head it was trained with."""
+        return cls().replace(**{**FIELDS_BEFORE, **d})
 
     def views_per_shape(self) -> int:
         """Number of cameras in :attr:`rig`."""
         return RIG_VIEWS[self.rig]
 
+
+#: Fields whose default changed after runs were saved without them, with the value those runs had:
+#: the head (``"paper"`` by default since the issue-19 re-tuning; before, every run had ``"mlp"``) and
+#: the shape stages' validation set (every shape before ``val_shapes`` existed).
+FIELDS_BEFORE: dict[str, Any] = {"head": "mlp", "val_shapes": 0}
 
 PROFILES: dict[str, dict[str, Any]] = {
     "ci": dict(

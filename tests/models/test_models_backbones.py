@@ -83,3 +83,26 @@ def test_pretrained_offline_gives_a_clear_message(monkeypatch):
         with pytest.warns(UserWarning, match="random weights"):
             net = build_backbone("resnet18", pretrained=True, allow_random_fallback=True)
     assert not net.normalize_input  # random weights: no ImageNet normalisation
+
+
+def test_backbones_are_channels_last_and_compute_what_nchw_computes():
+    """build_backbone keeps weights in channels_last (fast oneDNN convolutions), a loaded state keeps it,
+    and the features equal those of the same weights in NCHW."""
+    import copy
+
+    import torch
+
+    from sbsr_lab.models.backbones import build_backbone
+
+    torch.manual_seed(0)
+    net = build_backbone("compact").eval()
+    convs = [m.weight for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(w.is_contiguous(memory_format=torch.channels_last) for w in convs)
+    again = build_backbone("compact").eval()
+    again.load_state_dict(net.state_dict())
+    assert all(m.weight.is_contiguous(memory_format=torch.channels_last)
+               for m in again.modules() if isinstance(m, torch.nn.Conv2d))
+    nchw = copy.deepcopy(net).to(memory_format=torch.contiguous_format)
+    x = torch.rand(3, 1, 48, 48)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), nchw.features(x).mean((2, 3)), atol=1e-5, rtol=1e-5)
