@@ -29,7 +29,7 @@ from torch import Tensor
 
 from sbsr_lab.config import Profile, get_profile
 from sbsr_lab.data.manifest import Manifest, load_manifest
-from sbsr_lab.errors import CheckpointError
+from sbsr_lab.errors import CheckpointError, ConfigError
 from sbsr_lab.io import atomic_write_text
 from sbsr_lab.progress import note
 from sbsr_lab.progress import progress as progress_bar
@@ -163,10 +163,17 @@ def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, f
     # -- resume -------------------------------------------------------------------------------------
     if resume and (out / "last.json").exists():
         state, others, last = load_checkpoint(out, "last")
-        # fields added since the run was saved take their defaults (what Profile.from_dict does)
-        if last["stage"] != st.name or {**Profile().to_dict(), **last["profile"]} != profile.to_dict():
-            raise CheckpointError(f"{out} holds a {last['stage']} run with another profile; resume with the same "
-                                  "stage and settings, or use a new --out.")
+        # fields added since the run was saved take the value that code had (Profile.from_dict)
+        wanted = profile.to_dict()
+        try:
+            saved = Profile.from_dict(last["profile"]).to_dict()
+        except ConfigError:  # a key this version no longer has: never the same settings
+            saved = {"foreign keys": sorted(set(last["profile"]) - set(wanted))}
+        if last["stage"] != st.name or saved != wanted:
+            diff = ", ".join(f"{k}={saved[k]!r} (now {wanted[k]!r})" for k in wanted if saved.get(k) != wanted[k])
+            raise CheckpointError(f"{out} holds a {last['stage']} run with another profile"
+                                  f"{': ' + diff[:300] if diff else ''}; resume with the same stage and settings, "
+                                  "or delete that folder (or use a new --out) to train from the start.")
         load_weights(model, state, f"{out}/last.safetensors",
                      "Delete that folder (or use a new --out) to train from the start.")
         restore_optimizer(optimizer, others, last["optim_scalars"])

@@ -189,3 +189,20 @@ def test_train_method_trains_its_stages_in_order_and_then_returns_at_once(tiny_d
     assert again == run and {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.json")} == stamps  # nothing retrained
     with pytest.raises(ValueError, match="unknown method 'no-such-method'"):
         train_method("no-such-method", _profile(), tiny_dataset, tmp_path)
+
+
+def test_resume_names_the_settings_that_differ_and_reads_an_old_run_as_its_old_head(tiny_dataset, tmp_path):
+    """A run saved before the head key existed was trained with our MLP head: resuming it under today's
+    default (the authors' head) names head as the difference instead of failing on the weights."""
+    import json
+
+    from sbsr_lab.errors import CheckpointError
+
+    p = _profile().replace(epochs=1)
+    fit("teacher", p, tiny_dataset, tmp_path / "t", progress=False)
+    meta = json.loads((tmp_path / "t" / "last.json").read_text())
+    assert meta["profile"]["head"] == p.head == "paper"
+    del meta["profile"]["head"]  # as an older sbsr_lab wrote it
+    (tmp_path / "t" / "last.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=r"another profile: head='mlp' \(now 'paper'\);"):
+        fit("teacher", p, tiny_dataset, tmp_path / "t", progress=False, resume=True)
