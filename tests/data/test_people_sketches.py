@@ -23,9 +23,12 @@ INDEX = json.loads((ROOT / "index.json").read_text())
 KINDS = {"strokes": "ndjson", "png": "png", "photo": "photo"}
 
 # method -> kind -> (top-1 floor, P@10 floor); top-1 = the first retrieved shape is of the drawing's class
+# Measured with the bundle of the issue-19 defaults (24 sketch epochs; benchmarks/README.md): UACTN
+# 61/72 strokes, 62/72 PNG, 19/24 photos, P@10 0.858 / 0.860 / 0.804; CFTTSL 56/72, 56/72, 19/24,
+# P@10 0.829 / 0.806 / 0.833 (the 40-epoch bundle before it: CFTTSL 59/72, 58/72, 21/24).
 FLOORS = {
-    "uactn": {"strokes": (0.83, 0.79), "png": (0.83, 0.82), "photo": (0.79, 0.77)},
-    "cfttsl": {"strokes": (0.79, 0.75), "png": (0.77, 0.78), "photo": (0.83, 0.84)},
+    "uactn": {"strokes": (0.83, 0.83), "png": (0.83, 0.83), "photo": (0.79, 0.77)},
+    "cfttsl": {"strokes": (0.76, 0.79), "png": (0.76, 0.78), "photo": (0.75, 0.80)},
 }
 
 
