@@ -186,8 +186,8 @@ print(metrics_table_text(results))
 # The authors' code (github.com/cyy1998/UACTN) trains stage 2 with the **transfer loss alone** (we add
 # AM-softmax on the frozen sketch centres), with the push term subtracted (`beta = -1`), and its joint
 # baseline is **one network** fed sketches and single rendered views with focal AM-softmax (ours: two
-# networks sharing one classifier). Same stage 1, same data; `variant="paper"` would also swap the heads
-# (docs/reproducing.md has the whole table on the default profile).
+# networks sharing one classifier). Same stage 1, same data; both already use the authors' heads, the
+# default since they measured better (docs/reproducing.md has the whole table on the default profile).
 
 # %%
 authors = P.replace(transfer_am=False, beta=-1.0, joint="shared")
