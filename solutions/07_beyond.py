@@ -410,7 +410,9 @@ if settings:
 #   epochs it sees few negatives, and its instance term needs sketches drawn from gallery shapes
 #   (`sketch_source=gallery`) to mean what it says.
 # - **SSL** gives its shape network no label before the alignment stage, so the triplet loss must find
-#   the classes alone; **SSLTKD** is built for long tails and pays off there, not on balanced classes.
+#   the classes alone, although its features know them (the linear probe); **SSLTKD** puts a labelled,
+#   long-tail-aware teacher on the same features and distils it, and that closes most of the gap even
+#   on balanced classes.
 #
 # ## Your own runs: `sbsr-lab demo --methods all`
 # Run it from the course folder (add `--set seed=1 --out runs/demo-default-s1` for another seed); every
@@ -451,7 +453,7 @@ show_pr_curves(pr_curves(live), title=f"Precision-recall of this notebook's runs
 # %% [markdown]
 # One run on one profile ranks methods by chance as much as by merit: the `ci` profile's tiny networks
 # train for two or three epochs and say nothing about the methods; on `default` a single seed can still
-# swap two close methods. That is why the course's table above reports three seeds.
+# swap two close methods. That is why the course's table above reports several seeds (the cell says how many).
 #
 # ## Exercises to go further
 # - ⭐ Add `ssl` and `ssltkd` to the live table: `train("ssl-align", P, manifest.root, RUNS, from_run=ssl_run)`,
