@@ -16,7 +16,8 @@ and, for some, a photo of the paper (``_photo.jpg``) -- each prepared two ways:
 
 top-1 = the first retrieved shape is of the drawing's class; P@10 = share of the top 10 of its class.
 Prints one table per method: per input kind and preparation, overall and per drawing style (and per
-class for the framed inputs), then the drawings the framed PNG path gets wrong.
+class and the number the out-of-distribution detector flags, for the framed inputs through
+``engine.query``), then the drawings the framed PNG path gets wrong.
 """
 
 from __future__ import annotations
@@ -80,11 +81,14 @@ def main() -> None:
                 per_style: dict[str, list[tuple[int, float]]] = defaultdict(list)
                 per_class: dict[str, list[int]] = defaultdict(list)
                 rows = []
+                flagged = 0  # framed inputs the query path answers "does not look like any class I know"
                 for e in index:
                     if key not in e:
                         continue
                     hit, p10, got = score(engine, ROOT / e[key], e["class"], prep)
                     rows.append((hit, p10))
+                    if prep_name == "after" and engine.calibration is not None:
+                        flagged += engine.query(ROOT / e[key]).is_ood
                     per_style[e["style"]].append((hit, p10))
                     per_class[e["class"]].append(hit)
                     if prep_name == "after" and kind == "png" and not hit:
@@ -95,6 +99,8 @@ def main() -> None:
                 print(f"{kind:8s} {prep_name:6s} top-1 {hits:3d}/{len(rows)} = {hits / len(rows):.3f}  "
                       f"P@10 {p10:.3f} | {styles}")
                 if prep_name == "after":
+                    if engine.calibration is not None:
+                        print(f"                  flagged as not a shape (false alarms): {flagged}/{len(rows)}")
                     print("                  per class: " + "  ".join(f"{c} {sum(v)}/{len(v)}"
                                                                     for c, v in sorted(per_class.items())))
         print("framed PNG misses: " + ("; ".join(misses) or "none"))
