@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader
 
 from sbsr_lab.similarity import l2_normalize
 
-__all__ = ["ShapeViews", "embed_views", "best_views", "write_view_embeddings", "read_view_embeddings",
+__all__ = ["ShapeViews", "embed_views", "head_per_view", "best_views", "write_view_embeddings", "read_view_embeddings",
            "VIEWS_TENSOR"]
 
 VIEWS_TENSOR = "view_embeddings"
@@ -40,14 +40,21 @@ def embed_views(net: Any, dataset: Any, device: torch.device | str = "cpu", batc
     out = []
     for x, _ in DataLoader(dataset, batch_size=batch_size):
         x = x.to(device)                                      # (B, V, 1, H, W)
-        b, v = x.shape[:2]
         if hasattr(net, "view_features") and hasattr(net, "head"):
-            z = net.head(net.view_features(x).flatten(0, 1))  # (B*V, d)
-            z = z[0] if isinstance(z, tuple) else z
+            out.append(head_per_view(net, net.view_features(x)).cpu())
         else:
+            b, v = x.shape[:2]
             z = net.embed(x.flatten(0, 1)[:, None])           # (B*V, 1, 1, H, W) -> (B*V, d)
-        out.append(l2_normalize(z.float()).view(b, v, -1).cpu())
+            out.append(l2_normalize(z.float()).view(b, v, -1).cpu())
     return torch.cat(out)
+
+
+def head_per_view(net: Any, feats: Tensor) -> Tensor:
+    """Per-view backbone features ``(B, V, F)`` through ``net.head`` one view at a time -> unit
+    embeddings ``(B, V, d)`` float32 (a head returning ``(mu, log_var)`` gives its mu)."""
+    z = net.head(feats.flatten(0, 1))                         # (B*V, d)
+    z = z[0] if isinstance(z, tuple) else z
+    return l2_normalize(z.float()).view(feats.shape[0], feats.shape[1], -1)
 
 
 def best_views(z: Tensor, view_embeddings: Tensor) -> tuple[Tensor, Tensor]:

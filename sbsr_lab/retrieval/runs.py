@@ -77,11 +77,9 @@ def embed_shapes_and_views(net: nn.Module, dataset: MultiViewDataset, device: to
     it). Any other network is embedded by those two in turn.
     """
     from sbsr_lab.progress import progress
-    from sbsr_lab.similarity import l2_normalize
+    from sbsr_lab.retrieval.best_view import embed_views, head_per_view
 
     if not all(hasattr(net, a) for a in ("view_features", "pooling", "head")):  # pools otherwise: two passes
-        from sbsr_lab.retrieval.best_view import embed_views
-
         z = embed_shapes(net, dataset, device, batch_size, show=show)
         has_views = hasattr(net, "view_features") and hasattr(net, "head")
         return z, (embed_views(net, dataset, device, batch_size) if has_views else None)
@@ -91,9 +89,7 @@ def embed_shapes_and_views(net: nn.Module, dataset: MultiViewDataset, device: to
         feats = net.view_features(x.to(device))                          # (B, V, F)
         pooled = feats.mean(1) if net.pooling == "mean" else feats.amax(1)
         zs.append(net.head(pooled).float().cpu())                        # (B, d), unit rows
-        zv = net.head(feats.flatten(0, 1))                               # (B*V, d)
-        zv = zv[0] if isinstance(zv, tuple) else zv
-        views.append(l2_normalize(zv.float()).view(feats.shape[0], feats.shape[1], -1).cpu())
+        views.append(head_per_view(net, feats).cpu())                    # (B, V, d)
     return torch.cat(zs), torch.cat(views)
 
 

@@ -312,11 +312,8 @@ class Stage:
 
 def split_train_val(labels: Tensor, fraction: float, seed: int) -> tuple[list[int], list[int]]:
     """Per-class deterministic split of indices: ``fraction`` of each class to validation (at least 1)."""
-    rng = np.random.default_rng([seed, 17])
     train, val = [], []
-    for k in torch.unique(labels).tolist():
-        idx = torch.nonzero(labels == k).flatten().tolist()
-        rng.shuffle(idx)
+    for idx in _shuffled_per_class(labels, np.random.default_rng([seed, 17])):
         n_val = max(1, int(round(len(idx) * fraction))) if fraction > 0 and len(idx) > 1 else 0
         val += idx[:n_val]
         train += idx[n_val:]
@@ -326,13 +323,18 @@ def split_train_val(labels: Tensor, fraction: float, seed: int) -> tuple[list[in
 def shapes_per_class(labels: Tensor, per_class: int, seed: int) -> list[int]:
     """Sorted indices of ``per_class`` items of each class (all of a smaller class), drawn with ``seed``:
     the shape stages' validation set (``Profile.val_shapes``)."""
-    rng = np.random.default_rng([seed, 23])
     chosen: list[int] = []
+    for idx in _shuffled_per_class(labels, np.random.default_rng([seed, 23])):
+        chosen += idx[:per_class]
+    return sorted(chosen)
+
+
+def _shuffled_per_class(labels: Tensor, rng: np.random.Generator) -> Iterator[list[int]]:
+    """The indices of each class of ``labels`` (N,), class by class in label order, shuffled by ``rng``."""
     for k in torch.unique(labels).tolist():
         idx = torch.nonzero(labels == k).flatten().tolist()
         rng.shuffle(idx)
-        chosen += idx[:per_class]
-    return sorted(chosen)
+        yield idx
 
 
 def param_groups(model: nn.Module, profile: Profile) -> list[dict[str, Any]]:
