@@ -19,6 +19,11 @@ The kinds are what people put on a canvas when they are not drawing an object (o
 
 Strokes are in the canvas's unit square, y down, like the live pad's; a scribble is framed and drawn
 by the query path exactly like a person's drawing.
+
+:class:`ScribbleDataset` gives them as training images (outlier exposure, the profile's
+``outlier_exposure``: :class:`sbsr_lab.losses.OutlierExposureLoss`), from their own seeds: the
+detector's fit and test scribbles (:data:`sbsr_lab.retrieval.calibration.FIT_SCRIBBLE_SEED`,
+``TEST_SCRIBBLE_SEED``) are other draws of the same kinds.
 """
 
 from __future__ import annotations
@@ -26,8 +31,14 @@ from __future__ import annotations
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
 
-__all__ = ["SCRIBBLE_KINDS", "ALL_KINDS", "make_scribble", "scribble_set"]
+__all__ = ["SCRIBBLE_KINDS", "ALL_KINDS", "make_scribble", "scribble_set", "ScribbleDataset", "TRAIN_SCRIBBLE_SEED"]
+
+#: Seed offset of the training scribbles (outlier exposure): ``TRAIN_SCRIBBLE_SEED + profile seed``.
+TRAIN_SCRIBBLE_SEED = 50_000
 
 Strokes = list[np.ndarray]
 
@@ -152,3 +163,36 @@ def scribble_set(n: int, seed: int, kinds: Sequence[str] = SCRIBBLE_KINDS) -> It
     for i in range(n):
         kind = kinds[i % len(kinds)]
         yield kind, make_scribble(kind, rng)
+
+
+class ScribbleDataset(Dataset):
+    """``n`` scribbles as training images: items are ``(image (1, H, W) float in [0, 1], -1)``.
+
+    Each is drawn as the query path draws a pad's strokes (:func:`~sbsr_lab.data.sketch_image.frame_strokes`
+    at ``sketch_size`` px, then resized to ``image_size`` like every training sketch), the kinds in turn
+    (:func:`scribble_set`), deterministic for ``seed``. ``augment``: the training sketches' augmentation.
+    The label ``-1`` marks an outlier (no class). Attribute ``images`` (n, H, W) uint8, ``kinds``.
+    """
+
+    def __init__(self, n: int, seed: int, sketch_size: int, image_size: int, augment: bool = False,
+                 kinds: Sequence[str] = SCRIBBLE_KINDS) -> None:
+        from sbsr_lab.data.datasets import resize_u8, train_augmentation
+        from sbsr_lab.data.sketch_image import frame_strokes
+
+        if n < 1:
+            raise ValueError(f"ScribbleDataset needs n >= 1 scribbles, got {n}")
+        images, self.kinds = [], []
+        for kind, strokes in scribble_set(n, seed, kinds):
+            images.append(resize_u8(frame_strokes(strokes, sketch_size), image_size))  # as prepare_query_image
+            self.kinds.append(kind)
+        self.images = torch.from_numpy(np.stack(images))  # (n, H, W) uint8
+        self.transform = train_augmentation() if augment else None
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, int]:
+        x = self.images[i].unsqueeze(0).float().div_(255.0)  # (1, H, W)
+        if self.transform is not None:
+            x = self.transform(x)
+        return x, -1

@@ -15,6 +15,7 @@ from sbsr_lab.losses.cross_modal import CrossModalContrastiveLoss, MeanDiscrepan
 from sbsr_lab.losses.dca import ImportanceMetricLoss, ModalityDiscriminatorLoss
 from sbsr_lab.losses.distill import FeatureDistillationLoss, LogitAdjustedAMSoftmaxLoss, RelationalDistillationLoss
 from sbsr_lab.losses.guidance import GuidanceLoss, TransferLoss
+from sbsr_lab.losses.outlier_exposure import OutlierExposureLoss
 from sbsr_lab.losses.ssl import EnhancedTripletLoss, SimSiamLoss
 from sbsr_lab.losses.uncertainty import UncertaintyLoss
 
@@ -23,5 +24,5 @@ __all__ = [
     "UncertaintyLoss", "CentreLoss", "MeanDiscrepancyLoss", "CrossModalContrastiveLoss",
     "ImportanceMetricLoss", "ModalityDiscriminatorLoss", "CMICInstanceLoss", "CMICCategoryLoss", "CMICLoss",
     "SimSiamLoss", "EnhancedTripletLoss", "LogitAdjustedAMSoftmaxLoss", "FeatureDistillationLoss",
-    "RelationalDistillationLoss",
+    "RelationalDistillationLoss", "OutlierExposureLoss",
 ]

@@ -65,6 +65,11 @@ The interface of a :class:`Stage` (class attributes, then methods with a default
 * :meth:`Stage.accuracy`: validation accuracy, by default the classifier's accuracy on the held-out
   data of the first modality the stage trains on (sketches before shapes).
 * :meth:`Stage.epochs`: ``sketch_epochs`` for sketch-only stages, else ``epochs``.
+* ``outliers`` (class attribute, default False): a sketch-only stage whose loss handles outlier
+  exposure (:meth:`StageLoss.split_outliers`). With ``--set outlier_exposure=W`` (> 0), its sketch
+  batches get a quarter as many generated scribbles (:class:`~sbsr_lab.data.scribbles.ScribbleDataset`,
+  label ``-1``) appended, and the loss adds ``W`` * :class:`~sbsr_lab.losses.OutlierExposureLoss` on
+  them. Not from the papers; the student and the sketch-uncertainty stage take it (the bundled model).
 * :meth:`Stage.init_from` (start from the ``--from`` run's weights; :meth:`Stage.centres_from` may
   return None when no centres are taken), :meth:`Stage.attach_data` (data the loss needs, e.g. class
   counts), :meth:`Stage.similarity` (a query-dependent retrieval score): defaults do nothing.
@@ -84,7 +89,7 @@ from torch.utils.data import DataLoader, Subset
 
 from sbsr_lab.config import Profile
 from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
-from sbsr_lab.losses import AMSoftmaxLoss, FocalAMSoftmaxLoss, GuidanceLoss, UncertaintyLoss
+from sbsr_lab.losses import AMSoftmaxLoss, FocalAMSoftmaxLoss, GuidanceLoss, OutlierExposureLoss, UncertaintyLoss
 from sbsr_lab.models import MultiViewNet, SketchNet, create_model, model_name_for
 
 __all__ = ["Stage", "StageLoss", "STAGES", "register_stage", "get_stage", "method_stages", "stage_order", "JointNet", "SharedJointNet",
@@ -160,12 +165,28 @@ class StageLoss(nn.Module):
     """The loss of one stage: ``forward(model, batch) -> (loss, stats)``, stats being floats for ``metrics.csv``.
 
     ``centres`` (K, d) are the fixed centres of the ``--from`` run (an empty buffer when there is none).
+    A loss of a stage with ``outliers = True`` passes its model's outputs through :meth:`split_outliers`.
     """
 
     def __init__(self, profile: Profile, centres: Tensor | None = None) -> None:
         super().__init__()
         self.am = am_softmax_for(profile)
+        self.outlier_exposure = OutlierExposureLoss(scale=profile.am_scale)
+        self.outlier_weight = float(profile.outlier_exposure)
         self.register_buffer("centres", centres if centres is not None else torch.empty(0), persistent=False)
+
+    def split_outliers(self, out: dict[str, Tensor], y: Tensor) -> tuple[dict[str, Tensor], Tensor, Tensor | None]:
+        """``(outputs of the in-distribution rows, their labels, outlier term or None)``.
+
+        Rows labelled ``-1`` are scribbles (:meth:`Stage.batches` with ``outlier_exposure``); their term is
+        ``outlier_weight`` * :class:`OutlierExposureLoss` of their ``logits`` (cosines (M, K)). ``out``: the
+        model's dict of batch-first tensors.
+        """
+        keep = y >= 0
+        if bool(keep.all()):
+            return out, y, None
+        term = self.outlier_weight * self.outlier_exposure(out["logits"][~keep])
+        return {k: v[keep] for k, v in out.items()}, y[keep], term
 
     def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:  # pragma: no cover
         raise NotImplementedError
@@ -179,6 +200,7 @@ class Stage:
     modality: ClassVar[str]            # "sketch" | "shape" | "both" (or your own, with loaders/batches)
     needs: ClassVar[str | None] = None
     summary: ClassVar[str] = ""
+    outliers: ClassVar[bool] = False   # its loss handles scribbles labelled -1 (outlier exposure)
 
     # -- what a stage must say ---------------------------------------------------------------------------
     def build_model(self, profile: Profile, num_classes: int) -> nn.Module:
@@ -253,6 +275,13 @@ class Stage:
             tr, va = split_train_val(train_set.labels, profile.val_fraction, profile.seed)
             loaders["sketch"] = loader(Subset(train_set, tr))
             val["sketch"] = Subset(train_set.without_augmentation(), va)
+            if self.outliers and profile.outlier_exposure > 0 and self.modality == "sketch":
+                from sbsr_lab.data.scribbles import TRAIN_SCRIBBLE_SEED, ScribbleDataset
+
+                # half as many scribbles as training sketches (at least 256), a quarter of a batch each step
+                scribbles = ScribbleDataset(max(256, len(tr) // 2), TRAIN_SCRIBBLE_SEED + profile.seed,
+                                            profile.sketch_size, profile.image_size, augment=True)
+                loaders["scribble"] = loader(scribbles, max(2, profile.batch_size // 4), drop_last=True)
         if self.modality in ("shape", "both"):
             shapes = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style, augment=True)
             if "sketch" in loaders:  # both: one epoch = one pass over the sketches AND about one over the shapes
@@ -285,6 +314,9 @@ class Stage:
         if "sketch" in loaders and "shape" in loaders:  # one pass over the sketches, shapes cycled beside
             for (xs, ys), (xv, yv) in zip(loaders["sketch"], _forever(loaders["shape"])):
                 yield move(xs, ys), move(views(xv), yv)
+        elif "sketch" in loaders and "scribble" in loaders:  # outlier exposure: scribbles (label -1) appended
+            for (x, y), (xo, yo) in zip(loaders["sketch"], _forever(loaders["scribble"])):
+                yield move(torch.cat([x, xo]), torch.cat([y, yo]))
         elif "sketch" in loaders:
             for x, y in loaders["sketch"]:
                 yield move(x, y)
@@ -389,11 +421,14 @@ class GuidedLoss(StageLoss):
 
     def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
         x, y = batch
-        out = model(x)
+        out, y, outlier = self.split_outliers(model(x), y)
         am = self.am(out["logits"], y)
         g = self.guidance(out["z"], self.centres, y)
         loss = am + self.weight * g if self.with_am else self.weight * g
-        return loss, {"am": am.item(), self.key: g.item()}
+        stats = {"am": am.item(), self.key: g.item()}
+        if outlier is not None:
+            loss, stats["outlier"] = loss + outlier, outlier.item()
+        return loss, stats
 
 
 @register_stage
@@ -411,6 +446,7 @@ class Teacher(Stage):
 @register_stage
 class Student(Stage):
     name, method, modality, needs = "student", "cfttsl", "sketch", "teacher"
+    outliers = True
     summary = "CFTTSL stage 2: sketch student guided onto the teacher's centres"
 
     def build_model(self, profile: Profile, num_classes: int) -> nn.Module:
@@ -451,16 +487,21 @@ class SketchUncertaintyLoss(StageLoss):
 
     def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
         x, y = batch
-        out = model(x)
+        out, y, outlier = self.split_outliers(model(x), y)
         am = self.am(out["logits"], y)
         u = self.uncertainty(out["mu"], out["log_var"], model.centres, y)
         sigma = out["log_var"].detach().mul(0.5).exp().mean().item()
-        return am + self.unc_weight * u, {"am": am.item(), "uncertainty": u.item(), "sigma": sigma}
+        stats = {"am": am.item(), "uncertainty": u.item(), "sigma": sigma}
+        loss = am + self.unc_weight * u
+        if outlier is not None:
+            loss, stats["outlier"] = loss + outlier, outlier.item()
+        return loss, stats
 
 
 @register_stage
 class SketchUncertainty(Stage):
     name, method, modality = "sketch-uncertainty", "uactn", "sketch"
+    outliers = True
     summary = "UACTN stage 1: sketch network with uncertainty"
 
     def build_model(self, profile: Profile, num_classes: int) -> nn.Module:
