@@ -13,6 +13,8 @@ The kinds are what people put on a canvas when they are not drawing an object (o
 * ``dots``: 20-120 short dabs scattered over the canvas;
 * ``text``: rows of text-like squiggles (cursive loops and letter-sized strokes on baselines);
 * ``mess``: a full-canvas mess (12-40 long strokes crossing everywhere);
+* doodles (:data:`DOODLE_KINDS`, held out: never fitted or trained on): ``smiley``, ``star``, ``heart``,
+  ``stick_figure``, ``arrow``, ``letters`` (a printed word in block capitals), hand-wobbled, anywhere;
 * ``blank``: no strokes at all. A blank canvas never reaches the network: the query path refuses it
   first (:func:`sbsr_lab.data.strokes.sketch_problem`, "draw something first"), so it is not in
   :data:`SCRIBBLE_KINDS`, the kinds a detector is fitted and tested on.
@@ -35,7 +37,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-__all__ = ["SCRIBBLE_KINDS", "ALL_KINDS", "make_scribble", "scribble_set", "ScribbleDataset", "TRAIN_SCRIBBLE_SEED"]
+__all__ = ["SCRIBBLE_KINDS", "DOODLE_KINDS", "ALL_KINDS", "make_scribble", "scribble_set", "ScribbleDataset", "TRAIN_SCRIBBLE_SEED"]
 
 #: Seed offset of the training scribbles (outlier exposure): ``TRAIN_SCRIBBLE_SEED + profile seed``.
 TRAIN_SCRIBBLE_SEED = 50_000
@@ -142,11 +144,100 @@ def _blank(rng: np.random.Generator) -> Strokes:
     return []
 
 
+# -- doodles: drawings of things that are none of the classes (held out: never fitted or trained on) --------
+
+def _wobbly(pts: np.ndarray, rng: np.random.Generator, amount: float = 0.006) -> np.ndarray:
+    """A hand-drawn line through ``pts`` (M, 2): resampled and jittered, low-pass so it wobbles."""
+    pts = np.asarray(pts, dtype=np.float64)
+    seg = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+    t = np.concatenate([[0], np.cumsum(seg)])
+    n = max(8, int(t[-1] / 0.01))
+    u = np.linspace(0, t[-1], n)
+    line = np.stack([np.interp(u, t, pts[:, 0]), np.interp(u, t, pts[:, 1])], 1)
+    noise = np.cumsum(rng.normal(0, amount, (n + 8, 2)), axis=0)
+    noise = np.stack([np.convolve(noise[:, i], np.ones(9) / 9, mode="valid") for i in (0, 1)], 1)  # (n, 2), smooth
+    noise -= np.linspace(noise[0], noise[-1], n)  # ends stay where they were meant to be
+    return line + noise
+
+
+def _place(strokes: list[np.ndarray], rng: np.random.Generator) -> Strokes:
+    """Doodle strokes designed in [-1, 1]^2 put on the canvas at a random size, position and slant."""
+    size = rng.uniform(0.2, 0.42)
+    c = rng.uniform(0.5 - (0.45 - size), 0.5 + (0.45 - size), 2)
+    a = rng.normal(0, 0.15)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    return [_clip(c + size * (s @ rot.T)) for s in strokes]
+
+
+def _circle(cx: float, cy: float, r: float, a0: float = 0.0, a1: float = 2 * np.pi, ry: float | None = None) -> np.ndarray:
+    t = np.linspace(a0, a1, max(8, int(40 * abs(a1 - a0) / (2 * np.pi))))
+    return np.stack([cx + r * np.cos(t), cy + (ry or r) * np.sin(t)], 1)
+
+
+def _smiley(rng: np.random.Generator) -> Strokes:
+    s = [_circle(0, 0, 1), _circle(-0.35, -0.3, 0.08), _circle(0.35, -0.3, 0.08),
+         _circle(0, 0.05, 0.55, 0.25 * np.pi, 0.75 * np.pi)]
+    return _place([_wobbly(x, rng) for x in s], rng)
+
+
+def _star(rng: np.random.Generator) -> Strokes:
+    k = np.arange(6) * 4 * np.pi / 5 - np.pi / 2  # a five-pointed star in one stroke
+    return _place([_wobbly(np.stack([np.cos(k), np.sin(k)], 1), rng)], rng)
+
+
+def _heart(rng: np.random.Generator) -> Strokes:
+    t = np.linspace(0, 2 * np.pi, 60)
+    x, y = 16 * np.sin(t) ** 3, -(13 * np.cos(t) - 5 * np.cos(2 * t) - 2 * np.cos(3 * t) - np.cos(4 * t))
+    return _place([_wobbly(np.stack([x, y], 1) / 17, rng)], rng)
+
+
+def _stick_figure(rng: np.random.Generator) -> Strokes:
+    arm = rng.uniform(-0.3, 0.3)
+    s = [_circle(0, -0.75, 0.25), np.array([[0, -0.5], [0, 0.35]]), np.array([[-0.55, -0.1 + arm], [0, -0.25], [0.55, -0.1 - arm]]),
+         np.array([[-0.4, 1.0], [0, 0.35], [0.4, 1.0]])]
+    return _place([_wobbly(x, rng) for x in s], rng)
+
+
+def _arrow(rng: np.random.Generator) -> Strokes:
+    bend = rng.uniform(-0.4, 0.4)
+    shaft = np.array([[-1, 0.2], [0, bend * 0.5], [0.9, 0]])
+    head = np.array([[0.55, -0.35], [0.95, 0], [0.55, 0.35]])
+    return _place([_wobbly(shaft, rng), _wobbly(head, rng)], rng)
+
+
+_LETTERS = {  # block capitals on a 1 x 2 cell (x right, y down), one list of polylines each
+    "A": [[(0, 2), (0.5, 0), (1, 2)], [(0.25, 1.1), (0.75, 1.1)]], "E": [[(1, 0), (0, 0), (0, 2), (1, 2)], [(0, 1), (0.7, 1)]],
+    "H": [[(0, 0), (0, 2)], [(1, 0), (1, 2)], [(0, 1), (1, 1)]], "L": [[(0, 0), (0, 2), (0.9, 2)]],
+    "M": [[(0, 2), (0, 0), (0.5, 1), (1, 0), (1, 2)]], "N": [[(0, 2), (0, 0), (1, 2), (1, 0)]],
+    "T": [[(0, 0), (1, 0)], [(0.5, 0), (0.5, 2)]], "V": [[(0, 0), (0.5, 2), (1, 0)]],
+    "W": [[(0, 0), (0.25, 2), (0.5, 0.8), (0.75, 2), (1, 0)]], "Z": [[(0, 0), (1, 0), (0, 2), (1, 2)]],
+    "K": [[(0, 0), (0, 2)], [(1, 0), (0, 1.1), (1, 2)]], "X": [[(0, 0), (1, 2)], [(1, 0), (0, 2)]],
+}
+
+
+def _letters(rng: np.random.Generator) -> Strokes:
+    """A word of 2-6 block capitals (printed, not cursive: the ``text`` kind's is cursive)."""
+    word = rng.choice(list(_LETTERS), size=int(rng.integers(2, 7)))
+    out: list[np.ndarray] = []
+    for i, ch in enumerate(word):
+        for line in _LETTERS[str(ch)]:
+            out.append((np.asarray(line, dtype=np.float64) + [1.4 * i, 0]))
+    width = 1.4 * len(word) - 0.4
+    out = [(s - [width / 2, 1.0]) / (width / 2) for s in out]  # the word fills [-1, 1] across
+    return _place([_wobbly(s, rng, 0.004) for s in out], rng)
+
+
 _KINDS: dict[str, Callable[[np.random.Generator], Strokes]] = {
     "random_strokes": _random_strokes, "zigzag": _zigzag, "spiral": _spiral, "hatching": _hatching,
     "dots": _dots, "text": _text, "mess": _mess, "blank": _blank,
+    "smiley": _smiley, "star": _star, "heart": _heart, "stick_figure": _stick_figure, "arrow": _arrow,
+    "letters": _letters,
 }
-SCRIBBLE_KINDS: tuple[str, ...] = tuple(k for k in _KINDS if k != "blank")  # what a detector is fitted/tested on
+#: Doodles of things that are none of the classes: held out, never fitted or trained on, so that the
+#: detector's report measures it on drawings unlike those it was tuned with (:func:`ood_report`).
+DOODLE_KINDS: tuple[str, ...] = ("smiley", "star", "heart", "stick_figure", "arrow", "letters")
+#: What a detector is fitted on, outlier exposure trains on, and the report tests (other seeds).
+SCRIBBLE_KINDS: tuple[str, ...] = tuple(k for k in _KINDS if k != "blank" and k not in DOODLE_KINDS)
 ALL_KINDS: tuple[str, ...] = tuple(_KINDS)
 
 

@@ -375,11 +375,15 @@ def calibrate_engine(engine: EngineLike, manifest: "Manifest", profile: Any, n_s
 
 
 def ood_report(engine: EngineLike, calibration: Calibration, manifest: "Manifest",
-               n_scribbles: int = 280, extra: dict[str, Tensor] | None = None) -> dict[str, Any]:
+               n_scribbles: int = 280, extra: dict[str, Tensor] | None = None, n_doodles: int = 120) -> dict[str, Any]:
     """How the detector does on data it was not fitted on: the fraction of held-out scribbles caught
-    (the true positive rate, overall and per kind), of test sketches flagged (the false positive rate)
-    and the test sketches' ECE before/after the temperature. ``extra``: more sketch sets
+    (the true positive rate, overall and per kind: other draws of the kinds it was fitted on), of
+    ``n_doodles`` doodles of kinds it never saw (:data:`~sbsr_lab.data.scribbles.DOODLE_KINDS`: smileys,
+    stars, hearts, stick figures, arrows, printed words), of test sketches flagged (the false positive
+    rate) and the test sketches' ECE before/after the temperature. ``extra``: more sketch sets
     ``name -> images (N, 1, H, W)`` whose flagged fraction is reported too (e.g. people's drawings)."""
+    from sbsr_lab.data.scribbles import DOODLE_KINDS
+
     scribbles, kinds = scribble_images(engine, n_scribbles, TEST_SCRIBBLE_SEED)
     timages, tlabels = split_images(manifest, "test", engine.image_size)
     (s_cos, s_f), (t_cos, t_f) = engine_outputs(engine, scribbles), engine_outputs(engine, timages)
@@ -397,6 +401,13 @@ def ood_report(engine: EngineLike, calibration: Calibration, manifest: "Manifest
         "auroc_test": {k: auroc(v, ood_scores(s_cos, engine.am_scale, temp, s_f, ref, kk)[k])
                        for k, v in ood_scores(t_cos, engine.am_scale, temp, t_f, ref, kk).items()},
     }
+    if n_doodles:
+        doodles, dkinds = scribble_images(engine, n_doodles, TEST_SCRIBBLE_SEED, DOODLE_KINDS)
+        d_cos, d_f = engine_outputs(engine, doodles)
+        d_flag = calibration.is_ood(calibration.score(d_cos, engine.am_scale, d_f)).numpy()
+        report["tpr_doodles"] = float(d_flag.mean())
+        report["tpr_doodles_per_kind"] = {k: float(d_flag[[i for i, dk in enumerate(dkinds) if dk == k]].mean())
+                                          for k in dict.fromkeys(dkinds)}
     for name, images in (extra or {}).items():
         cos, feats = engine_outputs(engine, images)
         report[f"fpr_{name}"] = float(calibration.is_ood(calibration.score(cos, engine.am_scale, feats)).float().mean())

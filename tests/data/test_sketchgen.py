@@ -248,10 +248,21 @@ def _sketch_digest(cls: str, index: int, noise: float) -> str:
 # If this fails, the same seed now gives other sketches: bump sbsr_lab.data.sketchgen.SKETCH_GENERATOR
 # (so old data folders are remade) and record the new digests.
 DIGEST_CASES = [("chair", 0, 0.0), ("airplane", 1, 0.4), ("car", 2, 0.8), ("house", 3, 0.2), ("tree", 4, 0.6),
-                ("mug", 5, 0.3)]
+                ("mug", 5, 0.3), ("rocket", 15, 0.3), ("tree", 30, 0.5)]  # the last two: iconic drawings
 # 5 draws what 4 drew (people styles); the version only changed so that sketch files written by 4 before
 # the styles became a profile choice (sketch_styles) are remade rather than taken for perspective-only ones.
-GENERATOR_DIGESTS = {5: {
+# 6 changed the rocket (ogive nose) and broadleaf tree icons (open crowns, bare branches); 5's values of the
+# first six cases still hold (in 5, the last two were 3dd4cb19cd05ce37 and dba73c081c04ebdb).
+GENERATOR_DIGESTS = {6: {
+    ("chair", 0, 0.0): "54fab4c969b20bf2",
+    ("airplane", 1, 0.4): "f916febeb429a215",
+    ("car", 2, 0.8): "c62ae4308684f4ba",
+    ("house", 3, 0.2): "91bc0e042513cd27",
+    ("tree", 4, 0.6): "4167a62cb850d14c",
+    ("mug", 5, 0.3): "6d857a28c674798e",
+    ("rocket", 15, 0.3): "98f5a60e7df8934a",
+    ("tree", 30, 0.5): "34e3681a3b698f27",
+}, 5: {
     ("chair", 0, 0.0): "54fab4c969b20bf2",
     ("airplane", 1, 0.4): "f916febeb429a215",
     ("car", 2, 0.8): "c62ae4308684f4ba",
@@ -356,6 +367,28 @@ def test_icons_follow_the_parameters():
     pine = icon_strokes("tree", {"variant": "conifer", "tiers": 2}, np.random.default_rng(0))
     assert len(pine) == 2 + 2  # two trunk lines and one triangle per tier
     assert not has_icon("umbrella")
+
+
+def test_broadleaf_tree_icons_come_in_the_forms_people_draw():
+    """Closed crowns, crowns open at the bottom where the trunk goes in, and bare branches; a rocket's
+    ogive nose ends in a point, a capsule's is round."""
+    kinds = set()
+    for seed in range(60):
+        lines = icon_strokes("tree", {"variant": "broadleaf", "trunk": "straight"}, np.random.default_rng(seed))
+        crown = lines[0]
+        if len(lines) == 3 and np.linalg.norm(crown[0] - crown[-1]) < 1e-6:
+            kinds.add("closed")  # the crown is one closed stroke above the two trunk lines
+        elif len(lines) == 3:
+            kinds.add("open")  # the crown starts and ends on the trunk's two lines
+            assert crown[0][0] == pytest.approx(lines[1][0][0]) and crown[-1][0] == pytest.approx(lines[2][0][0])
+        else:
+            kinds.add("bare")  # two trunk lines, then a branch and a twig per fork, all open lines
+            assert len(lines) >= 2 + 2 * 2 and all(np.linalg.norm(s[0] - s[-1]) > 0.02 for s in lines)
+    assert kinds == {"closed", "open", "bare"}
+    top = {nose: icon_strokes("rocket", {"nose": nose}, np.random.default_rng(0))[0] for nose in ("ogive", "capsule")}
+    apex = {nose: body[np.argmin(body[:, 1])] for nose, body in top.items()}
+    near = {nose: body[body[:, 1] < apex[nose][1] + 0.03] for nose, body in top.items()}  # the top 3 % of the page
+    assert np.ptp(near["ogive"][:, 0]) < 0.5 * np.ptp(near["capsule"][:, 0])  # a point, not a dome
     with pytest.raises(KeyError, match="umbrella"):
         icon_strokes("umbrella", {}, np.random.default_rng(0))
     with pytest.raises(ValueError, match="icon"):

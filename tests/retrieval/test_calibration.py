@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from sbsr_lab.data.scribbles import ALL_KINDS, SCRIBBLE_KINDS, make_scribble, scribble_set
+from sbsr_lab.data.scribbles import ALL_KINDS, DOODLE_KINDS, SCRIBBLE_KINDS, make_scribble, scribble_set
 from sbsr_lab.data.strokes import sketch_problem
 from sbsr_lab.errors import CheckpointError, SketchError
 from sbsr_lab.retrieval.calibration import (Calibration, auroc, choose_threshold, expected_calibration_error,
@@ -146,6 +146,20 @@ def test_scribbles_are_seeded_in_the_canvas_and_of_every_kind():
         make_scribble("cat", np.random.default_rng(0))
 
 
+def test_doodles_are_held_out_drawn_and_on_the_canvas():
+    """Doodles (smiley, star, ...) are never among the kinds a detector is fitted or trained on; each is
+    a few strokes of one object somewhere on the canvas, not a canvas-filling mess."""
+    assert not set(DOODLE_KINDS) & set(SCRIBBLE_KINDS) and set(DOODLE_KINDS) <= set(ALL_KINDS)
+    got = list(scribble_set(24, seed=5, kinds=DOODLE_KINDS))
+    assert [k for k, _ in got[:6]] == list(DOODLE_KINDS)
+    for kind, strokes in got:
+        pts = np.concatenate(strokes)
+        assert sketch_problem(strokes) is None and pts.min() >= 0 and pts.max() <= 1, kind
+        span = pts.max(0) - pts.min(0)
+        assert 0.15 < span.max() < 0.95, (kind, span)  # one object of some size, not the whole canvas
+        assert 1 <= len(strokes) <= 40 and all(len(s) >= 8 for s in strokes), kind
+
+
 def test_blank_is_refused_before_the_network(tb):
     from sbsr_lab.retrieval.engine import load_engine
 
@@ -178,6 +192,7 @@ def test_threshold_separates_scribbles_from_sketches(tb, method):
     assert report["fpr_test_sketches"] <= 0.1
     assert report["tpr_scribbles"] >= report["fpr_test_sketches"] + 0.2
     assert report["auroc_test"][engine.calibration.ood_score] > 0.6
+    assert set(report["tpr_doodles_per_kind"]) == set(DOODLE_KINDS) and 0 <= report["tpr_doodles"] <= 1
 
 
 def test_query_result_says_not_a_shape(tb):
@@ -247,3 +262,20 @@ def test_run_folder_calibration_is_cached(tb):
     doc["key"] = "other checkpoints"
     cache.write_text(json.dumps(doc))  # stale: computed again
     assert load_engine(tb.runs / "student").calibration.temperature == engine.calibration.temperature
+
+
+def test_training_scribbles_are_framed_like_queries_and_seeded():
+    from sbsr_lab.data.scribbles import TRAIN_SCRIBBLE_SEED, ScribbleDataset
+    from sbsr_lab.retrieval.query import prepare_query_image
+
+    ds = ScribbleDataset(9, TRAIN_SCRIBBLE_SEED, sketch_size=64, image_size=32)
+    assert len(ds) == 9 and ds.images.shape == (9, 32, 32) and ds.images.dtype == torch.uint8
+    x, y = ds[0]
+    assert x.shape == (1, 32, 32) and y == -1 and 0 <= x.min() and x.max() <= 1
+    assert ds.kinds[: len(SCRIBBLE_KINDS)] == list(SCRIBBLE_KINDS)
+    first = next(iter(scribble_set(9, TRAIN_SCRIBBLE_SEED)))[1]
+    assert np.abs(x[0].numpy() - prepare_query_image(first, 64, 32)).max() < 1 / 255 + 1e-6  # the query path's image
+    again = ScribbleDataset(9, TRAIN_SCRIBBLE_SEED, 64, 32)
+    assert torch.equal(again.images, ds.images) and not torch.equal(ScribbleDataset(9, 7, 64, 32).images, ds.images)
+    with pytest.raises(ValueError, match="n >= 1"):
+        ScribbleDataset(0, 1, 64, 32)

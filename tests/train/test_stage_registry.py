@@ -177,3 +177,56 @@ def test_a_stage_with_two_networks_and_alternating_steps(tiny_dataset, tmp_path)
         assert nets.method == "toy-adv" and set(nets.runs) == {"toy-adversarial"}
     finally:
         del STAGES["toy-adversarial"]
+
+
+@pytest.mark.parametrize("stage_name", ["sketch-uncertainty", "student"])
+def test_outlier_exposure_appends_scribbles_and_adds_its_term(stage_name, tiny_dataset, tmp_path):
+    """outlier_exposure > 0: a quarter batch of scribbles (label -1) rides along and the loss logs its
+    term; 0 (the default): the batches and the loss are the paper's."""
+    from sbsr_lab.train.fit import fit
+
+    stage = get_stage(stage_name)
+    assert stage.outliers and not get_stage("teacher").outliers and not get_stage("joint").outliers
+    profile = get_profile("ci", **TINY, outlier_exposure=0.5)
+    manifest = load_manifest(tiny_dataset)
+    loaders, _ = stage.loaders(manifest, profile)
+    assert len(loaders["scribble"].dataset) == 256 and loaders["scribble"].batch_size == 2
+    x, y = next(stage.batches(loaders, profile, torch.device("cpu"), torch.Generator().manual_seed(0)))
+    assert (y == -1).sum() == 2 and (y >= 0).sum() == len(y) - 2 and x.shape[0] == len(y)
+    plain, _ = stage.loaders(manifest, get_profile("ci", **TINY))
+    assert "scribble" not in plain
+    centres = None
+    if stage.needs:  # the student needs its teacher's centres: any fixed unit centres do here
+        centres = F.normalize(torch.randn(len(manifest.classes), profile.embed_dim), dim=1)
+    model = stage.build_model(profile, len(manifest.classes))
+    criterion = stage.loss(profile, centres)
+    if centres is not None:
+        stage.fix_centres(model, centres, profile)
+    loss, stats = criterion(model, (x, y))
+    assert stats["outlier"] > 0 and torch.isfinite(loss)
+    _, stats_plain = criterion(model, (x[y >= 0], y[y >= 0]))
+    assert "outlier" not in stats_plain
+    weights = {"am": 1.0, "uncertainty": profile.unc_weight, "guidance": profile.alpha, "outlier": 1.0}
+    assert loss.item() == pytest.approx(sum(w * stats[k] for k, w in weights.items() if k in stats), rel=1e-4)
+    if stage_name == "sketch-uncertainty":
+        res = fit(stage_name, profile, tiny_dataset, tmp_path / "oe", progress=False)
+        assert "outlier" in res.history[-1]
+
+
+def test_outlier_exposure_leaves_scribbles_undecided(tiny_dataset, tmp_path):
+    """Trained with outlier exposure, the sketch network's cosines to the class centres of held-out
+    scribbles are flatter (lower maximum) than trained without it, on the same sketches and seed."""
+    from sbsr_lab.data.scribbles import ScribbleDataset
+    from sbsr_lab.train.fit import fit
+    from sbsr_lab.train.runs import load_run
+
+    held_out = ScribbleDataset(70, 12345, 64, 32)
+    x = held_out.images.unsqueeze(1).float() / 255
+    top = {}
+    for weight in (0.0, 1.0):
+        profile = get_profile("ci", **{**TINY, "sketch_epochs": 4}, outlier_exposure=weight)
+        fit("sketch-uncertainty", profile, tiny_dataset, tmp_path / f"w{weight}", progress=False)
+        model, _ = load_run(tmp_path / f"w{weight}")
+        with torch.no_grad():
+            top[weight] = model(x)["logits"].max(dim=1).values.mean().item()
+    assert top[1.0] < top[0.0] - 0.05, top

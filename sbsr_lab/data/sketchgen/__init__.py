@@ -120,7 +120,9 @@ __all__ = [
 #: drawings) and placement on the page (:mod:`.placement`: small drawings traced back with the pen).
 #: 5: the styles of 4 only with ``people_styles`` (the profile's ``sketch_styles="people"``); without them,
 #: generator 3's drawings bit for bit. Files record the mode (``styles``) beside the version.
-SKETCH_GENERATOR = 5
+#: 6: more iconic forms (:mod:`.icons`: trees as a crown open at the bottom or bare branches, rockets with
+#: a pointed ogive nose); ``perspective`` drawings are still generator 3's.
+SKETCH_GENERATOR = 6
 
 
 @dataclass

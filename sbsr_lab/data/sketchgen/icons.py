@@ -1,8 +1,8 @@
 """Iconic drawings: the simplified symbol a person draws for a class, sized from the shape's parameters.
 
 People often do not draw what they see but the *symbol* of an object: a house is a square, a
-triangle roof and a door; a pine tree is stacked triangles on a trunk, a broadleaf tree a lollipop
-or a cloud on a stick; a car is a box with a cabin and two wheels; a rocket a pointed tube with fins
+triangle roof and a door; a pine tree is stacked triangles on a trunk, a broadleaf tree a lollipop,
+a cloud on a stick (closed, or open at the bottom where the trunk goes in) or, in winter, bare branches; a car is a box with a cabin and two wheels; a rocket a pointed tube with fins
 and a flame. :func:`icon_strokes` draws that symbol for the 12 default SynthShapes classes, with
 proportions taken from the SynthShapes parameters of the sketched shape
 (:func:`sbsr_lab.data.synthshapes.make_shape`'s ``params``: a tall thin bottle gives a tall thin
@@ -124,23 +124,48 @@ def _tree(p: Mapping[str, Any], rng: np.random.Generator) -> list[Pts]:
     r = 42.0 * cw
     cy = ytop + r * 0.95
     trunk_top = cy + r * 0.6
+    crown = str(rng.choice(["lollipop", "cloud", "open", "bare"], p=[0.3, 0.3, 0.25, 0.15]))
+    if crown == "bare":  # a winter tree: the trunk splits into branches, no crown
+        return _bare_tree(yb, ytop, tw, bare, rng)
     out = []
-    if rng.random() < 0.5:  # lollipop: a round crown
+    if crown == "lollipop":  # a round crown
         out.append(_arc(50, cy, r, r * 0.95, -90, 270))
-    else:  # a cloud of bumps
+    else:  # a cloud of bumps; "open": left open at the bottom where the trunk goes in
         pts: Pts = []
         n = int(rng.integers(6, 9))
+        gap = math.degrees(math.asin(min(0.9, tw / (1.6 * r)))) + rng.uniform(8.0, 45.0) if crown == "open" else 0.0
+        start, span = 90.0 + gap, 360.0 - 2 * gap  # angles: 90 = straight down
         for k in range(n):
-            a0, a1 = -90 + 360 * k / n, -90 + 360 * (k + 1) / n
+            a0, a1 = start + span * k / n, start + span * (k + 1) / n
             am = math.radians((a0 + a1) / 2)
             bx, by = 50 + 0.8 * r * math.cos(am), cy + 0.8 * 0.95 * r * math.sin(am)
             pts.extend(_arc(bx, by, 0.38 * r, 0.36 * r, (a0 + a1) / 2 - 80, (a0 + a1) / 2 + 80)[:-1])
-        out.append(pts + pts[:1])
+        if crown == "open":
+            trunk_top = max(p_[1] for p_ in pts[:2] + pts[-2:])
+            pts = [(50 - tw / 2, trunk_top)] + pts[::-1] + [(50 + tw / 2, trunk_top)]  # one stroke from the trunk's left
+        out.append(pts if crown == "open" else pts + pts[:1])
     out.append(_line((50 - tw / 2, trunk_top), (50 - tw / 2, yb)))
     out.append(_line((50 + tw / 2, trunk_top), (50 + tw / 2, yb)))
     if p.get("trunk") == "forked" and rng.random() < 0.6:
         out.append(_line((50, trunk_top + 6), (38, cy + 4)))
         out.append(_line((50, trunk_top + 6), (62, cy + 2)))
+    return out
+
+
+def _bare_tree(yb: float, ytop: float, tw: float, bare: float, rng: np.random.Generator) -> list[Pts]:
+    """A tree without leaves: a trunk (two lines) that forks into 2-4 branches, each forking once more."""
+    y_fork = yb - (yb - ytop) * (0.3 + 0.5 * bare)
+    out = [_line((50 - tw / 2, yb), (50 - tw / 2, y_fork)), _line((50 + tw / 2, yb), (50 + tw / 2, y_fork))]
+    n = int(rng.integers(2, 5))
+    for k in range(n):
+        ang = math.radians(-90 + (k - (n - 1) / 2) * rng.uniform(22, 34))  # spread upwards (-90 = up)
+        length = (y_fork - ytop) * rng.uniform(0.75, 1.0)
+        x0 = 50 + (k - (n - 1) / 2) * tw / max(1, n - 1)
+        end = (x0 + length * math.cos(ang), y_fork + length * math.sin(ang))
+        out.append(_line((x0, y_fork), end))
+        mid = (x0 + 0.55 * length * math.cos(ang), y_fork + 0.55 * length * math.sin(ang))
+        twig = ang + math.radians(rng.choice([-1, 1]) * rng.uniform(25, 40))
+        out.append(_line(mid, (mid[0] + 0.4 * length * math.cos(twig), mid[1] + 0.4 * length * math.sin(twig))))
     return out
 
 
@@ -208,10 +233,14 @@ def _rocket(p: Mapping[str, Any], rng: np.random.Generator) -> list[Pts]:
     yn = yt + nose_f * (yb - yt) * 1.3
     nose = p.get("nose", "cone")
     x0, x1 = 50 - rr, 50 + rr
-    if nose == "ogive" or nose == "capsule":
+    if nose == "capsule":  # a rounded dome
         left = [(50 - rr * math.sin(t), yn - (yn - yt) * math.cos(t)) for t in np.linspace(0, math.pi / 2, 7)][::-1]
         tip = [(50 + rr * math.sin(t), yn - (yn - yt) * math.cos(t)) for t in np.linspace(0, math.pi / 2, 7)]
         body = _line((x0, yb), *left) + tip[1:] + [(x1, yb), (x0, yb)]
+    elif nose == "ogive":  # curved sides meeting in a point
+        side = [(rr * (1 - t) ** 1.6, yn - (yn - yt) * t) for t in np.linspace(0, 1, 7)]
+        body = (_line((x0, yb)) + [(50 - dx, y) for dx, y in side] + [(50 + dx, y) for dx, y in side[::-1]][1:]
+                + [(x1, yb), (x0, yb)])
     else:
         body = _line((x0, yb), (x0, yn), (50, yt), (x1, yn), (x1, yb), (x0, yb))
     out = [body]
