@@ -283,6 +283,17 @@ def test_run_folder_calibration_is_cached(tb):
     doc["key"] = "other checkpoints"
     cache.write_text(json.dumps(doc))  # stale: computed again
     assert load_engine(tb.runs / "student").calibration.temperature == engine.calibration.temperature
+    # a cache fitted by an older fitting rule is stale too: the rule's version is part of the key
+    import sbsr_lab.retrieval.calibration as C
+
+    key = json.loads(cache.read_text())["key"]
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(C, "CALIBRATION_VERSION", C.CALIBRATION_VERSION + 1)
+    try:
+        load_engine(tb.runs / "student")
+        assert json.loads(cache.read_text())["key"] != key
+    finally:
+        monkey.undo()
 
 
 def test_training_scribbles_are_framed_like_queries_and_seeded():
