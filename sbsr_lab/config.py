@@ -122,7 +122,7 @@ class Profile:
     unc_weight: float = 5.0            # UACTN stage 1: weight of the uncertainty regression loss (averaged over d: train/stages.py)
     unc_kl_weight: float = 0.0         # UACTN stage 1: optional KL term
     transfer_weight: float = 1.0       # UACTN stage 2: weight of the transfer loss onto the sketch centres
-    outlier_exposure: float = 0.0      # not from the papers: weight of outlier exposure on scribbles in the sketch stages (0 = off; the bundle: 0.5)
+    outlier_exposure: float = 0.0      # not from the papers: weight of outlier exposure on scribbles in the student and sketch-uncertainty stages (0 = off; the bundle: 0.5)
 
     # -- ours or the authors' code (VARIANTS; docs/reproducing.md has the measured table) -----------
     variant: str = "ours"              # the preset the four fields below (and beta) came from: "ours" or "paper"
