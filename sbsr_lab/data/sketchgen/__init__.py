@@ -121,8 +121,9 @@ __all__ = [
 #: 5: the styles of 4 only with ``people_styles`` (the profile's ``sketch_styles="people"``); without them,
 #: generator 3's drawings bit for bit. Files record the mode (``styles``) beside the version.
 #: 6: more iconic forms (:mod:`.icons`: trees as a crown open at the bottom or bare branches, rockets with
-#: a pointed ogive nose); ``perspective`` drawings are still generator 3's.
-SKETCH_GENERATOR = 6
+#: a pointed ogive nose); ``perspective`` drawings are still generator 3's. 7: broadleaf crowns also as one
+#: smooth dome open underneath.
+SKETCH_GENERATOR = 7
 
 
 @dataclass

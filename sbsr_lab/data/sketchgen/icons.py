@@ -2,7 +2,8 @@
 
 People often do not draw what they see but the *symbol* of an object: a house is a square, a
 triangle roof and a door; a pine tree is stacked triangles on a trunk, a broadleaf tree a lollipop,
-a cloud on a stick (closed, or open at the bottom where the trunk goes in) or, in winter, bare branches; a car is a box with a cabin and two wheels; a rocket a pointed tube with fins
+a cloud on a stick (closed, or open at the bottom where the trunk goes in), a smooth dome over the trunk
+or, in winter, bare branches; a car is a box with a cabin and two wheels; a rocket a pointed tube with fins
 and a flame. :func:`icon_strokes` draws that symbol for the 12 default SynthShapes classes, with
 proportions taken from the SynthShapes parameters of the sketched shape
 (:func:`sbsr_lab.data.synthshapes.make_shape`'s ``params``: a tall thin bottle gives a tall thin
@@ -124,12 +125,17 @@ def _tree(p: Mapping[str, Any], rng: np.random.Generator) -> list[Pts]:
     r = 42.0 * cw
     cy = ytop + r * 0.95
     trunk_top = cy + r * 0.6
-    crown = str(rng.choice(["lollipop", "cloud", "open", "bare"], p=[0.3, 0.3, 0.25, 0.15]))
+    crown = str(rng.choice(["lollipop", "cloud", "open", "dome", "bare"], p=[0.25, 0.25, 0.2, 0.15, 0.15]))
     if crown == "bare":  # a winter tree: the trunk splits into branches, no crown
         return _bare_tree(yb, ytop, tw, bare, rng)
     out = []
     if crown == "lollipop":  # a round crown
         out.append(_arc(50, cy, r, r * 0.95, -90, 270))
+    elif crown == "dome":  # one smooth arc over the trunk, open underneath (a crown drawn in one sweep)
+        gap, ry = rng.uniform(25.0, 80.0), r * rng.uniform(0.6, 0.95)
+        arc = _arc(50, cy, r, ry, 90 + gap, 450 - gap)
+        out.append(arc)
+        trunk_top = max(arc[0][1], arc[-1][1]) - rng.uniform(0.0, 0.3) * ry
     else:  # a cloud of bumps; "open": left open at the bottom where the trunk goes in
         pts: Pts = []
         n = int(rng.integers(6, 9))
