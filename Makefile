@@ -2,7 +2,7 @@
 #   make demo   -> the main job on the embedded SynthShapes data (PROFILE=default; PROFILE=ci for a quick one)
 #   make test   -> the whole test suite, with every solution notebook run by nbval under the ci profile
 #   make book   -> the course website in build/book/ (solution notebooks executed under ci, docs, API reference)
-#   make bundle -> retrain the bundled model (sbsr_lab/assets/bundle) the way it was made (~35 min on 2 cores)
+#   make bundle -> retrain the bundled model (sbsr_lab/assets/bundle) the way it was made (~50 min on 2 cores)
 PYTHON ?= python3
 VENV   ?= .venv
 PROFILE ?= default
@@ -30,9 +30,9 @@ course: install
 book: install
 	SBSR_DATA=$(CURDIR)/data $(BIN)/python docs/book/build.py --site build/book
 
-# the bundled model: people's drawing styles, 300 sketches per class, outlier exposure (README, issue 17)
+# the bundled model: people's drawing styles, 500 sketches per class, outlier exposure (README, issue 17)
 BUNDLE_WORK ?= build/bundle-runs
-BUNDLE_SET  := --set sketch_styles=people --set sketches_per_class=300 --set outlier_exposure=0.5
+BUNDLE_SET  := --set sketch_styles=people --set sketches_per_class=500 --set outlier_exposure=0.5
 bundle: install
 	$(BIN)/sbsr-lab --quiet demo $(BUNDLE_SET) --data $(BUNDLE_WORK)/data --out $(BUNDLE_WORK)/runs
 	$(BIN)/python -c "from sbsr_lab.retrieval.bundle import export_bundle; r = '$(BUNDLE_WORK)/runs/'; \
