@@ -12,7 +12,7 @@ scale and translation; evaluation uses none.
 from __future__ import annotations
 
 import copy
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -24,7 +24,7 @@ from sbsr_lab.data.augment import RandomAffineFlip
 from sbsr_lab.data.manifest import Manifest, SketchRecord
 from sbsr_lab.errors import DatasetLayoutError, SketchError
 
-__all__ = ["resize_u8", "train_augmentation", "SketchDataset", "MultiViewDataset", "load_sketch_array", "load_view_strip"]
+__all__ = ["resize_u8", "network_input", "train_augmentation", "SketchDataset", "MultiViewDataset", "load_sketch_array", "load_view_strip"]
 
 
 def train_augmentation(degrees: float = 15.0, translate: float = 0.08,
@@ -45,6 +45,13 @@ def resize_u8(image: np.ndarray, size: int) -> np.ndarray:
         u8 = np.asarray(Image.fromarray(u8).resize((size, size), Image.Resampling.BOX if size < u8.shape[0]
                                                    else Image.Resampling.BILINEAR))
     return u8
+
+
+def network_input(image: Tensor, transform: Callable[[Tensor], Tensor] | None = None) -> Tensor:
+    """A stored ``(H, W)`` uint8 image (ink = 255) -> the network's ``(1, H, W)`` float in [0, 1], augmented
+    by ``transform`` when given (training sketches and training scribbles alike)."""
+    x = image.unsqueeze(0).float().div_(255.0)
+    return transform(x) if transform is not None else x
 
 
 def load_sketch_array(path, size: int, frame: bool = False) -> np.ndarray:
@@ -129,10 +136,7 @@ class SketchDataset(Dataset):
         return plain
 
     def __getitem__(self, i: int) -> tuple[Tensor, int]:
-        x = self.images[i].unsqueeze(0).float().div_(255.0)  # (1, H, W)
-        if self.transform is not None:
-            x = self.transform(x)
-        return x, int(self.labels[i])
+        return network_input(self.images[i], self.transform), int(self.labels[i])
 
 
 class MultiViewDataset(Dataset):

@@ -37,6 +37,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from sbsr_lab.data.datasets import network_input, resize_u8, train_augmentation
+from sbsr_lab.data.sketch_image import frame_strokes
+
 __all__ = ["SCRIBBLE_KINDS", "DOODLE_KINDS", "ALL_KINDS", "make_scribble", "scribble_set", "ScribbleDataset", "TRAIN_SCRIBBLE_SEED"]
 
 #: Seed offset of the training scribbles (outlier exposure): ``TRAIN_SCRIBBLE_SEED + profile seed``.
@@ -267,9 +270,6 @@ class ScribbleDataset(Dataset):
 
     def __init__(self, n: int, seed: int, sketch_size: int, image_size: int, augment: bool = False,
                  kinds: Sequence[str] = SCRIBBLE_KINDS) -> None:
-        from sbsr_lab.data.datasets import resize_u8, train_augmentation
-        from sbsr_lab.data.sketch_image import frame_strokes
-
         if n < 1:
             raise ValueError(f"ScribbleDataset needs n >= 1 scribbles, got {n}")
         images, self.kinds = [], []
@@ -283,7 +283,4 @@ class ScribbleDataset(Dataset):
         return len(self.images)
 
     def __getitem__(self, i: int) -> tuple[Tensor, int]:
-        x = self.images[i].unsqueeze(0).float().div_(255.0)  # (1, H, W)
-        if self.transform is not None:
-            x = self.transform(x)
-        return x, -1
+        return network_input(self.images[i], self.transform), -1

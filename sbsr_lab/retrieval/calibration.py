@@ -122,6 +122,10 @@ class Calibration:
         """True where a score is below the threshold (``does not look like any class``)."""
         return score < self.ood_threshold
 
+    def flags(self, cos: Tensor, am_scale: float, features: Tensor | None = None) -> np.ndarray:
+        """``(N,)`` bool: which rows of ``cos (N, K)`` (and ``features (N, F)``) are out of distribution."""
+        return self.is_ood(self.score(cos, am_scale, features)).numpy()
+
     def to_json(self) -> dict[str, Any]:
         """The JSON fields (everything but ``reference``)."""
         return {k: v for k, v in asdict(self).items() if k != "reference"}
@@ -395,14 +399,12 @@ def ood_report(engine: EngineLike, calibration: Calibration, manifest: "Manifest
     scribbles, kinds = scribble_images(engine, n_scribbles, TEST_SCRIBBLE_SEED)
     timages, tlabels = split_images(manifest, "test", engine.image_size)
     (s_cos, s_f), (t_cos, t_f) = engine_outputs(engine, scribbles), engine_outputs(engine, timages)
-    s_flag = calibration.is_ood(calibration.score(s_cos, engine.am_scale, s_f)).numpy()
-    t_flag = calibration.is_ood(calibration.score(t_cos, engine.am_scale, t_f)).numpy()
+    s_flag, t_flag = calibration.flags(s_cos, engine.am_scale, s_f), calibration.flags(t_cos, engine.am_scale, t_f)
     ref, kk, temp = calibration.reference, calibration.knn_k, calibration.temperature
-    per_kind = {k: float(s_flag[[i for i, kk in enumerate(kinds) if kk == k]].mean()) for k in dict.fromkeys(kinds)}
     logits = engine.am_scale * t_cos
     report: dict[str, Any] = {
         "score": calibration.ood_score, "threshold": calibration.ood_threshold,
-        "tpr_scribbles": float(s_flag.mean()), "tpr_per_kind": per_kind,
+        "tpr_scribbles": float(s_flag.mean()), "tpr_per_kind": _share_per_kind(s_flag, kinds),
         "fpr_test_sketches": float(t_flag.mean()), "n_scribbles": len(kinds), "n_test": len(tlabels),
         "ece_test_before": expected_calibration_error(torch.softmax(logits, 1), tlabels),
         "ece_test_after": expected_calibration_error(torch.softmax(logits / calibration.temperature, 1), tlabels),
@@ -412,14 +414,19 @@ def ood_report(engine: EngineLike, calibration: Calibration, manifest: "Manifest
     if n_doodles:
         doodles, dkinds = scribble_images(engine, n_doodles, TEST_SCRIBBLE_SEED, DOODLE_KINDS)
         d_cos, d_f = engine_outputs(engine, doodles)
-        d_flag = calibration.is_ood(calibration.score(d_cos, engine.am_scale, d_f)).numpy()
+        d_flag = calibration.flags(d_cos, engine.am_scale, d_f)
         report["tpr_doodles"] = float(d_flag.mean())
-        report["tpr_doodles_per_kind"] = {k: float(d_flag[[i for i, dk in enumerate(dkinds) if dk == k]].mean())
-                                          for k in dict.fromkeys(dkinds)}
+        report["tpr_doodles_per_kind"] = _share_per_kind(d_flag, dkinds)
     for name, images in (extra or {}).items():
         cos, feats = engine_outputs(engine, images)
-        report[f"fpr_{name}"] = float(calibration.is_ood(calibration.score(cos, engine.am_scale, feats)).float().mean())
+        report[f"fpr_{name}"] = float(calibration.flags(cos, engine.am_scale, feats).mean())
     return report
+
+
+def _share_per_kind(flags: np.ndarray, kinds: Sequence[str]) -> dict[str, float]:
+    """The flagged share of each kind, in the order the kinds first appear: ``flags (N,)`` bool, ``kinds`` (N)."""
+    names = np.asarray(kinds)
+    return {k: float(flags[names == k].mean()) for k in dict.fromkeys(kinds)}
 
 
 # -- run folders: computed on load, cached ----------------------------------------------------------------
