@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from sbsr_lab.data.page_marks import remove_page_marks
+from sbsr_lab.data.strokes import check_strokes, normalize_strokes, strokes_to_image
 from sbsr_lab.errors import SketchError
 
 if TYPE_CHECKING:
@@ -40,10 +42,12 @@ if TYPE_CHECKING:
 __all__ = [
     "TRAINING_MARGIN",
     "frame_strokes",
+    "frame_drawing",
     "frame_sketch",
     "load_framed_sketch",
     "sketch_to_strokes",
     "binarize_ink",
+    "ink_contrast",
     "remove_specks",
     "remove_strays",
     "remove_page_edges",
@@ -56,6 +60,7 @@ TRAINING_MARGIN: float = 0.08
 
 _WORK_SIDE = 512        # images are traced at most this big (the output is 128-256 px)
 _PHOTO_SIDE = 1600      # larger photos are shrunk (area average) before binarising
+_SMALL_SIDE = 400       # smaller images are enlarged (bilinear) before binarising
 
 
 # ---------------------------------------------------------------------------------------------
@@ -71,12 +76,19 @@ def frame_strokes(strokes: Sequence[Any], size: int, width: float | None = None,
     :func:`~sbsr_lab.data.strokes.strokes_to_image` (line ``width`` px, default ``size / 64``,
     ``widths`` per-stroke multipliers). Raises :class:`SketchError` when there are no strokes.
     """
-    from sbsr_lab.data.strokes import check_strokes, normalize_strokes, strokes_to_image
-
     strokes = check_strokes(strokes)
     if not strokes:
         raise SketchError("The sketch is empty (no strokes): draw something first.")
     return strokes_to_image(normalize_strokes(strokes, margin=margin), size=size, width=width, widths=widths)
+
+
+def frame_drawing(strokes: Sequence[Any], size: int, width: float | None = None,
+                  widths: Sequence[float] | None = None) -> np.ndarray:
+    """A person's drawing as strokes -> ``(size, size)`` float32, ink = 1: :func:`frame_strokes` after
+    the marks that are not the object (a frame, a ground line, hatching) are taken out
+    (:func:`sbsr_lab.data.page_marks.remove_page_marks`). Every query path frames strokes with this."""
+    kept, kept_widths = remove_page_marks(check_strokes(strokes), widths)
+    return frame_strokes(kept, size, width=width, widths=kept_widths)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,32 +167,58 @@ def _paper(grey: np.ndarray) -> np.ndarray:
     return grey_closing(gaussian_filter(grey, 1.0), size=(win, win), mode="reflect")
 
 
-def binarize_ink(grey: np.ndarray) -> np.ndarray:
-    """Grey ``(H, W)`` in [0, 1] -> boolean ink mask, for clean pages and photos of paper alike.
+def _is_clean_page(grey: np.ndarray) -> bool:
+    """White, noiseless paper (a drawing program's export): median > 0.85, robust noise < 0.02."""
+    med = float(np.median(grey))
+    return med > 0.85 and 1.4826 * float(np.median(np.abs(grey - med))) < 0.02
 
-    1. polarity: ink is the thin tail of the histogram away from the paper (white-on-black works);
-    2. a clean page (white paper, no noise: median > 0.85, robust noise < 0.02) takes a global
-       threshold halfway between paper and black: every stroke is kept, filled areas too;
-    3. otherwise (photos, scans) the contrast ``c = 1 - grey / paper`` (:func:`_paper`) divides out
-       grey paper, uneven light and shadows, and the threshold is halfway to the ink's contrast level
-       (90th percentile of the clearly inked pixels), and at least 5 robust standard deviations of the
-       paper's noise above it (JPEG and sensor noise stay paper).
+
+def ink_contrast(grey: np.ndarray) -> np.ndarray:
+    """Grey ``(H, W)`` in [0, 1] -> ink contrast ``(H, W)`` in [0, 1]: how much darker than the paper
+    under it each pixel is, relative to that paper (``1 - grey / paper``), after the polarity is
+    made dark-on-light (:func:`_dark_ink`).
+
+    The paper is the page's median on a clean page (so filled areas stay ink) and the grey-level
+    closing :func:`_paper` otherwise (grey or tinted paper, uneven light and shadows divided out).
+    Off a clean page the contrast is smoothed a little (Gaussian, sigma 1 px) so that a pencil line
+    broken by the paper's grain reads as one line.
     """
+    from scipy.ndimage import gaussian_filter
+
     grey = np.asarray(grey, dtype=np.float32)
     if not _dark_ink(grey):
         grey = 1.0 - grey
-    med = float(np.median(grey))
-    if med > 0.85 and 1.4826 * float(np.median(np.abs(grey - med))) < 0.02:
-        return grey < 0.5 * med
+    if _is_clean_page(grey):
+        return np.clip(1.0 - grey / np.float32(np.median(grey)), 0.0, 1.0)
     contrast = np.clip(1.0 - grey / np.maximum(_paper(grey), 0.02), 0.0, 1.0)
+    return gaussian_filter(contrast, 1.0)
+
+
+def binarize_ink(grey: np.ndarray) -> np.ndarray:
+    """Grey ``(H, W)`` in [0, 1] -> boolean ink mask: ink is found by its contrast to the page, never
+    by a fixed grey level, so light pencil, grey anti-aliased hair lines and blurred lines are ink.
+
+    1. contrast to the paper (:func:`ink_contrast`: polarity, paper shading divided out, smoothed);
+    2. the paper's noise: the robust spread of the lower half of the contrast; nothing within
+       5 of its standard deviations (and 0.06) of the paper is ink (JPEG and sensor noise, grain);
+    3. the ink's own level: the 90th percentile of the contrast above that floor. A pixel is ink when
+       it reaches half that level, or a quarter of it while connected to such a pixel (hysteresis,
+       :func:`skimage.filters.apply_hysteresis_threshold`): a line keeps its light stretches, and a
+       faint drawing is as much ink as a dark one.
+    """
+    from skimage.filters import apply_hysteresis_threshold
+
+    contrast = ink_contrast(grey)
     paper = contrast[contrast <= np.median(contrast)]
     noise = 1.4826 * float(np.median(np.abs(paper - np.median(paper))))
-    floor = max(float(np.median(paper)) + 5.0 * noise, 0.08)
+    floor = max(float(np.median(paper)) + 5.0 * noise, 0.06)
     inked = contrast[contrast > floor]
     if inked.size == 0:
-        return np.zeros(grey.shape, dtype=bool)
+        return np.zeros(contrast.shape, dtype=bool)
     level = float(np.quantile(inked, 0.9))
-    return contrast > max(0.5 * level, floor)
+    high = max(0.5 * level, floor)
+    low = max(0.5 * high, floor)
+    return apply_hysteresis_threshold(contrast, low, high)
 
 
 def estimate_pen_width(ink: np.ndarray) -> float:
@@ -295,7 +333,7 @@ def sketch_to_strokes(image: "PILImage.Image | np.ndarray", source: str = "the s
     grey = to_grey(image)
     if grey.ndim != 2 or min(grey.shape) < 3:
         raise SketchError(f"{source}: the image is {grey.shape}; a sketch needs at least 3x3 pixels.")
-    grey = _shrink_photo(grey)
+    grey = _work_size(grey)
     ink = binarize_ink(grey)
     ink = remove_strays(remove_page_edges(remove_specks(ink)))
     if not ink.any():
@@ -310,6 +348,7 @@ def sketch_to_strokes(image: "PILImage.Image | np.ndarray", source: str = "the s
     k = int(np.ceil(side / _WORK_SIDE))
     work = _pool_max(square, k)
     strokes = trace_strokes(work.astype(np.float32), min_length_px=max(3, int(round(pen / k))))
+    strokes, _ = remove_page_marks(strokes) if len(strokes) > 1 else (strokes, None)
     if not strokes:  # only dots: keep their centres as dots
         from scipy.ndimage import center_of_mass, label
 
@@ -320,8 +359,15 @@ def sketch_to_strokes(image: "PILImage.Image | np.ndarray", source: str = "the s
     return strokes
 
 
-def _shrink_photo(grey: np.ndarray) -> np.ndarray:
-    """Area-shrink images larger than ``_PHOTO_SIDE`` (phone photos), by an integer factor."""
+def _work_size(grey: np.ndarray) -> np.ndarray:
+    """Bring a page to a working size: area-shrink images larger than ``_PHOTO_SIDE`` (phone photos)
+    by an integer factor; enlarge (bilinear) images smaller than ``_SMALL_SIDE`` (a 150 px scan) by an
+    integer factor, so that sub-pixel grey lines become lines the skeleton can follow."""
+    from scipy.ndimage import zoom
+
+    up = int(np.ceil(_SMALL_SIDE / max(grey.shape)))
+    if up > 1:
+        return np.clip(zoom(grey, up, order=1, mode="nearest", grid_mode=True), 0.0, 1.0).astype(np.float32)
     k = int(np.ceil(max(grey.shape) / _PHOTO_SIDE))
     if k <= 1:
         return grey
@@ -382,4 +428,4 @@ def load_framed_sketch(path: str | os.PathLike[str], size: int, width: float | N
         w = read_ndjson(p)[0].get("widths")
         if isinstance(w, list) and len(w) == len(strokes):
             widths = [float(x) for x in w]
-    return frame_strokes(strokes, size, width=width, widths=widths)
+    return frame_drawing(strokes, size, width=width, widths=widths)

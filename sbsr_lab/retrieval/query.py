@@ -82,7 +82,7 @@ def prepare_query_image(sketch: Any, sketch_size: int, image_size: int, width: f
     image array ``(H, W)`` with ink = 1. Blank sketches raise :class:`SketchError` ("draw something first").
     """
     from sbsr_lab.data.datasets import resize_u8
-    from sbsr_lab.data.sketch_image import frame_sketch, frame_strokes, load_framed_sketch
+    from sbsr_lab.data.sketch_image import frame_drawing, frame_sketch, load_framed_sketch
 
     if isinstance(sketch, (str, Path)):
         image = load_framed_sketch(sketch, sketch_size, width)  # framed like training sketches
@@ -93,7 +93,7 @@ def prepare_query_image(sketch: Any, sketch_size: int, image_size: int, width: f
         strokes = [s for s in strokes if len(s)]
         if not strokes:
             raise SketchError("The sketch is empty: draw something first.")
-        image = frame_strokes(strokes, sketch_size, width=width)
+        image = frame_drawing(strokes, sketch_size, width=width)
     if float(image.max(initial=0.0)) < 0.05:
         raise SketchError("The sketch is blank (no ink): draw something first.")
     if image.shape != (image_size, image_size):  # exactly the resize of the training images
