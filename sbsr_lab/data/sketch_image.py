@@ -179,7 +179,8 @@ def ink_contrast(grey: np.ndarray) -> np.ndarray:
     made dark-on-light (:func:`_dark_ink`).
 
     The paper is the page's median on a clean page (so filled areas stay ink) and the grey-level
-    closing :func:`_paper` otherwise (grey or tinted paper, uneven light and shadows divided out).
+    closing :func:`_paper` otherwise (grey or tinted paper, uneven light and shadows divided out);
+    lines printed across the page (ruled paper) are paper too (:func:`_rulings`).
     Off a clean page the contrast is smoothed a little (Gaussian, sigma 1 px) so that a pencil line
     broken by the paper's grain reads as one line.
     """
@@ -188,10 +189,27 @@ def ink_contrast(grey: np.ndarray) -> np.ndarray:
     grey = np.asarray(grey, dtype=np.float32)
     if not _dark_ink(grey):
         grey = 1.0 - grey
-    if _is_clean_page(grey):
-        return np.clip(1.0 - grey / np.float32(np.median(grey)), 0.0, 1.0)
-    contrast = np.clip(1.0 - grey / np.maximum(_paper(grey), 0.02), 0.0, 1.0)
-    return gaussian_filter(contrast, 1.0)
+    clean = _is_clean_page(grey)
+    paper = np.full_like(grey, np.median(grey)) if clean else _paper(grey)
+    paper = np.minimum(paper, _rulings(grey, paper))
+    contrast = np.clip(1.0 - grey / np.maximum(paper, 0.02), 0.0, 1.0)
+    return contrast if clean else gaussian_filter(contrast, 1.0)
+
+
+def _rulings(grey: np.ndarray, paper: np.ndarray) -> np.ndarray:
+    """The paper's brightness along the lines printed across the page (ruled or squared paper, a margin
+    line): a row (column) whose lightest fifth is still darker than the paper, but by less than half of
+    it, is a printed line; its paper is that lightest fifth. Elsewhere ``paper`` is returned unchanged.
+    A pen line is darker than half the paper and is never taken for a ruling. ``(H, W)``."""
+    out = paper.copy()
+    for axis in (1, 0):
+        line = np.quantile(grey, 0.8, axis=axis)  # (H,) per row or (W,) per column
+        base = np.median(paper, axis=axis)
+        ruled = (line < base - 0.03) & (line > 0.5 * base)
+        if ruled.any():
+            level = np.where(ruled, line, np.inf)
+            out = np.minimum(out, level[:, None] if axis == 1 else level[None, :])
+    return out
 
 
 def binarize_ink(grey: np.ndarray) -> np.ndarray:

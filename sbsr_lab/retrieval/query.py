@@ -31,7 +31,14 @@ if TYPE_CHECKING:
     from sbsr_lab.retrieval.calibration import Calibration
     from sbsr_lab.train.runs import MethodNets
 
-__all__ = ["QueryResult", "QueryEngine", "build_engine", "prepare_query_image"]
+__all__ = ["QueryResult", "QueryEngine", "build_engine", "prepare_query_image", "UNSURE"]
+
+#: Below this probability of the top class, the answer also names the runner-up.
+UNSURE: float = 0.6
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 @dataclass
@@ -60,13 +67,26 @@ class QueryResult:
         return bool(self.ood and self.ood["is_ood"])
 
     @property
+    def runner_up(self) -> tuple[str, float] | None:
+        """The second most probable class and its probability when the model is unsure (the top class
+        below :data:`UNSURE` probability), else None."""
+        ranked = sorted(self.probabilities.items(), key=lambda kv: -kv[1])
+        if len(ranked) < 2 or ranked[0][1] >= UNSURE:
+            return None
+        return ranked[1][0], float(ranked[1][1])
+
+    @property
     def label(self) -> str:
-        """A friendly one-line answer: "Looks like an airplane (87%)" or "This does not look like any class I know"."""
+        """A friendly one-line answer: "Looks like an airplane (87%)", with the runner-up when unsure
+        ("Looks like a bench (48%), or maybe a table (35%)"), or "This does not look like any class I know"."""
         if self.is_ood:
             return "This does not look like any class I know."
         cls = self.predicted_class
-        article = "an" if cls[:1].lower() in "aeiou" else "a"
-        return f"Looks like {article} {cls} ({self.probabilities[cls]:.0%})"
+        text = f"Looks like {_article(cls)} {cls} ({self.probabilities[cls]:.0%})"
+        second = self.runner_up
+        if second is not None:
+            text += f", or maybe {_article(second[0])} {second[0]} ({second[1]:.0%})"
+        return text
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` output of ``sbsr-lab query``."""

@@ -311,3 +311,20 @@ def test_training_scribbles_are_framed_like_queries_and_seeded():
     assert torch.equal(again.images, ds.images) and not torch.equal(ScribbleDataset(9, 7, 64, 32).images, ds.images)
     with pytest.raises(ValueError, match="n >= 1"):
         ScribbleDataset(0, 1, 64, 32)
+
+
+def test_an_unsure_answer_names_the_runner_up():
+    from sbsr_lab.retrieval.query import UNSURE, QueryResult
+
+    def result(probs: dict[str, float], ood: bool = False) -> QueryResult:
+        top = max(probs, key=probs.get)
+        return QueryResult("uactn", top, probs, None, [], np.zeros(2, np.float32),
+                           ood={"score": 0.0, "score_kind": "max_cosine", "threshold": 0.5, "is_ood": ood})
+
+    sure = result({"chair": 0.9, "table": 0.07, "bench": 0.03})
+    assert sure.runner_up is None and sure.label == "Looks like a chair (90%)"
+    unsure = result({"bench": 0.48, "airplane": 0.35, "table": 0.17})
+    assert unsure.runner_up == ("airplane", 0.35)
+    assert unsure.label == "Looks like a bench (48%), or maybe an airplane (35%)"
+    assert result({"bench": UNSURE, "table": 1 - UNSURE}).runner_up is None  # at the bar: sure enough
+    assert result({"bench": 0.5, "table": 0.5}, ood=True).label.startswith("This does not look like")

@@ -262,14 +262,18 @@
     const p = (res.probabilities.find((cp) => cp[0] === top) || [top, 0])[1];
     const unknown = res.unknown === true;
     const verdict = $("verdict");
+    // unsure (top class below 60 %, as QueryResult.runner_up): the runner-up is named too
+    const ranked = res.probabilities.slice().sort((a, b) => b[1] - a[1]);
+    const maybe = !unknown && p < 0.6 && ranked.length > 1 ?
+      `, or maybe ${article(ranked[1][0])} ${ranked[1][0]} (${pct(ranked[1][1])})` : "";
     verdict.textContent = unknown ? `Not sure what this is (best guess: ${article(top)} ${top}, ${pct(p)}).` :
-      `Looks like ${article(top)} ${top} (${pct(p)}).`;
+      `Looks like ${article(top)} ${top} (${pct(p)})${maybe}.`;
     verdict.dataset.seq = seq;
     verdict.dataset.cls = top;
     $("unknown").hidden = !unknown;
     const sigma = res.uncertainty == null ? "" : `, uncertainty σ = ${res.uncertainty.toFixed(3)}`;
     message(unknown ? "The drawing is unlike every class this model knows: try drawing one of them." :
-      `Looks like ${article(top)} ${top} (${pct(p)})${sigma}.`);
+      `Looks like ${article(top)} ${top} (${pct(p)})${maybe}${sigma}.`);
     $("timing").textContent = `answered in ${Math.round(ms)} ms (server ${Math.round(res.server_ms)} ms, ${res.method})`;
     renderChart(res.probabilities, seq, unknown);
     renderGauge(res.uncertainty, res.method, seq);
