@@ -117,7 +117,8 @@ def run(method: str, files: list[dict[str, Any]], variants: Sequence[str], workd
             groups["by_source"][r["source"]].append(r)
             groups["by_class"][r["class"]].append(r)
     report: dict[str, Any] = {k: {g: summary(v) for g, v in grp.items()} for k, grp in groups.items()}
-    right = {r["path"] for r in rows if r["style"] == AS_DRAWN and r["top1"]}
+    paged = {r["path"] for r in rows if r["style"] != AS_DRAWN}  # drawings in strokes, drawn as pages too
+    right = {r["path"] for r in rows if r["style"] == AS_DRAWN and r["top1"] and r["path"] in paged}
     report["kept"] = {name: (sum(r["top1"] for r in rows if r["style"] == name and r["path"] in right) / len(right)
                              if right else float("nan")) for name in variants}
     report["misses"] = [{k: r[k] for k in ("path", "style", "answer", "error") if k in r}

@@ -7,12 +7,17 @@
 The kinds are what people put on a canvas when they are not drawing an object (or test the demo):
 
 * ``random_strokes``: 3-12 wandering strokes (random walks with momentum) anywhere on the canvas;
-* ``zigzag``: one to three zigzag lines, sharp turns, across the canvas;
+* ``zigzag``: one to three zigzag lines, sharp turns, flat across the canvas or tall and steep;
 * ``spiral``: an Archimedean spiral of 2 to 6 turns;
 * ``hatching``: parallel straight lines in one or two directions, filling a patch;
 * ``dots``: 20-120 short dabs scattered over the canvas;
 * ``text``: rows of text-like squiggles (cursive loops and letter-sized strokes on baselines);
 * ``mess``: a full-canvas mess (12-40 long strokes crossing everywhere);
+* ``fill``: colouring in, strokes going back and forth or round and round over a patch;
+* doodles of other things (trained and fitted on): ``sun``, ``fish``, ``face`` (not a smiley: eyes,
+  nose, a straight or sad mouth, ears or hair), ``cat``, ``moon``, ``lightning``, ``waves``,
+  ``noughts_and_crosses``; none close to a class (no clouds, flowers or balloons: people draw trees
+  and lamps that way);
 * doodles (:data:`DOODLE_KINDS`, held out: never fitted or trained on): ``smiley``, ``star``, ``heart``,
   ``stick_figure``, ``arrow``, ``letters`` (a printed word in block capitals), hand-wobbled, anywhere;
 * ``blank``: no strokes at all. A blank canvas never reaches the network: the query path refuses it
@@ -73,16 +78,37 @@ def _random_strokes(rng: np.random.Generator) -> Strokes:
 
 
 def _zigzag(rng: np.random.Generator) -> Strokes:
+    """One to three zigzag lines at any angle: flat bands across the canvas or tall, steep ones."""
     out = []
     for _ in range(int(rng.integers(1, 4))):
         n = int(rng.integers(5, 16))
         x = np.linspace(rng.uniform(0.05, 0.3), rng.uniform(0.7, 0.95), n)
-        amp = rng.uniform(0.05, 0.25)
+        amp = rng.uniform(0.05, 0.25) if rng.random() < 0.6 else rng.uniform(0.25, 0.45)
         y = rng.uniform(0.2, 0.8) + amp * np.where(np.arange(n) % 2 == 0, 1.0, -1.0) * rng.uniform(0.6, 1.0, n)
         pts = np.stack([x, y], 1)
-        theta = rng.uniform(-0.6, 0.6)
+        theta = rng.uniform(-0.6, 0.6) + (np.pi / 2 if rng.random() < 0.3 else 0.0)
         rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
         out.append(_clip((pts - 0.5) @ rot.T + 0.5 + rng.normal(0, 0.004, pts.shape)))
+    return out
+
+
+def _fill(rng: np.random.Generator) -> Strokes:
+    """Colouring in: one or two strokes going back and forth (or round and round) over a patch of any shape."""
+    out = []
+    for _ in range(int(rng.integers(1, 3))):
+        lo = rng.uniform(0.05, 0.45, 2)
+        hi = lo + rng.uniform(0.15, 0.5, 2)
+        n = int(rng.integers(8, 40))
+        t = np.arange(n)
+        if rng.random() < 0.7:  # back and forth
+            along = np.where(t % 2 == 0, 0.0, 1.0) + rng.normal(0, 0.05, n)
+            across = t / max(n - 1, 1)
+            pts = np.stack([along, across], 1) if rng.random() < 0.5 else np.stack([across, along], 1)
+        else:  # round and round
+            a = np.linspace(0, 2 * np.pi * rng.uniform(3, 9), 12 * n)
+            pts = np.stack([0.5 + 0.5 * np.cos(a) * rng.uniform(0.7, 1.0, a.size),
+                            0.5 + 0.5 * np.sin(a) * rng.uniform(0.7, 1.0, a.size)], 1)
+        out.append(_clip(lo + pts * (hi - lo)))
     return out
 
 
@@ -208,6 +234,84 @@ def _arrow(rng: np.random.Generator) -> Strokes:
     return _place([_wobbly(shaft, rng), _wobbly(head, rng)], rng)
 
 
+# -- doodles of other things, for training (outlier exposure) and fitting: suns, fish, faces, cats, moons,
+# lightning, waves, a game of noughts and crosses. None is close to a class (no clouds, flowers or
+# balloons, which people also draw as trees or lamps).
+def _sun(rng: np.random.Generator) -> Strokes:
+    rays = int(rng.integers(6, 13))
+    r0 = rng.uniform(0.35, 0.55)
+    out = [_circle(0, 0, r0)]
+    for a in np.linspace(0, 2 * np.pi, rays, endpoint=False) + rng.uniform(0, 1):
+        out.append(np.array([[np.cos(a), np.sin(a)]]) * np.array([[r0 + 0.1], [rng.uniform(0.8, 1.0)]]))
+    return _place([_wobbly(x, rng) for x in out], rng)
+
+
+def _fish(rng: np.random.Generator) -> Strokes:
+    h = rng.uniform(0.35, 0.6)
+    t = np.linspace(0, 2 * np.pi, 50)
+    body = np.stack([0.55 * np.cos(t) - 0.2, h * np.sin(t)], 1)
+    tail = np.array([[0.33, 0.0], [0.95, -h * 0.9], [0.95, h * 0.9], [0.33, 0.0]])
+    eye = _circle(-0.5, -0.1 * h, 0.05)
+    return _place([_wobbly(x, rng) for x in (body, tail, eye)], rng)
+
+
+def _face(rng: np.random.Generator) -> Strokes:
+    """A face that is not a smiley: oval head, eyes as circles or lines, a nose, a straight or sad
+    mouth, often ears or hair."""
+    out = [_circle(0, 0, rng.uniform(0.7, 0.9), ry=1.0)]
+    for x in (-0.3, 0.3):
+        out.append(_circle(x, -0.25, 0.12) if rng.random() < 0.5 else np.array([[x - 0.12, -0.25], [x + 0.12, -0.25]]))
+    out.append(np.array([[0, -0.1], [-0.08, 0.2], [0.05, 0.2]]))
+    if rng.random() < 0.5:
+        out.append(np.array([[-0.3, 0.5], [0.3, 0.5]]))
+    else:
+        out.append(_circle(0, 0.75, 0.35, 1.2 * np.pi, 1.8 * np.pi))  # a sad mouth
+    if rng.random() < 0.5:
+        out += [_circle(-0.85, 0, 0.15), _circle(0.85, 0, 0.15)]
+    if rng.random() < 0.5:
+        out += [np.array([[x, -0.95], [x + rng.normal(0, 0.1), -1.25]]) for x in np.linspace(-0.5, 0.5, 7)]
+    return _place([_wobbly(x, rng) for x in out], rng)
+
+
+def _cat(rng: np.random.Generator) -> Strokes:
+    out = [_circle(0, 0.1, 0.8), np.array([[-0.7, -0.3], [-0.55, -1.0], [-0.2, -0.65]]),
+           np.array([[0.7, -0.3], [0.55, -1.0], [0.2, -0.65]]), _circle(-0.3, -0.05, 0.08), _circle(0.3, -0.05, 0.08)]
+    for y in (0.15, 0.3):
+        out += [np.array([[-0.2, y], [-1.0, y - 0.1]]), np.array([[0.2, y], [1.0, y - 0.1]])]
+    return _place([_wobbly(x, rng) for x in out], rng)
+
+
+def _moon(rng: np.random.Generator) -> Strokes:
+    a = rng.uniform(0.6, 0.9)
+    outer = _circle(0, 0, 1.0, np.pi * (0.5 - a), np.pi * (1.5 + a) - np.pi)
+    inner = _circle(0.45, 0, 0.8, np.pi * 0.6, np.pi * 1.4)
+    return _place([_wobbly(x, rng) for x in (outer, inner)], rng)
+
+
+def _lightning(rng: np.random.Generator) -> Strokes:
+    bolt = np.array([[0.2, -1.0], [-0.35, 0.05], [0.1, 0.05], [-0.25, 1.0], [0.45, -0.2], [0.0, -0.2], [0.45, -1.0]])
+    return _place([_wobbly(bolt, rng)], rng)
+
+
+def _waves(rng: np.random.Generator) -> Strokes:
+    out = []
+    x = np.linspace(-1, 1, 60)
+    for y0 in np.linspace(-0.6, 0.6, int(rng.integers(1, 5))):
+        out.append(np.stack([x, y0 + 0.15 * np.sin(x * np.pi * rng.uniform(2, 5))], 1))
+    return _place([_wobbly(x, rng) for x in out], rng)
+
+
+def _noughts_and_crosses(rng: np.random.Generator) -> Strokes:
+    out = [np.array([[-0.33, -1], [-0.33, 1]]), np.array([[0.33, -1], [0.33, 1]]),
+           np.array([[-1, -0.33], [1, -0.33]]), np.array([[-1, 0.33], [1, 0.33]])]
+    for cx, cy in rng.choice([-0.66, 0, 0.66], size=(int(rng.integers(2, 6)), 2)):
+        if rng.random() < 0.5:
+            out.append(_circle(cx, cy, 0.2))
+        else:
+            out += [np.array([[cx - 0.2, cy - 0.2], [cx + 0.2, cy + 0.2]]), np.array([[cx + 0.2, cy - 0.2], [cx - 0.2, cy + 0.2]])]
+    return _place([_wobbly(x, rng) for x in out], rng)
+
+
 _LETTERS = {  # block capitals on a 1 x 2 cell (x right, y down), one list of polylines each
     "A": [[(0, 2), (0.5, 0), (1, 2)], [(0.25, 1.1), (0.75, 1.1)]], "E": [[(1, 0), (0, 0), (0, 2), (1, 2)], [(0, 1), (0.7, 1)]],
     "H": [[(0, 0), (0, 2)], [(1, 0), (1, 2)], [(0, 1), (1, 1)]], "L": [[(0, 0), (0, 2), (0.9, 2)]],
@@ -232,7 +336,9 @@ def _letters(rng: np.random.Generator) -> Strokes:
 
 _KINDS: dict[str, Callable[[np.random.Generator], Strokes]] = {
     "random_strokes": _random_strokes, "zigzag": _zigzag, "spiral": _spiral, "hatching": _hatching,
-    "dots": _dots, "text": _text, "mess": _mess, "blank": _blank,
+    "dots": _dots, "text": _text, "mess": _mess, "fill": _fill, "sun": _sun, "fish": _fish, "face": _face,
+    "cat": _cat, "moon": _moon, "lightning": _lightning, "waves": _waves, "noughts_and_crosses": _noughts_and_crosses,
+    "blank": _blank,
     "smiley": _smiley, "star": _star, "heart": _heart, "stick_figure": _stick_figure, "arrow": _arrow,
     "letters": _letters,
 }

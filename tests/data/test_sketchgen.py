@@ -253,8 +253,9 @@ DIGEST_CASES = [("chair", 0, 0.0), ("airplane", 1, 0.4), ("car", 2, 0.8), ("hous
 # the styles became a profile choice (sketch_styles) are remade rather than taken for perspective-only ones.
 # 6 changed the rocket (ogive nose) and broadleaf tree icons (open crowns, bare branches); 5's values of the
 # first six cases still hold (in 5, the last two were 3dd4cb19cd05ce37 and dba73c081c04ebdb).
-# 7 added the smooth dome crown (these eight cases draw the same as in 6).
-GENERATOR_DIGESTS = {7: {
+# 7 added the smooth dome crown (these eight cases draw the same as in 6). 8 added cups, benches seen from
+# above and flaring tree trunks: only the iconic tree changed (in 7 it was 34e3681a3b698f27).
+GENERATOR_DIGESTS = {8: {
     ("chair", 0, 0.0): "54fab4c969b20bf2",
     ("airplane", 1, 0.4): "f916febeb429a215",
     ("car", 2, 0.8): "c62ae4308684f4ba",
@@ -262,7 +263,7 @@ GENERATOR_DIGESTS = {7: {
     ("tree", 4, 0.6): "4167a62cb850d14c",
     ("mug", 5, 0.3): "6d857a28c674798e",
     ("rocket", 15, 0.3): "98f5a60e7df8934a",
-    ("tree", 30, 0.5): "34e3681a3b698f27",
+    ("tree", 30, 0.5): "3d82bf3d96f01a9d",
 }}
 
 
@@ -390,6 +391,28 @@ def test_broadleaf_tree_icons_come_in_the_forms_people_draw():
         icon_strokes("umbrella", {}, np.random.default_rng(0))
     with pytest.raises(ValueError, match="icon"):
         synthesize_sketch(normalize_mesh(MESHES["box"]), np.random.default_rng(0), 0.2, size=64, style="iconic")
+
+
+def test_cups_benches_from_above_and_flaring_trunks_are_drawn():
+    """Generator 8: mugs also as wide cups, park benches also seen from a little above (backrest along the
+    seat), tree trunks that flare into roots."""
+    def aspect(lines):  # width / height of the drawing
+        pts = np.concatenate(lines)
+        return float(np.ptp(pts[:, 0]) / np.ptp(pts[:, 1]))
+
+    mugs = [icon_strokes("mug", {}, np.random.default_rng(seed)) for seed in range(40)]
+    assert any(aspect(m) > 1.4 for m in mugs) and any(aspect(m) < 1.3 for m in mugs)  # cups and mugs
+    benches = [icon_strokes("bench", {"variant": "park"}, np.random.default_rng(seed)) for seed in range(40)]
+    def has_slant(stroke):  # a segment neither horizontal nor vertical
+        d = np.abs(np.diff(stroke, axis=0))
+        return bool(((d[:, 0] > 1e-3) & (d[:, 1] > 1e-3)).any())
+
+    slanted = [b for b in benches if has_slant(b[0])]
+    assert 0 < len(slanted) < len(benches)  # some seats are parallelograms, most front views
+    trunks = [icon_strokes("tree", {"variant": "broadleaf", "trunk": "straight"}, np.random.default_rng(seed))
+              for seed in range(40)]
+    flared = [t for t in trunks if len(t) >= 3 and len(t[-1]) == 3 and abs(float(t[-1][-1][0] - t[-1][0][0])) > 0.03]
+    assert flared
 
 
 def test_partial_drawings_leave_parts_out():

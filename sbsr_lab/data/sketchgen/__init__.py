@@ -122,8 +122,9 @@ __all__ = [
 #: generator 3's drawings bit for bit. Files record the mode (``styles``) beside the version.
 #: 6: more iconic forms (:mod:`.icons`: trees as a crown open at the bottom or bare branches, rockets with
 #: a pointed ogive nose); ``perspective`` drawings are still generator 3's. 7: broadleaf crowns also as one
-#: smooth dome open underneath.
-SKETCH_GENERATOR = 7
+#: smooth dome open underneath. 8: cups (wide, round, on a saucer), benches seen from the front and a little
+#: above, tree trunks flaring into roots.
+SKETCH_GENERATOR = 8
 
 
 @dataclass

@@ -4,7 +4,8 @@ People often do not draw what they see but the *symbol* of an object: a house is
 triangle roof and a door; a pine tree is stacked triangles on a trunk, a broadleaf tree a lollipop,
 a cloud on a stick (closed, or open at the bottom where the trunk goes in), a smooth dome over the trunk
 or, in winter, bare branches; a car is a box with a cabin and two wheels; a rocket a pointed tube with fins
-and a flame. :func:`icon_strokes` draws that symbol for the 12 default SynthShapes classes, with
+and a flame; a mug is a mug or a wide round cup (on a saucer, steaming); a bench may be seen from the
+front and a little above, its backrest along the whole seat. :func:`icon_strokes` draws that symbol for the 12 default SynthShapes classes, with
 proportions taken from the SynthShapes parameters of the sketched shape
 (:func:`sbsr_lab.data.synthshapes.make_shape`'s ``params``: a tall thin bottle gives a tall thin
 icon, a conifer with 5 tiers five triangles, a house with a chimney a chimney). Unknown classes
@@ -150,8 +151,13 @@ def _tree(p: Mapping[str, Any], rng: np.random.Generator) -> list[Pts]:
             trunk_top = max(p_[1] for p_ in pts[:2] + pts[-2:])
             pts = [(50 - tw / 2, trunk_top)] + pts[::-1] + [(50 + tw / 2, trunk_top)]  # one stroke from the trunk's left
         out.append(pts if crown == "open" else pts + pts[:1])
-    out.append(_line((50 - tw / 2, trunk_top), (50 - tw / 2, yb)))
-    out.append(_line((50 + tw / 2, trunk_top), (50 + tw / 2, yb)))
+    if rng.random() < 0.3:  # the trunk flares into roots at the foot
+        flare = rng.uniform(4.0, 12.0)
+        out.append(_line((50 - tw / 2, trunk_top), (50 - tw / 2, yb - 8), (50 - tw / 2 - flare, yb)))
+        out.append(_line((50 + tw / 2, trunk_top), (50 + tw / 2, yb - 8), (50 + tw / 2 + flare, yb)))
+    else:
+        out.append(_line((50 - tw / 2, trunk_top), (50 - tw / 2, yb)))
+        out.append(_line((50 + tw / 2, trunk_top), (50 + tw / 2, yb)))
     if p.get("trunk") == "forked" and rng.random() < 0.6:
         out.append(_line((50, trunk_top + 6), (38, cy + 4)))
         out.append(_line((50, trunk_top + 6), (62, cy + 2)))
@@ -317,6 +323,8 @@ def _bench(p: Mapping[str, Any], rng: np.random.Generator) -> list[Pts]:
     x0, x1 = 50 - ln / 2, 50 + ln / 2
     out = [_rect(x0, ys - 5, x1, ys)]
     variant = p.get("variant", "park")
+    if variant != "slab" and rng.random() < 0.35:
+        return _bench_three_quarter(x0, x1, ys, yb, back=variant == "park", rng=rng)
     if variant == "slab":
         out += [_rect(x0 + 6, ys, x0 + 12, yb), _rect(x1 - 12, ys, x1 - 6, yb)]
     else:
@@ -324,6 +332,25 @@ def _bench(p: Mapping[str, Any], rng: np.random.Generator) -> list[Pts]:
     if variant == "park":
         out.append(_rect(x0, ys - 24, x1, ys - 14))
         out += [_line((x0 + 10, ys - 14), (x0 + 10, ys - 5)), _line((x1 - 10, ys - 14), (x1 - 10, ys - 5))]
+    return out
+
+
+def _bench_three_quarter(x0: float, x1: float, ys: float, yb: float, back: bool,
+                         rng: np.random.Generator) -> list[Pts]:
+    """A bench seen from the front and a little above: the seat a long parallelogram, the backrest
+    (a park bench's, often with slats) standing along its whole back edge, four legs."""
+    dx, dy = rng.uniform(6.0, 14.0), rng.uniform(6.0, 12.0)
+    x1 -= dx
+    out = [_line((x0, ys), (x1, ys), (x1 + dx, ys - dy), (x0 + dx, ys - dy), (x0, ys))]
+    out += [_line((x0 + 4, ys), (x0 + 4, yb)), _line((x1 - 4, ys), (x1 - 4, yb)),
+            _line((x0 + dx + 4, ys - dy), (x0 + dx + 4, yb - dy * 0.6)), _line((x1 + dx - 4, ys - dy), (x1 + dx - 4, yb - dy * 0.6))]
+    if back:
+        bh = rng.uniform(18.0, 28.0)
+        yt = ys - dy - bh
+        out.append(_line((x0 + dx, ys - dy), (x0 + dx, yt), (x1 + dx, yt), (x1 + dx, ys - dy)))
+        for k in range(int(rng.integers(0, 3))):  # slats
+            y = yt + bh * (k + 1) / 3
+            out.append(_line((x0 + dx, y), (x1 + dx, y)))
     return out
 
 
@@ -374,7 +401,26 @@ def _bottle(p: Mapping[str, Any], rng: np.random.Generator) -> list[Pts]:
     return out
 
 
+def _cup(rng: np.random.Generator) -> list[Pts]:
+    """A cup: wider than tall, a round bowl under the rim, a loop handle, often on a saucer."""
+    w, h = rng.uniform(56.0, 76.0), rng.uniform(28.0, 42.0)
+    x0, x1, yt = 45 - w / 2, 45 + w / 2, 40.0
+    rim = _arc(45, yt, w / 2, rng.uniform(3.0, 7.0)) if rng.random() < 0.6 else _line((x0, yt), (x1, yt))
+    out = [rim, _arc(45, yt, w / 2, h, 0, 180)]  # the bowl: half an ellipse below the rim
+    out.append(_arc(x1 - 3, yt + h * 0.35, rng.uniform(9.0, 15.0), h * 0.28, -90, 90))
+    if rng.random() < 0.5:  # the saucer
+        ys = yt + h + 2
+        out.append(_arc(45, ys, w * rng.uniform(0.6, 0.8), rng.uniform(3.0, 6.0)) if rng.random() < 0.5
+                   else _line((45 - w * 0.7, ys), (45 + w * 0.7, ys)))
+    if rng.random() < 0.35:  # steam
+        for sx in (35, 47, 59)[: int(rng.integers(1, 4))]:
+            out.append(_line((sx, yt - 8), (sx + 3, yt - 13), (sx - 2, yt - 18), (sx + 2, yt - 24)))
+    return out
+
+
 def _mug(p: Mapping[str, Any], rng: np.random.Generator) -> list[Pts]:
+    if rng.random() < 0.3:
+        return _cup(rng)
     ratio = _num(p, "height", 0.1, 0.06, 0.14) / max(2.0 * _num(p, "radius", 0.045, 0.03, 0.06), 1e-6)
     h = 60.0
     w = float(np.clip(h / max(ratio, 0.6), 36.0, 70.0))
