@@ -186,16 +186,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.run:
         from sbsr_lab.retrieval.runs import evaluate_method
 
-        ev = evaluate_method(args.run, args.data, split=args.split)
+        ev = evaluate_method(args.run, args.data, split=args.split, ties=args.ties)
         report = {"method": ev.method, "metrics": ev.metrics, "per_class": ev.per_class,
                   "pr": {"recall": ev.pr_recall, "precision": ev.pr_precision},
                   "uncertainty_noise_spearman": ev.spearman_sigma_noise,
                   "uncertainty_noise_spearman_within_class": ev.spearman_sigma_noise_within_class,
-                  "per_style": ev.per_style}
+                  "per_style": ev.per_style, "ties": args.ties}
     elif args.queries and args.gallery:
         from sbsr_lab.retrieval.evaluate import evaluate_files
 
-        report = evaluate_files(args.queries, args.gallery)
+        report = evaluate_files(args.queries, args.gallery, ties=args.ties)
     else:
         raise SbsrError("evaluate needs a RUN folder, or both --queries and --gallery embedding files.")
     print(metrics_table_text({report.get("method", "embeddings"): report["metrics"]}))
@@ -396,6 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--queries", help="query embeddings (.safetensors written by sbsr_lab)")
     ev.add_argument("--gallery", help="gallery embeddings (.safetensors)")
     ev.add_argument("--out", help="write the full report as JSON")
+    ev.add_argument("--ties", default="shuffle", choices=["shuffle", "index"],
+                    help="how tied scores are ordered: a seeded shuffle of the gallery (default; the gallery's order "
+                         "cannot decide) or by gallery index (the official SHREC rule, to compare with published numbers)")
     ev.set_defaults(func=cmd_evaluate)
 
     query = sub.add_parser("query", help="rank the gallery for sketch files (.png, .jpg, .ndjson, .svg) or folders of them")

@@ -66,7 +66,7 @@ def _first_diff(got: Tensor, want: Tensor) -> str:
 
 def _tie_variant(sim: Tensor, q: Tensor, g: Tensor) -> dict[str, Tensor]:
     """Reference values when ties are broken by the *largest* gallery index (a non-stable sort)."""
-    return per_query_metrics(sim.flip(1), q, g.flip(0))
+    return per_query_metrics(sim.flip(1), q, g.flip(0), ties="index")
 
 
 _TIE_HINT = ("equal scores must be ranked by gallery index (smaller first): "
@@ -82,7 +82,7 @@ def check_ft_st(fn: Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]) -
             if not isinstance(out, (tuple, list)) or len(out) != 2:
                 raise CheckStop(f"return a pair (ft, st), got {type(out).__name__}.")
             ft, st = _vector(out[0], len(q), "ft"), _vector(out[1], len(q), "st")
-            ref = per_query_metrics(sim, q, g)
+            ref = per_query_metrics(sim, q, g, ties="index")  # the learner implements SHREC's rule
             want_ft, want_st = ref["FT"].cpu(), ref["ST"].cpu()
             for label, got, want, key in (("FT", ft, want_ft, "FT"), ("ST", st, want_st, "ST")):
                 if _close(got, want):
@@ -106,7 +106,7 @@ def check_ap(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> bool:
     try:
         for case, sim, q, g in retrieval_cases():
             got = _vector(_call(fn, sim, q, g), len(q), "ap")
-            want = per_query_metrics(sim, q, g)["AP"].cpu()
+            want = per_query_metrics(sim, q, g, ties="index")["AP"].cpu()
             if _close(got, want):
                 continue
             hint = ("AP = mean over the C relevant items of precision at their rank: "

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from sbsr_lab.retrieval.ranking import ArrayLike, LabelsLike, RelevantRanks, RetrievalError, rank_relevant
+from sbsr_lab.retrieval.ranking import ArrayLike, LabelsLike, RelevantRanks, RetrievalError, Ties, rank_relevant
 
 __all__ = [
     "SHREC_RECALL_LEVELS",
@@ -119,10 +119,12 @@ def precision_recall_curve(
     gallery_labels: LabelsLike,
     levels: RecallLevels = "shrec",
     chunk_size: int | None = None,
+    ties: Ties = "shuffle",
 ) -> PRCurve:
     """Precision-recall curve of a (Q, N) similarity matrix, averaged over queries.
 
     Returns a :class:`PRCurve` with the interpolated precision at ``levels`` (default the SHREC
-    levels 0.05..1.0) and the raw mean precision@k / recall@k for k = 1..N.
+    levels 0.05..1.0) and the raw mean precision@k / recall@k for k = 1..N. ``ties``: see
+    :mod:`sbsr_lab.retrieval.ranking`.
     """
-    return pr_curve_from_ranks(rank_relevant(similarity, query_labels, gallery_labels, chunk_size), levels)
+    return pr_curve_from_ranks(rank_relevant(similarity, query_labels, gallery_labels, chunk_size, ties=ties), levels)

@@ -26,7 +26,15 @@ from torch import Tensor
 from sbsr_lab.io import atomic_write_json
 from sbsr_lab.retrieval.curves import RecallLevels, pr_curve_from_ranks
 from sbsr_lab.retrieval.metrics import METRIC_NAMES, metrics_from_ranks, per_class_from_ranks, summarize
-from sbsr_lab.retrieval.ranking import ArrayLike, LabelsLike, RetrievalError, as_embeddings, rank_relevant, similarity_matrix
+from sbsr_lab.retrieval.ranking import (
+    ArrayLike,
+    LabelsLike,
+    RetrievalError,
+    Ties,
+    as_embeddings,
+    rank_relevant,
+    similarity_matrix,
+)
 from sbsr_lab.retrieval.store import EmbeddingFileError, read_tensors, write_tensors
 
 __all__ = [
@@ -117,10 +125,11 @@ def evaluate_similarity(
     class_names: Sequence[str] | None = None,
     levels: RecallLevels = "shrec",
     chunk_size: int | None = None,
+    ties: Ties = "shuffle",
 ) -> dict[str, Any]:
     """Full report from a (Q, N) similarity matrix (one sort); see :func:`evaluate_embeddings`."""
     start = time.perf_counter()
-    rr = rank_relevant(similarity, query_labels, gallery_labels, chunk_size)
+    rr = rank_relevant(similarity, query_labels, gallery_labels, chunk_size, ties=ties)
     per_query = metrics_from_ranks(rr)
     report = {
         "metrics": summarize(per_query),
@@ -130,6 +139,7 @@ def evaluate_similarity(
         "num_gallery": rr.num_gallery,
         "num_classes": len(set(rr.query_codes.tolist())),
         "device": str(rr.device),
+        "ties": ties,
     }
     report["seconds"] = time.perf_counter() - start
     return report
@@ -145,18 +155,20 @@ def evaluate_embeddings(
     levels: RecallLevels = "shrec",
     device: str | torch.device | None = None,
     chunk_size: int | None = None,
+    ties: Ties = "shuffle",
 ) -> dict[str, Any]:
     """Evaluate (Q, d) query embeddings against (N, d) gallery embeddings; return a JSON-ready report.
 
     Keys: ``metrics`` (NN, FT, ST, E, DCG, mAP), ``per_class`` (rows, see
     :func:`~sbsr_lab.retrieval.metrics.per_class_table`), ``pr`` (interpolated and raw curves, see
     :class:`~sbsr_lab.retrieval.curves.PRCurve`), ``num_queries``, ``num_gallery``, ``num_classes``,
-    ``metric``, ``device`` and ``seconds`` (wall time of the evaluation, similarity included).
+    ``metric``, ``device``, ``ties`` (how tied scores were ordered, :mod:`sbsr_lab.retrieval.ranking`) and
+    ``seconds`` (wall time of the evaluation, similarity included).
     Labels are integer ids (named by ``class_names``) or names.
     """
     start = time.perf_counter()
     sim = similarity_matrix(query_emb, gallery_emb, metric=metric, device=device)
-    report = evaluate_similarity(sim, query_labels, gallery_labels, class_names, levels, chunk_size)
+    report = evaluate_similarity(sim, query_labels, gallery_labels, class_names, levels, chunk_size, ties)
     report["metric"] = metric
     report["seconds"] = time.perf_counter() - start
     return report
@@ -169,6 +181,7 @@ def evaluate_files(
     metric: Literal["cosine", "euclidean"] = "cosine",
     levels: RecallLevels = "shrec",
     device: str | torch.device | None = None,
+    ties: Ties = "shuffle",
 ) -> dict[str, Any]:
     """Evaluate two embeddings files; write the report as JSON to ``out`` when given.
 
@@ -186,7 +199,7 @@ def evaluate_files(
     g_labels: LabelsLike = gallery.label_names() if named else gallery.labels
     class_names = None if named else (gallery.class_names or queries.class_names)
     report = evaluate_embeddings(
-        queries.embeddings, q_labels, gallery.embeddings, g_labels, class_names, metric, levels, device
+        queries.embeddings, q_labels, gallery.embeddings, g_labels, class_names, metric, levels, device, ties=ties
     )
     report["query_file"], report["gallery_file"] = str(query_path), str(gallery_path)
     if out is not None:

@@ -31,6 +31,7 @@ from sbsr_lab.retrieval.ranking import (
     ArrayLike,
     LabelsLike,
     RelevantRanks,
+    Ties,
     as_similarity,
     encode_labels,
     rank_relevant,
@@ -100,12 +101,14 @@ def per_query_metrics(
     query_labels: LabelsLike,
     gallery_labels: LabelsLike,
     chunk_size: int | None = None,
+    ties: Ties = "shuffle",
 ) -> dict[str, Tensor]:
     """Per-query NN, FT, ST, E, DCG, AP: a dict of (Q,) tensors on the similarity's device.
 
     similarity: (Q, N), larger = more similar; query_labels: (Q,); gallery_labels: (N,).
+    ``ties``: how tied scores are ordered (:mod:`sbsr_lab.retrieval.ranking`; ``"index"`` is SHREC's rule).
     """
-    return metrics_from_ranks(rank_relevant(similarity, query_labels, gallery_labels, chunk_size))
+    return metrics_from_ranks(rank_relevant(similarity, query_labels, gallery_labels, chunk_size, ties=ties))
 
 
 def retrieval_metrics(
@@ -113,12 +116,14 @@ def retrieval_metrics(
     query_labels: LabelsLike,
     gallery_labels: LabelsLike,
     chunk_size: int | None = None,
+    ties: Ties = "shuffle",
 ) -> dict[str, float]:
     """The SHREC metrics ``{"NN", "FT", "ST", "E", "DCG", "mAP"}`` averaged over queries (floats in [0, 1]).
 
     similarity: (Q, N) numpy array or torch tensor (computed on its device), larger = more similar;
     query_labels: (Q,); gallery_labels: (N,) -- integer ids or class names. ``chunk_size`` bounds
-    memory (queries per chunk; default from a budget of a few hundred MB). Example::
+    memory (queries per chunk; default from a budget of a few hundred MB). ``ties``: tied scores in a seeded
+    random order (default) or by gallery index (``"index"``, the official SHREC rule). Example::
 
         >>> import numpy as np
         >>> sim = np.array([[0.9, 0.1, 0.5]])
@@ -126,7 +131,7 @@ def retrieval_metrics(
         >>> m["NN"], m["FT"], m["mAP"]
         (1.0, 1.0, 1.0)
     """
-    return summarize(per_query_metrics(similarity, query_labels, gallery_labels, chunk_size))
+    return summarize(per_query_metrics(similarity, query_labels, gallery_labels, chunk_size, ties))
 
 
 def per_class_from_ranks(
@@ -161,10 +166,11 @@ def per_class_table(
     gallery_labels: LabelsLike,
     class_names: Sequence[str] | None = None,
     chunk_size: int | None = None,
+    ties: Ties = "shuffle",
 ) -> list[dict[str, Any]]:
     """Per-class metrics: a list of rows ``{"class", "queries", "gallery", "NN", ..., "mAP"}``,
     one per class that has queries, sorted by label. See :func:`per_class_from_ranks`."""
-    rr = rank_relevant(similarity, query_labels, gallery_labels, chunk_size)
+    rr = rank_relevant(similarity, query_labels, gallery_labels, chunk_size, ties=ties)
     return per_class_from_ranks(rr, class_names=class_names)
 
 

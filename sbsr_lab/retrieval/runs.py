@@ -184,8 +184,10 @@ def metrics_per_style(sim: Tensor, query_labels: Tensor, gallery_labels: Tensor,
 
 
 def evaluate_method(run: str | Path, data: str | Path | None = None, split: str = "test",
-                    device: str = "auto") -> MethodEvaluation:
-    """Embed the ``split`` sketches and the gallery of ``data`` (default: the run's dataset) and score them."""
+                    device: str = "auto", ties: str = "shuffle") -> MethodEvaluation:
+    """Embed the ``split`` sketches and the gallery of ``data`` (default: the run's dataset) and score them.
+    ``ties``: how tied scores are ordered (:mod:`sbsr_lab.retrieval.ranking`: a seeded shuffle, or
+    ``"index"``, the official SHREC rule)."""
     from sbsr_lab.retrieval.evaluate import evaluate_similarity
     from sbsr_lab.retrieval.instance import instance_accuracy
     from sbsr_lab.retrieval.longtail import map_per_group
@@ -207,7 +209,8 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
         zg, views = embed_shapes_and_views(nets.shape, gallery, dev, max(1, profile.eval_batch_size // 4))
         sim = zq @ zg.T
         views = None if views is None else views.half()
-    report = evaluate_similarity(sim, sketches.labels, gallery.labels, class_names=manifest.classes)
+    report = evaluate_similarity(sim, sketches.labels, gallery.labels, class_names=manifest.classes,
+                                 ties=ties)  # type: ignore[arg-type]
     metrics = {k: float(v) for k, v in report["metrics"].items()}
     # instance level: the queries whose source shape is in the gallery
     index = {sid: i for i, sid in enumerate(gallery.ids)}
@@ -220,7 +223,7 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
     counts = train_sketch_counts(manifest)
     thresholds = group_thresholds(manifest, counts)
     if thresholds is not None:
-        ap = per_query_metrics(sim, sketches.labels, gallery.labels)["AP"]
+        ap = per_query_metrics(sim, sketches.labels, gallery.labels, ties=ties)["AP"]  # type: ignore[arg-type]
         names = [manifest.classes[int(k)] for k in sketches.labels]
         groups = map_per_group(ap, names, counts, many=thresholds[0], few=thresholds[1])
         groups["thresholds"] = {"many": thresholds[0], "few": thresholds[1]}

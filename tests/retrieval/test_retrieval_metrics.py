@@ -46,7 +46,7 @@ def _assert_matches_reference(got: dict, sim, ql, g) -> None:
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
 def test_per_query_matches_reference_loop(tied, dtype):
     sim, ql, g = _problem(1, tied=tied, dtype=dtype)
-    _assert_matches_reference(per_query_metrics(sim, ql, g), sim, ql, g)
+    _assert_matches_reference(per_query_metrics(sim, ql, g, ties="index"), sim, ql, g)
 
 
 @pytest.mark.parametrize("chunk", [1, 3, 64])
@@ -72,7 +72,7 @@ def test_cpu_ranking_paths_equal_stable_torch_sort_on_special_values(dtype, tie_
     a = relevant_positions(t, ql, g, chunk=4, exact=sorted_positions, tie_fallback=tie_fallback)
     b = sorted_positions(t, torch.from_numpy(ql), torch.from_numpy(g), chunk=7)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
-    _assert_matches_reference(per_query_metrics(sim, ql, g), sim, ql, g)
+    _assert_matches_reference(per_query_metrics(sim, ql, g, ties="index"), sim, ql, g)
 
 
 def test_loop_metrics_matches_reference():
@@ -126,7 +126,7 @@ def test_similarity_matrix_cosine_and_euclidean():
 def test_interpolated_pr_matches_reference_at_both_level_sets():
     sim, ql, g = _problem(9, q=20, n=50, tied=True)
     for levels, arr in (("shrec", SHREC_RECALL_LEVELS), ("11pt", ELEVEN_POINT_RECALL_LEVELS)):
-        curve = precision_recall_curve(sim, ql, g, levels=levels)
+        curve = precision_recall_curve(sim, ql, g, levels=levels, ties="index")
         want = np.mean([interpolated_pr(sim[i], g, ql[i], arr) for i in range(len(ql))], axis=0)
         np.testing.assert_allclose(curve.precision, want, atol=1e-12)
         assert np.all(np.diff(curve.precision) <= 1e-12)  # interpolated precision never increases
