@@ -111,6 +111,7 @@ def run_demo(profile: Profile | str = "default", data: str | Path | None = None,
         "uncertainty_noise_spearman": uactn.spearman_sigma_noise if uactn else None,
         "uncertainty_noise_spearman_within_class": uactn.spearman_sigma_noise_within_class if uactn else None,
         "per_style": {name: ev.per_style for name, ev in evaluations.items() if ev.per_style},  # top-1 / mAP per drawing style
+        "flags": {name: ev.flag for name, ev in evaluations.items() if ev.flag and ev.flag["flagged"]},  # never ranked
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
     }
     if (out / "ssl-pretrain" / "best.json").exists() and {"ssl", "ssltkd"} & set(chosen):
@@ -131,6 +132,8 @@ def run_demo(profile: Profile | str = "default", data: str | Path | None = None,
                  title=f"sbsr_lab demo ({profile.name} profile)", extra=extra)
     if verbose:
         print(metrics_table_text(results["methods"]))
+        for name, flag in results["flags"].items():
+            print(f"{name}: FLAGGED {flag['reason']} (NN {flag['nn']:.3f}, chance {flag['chance_nn']:.3f}): not a result")
         for name, g in groups.items():
             print(f"{name}: mAP many {_fmt(g['many'])} medium {_fmt(g['medium'])} few {_fmt(g['few'])}")
         if uactn:

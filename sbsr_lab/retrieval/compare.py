@@ -178,6 +178,9 @@ def summarise_demos(paths: Sequence[str | Path], pr: bool = True, data: str | Pa
             "metrics": {k: stat(r["methods"][name].get(k) for _, r in have) for k in keys},
             "seconds": stat(_safe_seconds(r.get("seconds", {}), name) for _, r in have),
         }
+        flags = [r.get("flags", {}).get(name) for _, r in have]
+        if any(flags):  # at chance or collapsed in at least one run: shown, never ranked
+            entry["flagged"] = sorted({f["reason"] for f in flags if f})
         groups = [r.get("map_per_group", {}).get(name) for _, r in have]
         if any(groups):
             entry["map_per_group"] = {g: stat((grp or {}).get(g) for grp in groups) for g in GROUPS}
@@ -233,6 +236,8 @@ def summarise_evaluations(evaluations: Mapping[str, "MethodEvaluation"], profile
                                  "seconds": stat([(seconds or {}).get(name)])}
         if ev.map_per_group:
             entry["map_per_group"] = {g: stat([ev.map_per_group.get(g)]) for g in GROUPS}
+        if ev.flag and ev.flag["flagged"]:
+            entry["flagged"] = [ev.flag["reason"]]
         entry["pr"] = {"recall_levels": list(map(float, ev.pr_recall)),
                        "precision": list(map(float, ev.pr_precision)), "runs": 1}
         methods[name] = entry
@@ -246,7 +251,8 @@ def _fmt(s: Mapping[str, Any], digits: int = 3) -> float | None:
 def comparison_table(summary: Mapping[str, Any]) -> "pd.DataFrame":
     """One row per method, best mAP first: ``method``, ``runs``, ``mAP`` ("mean ± std" over the runs),
     ``NN``, ``FT``, ``ST``, ``E``, ``DCG`` (means), ``top-1`` / ``top-10`` (instance level, when
-    measured), ``mAP many`` / ``medium`` / ``few`` (long tail, when measured), ``wall s`` (mean)."""
+    measured), ``mAP many`` / ``medium`` / ``few`` (long tail, when measured), ``wall s`` (mean), ``flag``
+    (``"at chance"`` / ``"collapsed"`` in any run: such rows come last, unranked, whatever their mAP)."""
     import pandas as pd
 
     rows = []
@@ -265,7 +271,8 @@ def comparison_table(summary: Mapping[str, Any]) -> "pd.DataFrame":
                 row[f"mAP {g}"] = _fmt(entry["map_per_group"][g])
         secs = entry.get("seconds", {})
         row["wall s"] = None if secs.get("mean") is None else round(float(secs["mean"]), 1)
-        row["_order"] = -1.0 if ap.get("mean") is None else float(ap["mean"])
+        row["flag"] = ", ".join(entry.get("flagged", [])) or ""
+        row["_order"] = -2.0 if entry.get("flagged") else -1.0 if ap.get("mean") is None else float(ap["mean"])
         rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty:
@@ -282,10 +289,13 @@ def describe_comparison(summary: Mapping[str, Any], baseline: str = "joint") -> 
     >>> print(describe_comparison(s))
     Best mAP: a (0.850 ± 0.071, 2 runs); lowest: joint (0.700, 1 run). a leads joint by 0.150, more than the spread of the two (std 0.071 and 0.000). No method falls below the joint baseline.
     """
-    ranked = [(name, e["metrics"]["mAP"]) for name, e in summary.get("methods", {}).items()
-              if e.get("metrics", {}).get("mAP", {}).get("mean") is not None]
+    methods = summary.get("methods", {})
+    flagged = [f"{name} ({', '.join(e['flagged'])})" for name, e in methods.items() if e.get("flagged")]
+    note = f" Not ranked (at chance or collapsed): {', '.join(flagged)}." if flagged else ""
+    ranked = [(name, e["metrics"]["mAP"]) for name, e in methods.items()
+              if not e.get("flagged") and e.get("metrics", {}).get("mAP", {}).get("mean") is not None]
     if not ranked:
-        return "No method has an mAP in this summary."
+        return ("No method has an mAP in this summary." if not flagged else "No method is ranked.") + note
     ranked.sort(key=lambda item: -item[1]["mean"])
 
     def show(s: Mapping[str, Any]) -> str:
@@ -311,7 +321,7 @@ def describe_comparison(summary: Mapping[str, Any], baseline: str = "joint") -> 
         below = [name for name, s in ranked if s["mean"] < base]
         parts.append(f"Below the {baseline} baseline: {', '.join(below)}." if below else
                      f"No method falls below the {baseline} baseline.")
-    return " ".join(parts)
+    return " ".join(parts) + note
 
 
 def pr_curves(summary: Mapping[str, Any]) -> dict[str, PRCurve]:

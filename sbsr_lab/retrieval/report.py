@@ -111,11 +111,16 @@ def write_report(path: str | Path, evaluations: dict[str, MethodEvaluation], man
     # instance level (where sources are recorded) after the six SHREC metrics; "-" where a method has none
     names = list(METRIC_NAMES) + [k for k in ("inst_top1", "inst_top10")
                                   if any(k in ev.metrics for ev in evaluations.values())]
+    def flag_cell(ev: MethodEvaluation) -> str:  # at chance or collapsed (collapse.py): not a result
+        flag = getattr(ev, "flag", None)
+        return f"<td class='flag'>{html.escape(flag['reason'])}: not a result</td>" if flag and flag["flagged"] else "<td></td>"
+
     metric_rows = "".join(
         "<tr><th>" + html.escape(name) + "</th>"
-        + "".join(f"<td>{ev.metrics[k]:.3f}</td>" if k in ev.metrics else "<td>-</td>" for k in names) + "</tr>"
+        + "".join(f"<td>{ev.metrics[k]:.3f}</td>" if k in ev.metrics else "<td>-</td>" for k in names)
+        + flag_cell(ev) + "</tr>"
         for name, ev in evaluations.items())
-    metrics_html = ("<table><tr><th>method</th>" + "".join(f"<th>{k}</th>" for k in names) + "</tr>"
+    metrics_html = ("<table><tr><th>method</th>" + "".join(f"<th>{k}</th>" for k in names) + "<th>flag</th></tr>"
                     + metric_rows + "</table>")
     grouped = {name: ev.map_per_group for name, ev in evaluations.items() if getattr(ev, "map_per_group", None)}
     if grouped:  # long tail: mAP of the many / medium / few classes

@@ -117,6 +117,7 @@ class MethodEvaluation:
     per_style: dict[str, dict[str, float]] | None = None  # drawing style -> {"queries", "NN", "mAP"}
     query_embeddings: Tensor | None = None   # (Q, d) the sketches' unit embeddings
     view_embeddings: Tensor | None = None    # (G, V, d) float16, each gallery view embedded alone (best_view.py)
+    flag: dict[str, Any] | None = None       # at chance or collapsed (collapse.py): never ranked
 
 
 def sigma_noise_spearman(sigma: Tensor, noise: Tensor, labels: Tensor) -> tuple[float, float]:
@@ -188,6 +189,7 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
     """Embed the ``split`` sketches and the gallery of ``data`` (default: the run's dataset) and score them.
     ``ties``: how tied scores are ordered (:mod:`sbsr_lab.retrieval.ranking`: a seeded shuffle, or
     ``"index"``, the official SHREC rule)."""
+    from sbsr_lab.retrieval.collapse import collapse_flag
     from sbsr_lab.retrieval.evaluate import evaluate_similarity
     from sbsr_lab.retrieval.instance import instance_accuracy
     from sbsr_lab.retrieval.longtail import map_per_group
@@ -241,5 +243,6 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
         query_source=source, map_per_group=groups,
         per_style=metrics_per_style(sim, sketches.labels, gallery.labels, [r.style for r in sketches.records]),
         query_embeddings=zq, view_embeddings=views,
+        flag=collapse_flag(sim, sketches.labels, gallery.labels, metrics["NN"]),
     )
 

@@ -68,3 +68,27 @@ def test_sbsr_lab_evaluate_gives_chance_for_a_collapsed_model(tmp_path, largest_
     report = json.loads(out.read_text())
     assert report["ties"] == "shuffle"
     assert abs(report["metrics"]["mAP"] - _chance(q, g)) <= 0.04
+
+
+def test_collapsed_and_at_chance_runs_are_flagged_and_never_ranked():
+    from sbsr_lab.retrieval.collapse import collapse_flag
+    from sbsr_lab.retrieval.compare import comparison_table, describe_comparison, stat
+
+    q, g = _long_tail(largest_first=True)
+    flat = collapse_flag(np.zeros((len(q), len(g))), q, g, nn=0.4)
+    assert flat["flagged"] and flat["reason"] == "collapsed"
+    rng = np.random.default_rng(2)
+    noise = rng.standard_normal((len(q), len(g)))
+    chance = collapse_flag(noise, q, g, nn=flat["chance_nn"])
+    assert chance["flagged"] and chance["reason"] == "at chance"
+    good = (q[:, None] == g[None, :]).astype(float) + 0.1 * noise
+    assert not collapse_flag(good, q, g, nn=0.95)["flagged"]
+
+    summary = {"methods": {
+        "cmic": {"runs": 1, "metrics": {"mAP": stat([0.41])}, "flagged": ["at chance"]},
+        "uactn": {"runs": 1, "metrics": {"mAP": stat([0.30])}},
+        "joint": {"runs": 1, "metrics": {"mAP": stat([0.25])}}}}
+    table = comparison_table(summary)
+    assert table["method"].tolist() == ["uactn", "joint", "cmic"] and table["flag"].tolist()[-1] == "at chance"
+    text = describe_comparison(summary)
+    assert text.startswith("Best mAP: uactn") and "Not ranked (at chance or collapsed): cmic (at chance)" in text
