@@ -207,6 +207,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 # -- query / app ----------------------------------------------------------------------------------------
 
+def _report_failure(path: Path, err: Exception, as_json: bool) -> None:
+    """One refused file of a batch: a JSON line on stdout (``--json``) or an error line on stderr."""
+    if as_json:
+        print(json.dumps({"path": str(path), "error": str(err)}), flush=True)
+    else:
+        print(f"sbsr-lab: error: {err}", file=sys.stderr)
+
+
 def cmd_query(args: argparse.Namespace) -> int:
     from sbsr_lab.errors import SketchError
     from sbsr_lab.retrieval.sketch_files import collect_sketch_files, read_sketch_file
@@ -217,22 +225,19 @@ def cmd_query(args: argparse.Namespace) -> int:
     engine = None
     failed = 0
     for path in paths:
-        try:
+        try:  # a file that cannot be read or answered (a blank page) is reported, and the batch goes on
             sketch = read_sketch_file(path)  # read and checked before the model is loaded
+            if engine is None:
+                from sbsr_lab.retrieval.engine import load_engine
+
+                engine = load_engine(args.model, args.data, args.bundle)  # once for every sketch
+            result = engine.query(sketch, k=args.k)
         except SketchError as err:
             if len(paths) == 1:
                 raise
             failed += 1
-            if args.json:
-                print(json.dumps({"path": str(path), "error": str(err)}), flush=True)
-            else:
-                print(f"sbsr-lab: error: {err}", file=sys.stderr)
+            _report_failure(path, err, args.json)
             continue
-        if engine is None:
-            from sbsr_lab.retrieval.engine import load_engine
-
-            engine = load_engine(args.model, args.data, args.bundle)  # once for every sketch
-        result = engine.query(sketch, k=args.k)
         if args.json:
             print(json.dumps({"path": str(path), **result.to_json()}), flush=True)
             continue
@@ -244,14 +249,15 @@ def cmd_query(args: argparse.Namespace) -> int:
         else:
             article = "an" if result.predicted_class[:1].lower() in "aeiou" else "a"
             head = f"looks like {article} {result.predicted_class} (p={p:.2f}"
-        print(f"{path.name}: {head}{unc}; {engine.method}, {len(engine.index)} shapes, {1e3 * result.seconds:.0f} ms)")
+        print(f"{_shown(path)}: {head}{unc}; {engine.method}, {len(engine.index)} shapes, {1e3 * result.seconds:.0f} ms)")
         print(f"{'rank':>4}  {'score':>7}  {'class':<14} id")
         for r in result.results:
             print(f"{r['rank']:>4}  {r['score']:>7.4f}  {str(r['class']):<14} {r['id']}")
         if len(paths) > 1:
             print()
     if failed:
-        print(f"sbsr-lab query: {failed} of {len(paths)} sketch file(s) could not be read (see above).", file=sys.stderr)
+        print(f"sbsr-lab query: {failed} of {len(paths)} sketch file(s) could not be read or answered (see above).",
+              file=sys.stderr)
         return 2
     return 0
 
@@ -298,8 +304,26 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 # -- parser -------------------------------------------------------------------------------------------
 
+def _port(text: str) -> int:
+    """``--port``: an integer in 1..65535 (argparse turns the ValueError into a usage error, exit 2)."""
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise ValueError(f"port {value} is not in 1..65535")
+    return value
+
+
+_port.__name__ = "port"  # argparse names the type in its message: "invalid port value: '70000'"
+
+
+def _shown(path: Path) -> str:
+    """A file name as printed in a result line: control characters (a newline that would forge a line)
+    escaped, as Python writes them."""
+    name = path.name
+    return name if name.isprintable() else ascii(name)[1:-1]
+
+
 def _add_app_arguments(app: argparse.ArgumentParser) -> None:
-    app.add_argument("--port", type=int, help="port (default: a free one)")
+    app.add_argument("--port", type=_port, help="port, 1-65535 (default: a free one)")
     app.add_argument("--host", default="127.0.0.1",
                      help="interface to listen on (default 127.0.0.1; e.g. 0.0.0.0 for a room: a token is then required)")
     app.add_argument("--token", help="the token other hosts must give (default: generated when not on loopback)")

@@ -14,19 +14,41 @@ from typing import IO, TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
-from sbsr_lab.errors import DiskFullError
+from sbsr_lab.errors import DiskFullError, SbsrError
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL.Image import Image as PILImage
 
 __all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "save_png", "load_png",
-           "open_image", "MAX_IMAGE_PIXELS"]
+           "open_image", "MAX_IMAGE_PIXELS", "IMAGE_FORMATS", "check_output_path", "OutputPathError"]
+
+#: The only image formats sbsr_lab decodes (Pillow's ``formats=`` allow-list): no format handed to an outside
+#: program (Pillow gives EPS/PostScript to Ghostscript), no rarely used decoder.
+IMAGE_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
 
 #: Most pixels :func:`open_image` decodes (4096 x 4096): a sketch or a view needs far fewer. Larger JPEGs
 #: are decoded at a reduced scale (``draft``); larger images of other formats are refused.
 MAX_IMAGE_PIXELS = 4096 * 4096
 #: Images up to this many pixels (a 600 dpi A4 scan is 35 MP) are decoded, then shrunk to MAX_IMAGE_PIXELS.
 MAX_DECODE_PIXELS = 3 * MAX_IMAGE_PIXELS
+
+
+class OutputPathError(SbsrError, OSError):
+    """An output path that is not a regular file (a link, a FIFO, a device, a folder): never written."""
+
+
+def check_output_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` if sbsr_lab may write it: absent, or an existing regular file. A symbolic link (even to a
+    regular file), a FIFO, a device or a folder is refused with :class:`OutputPathError` naming the fix:
+    sbsr_lab never follows a link when writing and never replaces one."""
+    path = Path(path)
+    if path.is_symlink():
+        raise OutputPathError(f"{path} is a symbolic link; sbsr_lab does not write through links or replace them. "
+                              "Fix: give the real path of a file to write")
+    if path.exists() and not path.is_file():
+        kind = "a folder" if path.is_dir() else "not a regular file (a FIFO, socket or device)"
+        raise OutputPathError(f"{path} is {kind}; nothing was written. Fix: give the path of a regular file to write")
+    return path
 
 
 @contextlib.contextmanager
@@ -37,8 +59,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
         with atomic_path("views/a.png") as tmp:
             image.save(tmp)
+
+    ``path`` must be absent or a regular file (:func:`check_output_path`): links, FIFOs and devices are refused.
     """
-    path = Path(path)
+    path = check_output_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
@@ -87,7 +111,8 @@ def open_image(source: "str | os.PathLike[str] | IO[bytes]", *, max_pixels: int 
                error: type[Exception] | None = None) -> "PILImage":
     """Open and decode an image with bounded memory; the one way sbsr_lab opens PNG/JPEG files.
 
-    The header is read first (no pixels): an image of more than ``max_pixels`` is decoded at a reduced
+    Only :data:`IMAGE_FORMATS` are decoded (a PostScript file named ``.png`` is refused, never handed to
+    Ghostscript). The header is read first (no pixels): an image of more than ``max_pixels`` is decoded at a reduced
     scale where the format allows it (JPEG ``draft``: 1/2, 1/4 or 1/8, no full-size decode); other formats
     up to 3 x ``max_pixels`` (e.g. a 600 dpi page scan) are decoded and at once shrunk by an integer factor
     to at most ``max_pixels``; anything larger is refused before anything large is allocated, with ``error`` (default
@@ -106,7 +131,11 @@ def open_image(source: "str | os.PathLike[str] | IO[bytes]", *, max_pixels: int 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below, more strictly
-            im = Image.open(source)
+            try:
+                im = Image.open(source, formats=IMAGE_FORMATS)
+            except UnidentifiedImageError:
+                raise error(f"{name}: not an image sbsr_lab reads (it reads {', '.join(IMAGE_FORMATS)} only). "
+                            "Fix: save it again as PNG (black ink on white)") from None
         try:
             w, h = im.size
             if w * h > max_pixels and im.format == "JPEG":

@@ -126,3 +126,29 @@ def test_packaged_bundle_answers(tmp_path, capsys):
 
 
 # `sbsr-lab app` (the one-process web app) is tested in tests/widgets/test_web_app.py.
+
+
+def test_a_batch_goes_on_past_a_refused_file_and_names_are_escaped(tb, tmp_path, capsys):
+    """A blank page in a batch is reported and the others are answered (it used to stop the batch); a
+    newline in a file name cannot forge a result line."""
+    good = tmp_path / "ring.ndjson"
+    write_ndjson(good, [sketch_record(ring_strokes(), "ring", "1")])
+    blank = tmp_path / "blank.png"
+    save_png(blank, np.ones((64, 64), np.float32))
+    forged = tmp_path / "x.ndjson\nlooks like a car (p=1.00).ndjson"
+    write_ndjson(forged, [sketch_record(ring_strokes(), "ring", "2")])
+    code, out, err = run(capsys, "query", good, blank, forged, "--k", 2, "--model", tb.bundle)
+    assert code == 2 and "blank" in err and "1 of 3" in err
+    heads = [line for line in out.splitlines() if "looks like" in line]
+    assert len(heads) == 2 and all(not line.startswith("looks like a car") for line in out.splitlines())
+    assert "x.ndjson\\nlooks like a car" in out
+    code, out, _ = run(capsys, "query", good, blank, "--k", 2, "--model", tb.bundle, "--json")
+    docs = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert code == 2 and "error" in docs[1] and "predicted_class" in docs[0]
+
+
+@pytest.mark.parametrize("port", ["70000", "0", "-1", "http"])
+def test_app_port_out_of_range_is_a_usage_error(port, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["app", "--port", port, "--no-browser"])
+    assert exc.value.code == 2 and "port" in capsys.readouterr().err
