@@ -137,7 +137,7 @@ def cmd_course(args: argparse.Namespace) -> int:
 
         if not args.folder:
             raise SbsrError("course grade needs the folder of the class's notebooks: sbsr-lab course grade FOLDER")
-        csv_path = grade_folder(args.folder, args.root, args.out, timeout=args.timeout)
+        csv_path = grade_folder(args.folder, args.root, args.out, timeout=args.timeout, resume=not args.regrade)
         print(f"course grade: {csv_path}")
         return 0
     if args.action == "build":
@@ -457,6 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
     course.add_argument("folder", nargs="?", help="grade: the folder of the class's notebooks "
                         "(LEARNER/NN_name.ipynb or LEARNER-NN_name.ipynb)")
     course.add_argument("--timeout", type=float, default=600, help="grade: seconds per notebook (default 600)")
+    course.add_argument("--regrade", action="store_true",
+                        help="grade: grade every notebook again (default: keep the rows an interrupted run wrote)")
     course.add_argument("--out", help="grade: the CSV to write (default FOLDER/grades.csv)")
     course.add_argument("--root", default=".", help="course repository root (default: .)")
     course.set_defaults(func=cmd_course)

@@ -18,6 +18,20 @@ notebooks of people you do not trust in a container.
 The verdict of an exercise (:func:`sbsr_lab.course.checker_verdicts`): ``pass``, ``fail``, ``error``
 (its cell raised), ``not run`` (no verdict: e.g. its checker cell was deleted), ``timeout`` (the
 notebook ran out of time before it), ``missing`` (the exercise is not in the notebook).
+
+A class's grading survives its worst notebook and an interruption:
+
+* ``grades.csv`` is rewritten (atomically) as each notebook finishes, and a run that finds one picks up
+  where it stopped: notebooks already graded there keep their rows (``resume=False``, the CLI's
+  ``--regrade``, grades everything again);
+* a notebook that cannot be read or prepared (odd cell metadata, not JSON) gives its learner error rows and
+  grading goes on;
+* a symbolic link, or a file that resolves outside the folder, is not graded (error rows say why): a
+  "submission" must not pull another file into the grades;
+* each notebook runs in its own temporary copy of its folder, so it cannot edit the files of a learner
+  graded after it;
+* cells that a spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a
+  carriage return) are written with a leading ``'`` (:func:`csv_safe`).
 """
 
 from __future__ import annotations
@@ -26,6 +40,8 @@ import csv
 import io
 import os
 import re
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +53,7 @@ from sbsr_lab.errors import SbsrError
 from sbsr_lab.io import atomic_write_text
 
 __all__ = ["NO_NETWORK_CELL", "Submission", "RunOutcome", "find_submissions", "run_notebook", "grade_folder",
-           "GRADE_FIELDS"]
+           "GRADE_FIELDS", "csv_safe"]
 
 GRADE_FIELDS = ["learner", "notebook", "exercise", "title", "verdict", "message", "seconds"]
 
@@ -191,11 +207,65 @@ def _rows(sub: Submission, reference: nbformat.NotebookNode, outcome: RunOutcome
     return rows
 
 
+def csv_safe(value: object) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading ``'`` before ``=``, ``+``, ``-``, ``@``, tab or CR
+    (OWASP's rule against formula injection, e.g. a learner named ``=HYPERLINK(...)``)."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _write_grades(target: Path, rows: list[dict]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=GRADE_FIELDS)
+    writer.writeheader()
+    writer.writerows({k: csv_safe(v) for k, v in row.items()} for row in rows)
+    atomic_write_text(target, buf.getvalue())
+
+
+def _read_grades(target: Path) -> list[dict]:
+    """Rows of an earlier (interrupted) run, as written; [] when there is none or it is not ours."""
+    if not target.is_file():
+        return []
+    try:
+        with target.open(encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            if reader.fieldnames != GRADE_FIELDS:
+                return []
+            return list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+
+
+def _outside(sub: Submission, folder: Path) -> str:
+    """Why a submission is not graded (a link, or a file outside the folder), or ''."""
+    if sub.path.is_symlink() or any(p.is_symlink() for p in sub.path.parents if folder in p.parents or p == folder):
+        return f"{sub.path.name} is a symbolic link: not graded (submit the notebook file itself)"
+    try:
+        sub.path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return f"{sub.path.name} lies outside {folder}: not graded"
+    return ""
+
+
+def _run_in_copy(nb: nbformat.NotebookNode, sub: Submission, timeout: float, kernel: str,
+                 env: dict[str, str]) -> RunOutcome:
+    """Run the prepared notebook in a temporary copy of its folder (regular files only, no links), so that
+    it cannot change what another learner handed in."""
+    with tempfile.TemporaryDirectory(prefix="sbsr-grade-") as tmp:
+        work = Path(tmp) / "work"
+        source = sub.path.parent
+        shutil.copytree(source, work, symlinks=True, ignore=lambda d, names: [  # no notebooks, links, grades
+            n for n in names if (Path(d) / n).is_symlink() or n.endswith((".ipynb", ".csv")) or n.startswith(".")])
+        return run_notebook(nb, work, timeout, kernel, env)
+
+
 def grade_folder(folder: str | Path, course: str | Path = ".", out: str | Path | None = None,
-                 timeout: float = 600, kernel: str = "python3", progress: bool = True) -> Path:
+                 timeout: float = 600, kernel: str = "python3", progress: bool = True, resume: bool = True) -> Path:
     """Run every learner notebook in ``folder`` and write ``grades.csv`` (``out``; default
     ``folder/grades.csv``): one row per learner and exercise of the course notebook (``course``:
-    the course repository, whose ``notebooks/`` holds the learner notebooks). Returns the CSV's path."""
+    the course repository, whose ``notebooks/`` holds the learner notebooks). The CSV is rewritten as
+    each notebook finishes; with ``resume`` the notebooks an earlier run already graded there are kept
+    (module docstring). Returns the CSV's path."""
     course, folder = Path(course), Path(folder)
     refs = {p.stem: p for p in sorted((course / "notebooks").glob("[0-9][0-9]_*.ipynb"))}
     if not refs:
@@ -205,24 +275,27 @@ def grade_folder(folder: str | Path, course: str | Path = ".", out: str | Path |
     if not subs:
         raise SbsrError(f"No learner notebook in {folder}: expected LEARNER/NN_name.ipynb or LEARNER-NN_name.ipynb "
                         f"with a course notebook's name ({', '.join(refs)}).")
-    env = _grading_env()
-    rows: list[dict] = []
-    for sub in subs:
-        reference = nbformat.read(refs[sub.notebook], as_version=4)
-        try:
-            nb = nbformat.read(sub.path, as_version=4)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is one learner's problem, reported in the CSV
-            rows += _rows(sub, reference, None, f"cannot read {sub.path.name}: {type(exc).__name__}: {exc}"[:300])
-            continue
-        outcome = run_notebook(_prepare(nb, reference), sub.path.parent, timeout, kernel, env)
-        rows += _rows(sub, reference, outcome)
-        if progress:
-            verdicts = [r["verdict"] for r in rows if r["learner"] == sub.learner and r["notebook"] == sub.notebook]
-            print(f"{sub.learner:<16} {sub.notebook:<32} {outcome.seconds:6.1f} s  {' '.join(verdicts)}")
     target = Path(out) if out is not None else folder / "grades.csv"
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=GRADE_FIELDS)
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(target, buf.getvalue())
+    rows: list[dict] = _read_grades(target) if resume else []
+    done = {(r["learner"], r["notebook"]) for r in rows}
+    env = _grading_env()
+    for sub in subs:
+        if (csv_safe(sub.learner), sub.notebook) in done:
+            continue  # graded by an earlier run of this class
+        reference = nbformat.read(refs[sub.notebook], as_version=4)
+        problem = _outside(sub, folder)
+        outcome = None
+        if not problem:
+            try:  # one learner's unreadable or odd notebook only gives that learner error rows
+                prepared = _prepare(nbformat.read(sub.path, as_version=4), reference)
+            except Exception as exc:  # noqa: BLE001 - reported in the CSV, grading goes on
+                problem = f"cannot read {sub.path.name}: {type(exc).__name__}: {exc}"[:300]
+            else:
+                outcome = _run_in_copy(prepared, sub, timeout, kernel, env)
+        new = _rows(sub, reference, outcome, problem)
+        rows += new
+        _write_grades(target, rows)  # as each notebook finishes: an interruption loses at most this one
+        if progress:
+            seconds = f"{outcome.seconds:6.1f} s" if outcome else "     - s"
+            print(f"{sub.learner:<16} {sub.notebook:<32} {seconds}  {' '.join(r['verdict'] for r in new)}")
     return target

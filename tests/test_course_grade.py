@@ -145,3 +145,52 @@ def test_grade_without_notebooks_says_what_it_expects(course, tmp_path):
         grade_folder(tmp_path, course, progress=False)
     with pytest.raises(SbsrError, match="holds no course notebook"):
         grade_folder(tmp_path, tmp_path, progress=False)
+
+
+def test_csv_cells_are_safe_for_spreadsheets():
+    from sbsr_lab.grade import csv_safe
+
+    assert [csv_safe(v) for v in ("=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tx", "ada", 3)] == \
+        ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "'\tx", "ada", "3"]
+
+
+@pytest.mark.slow
+def test_grading_survives_a_bad_notebook_links_and_an_interruption(course, tmp_path, monkeypatch):
+    """An odd notebook gives its learner error rows only; a symlinked submission is not graded; grades are
+    written as each notebook finishes and an interrupted run resumes; each notebook runs in its own copy."""
+    import sbsr_lab.grade as grade
+
+    cls = tmp_path / "class"
+    cls.mkdir()
+    nbformat.write(_solved(course), cls / "ada-01_demo.ipynb")
+    (cls / "ben-01_demo.ipynb").write_text('{"cells": [{"cell_type": "code", "metadata": 7}], "nbformat": 4}')
+    secret = tmp_path / "elsewhere.ipynb"
+    nbformat.write(_solved(course), secret)
+    (cls / "=HYPERLINK(1)-01_demo.ipynb").symlink_to(secret)
+    vandal = _solved(course)  # tries to overwrite what the others handed in, next to it
+    vandal.cells.append(nbformat.v4.new_code_cell("open('ada-01_demo.ipynb', 'w').write('gone')"))
+    nbformat.write(vandal, cls / "zed-01_demo.ipynb")
+    ran = []
+    real = grade.run_notebook
+
+    def interrupt_after_one(*args, **kwargs):
+        if len(ran) == 1:
+            raise KeyboardInterrupt
+        ran.append(args[1])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(grade, "run_notebook", interrupt_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        grade_folder(cls, course, timeout=60, progress=False)
+    kept = list(csv.DictReader((cls / "grades.csv").open(encoding="utf-8")))
+    assert {r["learner"] for r in kept} >= {"ada", "ben"}  # written as each notebook finished
+    monkeypatch.setattr(grade, "run_notebook", real)
+    path = grade_folder(cls, course, timeout=60, progress=False)  # resumes: the rest only
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    got = {(r["learner"], r["exercise"]): r["verdict"] for r in rows}
+    assert got[("ada", "1")] == "pass" and got[("zed", "2")] == "pass"
+    assert got[("ben", "1")] == "error" and got[("'=HYPERLINK(1)", "1")] == "error"
+    linked = next(r for r in rows if r["learner"].startswith("'="))
+    assert "symbolic link" in linked["message"]
+    assert len(rows) == 8 and all(p != cls for p in ran)  # 4 learners x 2 exercises; never run in the class folder
+    assert nbformat.read(cls / "ada-01_demo.ipynb", as_version=4).cells  # the vandal wrote into its own copy
