@@ -134,8 +134,8 @@ def open_image(source: "str | os.PathLike[str] | IO[bytes]", *, max_pixels: int 
             try:
                 im = Image.open(source, formats=IMAGE_FORMATS)
             except UnidentifiedImageError:
-                raise error(f"{name}: not an image sbsr_lab reads (it reads {', '.join(IMAGE_FORMATS)} only). "
-                            "Fix: save it again as PNG (black ink on white)") from None
+                raise error(f"{name}: cannot read the image: not one of the formats sbsr_lab reads "
+                            f"({', '.join(IMAGE_FORMATS)}). Fix: save it again as PNG (black ink on white)") from None
         try:
             w, h = im.size
             if w * h > max_pixels and im.format == "JPEG":

@@ -53,6 +53,6 @@ def test_postscript_named_png_is_refused_and_no_program_starts(tmp_path, monkeyp
     monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: started.append(a) or (_ for _ in ()).throw(OSError("no")))
     eps = tmp_path / "drawing.png"
     eps.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\nnewpath 0 0 moveto 100 100 lineto stroke\nshowpage\n")
-    with pytest.raises(SketchError, match="not an image sbsr_lab reads"):
+    with pytest.raises(SketchError, match="not one of the formats sbsr_lab reads"):
         open_image(eps)
     assert started == [] and "EPS" not in IMAGE_FORMATS and "PNG" in IMAGE_FORMATS

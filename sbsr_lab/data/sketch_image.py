@@ -443,7 +443,7 @@ def load_framed_sketch(path: str | os.PathLike[str], size: int, width: float | N
     strokes = load_strokes(p)
     widths = None
     if suffix == ".ndjson":
-        w = read_ndjson(p)[0].get("widths")
+        w = read_ndjson(p, limit=1)[0].get("widths")
         if isinstance(w, list) and len(w) == len(strokes):
             widths = [float(x) for x in w]
     return frame_drawing(strokes, size, width=width, widths=widths)

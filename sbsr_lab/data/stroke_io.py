@@ -11,6 +11,7 @@ Bad input raises :class:`sbsr_lab.errors.SketchError` naming the file, the probl
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -30,6 +31,7 @@ __all__ = [
     "sketch_record",
     "write_ndjson",
     "read_ndjson",
+    "MAX_NDJSON_LINE_BYTES",
     "write_svg",
     "read_svg",
     "load_strokes",
@@ -75,8 +77,8 @@ def quickdraw_to_strokes(drawing: Sequence[Any], source: str = "the drawing") ->
         try:
             xs = np.asarray(stroke[0], dtype=np.float64)
             ys = np.asarray(stroke[1], dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise SketchError(f"{source}: stroke {i} has non-numeric coordinates ({exc}).") from exc
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise SketchError(f"{source}: stroke {i} has non-numeric or huge coordinates ({exc}).") from exc
         if xs.ndim != 1 or xs.shape != ys.shape:
             raise SketchError(f"{source}: stroke {i} has {xs.size} x values but {ys.size} y values.")
         if xs.size:
@@ -130,35 +132,56 @@ def _check_file(path: str | os.PathLike[str], suffixes: tuple[str, ...]) -> Path
     return p
 
 
-def read_ndjson(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Read a QuickDraw-style ndjson file: a list of dicts, each with a ``drawing`` key."""
+#: Longest line (one record) :func:`read_ndjson` reads: a QuickDraw drawing is a few kB; a 500-stroke
+#: detailed drawing under 2 MB.
+MAX_NDJSON_LINE_BYTES = 16 << 20
+
+
+def read_ndjson(path: str | os.PathLike[str], limit: int | None = None) -> list[dict[str, Any]]:
+    """Read a QuickDraw-style ndjson file: a list of dicts, each with a ``drawing`` key.
+
+    The file is read line by line, never whole: ``limit`` stops after that many records (a query reads
+    its first: ``limit=1``), and a line longer than :data:`MAX_NDJSON_LINE_BYTES` is refused.
+    """
     p = _check_file(path, (".ndjson", ".jsonl", ".json"))
     records: list[dict[str, Any]] = []
-    try:
-        lines = p.read_bytes().decode("utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise SketchError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start}). Fix: save the ndjson file "
-                          "as UTF-8 text, one JSON record per line.") from None
-    for lineno, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except RecursionError:
-            raise SketchError(f"{p}: line {lineno} is nested too deeply to be a sketch record. Fix: write "
-                              "QuickDraw records (see sbsr_lab.data.stroke_io.sketch_record).") from None
-        except json.JSONDecodeError as exc:
-            raise SketchError(
-                f"{p}: line {lineno} is not valid JSON ({exc.msg} at column {exc.colno}). "
-                "Fix: each line must be one JSON object like "
-                '{"word": "chair", "drawing": [[[x...], [y...]], ...]}.'
-            ) from exc
-        if not isinstance(rec, dict) or "drawing" not in rec:
-            raise SketchError(
-                f"{p}: line {lineno} has no 'drawing' key. Fix: write QuickDraw records "
-                '{"word": ..., "drawing": [[[x...], [y...]], ...]} (see sbsr_lab.data.stroke_io.sketch_record).'
-            )
-        records.append(rec)
+    with p.open("rb") as f:
+        lineno = 0
+        while limit is None or len(records) < limit:
+            raw = f.readline(MAX_NDJSON_LINE_BYTES + 1)
+            if not raw:
+                break
+            lineno += 1
+            if len(raw) > MAX_NDJSON_LINE_BYTES:
+                raise SketchError(f"{p}: line {lineno} is longer than {MAX_NDJSON_LINE_BYTES >> 20} MB; a sketch record "
+                                  "is a few kB. Fix: one QuickDraw record per line (see sbsr_lab.data.stroke_io.sketch_record).")
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise SketchError(f"{p}: not UTF-8 text ({exc.reason} on line {lineno}). Fix: save the ndjson file "
+                                  "as UTF-8 text, one JSON record per line.") from None
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except RecursionError:
+                raise SketchError(f"{p}: line {lineno} is nested too deeply to be a sketch record. Fix: write "
+                                  "QuickDraw records (see sbsr_lab.data.stroke_io.sketch_record).") from None
+            except json.JSONDecodeError as exc:
+                raise SketchError(
+                    f"{p}: line {lineno} is not valid JSON ({exc.msg} at column {exc.colno}). "
+                    "Fix: each line must be one JSON object like "
+                    '{"word": "chair", "drawing": [[[x...], [y...]], ...]}.'
+                ) from exc
+            except ValueError as exc:  # e.g. an integer of more digits than Python converts
+                raise SketchError(f"{p}: line {lineno} holds a value that is not a usable number ({exc}). "
+                                  "Fix: coordinates are plain numbers (QuickDraw: 0-255).") from None
+            if not isinstance(rec, dict) or "drawing" not in rec:
+                raise SketchError(
+                    f"{p}: line {lineno} has no 'drawing' key. Fix: write QuickDraw records "
+                    '{"word": ..., "drawing": [[[x...], [y...]], ...]} (see sbsr_lab.data.stroke_io.sketch_record).'
+                )
+            records.append(rec)
     if not records:
         raise SketchError(f"{p}: the file is empty (no sketch records). Fix: draw something first and save it again.")
     return records
@@ -202,6 +225,9 @@ _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _TOKEN = re.compile(rf"([MmLlHhVvCcSsQqTtAaZz])|({_NUM})")
 _ARGS = {"M": 2, "L": 2, "H": 1, "V": 1, "C": 6, "S": 4, "Q": 4, "T": 2, "A": 7, "Z": 0}
 _CURVE_STEPS = 12  # points per flattened Bezier segment
+#: Bounds on an SVG sketch: file size read at all, and numbers in one path's data.
+MAX_SVG_BYTES = 8 << 20
+MAX_SVG_NUMBERS = 400_000
 
 
 def _bezier(points: np.ndarray, steps: int = _CURVE_STEPS) -> np.ndarray:
@@ -215,8 +241,12 @@ def _bezier(points: np.ndarray, steps: int = _CURVE_STEPS) -> np.ndarray:
 
 
 def _parse_path_d(d: str, source: str) -> list[np.ndarray]:
-    """Parse an SVG path ``d`` string into polylines (curves flattened, arcs as straight chords)."""
-    tokens = _TOKEN.findall(d)
+    """Parse an SVG path ``d`` string into polylines (curves flattened, arcs as straight chords).
+    At most :data:`MAX_SVG_NUMBERS` numbers are read; a longer path is refused before it is parsed."""
+    tokens = [(m.group(1), m.group(2)) for m in itertools.islice(_TOKEN.finditer(d), MAX_SVG_NUMBERS + 1)]
+    if len(tokens) > MAX_SVG_NUMBERS:
+        raise SketchError(f"{source}: a path holds more than {MAX_SVG_NUMBERS:,} numbers; a drawing needs far fewer. "
+                          "Fix: simplify the paths (e.g. Inkscape's Path > Simplify) and save again.")
     leftover = _TOKEN.sub("", d).replace(",", "").strip()
     if leftover:
         raise SketchError(f"{source}: cannot parse path data near {leftover[:20]!r}. Fix: re-export the SVG.")
@@ -325,6 +355,9 @@ def read_svg(path: str | os.PathLike[str]) -> Strokes:
     sketches with flattened transforms.
     """
     p = _check_file(path, (".svg",))
+    if p.stat().st_size > MAX_SVG_BYTES:
+        raise SketchError(f"{p}: the SVG is {p.stat().st_size / 2**20:.0f} MB, more than the {MAX_SVG_BYTES >> 20} MB "
+                          "sbsr_lab reads; a drawing is a few hundred kB. Fix: simplify its paths and save again.")
     try:
         root = ET.parse(p).getroot()
     except ET.ParseError as exc:
@@ -392,7 +425,7 @@ def load_strokes(path: str | os.PathLike[str], index: int = 0) -> Strokes:
     if suffix == ".svg":
         strokes = read_svg(p)
     else:
-        records = read_ndjson(p)
+        records = read_ndjson(p, limit=index + 1)
         if not 0 <= index < len(records):
             raise SketchError(f"{p}: asked for record {index} but the file has {len(records)}.")
         strokes = quickdraw_to_strokes(records[index]["drawing"], source=f"{p} (record {index})")
@@ -472,7 +505,7 @@ def load_sketch_image(path: str | os.PathLike[str], size: int, width: float | No
     else:
         widths = None
         if suffix == ".ndjson":
-            rec = read_ndjson(p)[0]
+            rec = read_ndjson(p, limit=1)[0]
             strokes = quickdraw_to_strokes(rec["drawing"], source=str(p))
             w = rec.get("widths")
             if isinstance(w, list) and len(w) == len(strokes):

@@ -275,3 +275,54 @@ def test_page_scan_png_is_decoded_then_shrunk_and_keeps_its_lines(tmp_path):
     assert im.size == (2480, 3508) and im.size[0] * im.size[1] <= MAX_IMAGE_PIXELS
     row = np.asarray(im.convert("L"))[1502]
     assert row[600:1900].max() < 40        # the line is still there, dark
+
+
+def test_ndjson_is_read_a_record_at_a_time_and_bounded(tmp_path):
+    """A query reads the first record of an ndjson, not the whole file (a 473 MB file took 2.2 GB); a line
+    longer than MAX_NDJSON_LINE_BYTES and a 5000-digit coordinate are clear errors (exit 1 before)."""
+    import json
+    import tracemalloc
+
+    from sbsr_lab.data.stroke_io import MAX_NDJSON_LINE_BYTES, load_strokes, read_ndjson
+    from sbsr_lab.errors import SketchError
+
+    good = json.dumps({"word": "chair", "drawing": [[[10, 200, 200], [10, 10, 200]]]})
+    big = tmp_path / "many.ndjson"
+    with big.open("w") as f:
+        f.write(good + "\n")
+        for _ in range(2000):
+            f.write(json.dumps({"word": "x", "drawing": [[list(range(2000)), list(range(2000))]]}) + "\n")
+    assert big.stat().st_size > 15_000_000
+    tracemalloc.start()
+    strokes = load_strokes(big)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(strokes) == 1 and peak < 2_000_000, peak
+    assert len(read_ndjson(big, limit=3)) == 3
+    long_line = tmp_path / "long.ndjson"
+    long_line.write_bytes(b'{"drawing": [[[' + b"1, " * (MAX_NDJSON_LINE_BYTES // 3 + 10) + b"1]]]}\n")
+    with pytest.raises(SketchError, match="longer than"):
+        load_strokes(long_line)
+    digits = tmp_path / "digits.ndjson"
+    digits.write_text('{"drawing": [[[1, ' + "9" * 5000 + '], [1, 2]]]}\n')
+    with pytest.raises(SketchError, match="number"):
+        load_strokes(digits)
+    huge = tmp_path / "huge.ndjson"
+    huge.write_text('{"drawing": [[[1, ' + "9" * 400 + '], [1, 2]]]}\n')  # parses as an int, too big for a float
+    with pytest.raises(SketchError, match="huge|non-numeric|finite"):
+        load_strokes(huge)
+
+
+def test_svg_sketches_are_bounded_in_size_and_points(tmp_path):
+    from sbsr_lab.data.stroke_io import MAX_SVG_BYTES, MAX_SVG_NUMBERS, read_svg
+    from sbsr_lab.errors import SketchError
+
+    many = tmp_path / "many.svg"
+    many.write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100"><path d="M0 0 '
+                    + "L1 1 " * (MAX_SVG_NUMBERS // 2 + 5) + '"/></svg>')
+    with pytest.raises(SketchError, match="more than"):
+        read_svg(many)
+    big = tmp_path / "big.svg"
+    big.write_text('<svg xmlns="http://www.w3.org/2000/svg">' + "<g/>" * (MAX_SVG_BYTES // 4 + 10) + "</svg>")
+    with pytest.raises(SketchError, match="MB"):
+        read_svg(big)
