@@ -20,11 +20,14 @@ classifier's weight shape in the safetensors file must match the JSON's ``embed_
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import socket
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from safetensors import SafetensorError
@@ -86,6 +89,47 @@ def save_checkpoint(run: str | Path, kind: str, model: nn.Module, meta: dict[str
     path = run / f"{kind}.json"
     atomic_write_json(path, meta)
     return path
+
+
+LOCK_NAME = ".lock"
+
+
+@contextlib.contextmanager
+def run_lock(out: str | Path) -> Iterator[Path]:
+    """Hold the run folder ``out`` for one writer: an exclusive, non-blocking ``flock`` on ``out/.lock``,
+    which names its holder (process id, host, start time). A second training into the same folder
+    fails at once with a :class:`CheckpointError` naming that process, instead of both finishing and
+    leaving a run mixed from two seeds. The lock goes with its process (a killed trainer leaves no stale
+    lock). On systems without ``fcntl`` (Windows) it is a no-op."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise CheckpointError(f"--out {out} is a file, not a folder. Fix: give a folder name for the run.")
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield out
+        return
+    path = out / LOCK_NAME
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise CheckpointError(f"{path} is not a regular file. Fix: remove it; sbsr_lab keeps its lock there.")
+    f = path.open("a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise CheckpointError(
+                f"{out} is being trained into by {holder}; two trainings into one folder would mix their "
+                "checkpoints. Fix: wait for it to finish (or stop it), or choose another --out.") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"process {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        f.flush()
+        yield out
+    finally:
+        f.close()  # releases the lock
 
 
 def check_out_folder(out: str | Path, resume: bool, overwrite: bool) -> None:

@@ -18,6 +18,9 @@ Under ``torchrun`` the same loop runs on every process with DistributedDataParal
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import math
 import time
 from dataclasses import dataclass
@@ -102,6 +105,18 @@ def _images_in(batch) -> dict[str, int]:
 def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, from_run: str | Path | None = None,
         resume: bool = False, progress: bool = True, overwrite: bool = False,
         on_epoch: Callable[[int, torch.nn.Module], dict[str, float]] | None = None) -> FitResult:
+    """Train ``stage`` into ``out`` (:func:`_fit`), holding ``out`` for this one writer
+    (:func:`~sbsr_lab.train.checkpoint.run_lock`: a second training into it is refused, naming this one)."""
+    from sbsr_lab.train.checkpoint import run_lock
+
+    first = os.environ.get("RANK", "0") == "0"  # torchrun's rank, known before the process group is joined
+    with run_lock(out) if first else contextlib.nullcontext():
+        return _fit(stage, profile, data, out, from_run, resume, progress, overwrite, on_epoch)
+
+
+def _fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, from_run: str | Path | None = None,
+         resume: bool = False, progress: bool = True, overwrite: bool = False,
+         on_epoch: Callable[[int, torch.nn.Module], dict[str, float]] | None = None) -> FitResult:
     """Train ``stage`` on the dataset folder ``data``; write checkpoints and ``metrics.csv`` to ``out``.
 
     Args:

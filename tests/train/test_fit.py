@@ -206,3 +206,33 @@ def test_resume_names_the_settings_that_differ_and_reads_an_old_run_as_its_old_h
     (tmp_path / "t" / "last.json").write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match=r"another profile: head='mlp' \(now 'paper'\);"):
         fit("teacher", p, tiny_dataset, tmp_path / "t", progress=False, resume=True)
+
+
+def test_one_writer_per_run_folder(tmp_path):
+    """A second training into a folder another process is training into is refused at once, naming it
+    (two `train` processes used to both finish and leave a run mixed from two seeds)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    from sbsr_lab.errors import CheckpointError
+    from sbsr_lab.train.checkpoint import run_lock
+
+    out = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        from sbsr_lab.train.checkpoint import run_lock
+        with run_lock({str(out)!r}):
+            print("locked", flush=True)
+            time.sleep(60)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(CheckpointError, match=f"being trained into by process {holder.pid}"):
+            with run_lock(out):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with run_lock(out):  # the lock went with its process: no stale lock
+        pass
