@@ -33,6 +33,15 @@ MAX_IMAGE_PIXELS = 4096 * 4096
 MAX_DECODE_PIXELS = 3 * MAX_IMAGE_PIXELS
 
 
+def _disk_full(exc: BaseException) -> bool:
+    """An error that means no space was left: an ``OSError`` with ENOSPC/EDQUOT, or a library's own error
+    wrapping one (safetensors raises ``SafetensorError("... IoError(Os { code: 28, kind: StorageFull ...")``)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc)
+    return "No space left on device" in text or "StorageFull" in text or "Disk quota exceeded" in text
+
+
 class OutputPathError(SbsrError, OSError):
     """An output path that is not a regular file (a link, a FIFO, a device, a folder): never written."""
 
@@ -73,7 +82,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
-        if isinstance(exc, OSError) and not isinstance(exc, DiskFullError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        if not isinstance(exc, DiskFullError) and _disk_full(exc):
             raise DiskFullError(errno.ENOSPC, f"cannot write {path}: the disk is full (nothing was half-written; "
                                 f"an older file of that name is kept). Fix: free some space on {path.parent} "
                                 "or write elsewhere") from exc

@@ -236,3 +236,20 @@ def test_one_writer_per_run_folder(tmp_path):
         holder.wait()
     with run_lock(out):  # the lock went with its process: no stale lock
         pass
+
+
+def test_a_full_disk_while_saving_a_checkpoint_is_the_documented_error(tmp_path, monkeypatch):
+    """safetensors reports a full disk as its own SafetensorError; training used to end in that raw error."""
+    from safetensors import SafetensorError
+
+    import sbsr_lab.train.checkpoint as checkpoint
+    from sbsr_lab.errors import DiskFullError
+
+    def full(*args, **kwargs):
+        raise SafetensorError('Error while serializing: IoError(Os { code: 28, kind: StorageFull, '
+                              'message: "No space left on device" })')
+
+    monkeypatch.setattr(checkpoint, "save_file", full)
+    with pytest.raises(DiskFullError, match="disk is full.*Fix: free some space"):
+        checkpoint.save_checkpoint(tmp_path / "run", "last", torch.nn.Linear(2, 2), {"stage": "x"})
+    assert not [p for p in (tmp_path / "run").rglob("*") if p.is_file() and p.name != ".lock"]
