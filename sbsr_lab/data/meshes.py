@@ -24,7 +24,7 @@ import trimesh
 
 from sbsr_lab.errors import MeshError
 
-__all__ = ["SUPPORTED_MESH_SUFFIXES", "load_mesh", "check_mesh"]
+__all__ = ["SUPPORTED_MESH_SUFFIXES", "load_mesh", "check_mesh", "summarise_warnings"]
 
 #: File suffixes :func:`load_mesh` reads (case-insensitive).
 SUPPORTED_MESH_SUFFIXES: tuple[str, ...] = (".off", ".obj", ".ply", ".stl", ".glb", ".gltf")
@@ -173,3 +173,21 @@ def check_mesh(mesh: trimesh.Trimesh, name: str = "mesh", max_faces: int = 200_0
         warnings.warn(f"{name}: the mesh is not watertight (it has holes or open edges); it still renders, "
                       "but inside/outside tests and volumes are unreliable", stacklevel=2)
     return mesh
+
+
+def summarise_warnings(items: "list[tuple[str, str]]") -> list[str]:
+    """One line per kind of warning over many meshes: ``"37 meshes: the mesh is not watertight ...
+    (e.g. chairs/m12.off)"``. ``items`` are ``(mesh path, message)`` pairs; the kind is the message with
+    the mesh's path taken out and every number written ``N``, so "removed 3 degenerate" and "removed 12
+    degenerate" are one kind. Kinds in order of first appearance."""
+    import re
+
+    kinds: dict[str, list[str]] = {}
+    shown: dict[str, str] = {}
+    for path, message in items:
+        text = message.replace(str(path), "").lstrip(":, ")
+        key = re.sub(r"\d+(\.\d+)?", "N", text)
+        kinds.setdefault(key, []).append(str(path))
+        shown.setdefault(key, text)
+    return [f"{len(set(paths))} mesh{'es' if len(set(paths)) != 1 else ''}: {shown[key]} (e.g. {paths[0]})"
+            for key, paths in kinds.items()]

@@ -260,3 +260,31 @@ def test_sketch_png_with_transparent_background(tmp_path):
     image.save(tmp_path / "t.png")
     arr = load_sketch_array(tmp_path / "t.png", 32)
     assert arr[16, 16] > 128 and arr[4, 4] == 0
+
+
+def test_mesh_warnings_are_one_line_per_kind_and_nothing_usable_is_an_error(tmp_path):
+    """Warnings over many meshes are summarised, one line per kind with a count and an example (prepare
+    printed two lines per warning per mesh); a folder whose meshes are all empty is an error, not an
+    empty manifest with exit 0."""
+    import trimesh
+
+    fx.make_plain_folder(tmp_path)
+    for i in range(6):  # open boxes: not watertight, each warns
+        box = trimesh.creation.box(extents=(1.0, 0.5 + 0.05 * i, 0.7))
+        box.faces = box.faces[:-2]
+        box.export(tmp_path / "shapes" / "chair" / f"open{i}.off")
+    with pytest.warns(RuntimeWarning) as caught:
+        _prepare(tmp_path)
+    lines = [str(w.message) for w in caught if "watertight" in str(w.message)]
+    assert len(lines) == 1 and lines[0].startswith("6 meshes: ") and "(e.g. " in lines[0]
+
+    empty = tmp_path / "empty"
+    for cls in ("chair", "table"):
+        for split in ("train", "test"):  # the ModelNet layout, every file empty
+            (empty / cls / split).mkdir(parents=True)
+            for i in range(10):
+                (empty / cls / split / f"m{i}.off").write_text("")
+    with pytest.raises(DatasetLayoutError, match="none of the 40 shapes"), pytest.warns(RuntimeWarning) as caught:
+        _prepare(empty)
+    assert len([w for w in caught if "failed" in str(w.message)]) == 1  # one kind of failure, one line
+    assert not (empty / "manifest.json").exists()

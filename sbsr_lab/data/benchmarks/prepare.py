@@ -43,6 +43,7 @@ from sbsr_lab.data.benchmarks.records import LAYOUT_TITLES
 from sbsr_lab.data.build import BuildReport, render_shape_views, run_jobs
 from sbsr_lab.data.shards import clear_parts, parse_shard, read_parts, take_shard, write_part
 from sbsr_lab.data.manifest import MANIFEST_NAME, Manifest, ShapeRecord, SketchRecord
+from sbsr_lab.data.meshes import summarise_warnings
 from sbsr_lab.errors import DatasetLayoutError
 from sbsr_lab.io import atomic_write_json
 
@@ -136,19 +137,23 @@ def split_unsplit_sketches(sketches: list[BenchmarkSketch], test_fraction: float
 
 
 def _view_job(shape_id: str, mesh_path: str, view_paths: dict[str, str], rig: str, size: int,
-              upright: bool, pca: bool) -> tuple[str, str, str]:
-    """Render one shape unless its views exist. Returns ``(shape_id, status, reason)``, status one of
-    "rendered", "cached", "failed" (then ``reason`` says why). Never raises for a bad mesh."""
+              upright: bool, pca: bool) -> tuple[str, str, str, list[str]]:
+    """Render one shape unless its views exist. Returns ``(shape_id, status, reason, warnings)``, status one
+    of "rendered", "cached", "failed" (then ``reason`` says why), and the messages of the warnings the mesh
+    raised (collected, so that the run prints one summary line per kind, not two lines per mesh).
+    Never raises for a bad mesh."""
     paths = {style: Path(p) for style, p in view_paths.items()}
     if all(p.is_file() for p in paths.values()):
-        return shape_id, "cached", ""
-    try:
-        render_shape_views(Path(mesh_path), paths, rig, size, upright, pca)
-    except Exception as err:  # noqa: BLE001 - one bad mesh (any error type) must not stop the run
-        reason = " ".join(str(err).split())
-        reason = reason.removeprefix(mesh_path).lstrip(":, ")  # the report names the file already
-        return shape_id, "failed", f"{type(err).__name__}: {reason}" if reason else type(err).__name__
-    return shape_id, "rendered", ""
+        return shape_id, "cached", "", []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            render_shape_views(Path(mesh_path), paths, rig, size, upright, pca)
+        except Exception as err:  # noqa: BLE001 - one bad mesh (any error type) must not stop the run
+            reason = " ".join(str(err).split())
+            reason = reason.removeprefix(mesh_path).lstrip(":, ")  # the report names the file already
+            return shape_id, "failed", f"{type(err).__name__}: {reason}" if reason else type(err).__name__, []
+    return shape_id, "rendered", "", [str(w.message) for w in caught]
 
 
 def _preload_renderer() -> None:
@@ -299,13 +304,23 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
     t0 = time.perf_counter()
     failed: list[tuple[str, str]] = []
     kept = []
-    for shape, (_, status, reason) in zip(index.shapes, results):
+    noted: list[tuple[str, str]] = []
+    for shape, result in zip(index.shapes, results):
+        status, reason = result[1], result[2]
+        noted += [(str(shape.path), message) for message in (result[3] if len(result) > 3 else [])]
         if status == "failed":
             failed.append((str(shape.path), reason))
-            warnings.warn(f"{shape.path}: {reason}; this shape is left out of the manifest", RuntimeWarning,
-                          stacklevel=2)
         else:
             kept.append(shape)
+    for line in summarise_warnings([(p, f"{r}; left out of the manifest") for p, r in failed]):
+        warnings.warn(f"failed: {line}", RuntimeWarning, stacklevel=2)  # one line per kind of failure
+    for line in summarise_warnings(noted):
+        warnings.warn(line, RuntimeWarning, stacklevel=2)  # one line per kind of mesh warning
+    if not kept:
+        raise DatasetLayoutError(
+            f"none of the {len(index.shapes)} shapes of {root} could be rendered (first: {failed[0][0]}: "
+            f"{failed[0][1]}); nothing was written. Fix: check that the mesh files are complete (OFF, OBJ, PLY, "
+            "GLB) and not empty." if failed else f"{root} holds no shape to prepare.")
     shape_classes = {s.cls for s in kept}
     dropped = [c for c in index.classes if c not in shape_classes and any(s.cls == c for s in index.shapes)]
     if dropped:
