@@ -338,8 +338,11 @@ def _add_app_arguments(app: argparse.ArgumentParser) -> None:
     app.set_defaults(func=cmd_app)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sbsr-lab", description=__doc__.split("\n\n")[0],
+def build_parser(with_stages: bool = True) -> argparse.ArgumentParser:
+    """The command line. ``with_stages=False`` leaves the ``train`` stage names unchecked, so that parsing
+    never imports torch (``sbsr-lab --help`` in a fraction of a second); :func:`main` asks for them only
+    when the command is ``train``."""
+    parser = argparse.ArgumentParser(prog="sbsr-lab", description="\n\n".join(__doc__.split("\n\n")[:2]),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -399,10 +402,14 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--size", type=int, default=128)
     render.set_defaults(func=cmd_render)
 
-    from sbsr_lab.train.stages import STAGES
+    if with_stages:  # the stage registry imports torch (seconds): only when the command line is `train ...`
+        from sbsr_lab.train.stages import STAGES
 
-    train = sub.add_parser("train", help=f"train one stage ({', '.join(STAGES)})")
-    train.add_argument("stage", choices=list(STAGES))
+        train = sub.add_parser("train", help=f"train one stage ({', '.join(STAGES)})")
+        train.add_argument("stage", choices=list(STAGES))
+    else:
+        train = sub.add_parser("train", help="train one stage (sbsr-lab train --help lists them)")
+        train.add_argument("stage")
     _add_profile(train)
     train.add_argument("--data", help="dataset folder (default data/synthshapes-<profile>)")
     train.add_argument("--out", required=True, help="run folder for checkpoints and metrics.csv")
@@ -452,7 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     app = sub.add_parser("app", help="serve the live sketch demo as a web page (one process for a whole room)")
     _add_app_arguments(app)
 
-    course = sub.add_parser("course", help="build or check the learner notebooks, grade a class's")
+    course = sub.add_parser("course", help="build or check the learner notebooks; grade a class's notebooks")
     course.add_argument("action", choices=["build", "check", "grade"])
     course.add_argument("folder", nargs="?", help="grade: the folder of the class's notebooks "
                         "(LEARNER/NN_name.ipynb or LEARNER-NN_name.ipynb)")
@@ -517,7 +524,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _add_app_arguments(parser)
         args = parser.parse_args(argv[1:])
     else:
-        parser = build_parser()
+        parser = build_parser(with_stages="train" in argv)
         args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:

@@ -126,3 +126,19 @@ def test_demo_train_and_evaluate_commands(built, tmp_path, capsys):
     assert main(["--quiet", "train", "teacher", *TINY, "--data", str(built), "--out", str(out / "teacher"),
                  "--resume"]) == 2  # other settings than the run: refused with a clear message
     assert "another profile" in capsys.readouterr().err
+
+
+def test_help_and_parsing_never_import_torch():
+    """`sbsr-lab --help` must not wait for torch (it took as long as importing it); `train --help` lists the
+    registered stages (and so imports the registry)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from sbsr_lab.cli import build_parser; p = build_parser(with_stages=False); "
+            "p.parse_args(['query', 'x.png']); p.parse_args(['train', 'teacher', '--out', 'r']); "
+            "print('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    done = subprocess.run([sys.executable, "-m", "sbsr_lab.cli", "--help"], capture_output=True, text=True, check=True)
+    assert "grade a class's" in done.stdout and "notebooks" in done.stdout.split("grade a class's")[-1][:40] and "sbsr-lab score-sketches FOLDER" in done.stdout
+    stages = subprocess.run([sys.executable, "-m", "sbsr_lab.cli", "train", "--help"], capture_output=True, text=True)
+    assert "shape-transfer" in stages.stdout
