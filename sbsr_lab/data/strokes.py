@@ -252,11 +252,17 @@ def cap_strokes(strokes: Sequence[Any], max_strokes: int = MAX_STROKES, max_poin
                 tolerance: float = 0.002) -> list[np.ndarray]:
     """Bound a sketch so that rasterising and drawing it stays fast, whatever came in.
 
-    Every stroke is simplified (RDP, ``tolerance`` in [0, 1] units) and, if still longer than
-    ``max_points``, evenly subsampled; past ``max_strokes`` strokes only the longest are kept
-    (in drawing order). Returns float32 ``(N, 2)`` arrays; raises ``SketchError`` on NaN or bad shapes.
+    A stroke of more than 8 x ``max_points`` points is first thinned evenly to that many, and only the first
+    16 x ``max_strokes`` strokes are looked at (so the work is bounded whatever came in); then every stroke
+    is simplified (RDP, ``tolerance`` in [0, 1] units) and, if still longer than ``max_points``, evenly
+    subsampled; past ``max_strokes`` strokes only the longest are kept (in drawing order).
+    Returns float32 ``(N, 2)`` arrays; raises ``SketchError`` on NaN or bad shapes.
     """
-    strokes = simplify_strokes(check_strokes(strokes), tolerance)
+    strokes = check_strokes(strokes)
+    # a stroke of millions of points is thinned evenly first: RDP on it would hold a worker for minutes
+    strokes = [s[np.unique(np.linspace(0, len(s) - 1, 8 * max_points).round().astype(int))] if len(s) > 8 * max_points
+               else s for s in strokes[: 16 * max_strokes]]
+    strokes = simplify_strokes(strokes, tolerance)
     out = []
     for s in strokes:
         if len(s) > max_points:

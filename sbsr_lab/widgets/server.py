@@ -484,6 +484,8 @@ class _Base(tornado.web.RequestHandler):
 
     def prepare(self) -> None:
         cfg = self.app_state.config
+        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
+            self._same_origin_json()
         if is_loopback(cfg.host):  # a page on another site cannot reach us through a rebound DNS name
             name = self.request.host_name
             if not is_loopback(name):
@@ -498,10 +500,24 @@ class _Base(tornado.web.RequestHandler):
             if given:
                 self.set_cookie(TOKEN_COOKIE, cfg.token, httponly=True, samesite="Strict", path="/")
 
+    def _same_origin_json(self) -> None:
+        """A request that changes something must come from this app's own page: JSON (a cross-site form
+        cannot send ``application/json`` without the browser asking first, which we never allow), and an
+        ``Origin`` (when the browser sends one) equal to this server's. A cross-site post is refused with
+        403 before it is read or recorded."""
+        kind = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if kind != "application/json":
+            raise tornado.web.HTTPError(415, "Send the query as JSON (Content-Type: application/json).")
+        origin = self.request.headers.get("Origin")
+        site = self.request.headers.get("Sec-Fetch-Site", "")
+        own = f"{self.request.protocol}://{self.request.host}"
+        if (origin is not None and origin != own) or site == "cross-site":
+            raise tornado.web.HTTPError(403, "Requests from another web site are refused: use the app's own page.")
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         messages = {403: "Forbidden: open the full address that `sbsr-lab app` printed (it holds the token).",
                     404: "Not found.", 405: "Method not allowed.", 413: "The request is too large.",
-                    400: "Bad request."}
+                    400: "Bad request.", 415: "Send JSON."}
         msg = messages.get(status_code, "The server could not answer this (its log has the details).")
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, tornado.web.HTTPError) and exc.log_message and status_code < 500:
@@ -522,6 +538,8 @@ class _Base(tornado.web.RequestHandler):
             return json.loads(self.request.body or b"{}")
         except (ValueError, UnicodeDecodeError):
             raise tornado.web.HTTPError(400, "The request body is not JSON.") from None
+        except RecursionError:  # JSON nested 100,000 deep
+            raise tornado.web.HTTPError(400, "The request body is nested too deeply to be a query.") from None
 
     def need_ready(self) -> None:
         st = self.app_state
@@ -662,6 +680,8 @@ class HistoryHandler(_Base):
         elif what.isdigit():
             from sbsr_lab.widgets.history import HistoryError
 
+            if len(what) > 18:  # beyond SQLite's 64-bit integers: no such entry (was a 500)
+                raise tornado.web.HTTPError(404, f"No drawing #{what[:20]} in the history.")
             try:
                 entry = await loop.run_in_executor(None, db.get, int(what))
             except HistoryError:

@@ -68,6 +68,8 @@ class LiveApp:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
             data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+            if method == "POST" and headers is None:  # what the app's page sends
+                headers = {"Content-Type": "application/json"}
             conn.request(method, path, body=data, headers=headers or {})
             resp = conn.getresponse()
             raw = resp.read()
@@ -393,7 +395,7 @@ def test_signal_stops_the_server_cleanly(tiny_bundle, tmp_path, sig):
 def _post(port, body):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        conn.request("POST", "/api/query", body=json.dumps(body).encode())
+        conn.request("POST", "/api/query", body=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
         resp = conn.getresponse()
         return resp.status, json.loads(resp.read())
     finally:
@@ -457,3 +459,30 @@ def test_query_passes_the_ood_fields_through(live, monkeypatch):
                                                                                     "score_kind": "energy", "is_ood": True}})
     _, res = query(live, ring(11), record=False)
     assert res["unknown"] is True and res["ood"]["score_kind"] == "energy"
+
+
+def test_cross_site_and_malformed_requests_are_refused_and_not_recorded(live):
+    """A post from another web site (its Origin, a form's text/plain body, Sec-Fetch-Site cross-site) is
+    refused before it is read; JSON nested 100,000 deep and a 20-digit history id answer 4xx, not 500;
+    a stroke of 100,000 points is bounded (thinned before simplifying) and answered."""
+    before = live.state.history.count("mallory")
+    body = json.dumps({"strokes": ring(), "user": "mallory"}).encode()
+    for headers in ({"Content-Type": "application/json", "Origin": "http://evil.example"},
+                    {"Content-Type": "text/plain"}, {},
+                    {"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}):
+        status, _, raw = live.request("POST", "/api/query", body, headers)
+        assert status in (403, 415), (headers, status)
+        assert "Traceback" not in raw.decode()
+    own = {"Content-Type": "application/json", "Origin": f"http://127.0.0.1:{live.port}", "Sec-Fetch-Site": "same-origin"}
+    status, _, _ = live.request("POST", "/api/query", json.dumps({"strokes": ring(), "user": "alice"}).encode(), own)
+    assert status == 200
+    assert live.state.history.count("mallory") == before
+    status, _, raw = live.request("POST", "/api/query", b"[" * 100_000 + b"]" * 100_000)
+    assert status == 400 and b"nested" in raw
+    status, _, _ = live.request("GET", "/api/history/" + "9" * 20)
+    assert status == 404
+    t = np.linspace(0, 2 * np.pi, 100_000)  # under the 2 MB body limit
+    big = np.stack([0.5 + 0.3 * np.cos(t), 0.5 + 0.3 * np.sin(t)], 1).round(3).tolist()
+    t0 = time.perf_counter()
+    status, doc = query(live, [big], record=False)
+    assert status == 200 and time.perf_counter() - t0 < 20, (status, doc)
