@@ -308,25 +308,33 @@ class QueryHistory:
                 "drawing, width, queries")
 
     @staticmethod
-    def _entry(row: Sequence[Any]) -> HistoryEntry:
-        return HistoryEntry(int(row[0]), row[1], row[2], row[3], strokes_from_json(row[4]), json.loads(row[5]),
-                            [float(s) for s in json.loads(row[6])], row[7], row[8], row[9], row[10], int(row[11]))
+    def _entry(row: Sequence[Any]) -> HistoryEntry | None:
+        """The entry of a row, or None for a damaged row (strokes or results that are not what we write)."""
+        try:
+            return HistoryEntry(int(row[0]), str(row[1]), str(row[2]), str(row[3]), strokes_from_json(row[4]),
+                                [str(i) for i in json.loads(row[5])], [float(s) for s in json.loads(row[6])],
+                                row[7], None if row[8] is None else float(row[8]), row[9],
+                                None if row[10] is None else float(row[10]), int(row[11]))
+        except (TypeError, ValueError, KeyError, IndexError, RecursionError):
+            return None
 
     def recent(self, limit: int = 50, user: str | None = None) -> list[HistoryEntry]:
-        """The latest ``limit`` queries (of ``user`` if given), newest first."""
+        """The latest ``limit`` queries (of ``user`` if given), newest first. Damaged rows (written by
+        something else, or cut short) are left out: one bad row never hides a learner's history."""
         where, args = ("WHERE user = ?", (user,)) if user else ("", ())
         with self._connect() as con:
             rows = con.execute(f"SELECT {self._COLUMNS} FROM queries {where} ORDER BY id DESC LIMIT ?",
                                (*args, int(limit))).fetchall()
-        return [self._entry(r) for r in rows]
+        return [e for e in map(self._entry, rows) if e is not None]
 
     def get(self, entry_id: int) -> HistoryEntry:
-        """One query by id (raises :class:`HistoryError` if there is none)."""
+        """One query by id (raises :class:`HistoryError` if there is none, or if its row is damaged)."""
         with self._connect() as con:
             row = con.execute(f"SELECT {self._COLUMNS} FROM queries WHERE id = ?", (int(entry_id),)).fetchone()
-        if row is None:
-            raise HistoryError(f"No query #{entry_id} in {self.path}.")
-        return self._entry(row)
+        entry = None if row is None else self._entry(row)
+        if entry is None:
+            raise HistoryError(f"No query #{entry_id} in {self.path}" + (" (its row is damaged)." if row else "."))
+        return entry
 
     def __len__(self) -> int:
         with self._connect() as con:

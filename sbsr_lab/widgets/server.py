@@ -74,6 +74,7 @@ WEB_DIR = Path(__file__).resolve().parent / "web"
 DEFAULT_BRUSH = 6.0           # pen width in px on a 360 px pad: the training line width (the notebook pad's unit)
 BRUSH_RANGE = (1.0, 24.0)
 MAX_K = 50
+HISTORY_LOCK_WAIT_S = 0.5  # longest a query waits for the history's write lock; then it is answered unsaved
 TOKEN_COOKIE = "sbsr_token"
 _NAME = re.compile(r"^[\w .@'-]{1,40}$", re.UNICODE)     # user names
 _DRAWING = re.compile(r"^[A-Za-z0-9_-]{1,64}$")           # drawing ids made by the page
@@ -255,7 +256,8 @@ class AppState:
 
         path = None if self.config.history in (None, True) else self.config.history
         try:
-            self.history = QueryHistory(path, user="guest")
+            # a short lock wait: a history held by another process must not hold a query worker for seconds
+            self.history = QueryHistory(path, user="guest", timeout_s=HISTORY_LOCK_WAIT_S)
         except SbsrError as err:  # the app still answers queries; the page says why there is no history
             self.history_error = str(err)
             log.error("no history: %s", err)

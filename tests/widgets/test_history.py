@@ -118,3 +118,23 @@ def test_newer_or_corrupt_files_are_refused(tmp_path):
     junk.write_bytes(b"this is not a database" * 100)
     with pytest.raises(HistoryError, match="not a query history"):
         QueryHistory(junk)
+
+
+def test_a_damaged_row_never_hides_the_rest_of_a_history(tmp_path):
+    import sqlite3
+
+    import numpy as np
+
+    from sbsr_lab.widgets.history import HistoryError, QueryHistory
+
+    db = QueryHistory(tmp_path / "h.sqlite", user="ada")
+    strokes = [np.array([[0.1, 0.1], [0.9, 0.9]], np.float32)]
+    ids = [db.add(strokes, "uactn", [{"id": "chair_000", "score": 0.9}]) for _ in range(3)]
+    con = sqlite3.connect(tmp_path / "h.sqlite")
+    con.execute("UPDATE queries SET strokes = '[[1]]' WHERE id = ?", (ids[0],))
+    con.execute("UPDATE queries SET top_scores = 'not json' WHERE id = ?", (ids[1],))
+    con.commit()
+    con.close()
+    assert [e.id for e in db.recent(10, user="ada")] == [ids[2]]
+    with pytest.raises(HistoryError, match="damaged"):
+        db.get(ids[0])
