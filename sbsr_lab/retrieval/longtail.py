@@ -2,9 +2,11 @@
 
 Long-tail recognition work (e.g. Liu et al., "Large-Scale Long-Tailed Recognition in an Open
 World", CVPR 2019) reports accuracy per group of classes by their number of *training* samples:
-**many** (>= 100), **few** (< 20) and **medium** in between. Here the per-query values are the
-SHREC APs (:func:`~sbsr_lab.retrieval.metrics.per_query_metrics`), grouped by the query's class;
-the group's mAP is the mean AP of its queries.
+**many** (>= 100), **few** (< 20) and **medium** in between. In SBSR the long-tailed side is the shape
+collection, so the classes are grouped by their number of shapes (training shapes where the collection is
+split, :func:`sbsr_lab.retrieval.runs.shape_counts`). Here the per-query values are the SHREC APs
+(:func:`~sbsr_lab.retrieval.metrics.per_query_metrics`), grouped by the query's class; the group's mAP is
+the mean AP of its queries.
 
 **PART-SHREC14** (Qi et al., "Semantic Embedding for Sketch-Based 3D Shape Retrieval", BMVC 2018;
 the split of the public shrec-sketches-helpers): the SHREC'14 classes with more than 50 models,

@@ -131,7 +131,7 @@ def write_report(path: str | Path, evaluations: dict[str, MethodEvaluation], man
             "<td>-</td>" if g[k] is None else f"<td>{g[k]:.3f}</td>" for k in ("many", "medium", "few")) + "</tr>"
             for name, g in grouped.items())
         th = first.get("thresholds", {})
-        metrics_html += (f"<h3>Long tail: mAP per group (training sketches per class: many &gt;= {th.get('many')}, "
+        metrics_html += (f"<h3>Long tail: mAP per group (shapes per class: many &gt;= {th.get('many')}, "
                          f"few &lt; {th.get('few')})</h3><table><tr><th>method</th>{head}</tr>{rows}</table>")
     per_class = []
     for name, ev in evaluations.items():

@@ -9,7 +9,7 @@ A method whose score depends on the query (CMIC's view attention) gives its own 
 Besides the SHREC metrics: the **instance level** (``inst_top1``, ``inst_top10``: the sketch's own
 source shape among the first k, :mod:`~sbsr_lab.retrieval.instance`) where the manifest records
 sources, and **mAP per many / medium / few group** (:mod:`~sbsr_lab.retrieval.longtail`) where the
-classes' training sketch counts differ (:func:`group_thresholds`).
+classes' shape counts differ (:func:`shape_counts`, :func:`group_thresholds`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sbsr_lab.train.fit import resolve_device
 from sbsr_lab.train.runs import load_method
 
 __all__ = ["embed_sketches", "embed_shapes", "embed_shapes_and_views", "MethodEvaluation", "evaluate_method", "group_thresholds",
-           "train_sketch_counts", "metrics_per_style"]
+           "train_sketch_counts", "shape_counts", "metrics_per_style"]
 
 
 @torch.no_grad()
@@ -149,12 +149,25 @@ def train_sketch_counts(manifest: Manifest) -> dict[str, int]:
     return counts
 
 
-def group_thresholds(manifest: Manifest, counts: dict[str, int]) -> tuple[int, int] | None:
-    """``(many, few)`` training-sketch thresholds of the long-tail groups, or None for balanced classes.
+def shape_counts(manifest: Manifest) -> dict[str, int]:
+    """Shapes per class, the counts that make a collection long-tailed (the blueprint's many / medium / few
+    groups): the *training* shapes where the manifest splits its shapes (PART-SHREC14: ``params["split"]``),
+    else every gallery shape. Every class listed, 0 where it has none."""
+    split = any(isinstance(s.params, dict) and s.params.get("split") for s in manifest.shapes)
+    counts = {c: 0 for c in manifest.classes}
+    for s in manifest.shapes:
+        if not split or s.params.get("split") == "train":
+            counts[s.cls] = counts.get(s.cls, 0) + 1
+    return counts
 
-    Real benchmarks take the long-tail recognition thresholds (many >= 100, few < 20). SynthShapes is
-    much smaller, so its thresholds scale with the largest class (ours): many >= 40% of its training
-    sketches, few < 15% (``longtail=60:4`` on the default profile: 2 many, 3 medium, 7 few classes).
+
+def group_thresholds(manifest: Manifest, counts: dict[str, int]) -> tuple[int, int] | None:
+    """``(many, few)`` shape-count thresholds of the long-tail groups, or None for balanced classes.
+
+    Real benchmarks take the long-tail recognition thresholds (many >= 100, few < 20 shapes; SHREC'14's
+    classes hold 1 to several hundred models). SynthShapes is much smaller, so its thresholds scale with
+    the largest class (ours): many >= 40% of its shapes, few < 15% (``longtail=60:4`` on the default
+    profile: 2 many, 3 medium, 7 few classes).
     """
     values = [v for v in counts.values() if v > 0]
     if not values or min(values) == max(values):
@@ -220,9 +233,9 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
     known = source >= 0
     if bool(known.any()):
         metrics.update(instance_accuracy(sim[known], source[known], ks=(1, 10)))
-    # long tail: mAP per many / medium / few group of classes (by training sketches)
+    # long tail: mAP per many / medium / few group of classes (by shapes per class)
     groups = None
-    counts = train_sketch_counts(manifest)
+    counts = shape_counts(manifest)
     thresholds = group_thresholds(manifest, counts)
     if thresholds is not None:
         ap = per_query_metrics(sim, sketches.labels, gallery.labels, ties=ties)["AP"]  # type: ignore[arg-type]
