@@ -1,12 +1,17 @@
 """Precision-recall curves, raw and interpolated, from the ranks of the relevant items.
 
-Two curves, both averaged over queries:
+Three curves, each averaged over queries; every plot says which one it shows:
 
-* **interpolated** (what SHREC papers plot): for each query, the interpolated precision at recall r is
+* **interpolated** (ours, the TREC rule): for each query, the interpolated precision at recall r is
   the best precision reached at any recall >= r, ``P_interp(r) = max_{k/C >= r} k / rank_k``; it is
   read at fixed recall levels and averaged over queries. Levels: ``"shrec"`` = 0.05, 0.10, ..., 1.00
-  (20 points, the SHREC'13/'14 scripts), ``"11pt"`` = 0.0, 0.1, ..., 1.0 (TREC 11-point), or any
-  increasing sequence in [0, 1].
+  (20 points, the SHREC'13/'14 levels), ``"11pt"`` = 0.0, 0.1, ..., 1.0 (TREC 11-point), or any
+  increasing sequence in [0, 1]. It never increases with recall.
+* **official SHREC** (:func:`shrec_official_pr`, the sketch-track toolkit's ``CalAvgPerf`` and
+  ``InterpolatePerf``, what SHREC'13/'14 papers plot): at recall r = j/20, each query's precision is read
+  *linearly between* the precisions at its relevant items floor(rC) and floor(rC) + 1 (clamped to 1..C),
+  and averaged over the queries whose class has C >= 2 and C >= 1/r items only. It is not monotone and
+  differs from ours by a few points; compare with published curves with this one.
 * **raw**: for every cut-off k = 1..N, the mean over queries of precision@k = hits/k and of
   recall@k = hits/C. Plotting raw recall against raw precision gives the un-interpolated curve.
 """
@@ -30,6 +35,7 @@ __all__ = [
     "interpolated_precision",
     "pr_curve_from_ranks",
     "precision_recall_curve",
+    "shrec_official_pr",
 ]
 
 #: Recall levels of the SHREC sketch-track scripts: 0.05, 0.10, ..., 1.00.
@@ -128,3 +134,30 @@ def precision_recall_curve(
     :mod:`sbsr_lab.retrieval.ranking`.
     """
     return pr_curve_from_ranks(rank_relevant(similarity, query_labels, gallery_labels, chunk_size, ties=ties), levels)
+
+
+def shrec_official_pr(rr: RelevantRanks, samples: int = 20, cutoff: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """The official SHREC sketch-track precision-recall curve (module docstring): ``(recall (samples,),
+    precision (samples,))`` at recall j / ``samples``, j = 1..samples.
+
+    Per query, ``P[k] = k / rank_k`` for its k-th relevant item; at recall r the value is
+    ``P[x1] (1 - dx) + P[x2] dx`` with ``x = r C``, ``x1 = floor(x)``, ``x2 = x1 + 1``, ``dx = x - x1``,
+    both clamped to 1..C; queries with ``C < cutoff`` or ``C < samples / j`` are left out of level j (0
+    when none is left), as ``CalAvgPerf`` does.
+    """
+    precision = (rr.hits.double() / rr.ranks.double()).cpu().numpy()   # (T,) P[k] of each entry
+    start = rr.offsets[:-1].cpu().numpy()                                 # (Q,) flat index of P[1]
+    c = rr.counts.cpu().numpy().astype(np.float64)                        # (Q,)
+    out = np.zeros(samples)
+    for j in range(1, samples + 1):
+        valid = (c >= cutoff) & (c >= samples / j)
+        if not valid.any():
+            continue
+        x = j / samples * c[valid]
+        x1 = np.fix(x)
+        dx = x - x1
+        lo = np.clip(x1, 1, c[valid]).astype(np.int64)
+        hi = np.clip(x1 + 1, 1, c[valid]).astype(np.int64)
+        base = start[valid]
+        out[j - 1] = float(np.mean(precision[base + lo - 1] * (1 - dx) + precision[base + hi - 1] * dx))
+    return np.arange(1, samples + 1) / samples, out

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from sbsr_lab.io import atomic_write_json
-from sbsr_lab.retrieval.curves import RecallLevels, pr_curve_from_ranks
+from sbsr_lab.retrieval.curves import RecallLevels, pr_curve_from_ranks, shrec_official_pr
 from sbsr_lab.retrieval.metrics import METRIC_NAMES, metrics_from_ranks, per_class_from_ranks, summarize
 from sbsr_lab.retrieval.ranking import (
     ArrayLike,
@@ -135,6 +135,7 @@ def evaluate_similarity(
         "metrics": summarize(per_query),
         "per_class": per_class_from_ranks(rr, per_query, class_names),
         "pr": pr_curve_from_ranks(rr, levels).to_dict(),
+        "pr_shrec_official": dict(zip(("recall_levels", "precision"), (a.tolist() for a in shrec_official_pr(rr)))),
         "num_queries": rr.num_queries,
         "num_gallery": rr.num_gallery,
         "num_classes": len(set(rr.query_codes.tolist())),

@@ -55,8 +55,10 @@ def show_ranked_list(
     return fig
 
 
-def show_pr_curves(curves: PRCurve | Mapping[str, PRCurve], raw: bool = False, title: str = "Precision-recall") -> "go.Figure":
-    """Interpolated PR curves (markers at the recall levels); ``raw=True`` adds the raw curves dotted."""
+def show_pr_curves(curves: PRCurve | Mapping[str, PRCurve], raw: bool = False,
+                   title: str = "Precision-recall (ours: best precision at recall >= r)") -> "go.Figure":
+    """Interpolated PR curves (markers at the recall levels; our TREC-style curve, not the SHREC toolkit's:
+    :func:`sbsr_lab.retrieval.curves.shrec_official_pr`); ``raw=True`` adds the raw curves dotted."""
     import plotly.graph_objects as go
 
     named = {"": curves} if isinstance(curves, PRCurve) else dict(curves)

@@ -85,10 +85,16 @@ def write_report(path: str | Path, evaluations: dict[str, MethodEvaluation], man
     import plotly.graph_objects as go
 
     figs = []
-    pr = go.Figure([go.Scatter(x=ev.pr_recall, y=ev.pr_precision, mode="lines+markers", name=name)
+    pr = go.Figure([go.Scatter(x=ev.pr_recall, y=ev.pr_precision, mode="lines+markers", name=f"{name} (ours)")
                     for name, ev in evaluations.items()])
-    pr.update_layout(title="Precision-recall (test sketches vs the whole gallery)", xaxis_title="recall",
-                     yaxis_title="precision", yaxis_range=[0, 1.02], height=420)
+    for name, ev in evaluations.items():  # the SHREC toolkit's curve beside ours, dashed
+        official = getattr(ev, "pr_official", None)
+        if official:
+            pr.add_trace(go.Scatter(x=official["recall_levels"], y=official["precision"], mode="lines",
+                                    line_dash="dash", name=f"{name} (SHREC toolkit)"))
+    pr.update_layout(title="Precision-recall, test sketches vs the whole gallery: ours = best precision at recall "
+                           "&gt;= r; SHREC toolkit = CalAvgPerf/InterpolatePerf (what SHREC papers plot)",
+                     xaxis_title="recall", yaxis_title="precision", yaxis_range=[0, 1.02], height=460)
     figs.append(pr)
     unc = [(name, ev) for name, ev in evaluations.items() if ev.sigma is not None]
     for name, ev in unc:

@@ -118,6 +118,7 @@ class MethodEvaluation:
     query_embeddings: Tensor | None = None   # (Q, d) the sketches' unit embeddings
     view_embeddings: Tensor | None = None    # (G, V, d) float16, each gallery view embedded alone (best_view.py)
     flag: dict[str, Any] | None = None       # at chance or collapsed (collapse.py): never ranked
+    pr_official: dict[str, list[float]] | None = None  # the SHREC toolkit's curve (curves.shrec_official_pr)
 
 
 def sigma_noise_spearman(sigma: Tensor, noise: Tensor, labels: Tensor) -> tuple[float, float]:
@@ -257,5 +258,6 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
         per_style=metrics_per_style(sim, sketches.labels, gallery.labels, [r.style for r in sketches.records]),
         query_embeddings=zq, view_embeddings=views,
         flag=collapse_flag(sim, sketches.labels, gallery.labels, metrics["NN"]),
+        pr_official=report["pr_shrec_official"],
     )
 

@@ -186,3 +186,36 @@ def test_clear_errors(args, message):
 def test_bad_chunk_size_is_rejected():
     with pytest.raises(RetrievalError, match="chunk_size"):
         retrieval_metrics(np.zeros((2, 2)), [0, 1], [0, 1], chunk_size=0)
+
+
+def _calavgperf_by_hand(sim, ql, g, samples=20, cutoff=2):
+    """The SHREC toolkit's CalAvgPerf / InterpolatePerf, walked query by query as the MATLAB code does
+    (ranking by the official rule: descending score, ties by gallery index)."""
+    total, valid = np.zeros(samples), np.zeros(samples)
+    for i in range(len(ql)):
+        order = np.argsort(-sim[i], kind="stable")
+        rel = g[order] == ql[i]
+        c = int(rel.sum())
+        p_points = np.cumsum(rel)[rel] / (np.nonzero(rel)[0] + 1)  # precision at each relevant item
+        for j in range(1, samples + 1):
+            if c < cutoff or c < samples / j:
+                continue
+            xx = j / samples * c
+            x1 = np.fix(xx)
+            x2, dx = x1 + 1, xx - x1
+            x1, x2 = min(max(x1, 1), c), min(max(x2, 1), c)
+            total[j - 1] += p_points[int(x1) - 1] * (1 - dx) + p_points[int(x2) - 1] * dx
+            valid[j - 1] += 1
+    return np.where(valid > 0, total / np.maximum(valid, 1), 0.0)
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_official_shrec_pr_curve_matches_the_toolkit_loop(tied):
+    from sbsr_lab.retrieval.curves import shrec_official_pr
+
+    sim, ql, g = _problem(11, q=30, n=80, k=5, tied=tied, dtype=np.float64)
+    recall, precision = shrec_official_pr(rank_relevant(sim, ql, g, ties="index"))
+    np.testing.assert_allclose(recall, np.arange(1, 21) / 20)
+    np.testing.assert_allclose(precision, _calavgperf_by_hand(sim, ql, g), atol=1e-12)
+    ours = precision_recall_curve(sim, ql, g, ties="index").precision
+    assert not np.allclose(ours, precision)  # two different curves, each named where it is plotted
