@@ -1,8 +1,9 @@
 """The six SHREC sketch-track metrics, vectorised, on any device.
 
 Definitions (BLUEPRINT "Evaluation"; must match the SHREC scripts exactly). For each query the
-gallery is ranked by similarity, descending, ties broken by gallery index. C is the number of gallery
-items of the query's class and N the gallery size.
+gallery is ranked by similarity, descending; tied scores in a seeded random order by default, by gallery
+index with ``ties="index"`` (the official rule; :mod:`sbsr_lab.retrieval.ranking` says why). C is the
+number of gallery items of the query's class and N the gallery size.
 
 * **NN**  -- relevance of rank 1.
 * **FT**  -- first tier: (# relevant in the top C) / C.
@@ -10,7 +11,9 @@ items of the query's class and N the gallery size.
 * **E**   -- F-measure of the top 32: P = hits/32, R = hits/C, E = 2PR/(P+R), 0 when P = R = 0.
   (P keeps the denominator 32 even when N < 32, as in the SHREC scripts.)
 * **DCG** -- (G_1 + sum_{i>=2} G_i / log2 i) / (1 + sum_{j=2..C} 1 / log2 j), G_i the relevance at rank i.
-* **AP**  -- mean over the relevant items of the precision at their rank; **mAP** is its mean.
+* **AP**  -- mean over the relevant items of the precision at their rank; **mAP** is its mean: standard
+  (non-interpolated) average precision, as the Sketch3DToolkit evaluation computes it -- not the Bo Li
+  script's "averaged precision" (the mean of its interpolated PR curve).
 
 All are averaged over queries. Per query they are computed from the ranks of the C relevant items
 (:func:`sbsr_lab.retrieval.ranking.rank_relevant`; its reference ranking is a stable descending sort,
