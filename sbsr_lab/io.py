@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from PIL.Image import Image as PILImage
 
 __all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "save_png", "load_png",
-           "open_image", "MAX_IMAGE_PIXELS", "IMAGE_FORMATS", "check_output_path", "OutputPathError"]
+           "open_image", "MAX_IMAGE_PIXELS", "IMAGE_FORMATS", "check_output_path", "OutputPathError", "portable_path"]
 
 #: The only image formats sbsr_lab decodes (Pillow's ``formats=`` allow-list): no format handed to an outside
 #: program (Pillow gives EPS/PostScript to Ghostscript), no rarely used decoder.
@@ -31,6 +31,16 @@ IMAGE_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
 MAX_IMAGE_PIXELS = 4096 * 4096
 #: Images up to this many pixels (a 600 dpi A4 scan is 35 MP) are decoded, then shrunk to MAX_IMAGE_PIXELS.
 MAX_DECODE_PIXELS = 3 * MAX_IMAGE_PIXELS
+
+
+def portable_path(path: str | os.PathLike[str], keep: int = 2) -> str:
+    """A path as it may be written into a committed file: relative paths as they are, absolute ones cut to
+    their last ``keep`` parts (``/work/exp/cmp2/s0`` -> ``cmp2/s0``), so no machine's folders are recorded."""
+    p = Path(path)
+    if not p.is_absolute():
+        return p.as_posix()
+    parts = [x for x in p.parts if x != p.anchor][-keep:]
+    return Path(*parts).as_posix() if parts else "."
 
 
 def _disk_full(exc: BaseException) -> bool:

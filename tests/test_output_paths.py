@@ -56,3 +56,19 @@ def test_postscript_named_png_is_refused_and_no_program_starts(tmp_path, monkeyp
     with pytest.raises(SketchError, match="not one of the formats sbsr_lab reads"):
         open_image(eps)
     assert started == [] and "EPS" not in IMAGE_FORMATS and "PNG" in IMAGE_FORMATS
+
+
+def test_committed_results_and_the_bundle_hold_no_absolute_paths():
+    """Results JSON files and the bundle's descriptions must not carry the paths of the machine that made them."""
+    import re
+    from pathlib import Path
+
+    from sbsr_lab.io import portable_path
+
+    root = Path(__file__).resolve().parents[1]
+    files = list((root / "docs" / "results").glob("*.json")) + list((root / "sbsr_lab" / "assets" / "bundle").glob("*.json"))
+    assert files
+    for f in files:
+        assert not re.search(r'"/(work|tmp|home|root|Users)/', f.read_text()), f
+    assert portable_path("/work/exp/cmp2/s0") == "cmp2/s0" and portable_path("runs/a") == "runs/a"
+    assert portable_path("/a") == "a"

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from sbsr_lab.errors import CheckpointError
-from sbsr_lab.io import atomic_write_json, save_png
+from sbsr_lab.io import atomic_write_json, portable_path, save_png
 
 __all__ = ["BUNDLE_FORMAT", "default_bundle_path", "export_bundle", "read_bundle", "load_bundle_engine", "bundle_file",
            "bundle_calibration", "bundle_views"]
@@ -61,7 +61,7 @@ def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str
         kind = "sketch_unc" if engine.has_uncertainty else "sketch"
         half = _HalfState(net)
         save_checkpoint(tmp, f"{method}_sketch", half, {"model_kind": kind, "class_names": engine.class_names,
-                                                        "method": method, "run": str(run)})
+                                                        "method": method, "run": portable_path(run)})
         engine.index.thumbnails = [f"thumbs/{i}.png" for i in engine.index.ids]
         engine.index.save(tmp / f"{method}_gallery.safetensors")
         desc["methods"][method] = {"sketch": f"{method}_sketch", "gallery": f"{method}_gallery.safetensors",

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from sbsr_lab.errors import SbsrError
-from sbsr_lab.io import atomic_write_json
+from sbsr_lab.io import atomic_write_json, portable_path
 from sbsr_lab.retrieval.curves import PRCurve
 from sbsr_lab.retrieval.metrics import METRIC_NAMES
 
@@ -354,5 +354,10 @@ def load_summary(path: str | Path) -> dict[str, Any]:
 
 
 def write_summary(path: str | Path, summary: Mapping[str, Any]) -> None:
-    """Write ``summary`` as JSON, atomically (a temporary name, then ``os.replace``)."""
-    atomic_write_json(path, dict(summary), indent=1)
+    """Write ``summary`` as JSON, atomically (a temporary name, then ``os.replace``). The demo folders in
+    ``runs`` are written without the machine's absolute paths (:func:`sbsr_lab.io.portable_path`), so a
+    committed summary says which runs it holds and nothing of where they lay."""
+    doc = dict(summary)
+    if doc.get("runs"):
+        doc["runs"] = [portable_path(r) for r in doc["runs"]]
+    atomic_write_json(path, doc, indent=1)
