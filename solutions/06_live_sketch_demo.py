@@ -23,8 +23,11 @@
 # %%
 # %load_ext autoreload
 # %autoreload 2
+from pathlib import Path
+
 import numpy as np
 
+import sbsr_lab
 from sbsr_lab import checks
 from sbsr_lab.data.build import default_root, ensure_dataset
 from sbsr_lab.notebook import setup, show_source
@@ -207,6 +210,47 @@ else:
                              f"test sketches {flagged['test sketch']:.0%} (T = {cal.temperature:.2f})")
     fig.add_vline(x=cal.ood_threshold, line_dash="dash")
     fig.show()
+
+# %% [markdown]
+# ## How far to trust the percentage, on drawings made by people
+# A displayed probability is only worth showing if it means something: of the answers shown at 80%, about
+# 80% should be right. The **reliability diagram** below checks that for the model shipped with the course,
+# on drawings made by people, not by us: the real development set (Quick, Draw! doodles) when it is next to
+# the course (`../shared/realdata`), else our hand-made people-style set. Each point is a bin of answers: how
+# sure the model said it was (x) against how often it was right (y); on the dotted line they agree. When the
+# model is unsure (below 60%), the demo also names the runner-up. `benchmarks/real_drawings.py` measures the
+# same per source, style and class, and on real-looking pages (scans, pencil, frames, ...).
+
+# %%
+import torch
+
+from sbsr_lab.retrieval.calibration import expected_calibration_error, reliability_bins
+from sbsr_lab.retrieval.engine import load_engine
+from sbsr_lab.retrieval.sketch_files import SKETCH_SUFFIXES
+
+shipped = load_engine()                                  # the bundled UACTN, trained for people's drawings
+repo = Path(sbsr_lab.__file__).resolve().parents[1]      # the course's folder (a clone of the repository)
+candidates = [repo.parent / "shared" / "realdata" / "sketches", repo / "tests" / "data" / "people_sketches"]
+folder = next((c for c in candidates if c.is_dir()), None)  # or a folder of your own drawings, by class
+files = [] if folder is None else [(f, f.parent.name) for f in sorted(folder.glob("*/*"))
+                                   if f.suffix in SKETCH_SUFFIXES and f.parent.name in shipped.class_names][:80]
+probs, labels = [], []
+if not files:
+    print("no drawings by people next to the course: give `folder` a folder of class sub-folders of your own")
+for f, cls in files:
+    answer = shipped.query(f, k=1)
+    probs.append([answer.probabilities[c] for c in shipped.class_names])
+    labels.append(shipped.class_names.index(cls))
+probs, labels = torch.tensor(probs).reshape(-1, len(shipped.class_names)), torch.tensor(labels, dtype=torch.long)
+b = reliability_bins(probs, labels, n_bins=10)
+full = b["count"] > 0
+accuracy = float((probs.argmax(1) == labels).double().mean()) if files else float("nan")
+fig = px.scatter(x=b["confidence"][full], y=b["accuracy"][full], size=b["count"][full],
+                 labels={"x": "shown confidence (top probability)", "y": "share right"},
+                 title=f"{len(files)} drawings from {getattr(folder, 'name', '-')}: top-1 {accuracy:.2f}, "
+                       f"ECE {expected_calibration_error(probs, labels, 10):.3f}")
+fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="calibrated", line={"dash": "dot", "color": "grey"})
+fig.show()
 
 # %% [markdown]
 # ## Bad input gets a message, not a query
