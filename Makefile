@@ -2,7 +2,7 @@
 #   make demo   -> the main job on the embedded SynthShapes data (PROFILE=default; PROFILE=ci for a quick one)
 #   make test   -> the whole test suite, with every solution notebook run by nbval under the ci profile
 #   make book   -> the course website in build/book/ (solution notebooks executed under ci, docs, API reference)
-#   make bundle -> retrain the bundled model (sbsr_lab/assets/bundle) the way it was made (~50 min on 2 cores)
+#   make bundle -> retrain the bundled model (sbsr_lab/assets/bundle) the way it was made (~40 min on 2 cores)
 PYTHON ?= python3
 VENV   ?= .venv
 PROFILE ?= default
