@@ -74,6 +74,7 @@ WEB_DIR = Path(__file__).resolve().parent / "web"
 DEFAULT_BRUSH = 6.0           # pen width in px on a 360 px pad: the training line width (the notebook pad's unit)
 BRUSH_RANGE = (1.0, 24.0)
 MAX_K = 50
+NOT_A_SHAPE = "(not a shape)"  # the history's class of a drawing the model did not recognise (app.js shows it)
 HISTORY_LOCK_WAIT_S = 0.5  # longest a query waits for the history's write lock; then it is answered unsaved
 TOKEN_COOKIE = "sbsr_token"
 _NAME = re.compile(r"^[\w .@'-]{1,40}$", re.UNICODE)     # user names
@@ -281,10 +282,11 @@ class AppState:
         out = _result_json(result, model)
         out["server_ms"] = round(1e3 * (time.perf_counter() - t0), 1)
         if req.record and self.history is not None:
-            try:
+            try:  # one entry per drawing *and model*: switching the model keeps the other model's answer
                 out["entry"] = self.history.record_drawing(
-                    req.drawing, strokes, req.model, result.results, user=req.user,
-                    predicted_class=result.predicted_class, uncertainty=result.uncertainty, width=req.brush)
+                    f"{req.drawing}@{req.model}", strokes, req.model, result.results, user=req.user,
+                    predicted_class=NOT_A_SHAPE if result.is_ood else result.predicted_class,
+                    uncertainty=result.uncertainty, width=req.brush)
             except SbsrError as err:
                 log.error("history: %s", err)
                 out["history_error"] = "This query could not be saved in the history (the server log says why)."

@@ -94,7 +94,8 @@ def _api_query(server, strokes, model=None):
     import http.client
 
     conn = http.client.HTTPConnection(server.host, server.port, timeout=30)
-    conn.request("POST", "/api/query", body=json.dumps({"strokes": strokes, "model": model, "record": False}).encode())
+    conn.request("POST", "/api/query", body=json.dumps({"strokes": strokes, "model": model, "record": False}).encode(),
+                 headers={"Content-Type": "application/json"})
     out = json.loads(conn.getresponse().read())
     conn.close()
     return out

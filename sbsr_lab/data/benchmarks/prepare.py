@@ -297,7 +297,7 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
             shapes_skipped=sum(r[1] == "cached" for r in results), sketches_built=0, sketches_skipped=0,
             seconds=seconds, name=index.layout, manifest_path=part, sketches=0,
             views_per_shape=profile.views_per_shape(), styles=styles,
-            failed=[(sid, reason) for sid, status, reason in results if status == "failed"], dropped_classes=[],
+            failed=[(r[0], r[2]) for r in results if r[1] == "failed"], dropped_classes=[],
             validation=report)
 
     # -- manifest --------------------------------------------------------------------------------------

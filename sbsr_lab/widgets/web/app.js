@@ -7,12 +7,14 @@
   const SVG = "http://www.w3.org/2000/svg";
   const DEBOUNCE_MS = 150;        // after a stroke ends: a quick next stroke restarts the wait
   const PAD_REF = 360;            // the brush is in px on a 360 px pad (the notebook pad's unit)
+  const STATUS_EVERY_MS = 5000;   // once ready, the status is asked for this often (the badge says "offline")
+  const NOT_A_SHAPE = "(not a shape)";  // the history's class of a drawing the model did not recognise
 
   const app = {
     status: null, ready: false, model: null, models: [], k: 8,
     strokes: [], current: null, brush: 6, drawing: newDrawingId(),
     seq: 0, shownSeq: 0, inFlight: false, again: false, timer: null, lastResult: null,
-    sigmaMax: 0.1, replay: null, selected: null, mesh: null, yaw: 0.6, pitch: 0.35,
+    sigmaMax: 0.1, sigmaRecent: [], replay: null, selected: null, mesh: null, yaw: 0.6, pitch: 0.35,
   };
   window.sbsrApp = app;           // for tests and the curious
   app.article = article;
@@ -56,11 +58,13 @@
     let r;
     try { r = await api("/api/status"); } catch (e) { r = null; }
     if (!r || !r.ok) {
-      setStatus("error", r && r.data ? r.data.error : "The server does not answer.");
+      if (app.ready) setStatus("offline", "offline: the server does not answer");
+      else setStatus("error", r && r.data ? r.data.error : "The server does not answer.");
       setTimeout(pollStatus, 2000);
       return;
     }
     const st = r.data;
+    if (app.ready && st.state === "ready") setStatus("ready", "ready");  // back after being offline
     app.status = st;
     app.k = st.k;
     if (st.state === "loading") {
@@ -83,7 +87,9 @@
       if (app.strokes.length) scheduleQuery(0);
       refreshHistory();
     }
-    if (st.loading_more) setTimeout(pollStatus, 1000);  // the other methods are still loading
+    // the other methods are still loading: soon; else every few seconds, so that the badge says when the
+    // server stops answering (and "ready" again when it is back)
+    setTimeout(pollStatus, st.loading_more ? 1000 : STATUS_EVERY_MS);
   }
 
   function setStatus(kind, text) {
@@ -276,7 +282,7 @@
       `Looks like ${article(top)} ${top} (${pct(p)})${maybe}${sigma}.`);
     $("timing").textContent = `answered in ${Math.round(ms)} ms (server ${Math.round(res.server_ms)} ms, ${res.method})`;
     renderChart(res.probabilities, seq, unknown);
-    renderGauge(res.uncertainty, res.method, seq);
+    renderGauge(res.uncertainty, res.method, seq, false, unknown);
     renderResults(res, seq);
     app.shownSeq = seq;
   }
@@ -333,14 +339,21 @@
     return `M ${x0.toFixed(2)} ${y0.toFixed(2)} A ${r} ${r} 0 0 1 ${x1.toFixed(2)} ${y1.toFixed(2)}`;
   }
 
-  function renderGauge(sigma, method, seq, empty) {
+  // The gauge's scale follows the last few answers the model recognised (x1.25 of the largest σ among them
+  // and this one): one scribble's huge σ must not leave every later σ as an empty arc.
+  function gaugeScale(sigma, unknown) {
+    if (!unknown) app.sigmaRecent = app.sigmaRecent.concat([sigma]).slice(-5);
+    return Math.max(0.05, 1.25 * Math.max(sigma, ...app.sigmaRecent));
+  }
+
+  function renderGauge(sigma, method, seq, empty, unknown) {
     const svg = $("gauge-svg");
     svg.textContent = "";
     const cx = 110, cy = 110, r = 88;
     svg.appendChild(svgEl("path", { d: arc(cx, cy, r, 0, Math.PI), stroke: "#e3e8ef", "stroke-width": 18, fill: "none" }));
     let note = "";
     if (sigma != null) {
-      app.sigmaMax = Math.max(app.sigmaMax, 1.25 * sigma);
+      app.sigmaMax = gaugeScale(sigma, unknown);
       const f = Math.min(1, sigma / app.sigmaMax);
       svg.appendChild(svgEl("path", { d: arc(cx, cy, r, 0, Math.max(0.001, f * Math.PI)), stroke: "#e45756", "stroke-width": 18, fill: "none", class: "gauge-value" }));
       svg.appendChild(svgEl("text", { x: cx, y: cy - 10, "text-anchor": "middle", "font-size": 26, fill: "#1d2430", class: "gauge-number" }, "σ = " + sigma.toFixed(3)));
@@ -486,17 +499,20 @@
     list.textContent = "";
     if (!r.ok) { list.appendChild(el("li", {}, r.data.error || "The history could not be read.")); return; }
     if (!r.data.entries.length) list.appendChild(el("li", { class: "none" }, "No drawings yet: each drawing you make is kept here (one entry per drawing)."));
-    for (const e of r.data.entries) {
-      const li = el("li", { "data-id": e.id });
+    const count = r.data.entries.length;
+    r.data.entries.forEach((e, i) => {
+      const li = el("li", { "data-id": e.id, "data-class": e.predicted_class || "" });
       li.appendChild(miniature(e.strokes, e.brush));
       const when = e.created_at.replace("T", " ").slice(11, 19);
-      const guess = e.predicted_class ? `${article(e.predicted_class)} ${e.predicted_class}` : "?";
-      li.appendChild(el("span", {}, `#${e.id} ${when} · ${guess} · ${e.model} · ${e.queries} ${e.queries === 1 ? "query" : "queries"}`));
+      const guess = e.predicted_class === NOT_A_SHAPE ? "not a shape" :
+        e.predicted_class ? `${article(e.predicted_class)} ${e.predicted_class}` : "?";
+      // numbered 1, 2, 3... in the order this learner drew them (the database ids are shared by everyone)
+      li.appendChild(el("span", {}, `#${count - i} ${when} · ${guess} · ${e.model} · ${e.queries} ${e.queries === 1 ? "query" : "queries"}`));
       const b = el("button", { type: "button", class: "replay", "data-id": e.id }, "Replay");
       b.addEventListener("click", () => replay(e.id));
       li.appendChild(b);
       list.appendChild(li);
-    }
+    });
   }
 
   function miniature(strokes, brush) {
