@@ -85,8 +85,8 @@ def test_unexpected_errors_are_one_line_unless_debug(capsys, monkeypatch, tmp_pa
     monkeypatch.setattr(cli, "cmd_render", broken)
     parser = cli.build_parser
 
-    def patched():
-        p = parser()
+    def patched(with_stages=True):
+        p = parser(with_stages)
         p._subparsers._group_actions[0].choices["render"].set_defaults(func=broken)
         return p
 
@@ -115,8 +115,8 @@ def test_what_each_kind_of_error_prints(capsys, monkeypatch, tmp_path, exc, code
 
     parser = cli.build_parser
 
-    def patched():
-        p = parser()
+    def patched(with_stages=True):
+        p = parser(with_stages)
         p._subparsers._group_actions[0].choices["render"].set_defaults(func=boom)
         return p
 

@@ -284,7 +284,7 @@ class AppState:
         if req.record and self.history is not None:
             try:  # one entry per drawing *and model*: switching the model keeps the other model's answer
                 out["entry"] = self.history.record_drawing(
-                    f"{req.drawing}@{req.model}", strokes, req.model, result.results, user=req.user,
+                    _drawing_key(req.drawing, req.model), strokes, req.model, result.results, user=req.user,
                     predicted_class=NOT_A_SHAPE if result.is_ood else result.predicted_class,
                     uncertainty=result.uncertainty, width=req.brush)
             except SbsrError as err:
@@ -644,9 +644,20 @@ class MeshHandler(_Base):
         self.finish(json.dumps(mesh))
 
 
+def _drawing_key(drawing: str, model: str) -> str:
+    """The history's key of a drawing answered by ``model``: one entry per drawing *and* model, so that
+    switching the model keeps the other model's answer. Page ids cannot hold ``@`` (``_DRAWING``)."""
+    return f"{drawing}@{model}"
+
+
+def _page_drawing(key: str | None) -> str | None:
+    """The page's drawing id of a history key (:func:`_drawing_key`); keys without a model stay as they are."""
+    return key.rsplit("@", 1)[0] if key and "@" in key else key
+
+
 def _entry_json(e: Any) -> dict[str, Any]:
     return {"id": e.id, "user": e.user, "created_at": e.created_at, "model": e.model,
-            "predicted_class": e.predicted_class, "uncertainty": e.uncertainty, "drawing": e.drawing,
+            "predicted_class": e.predicted_class, "uncertainty": e.uncertainty, "drawing": _page_drawing(e.drawing),
             "brush": e.width if e.width is not None else DEFAULT_BRUSH, "queries": e.queries,
             "strokes": [[[round(float(x), 4), round(float(y), 4)] for x, y in s] for s in e.strokes],
             "results": [{"rank": i + 1, "id": sid, "score": sc} for i, (sid, sc) in enumerate(zip(e.top_ids, e.top_scores))]}

@@ -216,11 +216,15 @@ def test_two_classes_model_switch_replay_empty_export(server, page, tmp_path):
     assert "cfttsl" in page.locator("#timing").text_content()
     assert res["results"] == _api_query(server, page.evaluate("() => window.sbsrApp.strokes"), "cfttsl")["results"]
     page.screenshot(path=str(ARTIFACTS / "browser_app_cfttsl.png"), full_page=True)
-    # 3. history: one entry per drawing (the bottle, the house), however many stroke ends
-    page.wait_for_function("() => document.querySelectorAll('#history li[data-id]').length === 2", timeout=10_000)
+    # 3. history: one entry per drawing and model (the bottle; the house by UACTN and by CFTTSL: switching the
+    #    model keeps the other's answer), however many stroke ends; numbered per learner
+    page.wait_for_function("() => document.querySelectorAll('#history li[data-id]').length === 3", timeout=10_000)
     entries = json.loads(page.evaluate("async () => JSON.stringify(await (await fetch('/api/history?user=ada')).json())"))["entries"]
-    assert [e["predicted_class"] for e in entries] == ["house", "bottle"] and entries[0]["model"] == "cfttsl"
-    assert entries[0]["queries"] >= 2  # stroke ends + the model switch, kept in one entry
+    assert [(e["predicted_class"], e["model"]) for e in entries] == [("house", "cfttsl"), ("house", "uactn"), ("bottle", "uactn")]
+    assert entries[0]["queries"] >= 1 and entries[1]["queries"] >= 1  # each model's latest answer to the house
+    labels = page.locator("#history li[data-id] span").all_text_contents()
+    assert [label.split()[0] for label in labels] == ["#3", "#2", "#1"]
+    entries = [entries[0], entries[2]]  # the replay below takes the bottle
     # 4. replay the bottle with another pen and model selected now: strokes, pen, model and results as recorded
     page.click("#clear")
     page.select_option("#brush", "10")  # the current pen is not the recorded one
@@ -235,7 +239,7 @@ def test_two_classes_model_switch_replay_empty_export(server, page, tmp_path):
     assert page.locator("#model").input_value() == "uactn" and page.locator("#brush").input_value() == "6"
     assert [r["id"] for r in page.evaluate("() => window.sbsrApp.lastResult.results")] == [r["id"] for r in entries[1]["results"]]
     page.screenshot(path=str(ARTIFACTS / "browser_app_replay.png"), full_page=True)
-    assert len(json.loads(page.evaluate("async () => JSON.stringify(await (await fetch('/api/history?user=ada')).json())"))["entries"]) == 2
+    assert len(json.loads(page.evaluate("async () => JSON.stringify(await (await fetch('/api/history?user=ada')).json())"))["entries"]) == 3
     # 5. an empty canvas
     page.click("#clear")
     shown = _shown(page)
@@ -248,7 +252,7 @@ def test_two_classes_model_switch_replay_empty_export(server, page, tmp_path):
     path = tmp_path / "export.json"
     dl.value.save_as(path)
     doc = json.loads(path.read_text())
-    assert doc["user"] == "ada" and [e["predicted_class"] for e in doc["entries"]] == ["bottle", "house"]
+    assert doc["user"] == "ada" and [e["predicted_class"] for e in doc["entries"]] == ["bottle", "house", "house"]
     assert dl.value.suggested_filename == "sbsr_history_ada.json"
     page.watch.check()
 
@@ -357,3 +361,41 @@ def test_scribble_is_answered_not_a_shape(server, page):
             page.screenshot(path=str(ARTIFACTS / "browser_app_scribble.png"), full_page=True)
     assert flagged, "no scribble was answered 'not a shape'"
     page.watch.check()
+
+
+def test_gauge_history_and_status_after_a_scribble_and_a_stopped_server(browser, tmp_path):
+    """After a scribble (a huge σ, 'not a shape'), the next drawing's σ still shows on the gauge's scale; the
+    history lists the scribble as 'not a shape'; when the server stops, the badge says offline."""
+    from sbsr_lab.data.scribbles import make_scribble
+    from sbsr_lab.widgets.app import start_app
+
+    with start_app(history=str(tmp_path / "history.sqlite"), k=K) as app:
+        app.wait_ready(180)
+        ctx = browser.new_context(viewport={"width": 1200, "height": 900})
+        p = ctx.new_page()
+        watch = Watch(p, app.host)
+        p.goto(app.url)
+        p.wait_for_selector("#status.ready", timeout=60_000)
+        house = _sketch_of(app, "house")
+        _draw(p, house)
+        _wait_answer(p, 0)
+        arc_first = p.evaluate("() => document.querySelector('#gauge-svg .gauge-value').getTotalLength()")
+        mess = [np.asarray(s).round(4).tolist() for s in make_scribble("mess", np.random.default_rng(4))]
+        p.click("#clear")
+        seq = _seq(p)
+        _draw(p, [s for s in mess if len(s) > 1])
+        res = _wait_answer(p, seq)
+        p.click("#clear")
+        seq = _seq(p)
+        _draw(p, house)
+        _wait_answer(p, seq)
+        arc_again = p.evaluate("() => document.querySelector('#gauge-svg .gauge-value').getTotalLength()")
+        assert arc_again > 0.5 * arc_first, (arc_first, arc_again)  # not an empty arc after the scribble
+        if res.get("unknown"):
+            p.wait_for_function("() => Array.from(document.querySelectorAll('#history li span'))"
+                                ".some(s => s.textContent.includes('not a shape'))", timeout=10_000)
+        watch.check()
+    # the server is gone: within a few polls the badge says so
+    p.wait_for_selector("#status.offline", timeout=20_000)
+    assert "offline" in p.locator("#status").text_content()
+    ctx.close()

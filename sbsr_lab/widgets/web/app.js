@@ -503,7 +503,7 @@
     r.data.entries.forEach((e, i) => {
       const li = el("li", { "data-id": e.id, "data-class": e.predicted_class || "" });
       li.appendChild(miniature(e.strokes, e.brush));
-      const when = e.created_at.replace("T", " ").slice(11, 19);
+      const when = drawnAt(e);
       const guess = e.predicted_class === NOT_A_SHAPE ? "not a shape" :
         e.predicted_class ? `${article(e.predicted_class)} ${e.predicted_class}` : "?";
       // numbered 1, 2, 3... in the order this learner drew them (the database ids are shared by everyone)
@@ -514,6 +514,9 @@
       list.appendChild(li);
     });
   }
+
+  // entries are named by their time (the list numbers them per learner; database ids are everyone's)
+  function drawnAt(e) { return e.created_at.replace("T", " ").slice(11, 19); }
 
   function miniature(strokes, brush) {
     const c = el("canvas", { width: "88", height: "88" });
@@ -533,7 +536,7 @@
     if (!r.ok) { $("replay-note").textContent = r.data.error || "This drawing could not be read."; return; }
     const e = r.data;
     if (!app.models.some((m) => m.key === e.model)) {
-      $("replay-note").textContent = `Drawing #${e.id} was made with ${e.model}, which this server does not offer.`;
+      $("replay-note").textContent = `The drawing of ${drawnAt(e)} was made with ${e.model}, which this server does not offer.`;
       return;
     }
     clearTimeout(app.timer);
@@ -547,7 +550,7 @@
     $("model").value = e.model;
     $("pad-note").textContent = "";
     redraw();
-    $("replay-note").textContent = `Replaying drawing #${e.id}…`;
+    $("replay-note").textContent = `Replaying the drawing of ${drawnAt(e)}…`;
     scheduleQuery(0);
   }
 
@@ -558,8 +561,8 @@
     const note = $("replay-note");
     note.dataset.replayed = e.id;
     note.dataset.same = same ? "yes" : "no";
-    note.textContent = same ? `Replayed drawing #${e.id} (${e.model}, pen ${e.brush}): the same ${e.results.length} shapes and scores as recorded.`
-      : `Replayed drawing #${e.id}: the answer differs from the recorded one (the model changed since?).`;
+    note.textContent = same ? `Replayed the drawing of ${drawnAt(e)} (${e.model}, pen ${e.brush}): the same ${e.results.length} shapes and scores as recorded.`
+      : `Replayed the drawing of ${drawnAt(e)}: the answer differs from the recorded one (the model changed since?).`;
   }
 
   // -- start -----------------------------------------------------------------------------------------
