@@ -156,9 +156,10 @@ def _signature(strokes: list[np.ndarray]) -> np.ndarray:
     for y0, y1, i in spans:  # strokes whose vertical spans overlap (within a small gap) share a band
         if bands and y0 <= top + 0.03 * extent:
             bands[-1].append(i)
+            top = max(top, y1)
         else:
             bands.append([i])
-        top = max(top, y1) if len(bands[-1]) > 1 else y1
+            top = y1
     if len(bands) < 2:
         return marks
     lengths = np.array([stroke_length(s) for s in strokes])
