@@ -399,3 +399,22 @@ def test_gauge_history_and_status_after_a_scribble_and_a_stopped_server(browser,
     p.wait_for_selector("#status.offline", timeout=20_000)
     assert "offline" in p.locator("#status").text_content()
     ctx.close()
+
+
+def test_a_projector_window_shows_the_pad_and_the_results_without_scrolling(server, browser):
+    """At 800 x 600 (a classroom projector) the pad and the first results are in the first screen (the results
+    were below the fold)."""
+    ctx = browser.new_context(viewport={"width": 800, "height": 600})
+    p = ctx.new_page()
+    watch = Watch(p, server.host)
+    p.goto(server.url)
+    p.wait_for_selector("#status.ready", timeout=60_000)
+    _draw(p, _sketch_of(server, "house"))
+    _wait_answer(p, 0)
+    pad = p.locator("#pad").bounding_box()
+    first = p.locator("#results .result").first.bounding_box()
+    assert pad["y"] + pad["height"] <= 600 and first["y"] + 0.5 * first["height"] <= 600, (pad, first)
+    assert p.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    p.screenshot(path=str(ARTIFACTS / "browser_app_projector.png"))
+    watch.check()
+    ctx.close()
