@@ -277,9 +277,12 @@ class QueryHistory:
 
     def record_drawing(self, drawing: str, strokes: Sequence[Any], model: str, results: Sequence[dict[str, Any]],
                        user: str | None = None, predicted_class: str | None = None,
-                       uncertainty: float | None = None, width: float | None = None) -> int:
+                       uncertainty: float | None = None, width: float | None = None,
+                       keep: int | None = None) -> int:
         """Store the latest query of drawing ``drawing`` of ``user``: the first call inserts a row, later
-        ones replace its strokes, width, model, results and time and add 1 to ``queries``. Returns the row id."""
+        ones replace its strokes, width, model, results and time and add 1 to ``queries``. Returns the row id.
+        ``keep``: at most this many rows per user; a new drawing past it deletes that user's oldest rows
+        (a rolling history: one client cannot fill the disk)."""
         row = (user or self.user, _now_iso(), strokes_to_json(strokes), model, predicted_class,
                None if uncertainty is None else float(uncertainty),
                json.dumps([str(r["id"]) for r in results]),
@@ -294,6 +297,9 @@ class QueryHistory:
                 "uncertainty = excluded.uncertainty, top_ids = excluded.top_ids, top_scores = excluded.top_scores, "
                 "width = excluded.width, queries = queries + 1", row)
             found = con.execute("SELECT id FROM queries WHERE user = ? AND drawing = ?", (row[0], row[8])).fetchone()
+            if keep is not None:
+                con.execute("DELETE FROM queries WHERE user = ? AND id NOT IN (SELECT id FROM queries WHERE user = ? "
+                            "ORDER BY id DESC LIMIT ?)", (row[0], row[0], int(keep)))
         return int(found[0])
 
     def clear(self, user: str | None = None) -> int:

@@ -75,6 +75,7 @@ DEFAULT_BRUSH = 6.0           # pen width in px on a 360 px pad: the training li
 BRUSH_RANGE = (1.0, 24.0)
 MAX_K = 50
 NOT_A_SHAPE = "(not a shape)"  # the history's class of a drawing the model did not recognise (app.js shows it)
+MAX_ENTRIES_PER_USER = 200  # a learner's rolling history: older drawings go (bounds disk use and the export)
 HISTORY_LOCK_WAIT_S = 0.5  # longest a query waits for the history's write lock; then it is answered unsaved
 TOKEN_COOKIE = "sbsr_token"
 _NAME = re.compile(r"^[\w .@'-]{1,40}$", re.UNICODE)     # user names
@@ -286,7 +287,7 @@ class AppState:
                 out["entry"] = self.history.record_drawing(
                     _drawing_key(req.drawing, req.model), strokes, req.model, result.results, user=req.user,
                     predicted_class=NOT_A_SHAPE if result.is_ood else result.predicted_class,
-                    uncertainty=result.uncertainty, width=req.brush)
+                    uncertainty=result.uncertainty, width=req.brush, keep=MAX_ENTRIES_PER_USER)
             except SbsrError as err:
                 log.error("history: %s", err)
                 out["history_error"] = "This query could not be saved in the history (the server log says why)."
@@ -685,7 +686,7 @@ class HistoryHandler(_Base):
             self.send_json({"user": user, "entries": [_entry_json(e) for e in entries]})
         elif what == "export":
             user = self._user()
-            entries = await loop.run_in_executor(None, lambda: db.recent(100_000, user=user))
+            entries = await loop.run_in_executor(None, lambda: db.recent(MAX_ENTRIES_PER_USER, user=user))
             doc = {"format": "sbsr_lab.history", "version": 1, "user": user,
                    "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                    "entries": [_entry_json(e) for e in reversed(entries)]}

@@ -138,3 +138,18 @@ def test_a_damaged_row_never_hides_the_rest_of_a_history(tmp_path):
     assert [e.id for e in db.recent(10, user="ada")] == [ids[2]]
     with pytest.raises(HistoryError, match="damaged"):
         db.get(ids[0])
+
+
+def test_a_rolling_history_keeps_each_learner_to_a_cap(tmp_path):
+    import numpy as np
+
+    from sbsr_lab.widgets.history import QueryHistory
+
+    db = QueryHistory(tmp_path / "h.sqlite", user="ada")
+    strokes = [np.array([[0.1, 0.1], [0.9, 0.9]], np.float32)]
+    db.record_drawing("other", strokes, "uactn", [{"id": "a", "score": 0.5}], user="ben", keep=5)
+    for i in range(12):
+        db.record_drawing(f"d{i}", strokes, "uactn", [{"id": "a", "score": 0.5}], user="ada", keep=5)
+    kept = db.recent(100, user="ada")
+    assert [e.drawing for e in kept] == [f"d{i}" for i in range(11, 6, -1)]  # the newest five
+    assert db.count("ben") == 1  # another learner's history is untouched
