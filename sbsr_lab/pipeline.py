@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from sbsr_lab.config import Profile, get_profile
 from sbsr_lab.data.build import build_synthshapes, default_root
 from sbsr_lab.data.manifest import load_manifest
@@ -113,6 +115,8 @@ def run_demo(profile: Profile | str = "default", data: str | Path | None = None,
         "per_style": {name: ev.per_style for name, ev in evaluations.items() if ev.per_style},  # top-1 / mAP per drawing style
         "flags": {name: ev.flag for name, ev in evaluations.items() if ev.flag and ev.flag["flagged"]},  # never ranked
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
+        "torch_threads": torch.get_num_threads(),  # one thread count per table: compare_methods checks it
+        "ties": "shuffle",  # how tied scores were ordered (retrieval/ranking.py)
     }
     if (out / "ssl-pretrain" / "best.json").exists() and {"ssl", "ssltkd"} & set(chosen):
         results["linear_probe"] = {"ssl-pretrain": ssl_linear_probe(out / "ssl-pretrain", data)}

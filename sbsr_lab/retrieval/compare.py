@@ -165,6 +165,11 @@ def summarise_demos(paths: Sequence[str | Path], pr: bool = True, data: str | Pa
     if len(profiles) > 1:
         raise SbsrError(f"These demos ran different profiles ({', '.join(profiles)}): "
                         f"{', '.join(str(f) for f in folders)}; compare demos of one profile.")
+    threads = {f: r.get("torch_threads") for f, r in runs}
+    if len(set(threads.values())) > 1:  # one thread count per table: 1 and 2 threads alone move mAP by ~0.02
+        shown = ", ".join(f"{f} ({'unknown' if n is None else n})" for f, n in threads.items())
+        raise SbsrError(f"These demos ran with different torch thread counts: {shown}. One table takes one thread "
+                        "count: run them again with the same OMP_NUM_THREADS.")
     names: list[str] = []
     for _, results in runs:
         names += [m for m in results["methods"] if m not in names]
@@ -201,6 +206,7 @@ def summarise_demos(paths: Sequence[str | Path], pr: bool = True, data: str | Pa
         methods[name] = entry
     summary: dict[str, Any] = {
         "version": SCHEMA_VERSION, "profile": profiles[0], "runs": [str(f) for f in folders],
+        "torch_threads": next(iter(threads.values())),
         "seeds": [_seed_of(f, r) for f, r in runs], "methods": methods,
     }
     probes = [r.get("linear_probe", {}).get("ssl-pretrain") for _, r in runs]

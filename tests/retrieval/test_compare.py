@@ -113,6 +113,16 @@ def test_bad_folders_get_clear_errors(tmp_path, two_demos):
     (other / "results.json").write_text(json.dumps({"profile": "ci", "methods": {"joint": _metrics(0.3)}}))
     with pytest.raises(SbsrError, match="different profiles"):
         summarise_demos([two_demos[0], other], pr=False)
+    # one thread count per table: demos run with 1 and 2 torch threads are refused
+    for demo, n in zip(two_demos, (1, 2)):
+        doc = json.loads((demo / "results.json").read_text())
+        (demo / "results.json").write_text(json.dumps({**doc, "torch_threads": n}))
+    with pytest.raises(SbsrError, match="different torch thread counts"):
+        summarise_demos(list(two_demos), pr=False)
+    for demo in two_demos:
+        doc = json.loads((demo / "results.json").read_text())
+        (demo / "results.json").write_text(json.dumps({**doc, "torch_threads": 1}))
+    assert summarise_demos(list(two_demos), pr=False)["torch_threads"] == 1
     with pytest.raises(SbsrError, match="compare_methods.py"):
         load_summary(tmp_path / "missing.json")
 
