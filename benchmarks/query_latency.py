@@ -125,7 +125,7 @@ def _query_files(folder: Path, n: int) -> list[Path]:
     return paths
 
 
-def bench_cli(n_batch: int, repeats: int = 3) -> dict[str, float]:
+def bench_cli(n_batch: int, repeats: int = 5) -> dict[str, float]:
     """Wall seconds of `sbsr-lab query` processes: one sketch, ``n_batch`` sketches; ms per sketch in the batch."""
     import subprocess
     import sys

@@ -107,8 +107,6 @@ def _ground(strokes: list[np.ndarray]) -> np.ndarray:
 
 def _hatching(strokes: list[np.ndarray]) -> np.ndarray:
     """Groups of short parallel diagonal strokes (module docstring), as a boolean mask."""
-    from scipy.sparse.csgraph import connected_components
-
     marks = np.zeros(len(strokes), dtype=bool)
     lo, hi = _box(strokes)
     extent = float((hi - lo).max())
@@ -136,12 +134,29 @@ def _hatching(strokes: list[np.ndarray]) -> np.ndarray:
     across = np.abs(off[..., 0] * u[:, None, 1] - off[..., 1] * u[:, None, 0])
     short = np.minimum(lens[:, None], lens[None, :])
     near = (across <= 2.0 * short + 1e-9) & (along <= short + 1e-9)
-    n, comp = connected_components((dang <= 12.0) & near, directed=False)
-    for c in range(n):
-        members = comp == c
-        if members.sum() >= 4:
+    for members in _groups((dang <= 12.0) & near):
+        if len(members) >= 4:
             marks[idx[members]] = True
     return marks
+
+
+def _groups(adjacent: np.ndarray) -> list[list[int]]:
+    """Connected groups of a small symmetric boolean adjacency matrix ``(C, C)`` (a flood fill: the
+    candidates are a few dozen strokes, and scipy's graph module would cost a query 0.17 s to import)."""
+    seen = np.zeros(len(adjacent), dtype=bool)
+    out = []
+    for start in range(len(adjacent)):
+        if seen[start]:
+            continue
+        seen[start] = True
+        group, frontier = [start], [start]
+        while frontier:
+            nxt = np.nonzero(adjacent[frontier].any(axis=0) & ~seen)[0].tolist()
+            seen[nxt] = True
+            group += nxt
+            frontier = nxt
+        out.append(group)
+    return out
 
 
 def _signature(strokes: list[np.ndarray]) -> np.ndarray:
