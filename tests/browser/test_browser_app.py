@@ -296,14 +296,20 @@ def test_pen_touch_and_undo(server, browser):
     ctx.close()
 
 
-def test_narrow_window_keeps_everything_visible(server, browser):
-    ctx = browser.new_context(viewport={"width": 700, "height": 1000})
+def _house_in_a_window(server, browser, width: int, height: int):
+    """A page of ``width`` x ``height`` with a house drawn and answered: ``(context, page, watch)``."""
+    ctx = browser.new_context(viewport={"width": width, "height": height})
     p = ctx.new_page()
     watch = Watch(p, server.host)
     p.goto(server.url)
     p.wait_for_selector("#status.ready", timeout=60_000)
     _draw(p, _sketch_of(server, "house"))
     _wait_answer(p, 0)
+    return ctx, p, watch
+
+
+def test_narrow_window_keeps_everything_visible(server, browser):
+    ctx, p, watch = _house_in_a_window(server, browser, 700, 1000)
     overflow = p.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0  # no sideways scrolling: nothing clipped
     p.screenshot(path=str(ARTIFACTS / "browser_app_narrow.png"), full_page=True)
@@ -404,13 +410,7 @@ def test_gauge_history_and_status_after_a_scribble_and_a_stopped_server(browser,
 def test_a_projector_window_shows_the_pad_and_the_results_without_scrolling(server, browser):
     """At 800 x 600 (a classroom projector) the pad and the first results are in the first screen (the results
     were below the fold)."""
-    ctx = browser.new_context(viewport={"width": 800, "height": 600})
-    p = ctx.new_page()
-    watch = Watch(p, server.host)
-    p.goto(server.url)
-    p.wait_for_selector("#status.ready", timeout=60_000)
-    _draw(p, _sketch_of(server, "house"))
-    _wait_answer(p, 0)
+    ctx, p, watch = _house_in_a_window(server, browser, 800, 600)
     pad = p.locator("#pad").bounding_box()
     first = p.locator("#results .result").first.bounding_box()
     assert pad["y"] + pad["height"] <= 600 and first["y"] + 0.5 * first["height"] <= 600, (pad, first)
