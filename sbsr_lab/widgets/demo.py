@@ -289,9 +289,8 @@ class RetrievalDemo:
                           f"Answered in {self.last_timing['total_ms']:.0f} ms.")
             if record and self.history is not None and strokes is not None and self.source is None:
                 try:
-                    self.history.record_drawing(self.drawing, strokes, self.model_spec, result.results,
-                                                user=self.history_panel.user, predicted_class=result.predicted_class,
-                                                uncertainty=result.uncertainty, width=self.pad.mean_brush)
+                    self.history.record_answer(self.drawing, strokes, self.model_spec, result,
+                                               user=self.history_panel.user, width=self.pad.mean_brush)
                     self.history_panel.refresh()
                 except SbsrError as err:
                     self._message(f"(history not saved: {html.escape(str(err))})", error=True, append=True)

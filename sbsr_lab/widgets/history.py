@@ -82,6 +82,21 @@ _CSV_FIELDS = ["id", "user", "created_at", "model", "predicted_class", "uncertai
                "strokes"]
 
 
+#: The class recorded for a drawing the model did not recognise (the page and the widget show "not a shape").
+NOT_A_SHAPE = "(not a shape)"
+
+
+def drawing_key(drawing: str, model: str) -> str:
+    """The history's key of ``drawing`` answered by ``model``: one entry per drawing *and* model, so that
+    switching the model keeps the other model's answer. Drawing ids made by the front ends hold no ``@``."""
+    return f"{drawing}@{model}"
+
+
+def front_end_drawing(key: str | None) -> str | None:
+    """The front end's drawing id of a history key (:func:`drawing_key`); keys without a model stay as they are."""
+    return key.rsplit("@", 1)[0] if key and "@" in key else key
+
+
 class HistoryError(SbsrError, OSError):
     """A history database that cannot be opened, is newer than this sbsr_lab, or is corrupt."""
 
@@ -301,6 +316,15 @@ class QueryHistory:
                 con.execute("DELETE FROM queries WHERE user = ? AND id NOT IN (SELECT id FROM queries WHERE user = ? "
                             "ORDER BY id DESC LIMIT ?)", (row[0], row[0], int(keep)))
         return int(found[0])
+
+    def record_answer(self, drawing: str, strokes: Sequence[Any], model: str, result: Any, user: str | None = None,
+                      width: float | None = None, keep: int | None = None) -> int:
+        """Record a :class:`~sbsr_lab.retrieval.query.QueryResult` the way both front ends (the app and the
+        widget) do: one entry per drawing and model (:func:`drawing_key`), a drawing the model did not
+        recognise as :data:`NOT_A_SHAPE`. Returns the row id (:meth:`record_drawing`)."""
+        return self.record_drawing(drawing_key(drawing, model), strokes, model, result.results, user=user,
+                                   predicted_class=NOT_A_SHAPE if result.is_ood else result.predicted_class,
+                                   uncertainty=result.uncertainty, width=width, keep=keep)
 
     def clear(self, user: str | None = None) -> int:
         """Delete the rows of ``user`` (all rows when None); returns how many."""

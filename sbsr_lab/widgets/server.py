@@ -64,6 +64,7 @@ import tornado.netutil
 import tornado.web
 
 from sbsr_lab.errors import SbsrError
+from sbsr_lab.widgets.history import front_end_drawing
 from sbsr_lab.widgets.results import view_png
 
 __all__ = ["AppConfig", "AppState", "make_app", "serve", "is_loopback", "DEFAULT_BRUSH", "WEB_DIR"]
@@ -74,7 +75,6 @@ WEB_DIR = Path(__file__).resolve().parent / "web"
 DEFAULT_BRUSH = 6.0           # pen width in px on a 360 px pad: the training line width (the notebook pad's unit)
 BRUSH_RANGE = (1.0, 24.0)
 MAX_K = 50
-NOT_A_SHAPE = "(not a shape)"  # the history's class of a drawing the model did not recognise (app.js shows it)
 MAX_ENTRIES_PER_USER = 200  # a learner's rolling history: older drawings go (bounds disk use and the export)
 HISTORY_LOCK_WAIT_S = 0.5  # longest a query waits for the history's write lock; then it is answered unsaved
 TOKEN_COOKIE = "sbsr_token"
@@ -283,11 +283,9 @@ class AppState:
         out = _result_json(result, model)
         out["server_ms"] = round(1e3 * (time.perf_counter() - t0), 1)
         if req.record and self.history is not None:
-            try:  # one entry per drawing *and model*: switching the model keeps the other model's answer
-                out["entry"] = self.history.record_drawing(
-                    _drawing_key(req.drawing, req.model), strokes, req.model, result.results, user=req.user,
-                    predicted_class=NOT_A_SHAPE if result.is_ood else result.predicted_class,
-                    uncertainty=result.uncertainty, width=req.brush, keep=MAX_ENTRIES_PER_USER)
+            try:  # one entry per drawing and model, as the widget records (QueryHistory.record_answer)
+                out["entry"] = self.history.record_answer(req.drawing, strokes, req.model, result, user=req.user,
+                                                          width=req.brush, keep=MAX_ENTRIES_PER_USER)
             except SbsrError as err:
                 log.error("history: %s", err)
                 out["history_error"] = "This query could not be saved in the history (the server log says why)."
@@ -645,20 +643,9 @@ class MeshHandler(_Base):
         self.finish(json.dumps(mesh))
 
 
-def _drawing_key(drawing: str, model: str) -> str:
-    """The history's key of a drawing answered by ``model``: one entry per drawing *and* model, so that
-    switching the model keeps the other model's answer. Page ids cannot hold ``@`` (``_DRAWING``)."""
-    return f"{drawing}@{model}"
-
-
-def _page_drawing(key: str | None) -> str | None:
-    """The page's drawing id of a history key (:func:`_drawing_key`); keys without a model stay as they are."""
-    return key.rsplit("@", 1)[0] if key and "@" in key else key
-
-
 def _entry_json(e: Any) -> dict[str, Any]:
     return {"id": e.id, "user": e.user, "created_at": e.created_at, "model": e.model,
-            "predicted_class": e.predicted_class, "uncertainty": e.uncertainty, "drawing": _page_drawing(e.drawing),
+            "predicted_class": e.predicted_class, "uncertainty": e.uncertainty, "drawing": front_end_drawing(e.drawing),
             "brush": e.width if e.width is not None else DEFAULT_BRUSH, "queries": e.queries,
             "strokes": [[[round(float(x), 4), round(float(y), 4)] for x, y in s] for s in e.strokes],
             "results": [{"rank": i + 1, "id": sid, "score": sc} for i, (sid, sc) in enumerate(zip(e.top_ids, e.top_scores))]}

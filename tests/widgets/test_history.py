@@ -153,3 +153,27 @@ def test_a_rolling_history_keeps_each_learner_to_a_cap(tmp_path):
     kept = db.recent(100, user="ada")
     assert [e.drawing for e in kept] == [f"d{i}" for i in range(11, 6, -1)]  # the newest five
     assert db.count("ben") == 1  # another learner's history is untouched
+
+
+def test_record_answer_keeps_one_entry_per_drawing_and_model_and_names_non_shapes(tmp_path):
+    """The one recording both front ends use: a model switch keeps both answers; a drawing the model did not
+    recognise is stored as NOT_A_SHAPE; the front end gets its drawing id back."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from sbsr_lab.widgets.history import NOT_A_SHAPE, QueryHistory, front_end_drawing
+
+    db = QueryHistory(tmp_path / "h.sqlite", user="ada")
+    strokes = [np.array([[0.1, 0.1], [0.9, 0.9]], np.float32)]
+
+    def answer(cls, ood=False):
+        return SimpleNamespace(results=[{"id": "a", "score": 0.5}], is_ood=ood, predicted_class=cls, uncertainty=0.1)
+
+    db.record_answer("d1", strokes, "uactn", answer("chair"), user="ada")
+    db.record_answer("d1", strokes, "uactn", answer("table"), user="ada")  # the same drawing, a later stroke
+    db.record_answer("d1", strokes, "cfttsl", answer("chair"), user="ada")  # the model switched
+    db.record_answer("d2", strokes, "uactn", answer("tree", ood=True), user="ada")
+    got = [(front_end_drawing(e.drawing), e.model, e.predicted_class, e.queries) for e in db.recent(10, user="ada")]
+    assert got == [("d2", "uactn", NOT_A_SHAPE, 1), ("d1", "cfttsl", "chair", 1), ("d1", "uactn", "table", 2)]
+    assert front_end_drawing("plain") == "plain" and front_end_drawing(None) is None

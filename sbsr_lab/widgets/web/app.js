@@ -8,7 +8,7 @@
   const DEBOUNCE_MS = 150;        // after a stroke ends: a quick next stroke restarts the wait
   const PAD_REF = 360;            // the brush is in px on a 360 px pad (the notebook pad's unit)
   const STATUS_EVERY_MS = 5000;   // once ready, the status is asked for this often (the badge says "offline")
-  const NOT_A_SHAPE = "(not a shape)";  // the history's class of a drawing the model did not recognise
+  const NOT_A_SHAPE = "(not a shape)";  // history.NOT_A_SHAPE: the class stored for a drawing not recognised
 
   const app = {
     status: null, ready: false, model: null, models: [], k: 8,
