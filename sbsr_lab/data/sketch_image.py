@@ -85,7 +85,7 @@ def frame_strokes(strokes: Sequence[Any], size: int, width: float | None = None,
 def frame_drawing(strokes: Sequence[Any], size: int, width: float | None = None,
                   widths: Sequence[float] | None = None) -> np.ndarray:
     """A person's drawing as strokes -> ``(size, size)`` float32, ink = 1: :func:`frame_strokes` after
-    the marks that are not the object (a frame, a ground line, hatching) are taken out
+    the marks that are not the object (a frame, a ground line, hatching, a signature) are taken out
     (:func:`sbsr_lab.data.page_marks.remove_page_marks`). Every query path frames strokes with this."""
     kept, kept_widths = remove_page_marks(check_strokes(strokes), widths)
     return frame_strokes(kept, size, width=width, widths=kept_widths)
@@ -366,7 +366,7 @@ def sketch_to_strokes(image: "PILImage.Image | np.ndarray", source: str = "the s
     k = int(np.ceil(side / _WORK_SIDE))
     work = _pool_max(square, k)
     strokes = trace_strokes(work.astype(np.float32), min_length_px=max(3, int(round(pen / k))))
-    strokes, _ = remove_page_marks(strokes) if len(strokes) > 1 else (strokes, None)
+    strokes, _ = remove_page_marks(strokes)  # a frame, a ground line, hatching, a signature
     if not strokes:  # only dots: keep their centres as dots
         from scipy.ndimage import center_of_mass, label
 
