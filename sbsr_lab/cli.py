@@ -230,7 +230,7 @@ def cmd_query(args: argparse.Namespace) -> int:
             if engine is None:
                 from sbsr_lab.retrieval.engine import load_engine
 
-                engine = load_engine(args.model, args.data, args.bundle)  # once for every sketch
+                engine = load_engine(args.model, args.data, args.bundle, gallery=args.gallery)  # once for every sketch
             result = engine.query(sketch, k=args.k)
         except SketchError as err:
             if len(paths) == 1:
@@ -270,7 +270,11 @@ def cmd_score_sketches(args: argparse.Namespace) -> int:
     unknown = [s for s in suffixes if s.lower() not in SKETCH_SUFFIXES]
     if unknown:
         raise SbsrError(f"--only {', '.join(unknown)}: not a sketch format; use some of {', '.join(SKETCH_SUFFIXES)}.")
-    engine = load_engine(args.model, args.data, args.bundle)
+    engine = load_engine(args.model, args.data, args.bundle, gallery=args.gallery)
+    if args.gallery is not None and not engine.index.classes:
+        raise SbsrError(f"--gallery {args.gallery}: its shapes have no labels (the meshes were not in class sub-folders), "
+                        "so top-1, P@10 and mAP cannot be scored against it. Fix: index a folder with one sub-folder "
+                        "per class, or score without --gallery.")
     class_folders(args.folder, engine.class_names, suffixes)  # the clear error for unknown class folders first
     report = score_sketch_folder(engine, args.folder, suffixes)
     if args.json:
@@ -280,13 +284,25 @@ def cmd_score_sketches(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_index(args: argparse.Namespace) -> int:
+    from sbsr_lab.retrieval.gallery import index_meshes
+
+    if args.workers is not None and not 0 <= args.workers <= 256:
+        raise SbsrError(f"--workers must be between 0 and 256, got {args.workers}.")
+    desc = index_meshes(args.folder, args.out, args.model, args.bundle, args.data, encoder=args.encoder,
+                        orient=args.orient, workers=args.workers or 0, progress=not args.quiet, overwrite=args.overwrite)
+    print(f"sbsr-lab index: gallery of {desc['count']} shapes written to {args.out}; query it with "
+          f"`sbsr-lab query SKETCH --gallery {args.out}`" + (f" ({len(desc['failed'])} mesh{'es' if len(desc['failed']) != 1 else ''} skipped)" if desc["failed"] else ""))
+    return 0
+
+
 def cmd_app(args: argparse.Namespace) -> int:
     import webbrowser
 
     from sbsr_lab.widgets.server import AppConfig, is_loopback, serve
 
     history: str | bool | None = False if args.no_history else args.history
-    config = AppConfig(model=args.model, bundle=args.bundle, data=args.data, k=args.k, history=history,
+    config = AppConfig(model=args.model, bundle=args.bundle, data=args.data, gallery=args.gallery, k=args.k, history=history,
                        host=args.host, port=args.port or 0, token=args.token, workers=args.workers)
 
     def on_listening(url: str, state) -> None:
@@ -331,6 +347,7 @@ def _add_app_arguments(app: argparse.ArgumentParser) -> None:
     app.add_argument("--model", help="model spec as for `query` (default: the bundled UACTN)")
     app.add_argument("--bundle", help="bundle folder (default: the one in the package)")
     app.add_argument("--data", help="dataset a run folder's gallery is embedded from")
+    app.add_argument("--gallery", help="a gallery folder made by `sbsr-lab index` (your own meshes) to search instead")
     app.add_argument("--k", type=int, default=8, help="shapes shown (default 8)")
     app.add_argument("--history", help="query history file (default: query_history.sqlite in the user's data folder)")
     app.add_argument("--no-history", action="store_true", help="keep no history")
@@ -440,10 +457,28 @@ def build_parser(with_stages: bool = True) -> argparse.ArgumentParser:
     query.add_argument("--model", help="run folder, bundle folder, METHOD or bundle:METHOD (default: the bundled UACTN)")
     query.add_argument("--bundle", help="bundle folder for METHOD names (default: the one in the package)")
     query.add_argument("--data", help="dataset of a run folder (default: the one it was trained on)")
+    query.add_argument("--gallery", help="a gallery folder made by `sbsr-lab index` (your own meshes) to search instead")
     query.add_argument("--json", action="store_true",
                        help="print one JSON object per line and sketch: path, predicted_class, label, probabilities, "
                             "uncertainty, ood, results")
     query.set_defaults(func=cmd_query)
+
+    index = sub.add_parser("index", help="turn a folder of your own meshes into a gallery to search by drawing")
+    index.add_argument("folder", help="folder of meshes (.obj .off .ply .stl .glb .gltf): in one sub-folder per class "
+                                      "(the labels) or loose (unlabelled)")
+    index.add_argument("--out", required=True, help="the gallery folder to write (new, or one `index` made)")
+    index.add_argument("--model", help="model spec as for `query` (default: the bundled UACTN)")
+    index.add_argument("--bundle", help="bundle folder for METHOD names (default: the one in the package)")
+    index.add_argument("--data", help="dataset of a run folder (default: the one it was trained on)")
+    index.add_argument("--workers", type=int, help="worker processes (default 0: in this process)")
+    index.add_argument("--encoder", default="drawn", choices=["drawn", "shaded"],
+                       help="drawn: the sketch network on drawings of each view (default, best on real meshes); "
+                            "shaded: the trained shape network on shaded views")
+    index.add_argument("--orient", default="auto", choices=["auto", "file", "pca"],
+                       help="auto: stand each mesh up on the axis the model is surest of (default); file: keep its +Y; "
+                            "pca: upright PCA")
+    index.add_argument("--overwrite", action="store_true", help="replace a finished gallery in --out")
+    index.set_defaults(func=cmd_index)
 
     score = sub.add_parser("score-sketches", help="top-1, P@10 and mAP of a model on your own drawings "
                                                   "(a folder of class sub-folders)")
@@ -452,6 +487,7 @@ def build_parser(with_stages: bool = True) -> argparse.ArgumentParser:
     score.add_argument("--model", help="model spec as for `query` (default: the bundled UACTN)")
     score.add_argument("--bundle", help="bundle folder for METHOD names (default: the one in the package)")
     score.add_argument("--data", help="dataset of a run folder (default: the one it was trained on)")
+    score.add_argument("--gallery", help="a labelled gallery folder made by `sbsr-lab index` to score retrieval against")
     score.add_argument("--only", nargs="+", metavar="SUFFIX", help="score only these formats, e.g. --only .ndjson")
     score.add_argument("--json", action="store_true", help="print the whole report as one JSON object")
     score.set_defaults(func=cmd_score_sketches)

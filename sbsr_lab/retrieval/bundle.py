@@ -5,6 +5,7 @@ thumbnail per gallery shape and a ``bundle.json``::
 
     bundle.json                          {"format": "sbsr_lab.bundle", "version": 1, "methods": {...}, ...}
     <method>_sketch.safetensors / .json  sketch network (float16 weights) and its description
+    <method>_shape.safetensors / .json   optional: the multi-view shape network (float16; `sbsr-lab index --encoder shaded`)
     <method>_gallery.safetensors         GalleryIndex: shape embeddings, ids, classes (no pickle)
     thumbs/<shape id>.png                one 64 px view per gallery shape
     <method>_views.safetensors           optional: per-view embeddings (N, V, d) float16 (best_view.py)
@@ -28,7 +29,7 @@ from sbsr_lab.errors import CheckpointError
 from sbsr_lab.io import atomic_write_json, portable_path, save_png
 
 __all__ = ["BUNDLE_FORMAT", "default_bundle_path", "export_bundle", "read_bundle", "load_bundle_engine", "bundle_file",
-           "bundle_calibration", "bundle_views"]
+           "bundle_calibration", "bundle_views", "load_bundle_shape_net"]
 
 BUNDLE_FORMAT = "sbsr_lab.bundle"
 
@@ -62,11 +63,15 @@ def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str
         half = _HalfState(net)
         save_checkpoint(tmp, f"{method}_sketch", half, {"model_kind": kind, "class_names": engine.class_names,
                                                         "method": method, "run": portable_path(run)})
+        save_checkpoint(tmp, f"{method}_shape", _HalfState(nets.shape),
+                        {"model_kind": "mvcnn", "class_names": engine.class_names, "method": method,
+                         "run": portable_path(run), "pooling": profile.get("pooling", "mean")})
         engine.index.thumbnails = [f"thumbs/{i}.png" for i in engine.index.ids]
         engine.index.save(tmp / f"{method}_gallery.safetensors")
         desc["methods"][method] = {"sketch": f"{method}_sketch", "gallery": f"{method}_gallery.safetensors",
                                    "model_kind": kind, "backbone": profile["backbone"],
-                                   "embed_dim": profile["embed_dim"]}
+                                   "embed_dim": profile["embed_dim"], "shape": f"{method}_shape",
+                                   "pooling": profile.get("pooling", "mean")}
         if profile.get("head", "mlp") != "mlp":  # the authors' heads (variant=paper); absent = ours
             desc["methods"][method]["head"] = profile["head"]
         # per-view embeddings: which rendered view of each shape a sketch matches best (best_view.py)
@@ -187,6 +192,10 @@ def _check_desc(desc: Any, desc_path: Path) -> dict[str, Any]:
             raise bad(f"{where}.embed_dim", f"is {str(dim)[:20]}; it must be an integer {RANGES['embed_dim'].describe()}")
         if "head" in m and m["head"] not in CHOICES["head"]:  # optional: absent = "mlp"
             raise bad(f"{where}.head", f"is {str(m['head'])[:40]!r}, not one of {', '.join(CHOICES['head'])}")
+        if "shape" in m and not isinstance(m["shape"], str):  # optional: the multi-view shape network
+            raise bad(f"{where}.shape", "must name the shape network's files")
+        if m.get("pooling", "mean") not in CHOICES["pooling"]:
+            raise bad(f"{where}.pooling", f"is {str(m.get('pooling'))[:40]!r}, not one of {', '.join(CHOICES['pooling'])}")
         if "views" in m and not isinstance(m["views"], str):  # optional: per-view embeddings (best_view.py)
             raise bad(f"{where}.views", "must name the per-view embeddings file")
         if "calibration" in m:  # optional: temperature and OOD detector (absent in older bundles)
@@ -221,6 +230,13 @@ def read_bundle(path: str | Path | None = None) -> dict[str, Any]:
     for method, m in desc["methods"].items():
         bundle_file(path, m["sketch"] + ".json", f"{method} sketch network", desc_path)
         weights = bundle_file(path, m["sketch"] + ".safetensors", f"{method} sketch network", desc_path)
+        if m.get("shape") is not None:
+            bundle_file(path, m["shape"] + ".json", f"{method} shape network", desc_path)
+            shape_weights = bundle_file(path, m["shape"] + ".safetensors", f"{method} shape network", desc_path)
+            if shape_weights.is_file():
+                shapes = header_shapes(shape_weights)
+                check_head_shapes({n[len("model."):]: v for n, v in shapes.items() if n.startswith("model.")},
+                                  m["embed_dim"], k, f"{desc_path} ({method} shape network)")
         gallery = bundle_file(path, m["gallery"], f"{method} gallery", desc_path)
         # the weights' and the gallery's headers must agree with the JSON before any network is built
         if weights.is_file():
@@ -342,3 +358,29 @@ def bundle_calibration(method_desc: dict[str, Any], desc_path: Path):
     except ValueError as err:
         raise CheckpointError(f"{desc_path}: calibration: {err}. {_FIX}") from None
     return cal
+
+
+def load_bundle_shape_net(method: str = "uactn", path: str | Path | None = None) -> torch.nn.Module | None:
+    """The multi-view shape network of ``method`` in a bundle (eval mode, float32), checked like the sketch
+    network; ``None`` when the bundle has none (exported before shape networks were packed)."""
+    from sbsr_lab.models import create_model, model_name_for
+    from sbsr_lab.train.checkpoint import check_head_shapes, load_checkpoint, load_weights
+
+    desc = read_bundle(path)
+    root = Path(desc["root"])
+    desc_path = root / "bundle.json"
+    if method not in desc["methods"]:
+        raise CheckpointError(f"The bundle at {root} has no method {method!r}; it has {', '.join(desc['methods'])}.")
+    m = desc["methods"][method]
+    if m.get("shape") is None:
+        return None
+    shape = bundle_file(root, m["shape"], f"{method} shape network", desc_path)
+    state, _, meta = load_checkpoint(shape.parent, shape.name)
+    source = f"The bundle's {method} shape network ({shape}.safetensors)"
+    if meta.get("class_names") != desc["class_names"]:
+        raise CheckpointError(f"{source} was trained on other classes than {desc_path} lists. {_FIX}")
+    check_head_shapes(state, m["embed_dim"], len(desc["class_names"]), source)
+    net = create_model(model_name_for("mvcnn", m["backbone"]), len(desc["class_names"]), embed_dim=m["embed_dim"],
+                       head=m.get("head", "mlp"), pooling=m.get("pooling", "mean"))
+    load_weights(net, {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, source, _FIX)
+    return net.eval()

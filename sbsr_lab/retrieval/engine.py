@@ -27,7 +27,7 @@ from sbsr_lab.errors import CheckpointError
 from sbsr_lab.retrieval.bundle import default_bundle_path, load_bundle_engine, read_bundle
 from sbsr_lab.retrieval.query import QueryEngine, build_engine
 
-__all__ = ["ModelSpec", "load_engine", "bundle_methods"]
+__all__ = ["ModelSpec", "load_engine", "bundle_methods", "load_shape_net"]
 
 PathLike = str | os.PathLike[str]
 
@@ -110,22 +110,53 @@ class ModelSpec:
 
 
 def load_engine(spec: "str | os.PathLike[str] | ModelSpec | QueryEngine | None" = None, data: PathLike | None = None,
-                bundle: PathLike | None = None, device: str = "cpu") -> QueryEngine:
+                bundle: PathLike | None = None, device: str = "cpu", gallery: PathLike | None = None) -> QueryEngine:
     """A :class:`QueryEngine` from a model spec (module docstring); a ``QueryEngine`` is returned as is.
 
     ``data``: the dataset whose gallery a run folder's networks embed (default: the one it was trained on).
+    ``gallery``: a folder made by ``sbsr-lab index`` whose shapes answer instead (same model only:
+    :func:`~sbsr_lab.retrieval.gallery.attach_gallery`).
     Raises :class:`CheckpointError` with the fix when there is no such model.
     """
     if isinstance(spec, QueryEngine):
-        return spec
+        engine = spec
+    else:
+        ms = ModelSpec.parse(spec, bundle).resolved()
+        if ms.kind == "bundle":
+            engine = _bundle_engine(ms.method or "uactn", ms.bundle_path)
+        else:
+            from sbsr_lab.data.manifest import load_manifest
+            from sbsr_lab.train.runs import load_method
+
+            if gallery is not None and data is None:  # the gallery replaces the dataset's: no need to read it
+                from sbsr_lab.retrieval.gallery import read_gallery
+
+                read_gallery(gallery)  # its clear error before the (slow) dataset embedding
+            nets = load_method(ms.path, device=device)
+            engine = build_engine(nets, load_manifest(data or nets.data), device)
+    if gallery is not None:
+        from sbsr_lab.retrieval.gallery import attach_gallery
+
+        attach_gallery(engine, gallery)
+    return engine
+
+
+def load_shape_net(spec: "str | os.PathLike[str] | ModelSpec | QueryEngine | None" = None,
+                   bundle: PathLike | None = None, engine: QueryEngine | None = None) -> tuple[Any, dict[str, Any]]:
+    """``(the multi-view shape network, the profile dict)`` of a model spec: the run's shape network, or the
+    one packed in the bundle (``None`` when the bundle has none). A loaded engine passed as ``spec``
+    names its bundle method (the packaged bundle)."""
+    from sbsr_lab.retrieval.bundle import load_bundle_shape_net
+
+    if isinstance(spec, QueryEngine):
+        spec = f"bundle:{spec.method}"
     ms = ModelSpec.parse(spec, bundle).resolved()
     if ms.kind == "bundle":
-        return _bundle_engine(ms.method or "uactn", ms.bundle_path)
-    from sbsr_lab.data.manifest import load_manifest
+        return load_bundle_shape_net(ms.method or "uactn", ms.bundle_path), read_bundle(ms.bundle_path).get("profile", {})
     from sbsr_lab.train.runs import load_method
 
-    nets = load_method(ms.path, device=device)
-    return build_engine(nets, load_manifest(data or nets.data), device)
+    nets = load_method(ms.path)
+    return nets.shape.eval(), nets.profile
 
 
 def bundle_methods(bundle: PathLike | None = None) -> list[str]:

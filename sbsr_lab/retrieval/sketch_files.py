@@ -104,8 +104,8 @@ def score_sketch_folder(engine: "QueryEngine", folder: str | os.PathLike[str],
                         suffixes: Sequence[str] = SKETCH_SUFFIXES) -> dict[str, Any]:
     """Top-1, P@10 and mAP (module docstring) of ``engine`` on the class sub-folders of ``folder``.
 
-    Returns ``{"overall": {"n", "top1", "p10", "map", "not_a_shape"}, "per_class": [{"class", ...}],
-    "confusion": {true class: {predicted class: count}}, "skipped": [{"path", "error"}], "drawings": [...]}``.
+    Returns ``{"overall": {"n", "top1", "p10", "map", "n_retrieval", "class_accuracy", "not_a_shape"},
+    "gallery": {"shapes", "no_shapes_of"}, "per_class": [{"class", ...}], "confusion": {true class: {predicted class: count}}, "skipped": [{"path", "error"}], "drawings": [...]}``.
     Unreadable files are skipped (listed with their error), not fatal.
     """
     import torch
@@ -130,21 +130,29 @@ def score_sketch_folder(engine: "QueryEngine", folder: str | os.PathLike[str],
                              "p10": sum(r["class"] == cls for r in res.results) / k, "is_ood": res.is_ood})
     if not drawings:
         raise SketchError(f"{folder}: none of the sketch files could be read (first: {skipped[0]['error']}).")
-    sim = l2_normalize(torch.stack(zs).float()) @ l2_normalize(engine.index.embeddings.float()).T  # (Q, N)
-    for d, ap in zip(drawings, _per_query_ap(sim, truth, gallery_labels)):
-        d["ap"] = ap
+    # a drawing whose class has no shape in the gallery (your own collection may lack one) has nothing to
+    # retrieve: it is scored as a classification only, and counted apart ("no_shapes")
+    in_gallery = [cls in set(gallery_labels) for cls in truth]
+    for d, ok in zip(drawings, in_gallery):
+        d["in_gallery"] = ok
+    rows = [i for i, ok in enumerate(in_gallery) if ok]
+    if rows:
+        sim = l2_normalize(torch.stack([zs[i] for i in rows]).float()) @ l2_normalize(engine.index.embeddings.float()).T
+        for i, ap in zip(rows, _per_query_ap(sim, [truth[i] for i in rows], gallery_labels)):
+            drawings[i]["ap"] = ap
     per_class = []
     for cls in files:
-        rows = [d for d in drawings if d["class"] == cls]
-        if rows:
-            per_class.append({"class": cls, "n": len(rows), **_means(rows)})
+        mine = [d for d in drawings if d["class"] == cls]
+        if mine:
+            per_class.append({"class": cls, "n": len(mine), **_means(mine)})
     confusion: dict[str, dict[str, int]] = {}
     for cls in files:
         counts = Counter("not a shape" if d["is_ood"] else d["predicted_class"] for d in drawings if d["class"] == cls)
         if counts:
             confusion[cls] = dict(sorted(counts.items()))
+    no_shapes = sorted({d["class"] for d in drawings if not d["in_gallery"]})
     return {"folder": str(folder), "method": engine.method, "overall": {"n": len(drawings), **_means(drawings)},
-            "per_class": per_class, "confusion": confusion, "skipped": skipped, "drawings": drawings}
+            "gallery": {"shapes": len(engine.index), "no_shapes_of": no_shapes}, "per_class": per_class, "confusion": confusion, "skipped": skipped, "drawings": drawings}
 
 
 def _per_query_ap(sim: Any, truth: Sequence[str], gallery_labels: Sequence[str]) -> list[float]:
@@ -156,19 +164,34 @@ def _per_query_ap(sim: Any, truth: Sequence[str], gallery_labels: Sequence[str])
     return [float(v) for v in per_query["AP"].tolist()]
 
 
-def _means(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+def _means(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Means over drawings; retrieval (top-1 = the class of the first shape, P@10, mAP) only over those whose
+    class the gallery holds (``n_retrieval``; ``None`` when there is none), the predicted class over all."""
     n = len(rows)
-    return {"top1": sum(d["top1"] for d in rows) / n, "p10": sum(d["p10"] for d in rows) / n,
-            "map": sum(d.get("ap", 0.0) for d in rows) / n, "not_a_shape": sum(d["is_ood"] for d in rows)}
+    ret = [d for d in rows if d.get("in_gallery", True)]
+    m = len(ret)
+    return {"top1": sum(d["top1"] for d in ret) / m if m else None, "p10": sum(d["p10"] for d in ret) / m if m else None,
+            "map": sum(d.get("ap", 0.0) for d in ret) / m if m else None, "n_retrieval": m,
+            "class_accuracy": sum(d["predicted_class"] == d["class"] for d in rows) / n,
+            "not_a_shape": sum(d["is_ood"] for d in rows)}
 
 
 def format_folder_score(report: dict[str, Any]) -> str:
     """The per-class table (top-1, P@10, mAP, flagged) and the confusion table as text."""
     lines = [f"{report['folder']}: {report['overall']['n']} drawings, {len(report['per_class'])} classes "
-             f"({report['method']})", f"{'class':<14} {'n':>4} {'top-1':>6} {'P@10':>6} {'mAP':>6} {'not a shape':>12}"]
+             f"({report['method']})", f"{'class':<14} {'n':>4} {'top-1':>6} {'P@10':>6} {'mAP':>6} {'class':>6} "
+             f"{'not a shape':>12}"]
+
+    def cell(v: Any) -> str:
+        return f"{v:>6.3f}" if v is not None else f"{'-':>6}"
+
     for row in report["per_class"] + [{"class": "all", **report["overall"]}]:
-        lines.append(f"{row['class']:<14} {row['n']:>4} {row['top1']:>6.3f} {row['p10']:>6.3f} {row['map']:>6.3f} "
-                     f"{row['not_a_shape']:>12d}")
+        lines.append(f"{row['class']:<14} {row['n']:>4} {cell(row['top1'])} {cell(row['p10'])} {cell(row['map'])} "
+                     f"{cell(row['class_accuracy'])} {row['not_a_shape']:>12d}")
+    missing = report.get("gallery", {}).get("no_shapes_of") or []
+    if missing:
+        lines.append(f"(the gallery has no shapes of {', '.join(missing)}: those drawings are scored by their "
+                     "predicted class only, '-' for retrieval)")
     predicted = sorted({p for counts in report["confusion"].values() for p in counts})
     width = max([6] + [len(p) for p in predicted])
     lines += ["", "confusion (rows: the folder's class, columns: the predicted class)",

@@ -38,10 +38,10 @@ class ModelPicker:
     """
 
     def __init__(self, bundle: str | Path | None, on_pick: Callable[[ModelSpec], Any],
-                 data: str | Path | None = None) -> None:
+                 data: str | Path | None = None, gallery: str | Path | None = None) -> None:
         import ipywidgets as W
 
-        self.bundle, self.data, self.on_pick = bundle, data, on_pick
+        self.bundle, self.data, self.on_pick, self.gallery = bundle, data, on_pick, gallery
         self._engines: dict[ModelSpec, Any] = {}   # loaded engines: switching back is instant
         self._syncing = False
         self.dropdown = W.Dropdown(description="model", layout=W.Layout(width="300px"))
@@ -64,7 +64,8 @@ class ModelPicker:
         """The :class:`~sbsr_lab.retrieval.query.QueryEngine` of ``spec`` through
         :func:`~sbsr_lab.retrieval.engine.load_engine` (cached per spec)."""
         if spec not in self._engines:
-            self._engines[spec] = load_engine(spec, str(self.data) if self.data else None)
+            self._engines[spec] = load_engine(spec, str(self.data) if self.data else None,
+                                              gallery=str(self.gallery) if self.gallery else None)
         return self._engines[spec]
 
     def add_engine(self, engine: Any) -> ModelSpec:

@@ -94,6 +94,12 @@ def _mesh_arrays(source_key: tuple) -> tuple[np.ndarray, np.ndarray] | None:
         from sbsr_lab.data.meshes import load_mesh
 
         mesh = load_mesh(source["mesh"])
+        if source.get("up"):  # a gallery of your own meshes: stood up as it was indexed
+            from sbsr_lab.render.orient import AXES, stand_up, up_candidates
+
+            up = AXES.get(source["up"]) or dict(up_candidates(mesh)).get(source["up"])
+            if up is not None:
+                mesh = stand_up(mesh, up)
     elif "class" in source:
         from sbsr_lab.data.synthshapes import make_shape
 
@@ -115,6 +121,7 @@ class RetrievalDemo:
             UACTN, ``"cfttsl"``/``"bundle:cfttsl"``, a run folder, a bundle folder), or a ``QueryEngine``.
         bundle: bundle folder for method names (default: the packaged one).
         data: dataset folder whose test sketches the picker offers (default: the model's own dataset).
+        gallery: a folder made by ``sbsr-lab index`` (your own meshes): searched instead of the model's gallery.
         k: number of shapes shown.
         history: True (default file: :func:`~sbsr_lab.widgets.history.default_history_path`, under the
             user's data folder), False (no history), a path or a :class:`QueryHistory`.
@@ -130,7 +137,8 @@ class RetrievalDemo:
     def __init__(self, model: Any = None, bundle: str | Path | None = None, data: str | Path | None = None,
                  k: int = 8, history: bool | str | Path | QueryHistory = True, user: str | None = None,
                  debounce_s: float = 0.15, schedule: Callable[[Callable[[], None]], None] | None = None,
-                 pad_size: int = 360, auto_3d: bool = True, threads: int | None = 1) -> None:
+                 pad_size: int = 360, auto_3d: bool = True, threads: int | None = 1,
+                 gallery: str | Path | None = None) -> None:
         import ipywidgets as W
 
         self.k, self.data, self.auto_3d, self.threads = int(k), data, auto_3d, threads
@@ -157,7 +165,7 @@ class RetrievalDemo:
         self.status.add_class("sbsr-status")
         self.sketch_label = W.HTML()
         self.sketch_label.add_class("sbsr-sketch-source")
-        self.picker = ModelPicker(bundle, on_pick=self.set_model, data=data)
+        self.picker = ModelPicker(bundle, on_pick=self.set_model, data=data, gallery=gallery)
         self.answer = AnswerPanel()
         self.grid = ResultGrid(self.k, on_select=lambda r: self.select(r["id"]))
         self.view3d = MeshView(size=340)
@@ -488,11 +496,12 @@ def _dataset_candidates(spec: ModelSpec | None, bundle: str | Path | None) -> li
 
 
 def sketch_demo(model: Any = None, bundle: str | Path | None = None, data: str | Path | None = None, k: int = 8,
-                history: bool | str | Path = True, user: str | None = None, **kwargs: Any):
+                history: bool | str | Path = True, user: str | None = None, gallery: str | Path | None = None,
+                **kwargs: Any):
     """The live demo widget (a ``VBox``); see :class:`RetrievalDemo` for the arguments.
 
     The :class:`RetrievalDemo` object is reachable as ``widget.demo``.
     """
-    demo = RetrievalDemo(model, bundle=bundle, data=data, k=k, history=history, user=user, **kwargs)
+    demo = RetrievalDemo(model, bundle=bundle, data=data, k=k, history=history, user=user, gallery=gallery, **kwargs)
     demo.widget.demo = demo
     return demo.widget

@@ -103,6 +103,7 @@ class AppConfig:
             ``bundle:METHOD``, a bundle folder or a run folder.
         bundle: bundle folder for method names (default: the packaged one).
         data: dataset a run folder's gallery is embedded from (default: the one it was trained on).
+        gallery: a folder made by ``sbsr-lab index``: its shapes answer (only its model is served).
         k: shapes shown per query.
         history: the SQLite history file (default :func:`~sbsr_lab.widgets.history.default_history_path`);
             ``False``: keep no history.
@@ -116,6 +117,7 @@ class AppConfig:
     model: str | None = None
     bundle: str | None = None
     data: str | None = None
+    gallery: str | None = None
     k: int = 8
     history: str | os.PathLike[str] | bool | None = None
     host: str = "127.0.0.1"
@@ -197,8 +199,17 @@ class AppState:
             from sbsr_lab.retrieval.engine import ModelSpec
             from sbsr_lab.widgets.app import METHOD_LABELS
 
-            spec = ModelSpec.parse(self.config.model, self.config.bundle).resolved()
-            if spec.kind == "bundle":
+            model = self.config.model
+            if self.config.gallery is not None and model is None:  # the gallery's own method answers
+                from sbsr_lab.retrieval.gallery import read_gallery
+
+                model = f"bundle:{read_gallery(self.config.gallery)['method']}"
+            spec = ModelSpec.parse(model, self.config.bundle).resolved()
+            if spec.kind == "bundle" and self.config.gallery is not None:
+                first = spec.method or "uactn"
+                self.method_keys = [first]
+                loaders = [(first, f"bundle:{first}", METHOD_LABELS.get(first, first))]
+            elif spec.kind == "bundle":
                 from sbsr_lab.retrieval.engine import bundle_methods
 
                 others = [m for m in bundle_methods(spec.bundle_path) if m != spec.method]
@@ -241,7 +252,8 @@ class AppState:
     def _load_one(self, key: str, model_spec: str, label: str, spec: Any) -> None:
         from sbsr_lab.retrieval.engine import load_engine
 
-        engine = load_engine(model_spec, self.config.data, spec.bundle_path if spec.kind == "bundle" else None)
+        engine = load_engine(model_spec, self.config.data, spec.bundle_path if spec.kind == "bundle" else None,
+                             gallery=self.config.gallery)
         engine.sketch_net.eval()
         thumbs = dict(zip(engine.index.ids, engine.index.thumbnails))
         views = getattr(engine, "views", None)

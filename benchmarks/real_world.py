@@ -1,0 +1,58 @@
+"""SynthShapes -> the real world, one table: drawings -> class, drawings -> real meshes, real-mesh classification.
+
+    PYTHONPATH=. python benchmarks/real_world.py --sketches ../shared/realdata/sketches \\
+        --shapes ../shared/realdata/shapes --work build/real-world --json build/real-world.json
+    PYTHONPATH=. python benchmarks/real_world.py ... --methods uactn --settings drawn/auto drawn/file shaded/file
+
+For every method of the bundle (``--methods``) and shape-side setting (``--settings ENCODER/ORIENT``:
+encoder ``drawn`` or ``shaded``, orientation ``auto``, ``file`` or ``pca``), the meshes of ``--shapes``
+(class sub-folders) are indexed with ``sbsr-lab index`` (galleries kept under ``--work``, reused), and
+the drawings of ``--sketches`` are queried against them (:mod:`sbsr_lab.retrieval.real_world` has the
+definitions). Also prints, for comparison, the drawings against each method's own SynthShapes gallery.
+Run with ``OMP_NUM_THREADS=1`` and nothing else on the machine for the timings in the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from sbsr_lab.retrieval.engine import bundle_methods, load_engine
+from sbsr_lab.retrieval.real_world import SETTINGS, format_real_world, real_world_table
+from sbsr_lab.retrieval.sketch_files import score_sketch_folder
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sketches", required=True, help="drawings in class sub-folders")
+    ap.add_argument("--shapes", required=True, help="meshes in class sub-folders")
+    ap.add_argument("--work", default="build/real-world", help="where the galleries are kept (reused)")
+    ap.add_argument("--methods", nargs="+", help="bundle methods (default: all)")
+    ap.add_argument("--settings", nargs="+", default=list(SETTINGS), help="ENCODER/ORIENT (default: %(default)s)")
+    ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--json", help="write the table as JSON")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    table = real_world_table(args.sketches, args.shapes, args.work, args.methods, args.settings, workers=args.workers)
+    table["synthshapes_gallery"] = {}
+    for method in args.methods or bundle_methods():
+        overall = score_sketch_folder(load_engine(f"bundle:{method}"), args.sketches)["overall"]
+        table["synthshapes_gallery"][method] = {k: overall[k] for k in ("top1", "p10", "map", "class_accuracy")}
+    table["seconds"] = round(time.perf_counter() - t0, 1)
+    table["torch_threads"] = torch.get_num_threads()
+    print(format_real_world(table))
+    print("\nthe same drawings against each method's SynthShapes gallery:")
+    for method, m in table["synthshapes_gallery"].items():
+        print(f"  {method:<8} top-1 {m['top1']:.3f}  P@10 {m['p10']:.3f}  mAP {m['map']:.3f}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(table, indent=1))
+
+
+if __name__ == "__main__":
+    main()
