@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="keep the generated data in this folder")
     args = parser.parse_args()
     count = 8 if args.quick else args.meshes
-    profile = get_profile(args.profile)
+    profile = get_profile(args.profile, orient="file")  # the render rate alone (orient=auto adds the model's judgement)
     views = profile.views_per_shape()
     styles = "+".join(dict.fromkeys((profile.view_style, "depth")))
 

@@ -102,8 +102,14 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
     from sbsr_lab.data.benchmarks.prepare import prepare_benchmark
 
     profile = _profile(args)
+    orienter = None
+    if profile.orient == "auto":  # the packaged model judges which way is up (render/orient.py)
+        from sbsr_lab.retrieval.engine import load_engine
+        from sbsr_lab.retrieval.shape_encoder import DrawnViewEncoder
+
+        orienter = DrawnViewEncoder(load_engine(), orient="auto").orientation
     report = prepare_benchmark(args.name, args.root, profile, workers=args.workers, strict=not args.allow_missing,
-                               progress=not args.quiet, out=args.out, shard=args.shard)
+                               progress=not args.quiet, out=args.out, shard=args.shard, orienter=orienter)
     print(report)
     return 0
 
@@ -285,12 +291,16 @@ def cmd_score_sketches(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from sbsr_lab.retrieval.gallery import index_meshes
+    from sbsr_lab.retrieval.engine import load_engine, load_shape_net
+    from sbsr_lab.retrieval.gallery import find_meshes, index_meshes
 
     if args.workers is not None and not 0 <= args.workers <= 256:
         raise SbsrError(f"--workers must be between 0 and 256, got {args.workers}.")
-    desc = index_meshes(args.folder, args.out, args.model, args.bundle, args.data, encoder=args.encoder,
-                        orient=args.orient, workers=args.workers or 0, progress=not args.quiet, overwrite=args.overwrite)
+    find_meshes(args.folder)  # the clear error for a folder without meshes before the model loads
+    engine = load_engine(args.model, args.data, args.bundle)
+    shape_net, profile = load_shape_net(args.model, args.bundle) if args.encoder == "shaded" else (None, None)
+    desc = index_meshes(args.folder, args.out, engine, shape_net, profile, encoder=args.encoder, orient=args.orient,
+                        workers=args.workers or 0, progress=not args.quiet, overwrite=args.overwrite)
     print(f"sbsr-lab index: gallery of {desc['count']} shapes written to {args.out}; query it with "
           f"`sbsr-lab query SKETCH --gallery {args.out}`" + (f" ({len(desc['failed'])} mesh{'es' if len(desc['failed']) != 1 else ''} skipped)" if desc["failed"] else ""))
     return 0

@@ -88,6 +88,7 @@ class Profile:
     view_style: str = "shaded"         # style fed to the shape network
     upright: bool = True               # keep the up axis when normalising meshes
     pca_align: bool = False            # rotate meshes into their PCA frame
+    orient: str = "auto"               # meshes read from files (data prepare, sbsr-lab index): "file" keeps their +Y, "pca" upright PCA, "auto" stands each up on the axis the packaged model is surest of (render/orient.py; SynthShapes is built upright)
 
     # -- models and training ----------------------------------------------------------------------
     backbone: str = "compact"          # "compact" CNN for CPUs, or a torchvision name
@@ -160,12 +161,12 @@ class Profile:
 #: Fields whose default changed after runs were saved without them, with the value those runs had:
 #: the head (``"paper"`` by default since the issue-19 re-tuning; before, every run had ``"mlp"``) and
 #: the shape stages' validation set (every shape before ``val_shapes`` existed).
-FIELDS_BEFORE: dict[str, Any] = {"head": "mlp", "val_shapes": 0}
+FIELDS_BEFORE: dict[str, Any] = {"head": "mlp", "val_shapes": 0, "orient": "file"}
 
 PROFILES: dict[str, dict[str, Any]] = {
     "ci": dict(
         name="ci", shapes_per_class=4, sketches_per_class=8, sketch_size=64,
-        view_size=64, image_size=48, epochs=2, sketch_epochs=3, batch_size=16, eval_batch_size=64,
+        view_size=64, image_size=48, epochs=2, sketch_epochs=3, batch_size=16, eval_batch_size=64, orient="file",
     ),
     "default": dict(name="default"),
     "full": dict(
@@ -186,7 +187,8 @@ BACKBONE_NAMES: tuple[str, ...] = ("compact", "resnet18", "resnet34", "resnet50"
 CHOICES: dict[str, tuple[str, ...]] = {"backbone": BACKBONE_NAMES, "optimizer": ("sgd", "adamw"), "pooling": ("mean", "max"),
                                        "sketch_source": ("held_out", "gallery"), "sketch_styles": ("perspective", "people"),
                                        "variant": ("ours", "paper"), "head": ("mlp", "paper"),
-                                       "student_init": ("teacher", "random"), "joint": ("two-nets", "shared")}
+                                       "student_init": ("teacher", "random"), "joint": ("two-nets", "shared"),
+                                       "orient": ("file", "pca", "auto")}
 
 #: What ``--set variant=NAME`` sets: our choices, or the authors' code (cyy1998/CFTTSL, cyy1998/UACTN) exactly.
 #: Keys given beside ``variant`` win, so ``variant=paper,head=mlp`` is the authors' code with our former head.

@@ -1,6 +1,6 @@
 """Your own collection as a gallery: ``sbsr-lab index FOLDER --out DIR`` and ``--gallery DIR`` everywhere.
 
-    index_meshes("my_meshes", "galleries/mine")                 # renders, embeds, writes the folder
+    index_meshes("my_meshes", "galleries/mine", load_engine("bundle:uactn"))   # renders, embeds, writes
     engine = load_engine("bundle:uactn", gallery="galleries/mine")   # queries answered from it
 
 Input: a folder of meshes (:data:`~sbsr_lab.data.meshes.SUPPORTED_MESH_SUFFIXES`), either in class
@@ -117,7 +117,7 @@ def _encode_one(path: str, sid: str, out: str) -> dict[str, Any]:
     from sbsr_lab.data.meshes import load_mesh
     from sbsr_lab.errors import SbsrError
     from sbsr_lab.render import normalize_mesh, render_views
-    from sbsr_lab.render.orient import AXES, stand_up
+    from sbsr_lab.render.orient import stand_up
 
     caught: list[str] = []
     try:
@@ -126,12 +126,7 @@ def _encode_one(path: str, sid: str, out: str) -> dict[str, Any]:
             mesh = load_mesh(path)
             caught = [str(w.message) for w in seen]
         enc = _ENCODER.encode(mesh, name=path)
-        up = AXES.get(enc.up)
-        turned = stand_up(mesh, np.asarray(up)) if up is not None else mesh
-        if enc.up not in AXES and enc.up != "pca":  # a PCA-axis candidate
-            from sbsr_lab.render.orient import up_candidates
-
-            turned = stand_up(mesh, dict(up_candidates(mesh))[enc.up])
+        turned = stand_up(mesh, enc.up_vector) if enc.up_vector is not None else mesh
         flat = normalize_mesh(turned, upright=True, pca=enc.up == "pca")
         shaded = render_views(flat, _ENCODER.rig, size=THUMB_SIZE)["shaded"]  # (V, s, s)
         from sbsr_lab.retrieval.report import THUMBNAIL_VIEW
@@ -198,19 +193,20 @@ def _read_parts(out: Path, settings: dict[str, Any]) -> list[tuple[dict[str, tor
 
 
 # ----------------------------------------------------------------------------- the command
-def index_meshes(folder: str | os.PathLike[str], out: str | os.PathLike[str], model: Any = None,
-                 bundle: str | os.PathLike[str] | None = None, data: str | os.PathLike[str] | None = None,
+def index_meshes(folder: str | os.PathLike[str], out: str | os.PathLike[str], engine: Any,
+                 shape_net: torch.nn.Module | None = None, profile: dict[str, Any] | None = None,
                  encoder: str = "drawn", orient: str = "auto", workers: int = 0, progress: bool = True,
                  overwrite: bool = False) -> dict[str, Any]:
-    """Render and embed every mesh of ``folder`` with ``model`` into the gallery folder ``out``; returns
-    its ``gallery.json``. Resumes an interrupted run of the same settings (``out/parts``); a finished
-    gallery is only replaced with ``overwrite``. ``model``: a spec as for ``query`` (default the bundled
-    UACTN) or a loaded :class:`~sbsr_lab.retrieval.query.QueryEngine`."""
+    """Render and embed every mesh of ``folder`` with the model of ``engine`` (a
+    :class:`~sbsr_lab.retrieval.query.QueryEngine`, e.g. ``load_engine("bundle:uactn")``) into the gallery
+    folder ``out``; returns its ``gallery.json``. ``encoder="shaded"`` also needs the method's
+    ``shape_net`` and its ``profile`` (:func:`~sbsr_lab.retrieval.engine.load_shape_net`). Resumes an
+    interrupted run of the same settings (``out/parts``); a finished gallery is only replaced with
+    ``overwrite``."""
     global _ENCODER
     from sbsr_lab.data.meshes import summarise_warnings
     from sbsr_lab.progress import note
     from sbsr_lab.progress import progress as show_progress
-    from sbsr_lab.retrieval.engine import load_engine, load_shape_net
     from sbsr_lab.retrieval.index import GalleryIndex
     from sbsr_lab.retrieval.best_view import write_view_embeddings
     from sbsr_lab.retrieval.shape_encoder import ENCODERS, make_encoder
@@ -230,8 +226,6 @@ def index_meshes(folder: str | os.PathLike[str], out: str | os.PathLike[str], mo
         raise DatasetLayoutError(f"{out} is a folder with other files in it; a gallery only goes into a new or empty "
                                  "folder (or one it made). Fix: pass another --out.")
     meshes = find_meshes(folder)
-    engine = load_engine(model, data, bundle)
-    shape_net, profile = load_shape_net(model, bundle, engine) if encoder == "shaded" else (None, None)
     enc = make_encoder(encoder, engine, shape_net, profile, orient=orient)
     ids: list[str] = []
     seen: set[str] = set()

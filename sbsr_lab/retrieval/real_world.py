@@ -53,7 +53,7 @@ def real_world_table(sketches: str | os.PathLike[str], shapes: str | os.PathLike
     """The rows of the table (module docstring): ``{"rows": [...], "sketches", "shapes"}``; each row
     ``{"method", "setting", "drawings_to_class", "drawings_to_meshes": {top1, p10, map, n}, "mesh_classification"}``.
     Galleries are kept in ``work/<method>-<encoder>-<orient>`` and reused when already made."""
-    from sbsr_lab.retrieval.engine import bundle_methods, load_engine
+    from sbsr_lab.retrieval.engine import bundle_methods, load_engine, load_shape_net
     from sbsr_lab.retrieval.gallery import index_meshes, read_gallery
     from sbsr_lab.retrieval.sketch_files import score_sketch_folder
 
@@ -66,8 +66,9 @@ def real_world_table(sketches: str | os.PathLike[str], shapes: str | os.PathLike
             if (out / "gallery.json").is_file():
                 desc = read_gallery(out)
             else:
-                desc = index_meshes(shapes, out, f"bundle:{method}", bundle, encoder=encoder, orient=orient or "auto",
-                                    workers=workers, progress=progress)
+                shape_net, profile = load_shape_net(f"bundle:{method}", bundle) if encoder == "shaded" else (None, None)
+                desc = index_meshes(shapes, out, load_engine(f"bundle:{method}", bundle=bundle), shape_net, profile,
+                                    encoder=encoder, orient=orient or "auto", workers=workers, progress=progress)
             engine = load_engine(f"bundle:{method}", bundle=bundle, gallery=out)
             score = score_sketch_folder(engine, sketches)
             overall = score["overall"]

@@ -4,8 +4,9 @@ Two encoders, one interface (``encode(mesh) -> EncodedShape``):
 
 ``"drawn"`` (:class:`DrawnViewEncoder`, the default of ``sbsr-lab index``)
     Each view is *drawn*: the mesh's visible lines from a camera (the sketch generator's
-    :func:`~sbsr_lab.data.sketchgen.styles.style_lines`), traced into strokes and framed exactly as a
-    query drawing is (:meth:`QueryEngine.prepare`); the method's **sketch network** embeds every drawing
+    :func:`~sbsr_lab.data.sketchgen.styles.style_lines`), thinned and framed with the pen of a query
+    drawing (:func:`~sbsr_lab.data.sketch_image.frame_line_image`; ``trace=True``: traced into strokes and
+    framed exactly as a query is, slower); the method's **sketch network** embeds every drawing
     and the unit mean of the V embeddings is the shape's. Shapes then live where drawings live, so a
     model trained on SynthShapes meets real meshes through the domain it generalises best in (people's
     drawings), not through shaded renders of primitives.
@@ -14,9 +15,10 @@ Two encoders, one interface (``encode(mesh) -> EncodedShape``):
 
 Orientation (``orient``, :data:`~sbsr_lab.render.orient.ORIENT_MODES`): ``"file"`` keeps the file's +Y,
 ``"pca"`` applies upright PCA, ``"auto"`` renders every candidate of
-:func:`~sbsr_lab.render.orient.up_candidates` with fewer views and keeps the one the model is most sure
-of (its mean class probability), the file's +Y getting :data:`FILE_UP_PRIOR` extra. Measured on the dev
-meshes and on SynthShapes turned at random: docs/experiments.md (issue 28).
+:func:`~sbsr_lab.render.orient.up_candidates` with :data:`CANDIDATE_VIEWS` views and keeps the one the
+model is most sure of (:func:`up_confidence`: the negative entropy of its mean class probabilities), the
+file's +Y getting :data:`FILE_UP_PRIOR` extra. Chosen on the dev meshes and on SynthShapes turned at
+random (docs/experiments.md, issue 28).
 
     >>> enc = DrawnViewEncoder(load_engine("bundle:uactn"))          # doctest: +SKIP
     >>> shape = enc.encode(load_mesh("chair.obj")); shape.embedding.shape, shape.up   # doctest: +SKIP
@@ -39,14 +41,15 @@ from sbsr_lab.render.normalize import normalize_mesh
 from sbsr_lab.render.orient import ORIENT_MODES, stand_up, up_candidates
 from sbsr_lab.similarity import l2_normalize
 
-__all__ = ["ENCODERS", "FILE_UP_PRIOR", "EncodedShape", "DrawnViewEncoder", "ShadedViewEncoder", "make_encoder",
-           "choose_up"]
+__all__ = ["ENCODERS", "FILE_UP_PRIOR", "CANDIDATE_VIEWS", "EncodedShape", "DrawnViewEncoder", "ShadedViewEncoder",
+           "make_encoder", "choose_up", "up_confidence"]
 
 #: Shape encoders ``sbsr-lab index --encoder`` offers.
 ENCODERS: tuple[str, ...] = ("drawn", "shaded")
-#: Extra confidence the file's own +Y gets in ``orient="auto"`` (most files are Y-up; a model must be
-#: this much surer of another axis to turn the mesh). Chosen on the dev meshes and rotated SynthShapes.
-FILE_UP_PRIOR = 0.1
+#: Extra confidence (in nats of entropy) the file's own +Y gets in ``orient="auto"`` (many files are Y-up:
+#: a model must be this much surer of another axis to turn the mesh). Chosen on the dev meshes and rotated
+#: SynthShapes (0 to 0.1 measured the same; 0.2 starts turning fewer meshes that lie on their side).
+FILE_UP_PRIOR = 0.05
 #: Views per orientation candidate in ``orient="auto"`` (the chosen one is then rendered with all views).
 CANDIDATE_VIEWS = 4
 
@@ -60,8 +63,10 @@ class EncodedShape:
         view_embeddings: ``(V, d)`` unit float32, one per view (which view a sketch matches best).
         probabilities: ``(K,)`` the model's mean class probabilities over the views.
         up: the candidate chosen as up (``"+Y"``, ``"-Z"``, ``"pca1+"``...).
-        up_scores: ``{candidate: confidence}`` of every candidate tried (``orient="auto"``), else one.
+        up_scores: ``{candidate: confidence}`` (:func:`up_confidence`) of every candidate tried
+            (``orient="auto"``), else of the one used.
         views_seen: ``(V, s, s)`` uint8, what the encoder fed its network (ink/shape = 255).
+        up_vector: the file's direction turned to +Y (``None``: not turned, ``orient`` file or pca).
     """
 
     embedding: np.ndarray
@@ -70,6 +75,15 @@ class EncodedShape:
     up: str
     up_scores: dict[str, float] = field(default_factory=dict)
     views_seen: np.ndarray | None = None
+    up_vector: np.ndarray | None = None
+
+
+def up_confidence(probabilities: Tensor) -> float:
+    """How sure the model is of a candidate orientation: the negative entropy (nats, <= 0) of the mean of
+    its views' class probabilities ``(V, K)``. Measured against the largest mean probability, the vote
+    share and the top-two margin on the dev meshes and rotated SynthShapes: the best of them."""
+    mean = probabilities.double().mean(0)
+    return float((mean * torch.log(mean.clamp_min(1e-12))).sum())
 
 
 def choose_up(scores: dict[str, float], prior: float = FILE_UP_PRIOR) -> str:
@@ -105,29 +119,30 @@ class _Encoder:
         return torch.softmax(self.am_scale * cosines.double() / self.temperature, dim=-1)
 
     @torch.no_grad()
+    def orientation(self, mesh: trimesh.Trimesh, name: str = "mesh") -> tuple[str, np.ndarray | None, dict[str, float]]:
+        """``(chosen candidate, its up vector or None (file/pca: not turned), {candidate: confidence})``:
+        with ``orient="auto"`` each :func:`up_candidates` direction is stood up, drawn from
+        :data:`CANDIDATE_VIEWS` cameras and scored by :func:`up_confidence` (then :func:`choose_up`)."""
+        if self.orient != "auto":
+            return ("pca" if self.orient == "pca" else "+Y"), None, {}
+        cands = up_candidates(mesh)
+        scores: dict[str, float] = {}
+        for cand, up in cands:
+            x, _ = self._views(normalize_mesh(stand_up(mesh, up)), self.candidate_rig)
+            if len(x):
+                _, _, cos = self._embed(x)
+                scores[cand] = up_confidence(self._probabilities(cos))
+        if not scores:
+            raise MeshError(f"{name}: no view of the mesh shows any line or surface; check it in a mesh viewer")
+        chosen = choose_up(scores, self.prior)
+        return chosen, dict(cands)[chosen], scores
+
+    @torch.no_grad()
     def encode(self, mesh: trimesh.Trimesh, name: str = "mesh") -> EncodedShape:
         """Orient (``self.orient``), normalise, render and embed ``mesh``; raises :class:`MeshError`
         when no view shows anything."""
-        if self.orient == "pca":
-            cands = [("pca", None)]
-        elif self.orient == "file":
-            cands = [("+Y", None)]
-        else:
-            cands = up_candidates(mesh)
-        scores: dict[str, float] = {}
-        if len(cands) > 1:
-            for cand, up in cands:
-                x, _ = self._views(normalize_mesh(stand_up(mesh, up)), self.candidate_rig)
-                if len(x):
-                    _, _, cos = self._embed(x)
-                    scores[cand] = float(self._probabilities(cos).mean(0).max())
-            if not scores:
-                raise MeshError(f"{name}: no view of the mesh shows any line or surface; check it in a mesh viewer")
-            chosen = choose_up(scores, self.prior)
-            turned = stand_up(mesh, dict(cands)[chosen])
-        else:
-            chosen = cands[0][0]
-            turned = mesh
+        chosen, up, scores = self.orientation(mesh, name)
+        turned = stand_up(mesh, up) if up is not None else mesh
         flat = normalize_mesh(turned, upright=True, pca=self.orient == "pca")
         x, kept = self._views(flat, self.rig)
         if not len(x):
@@ -135,14 +150,14 @@ class _Encoder:
         z, view_z, cos = self._embed(x)
         probs = self._probabilities(cos).mean(0)
         if not scores:
-            scores[chosen] = float(probs.max())
+            scores[chosen] = up_confidence(self._probabilities(cos))
         # every camera keeps its row: a view that showed nothing is a zero embedding (never the best view)
         all_z = torch.zeros(len(self.rig), view_z.shape[1])
         all_z[kept] = view_z if len(view_z) == len(kept) else view_z.expand(len(kept), -1)
         seen = torch.zeros(len(self.rig), x.shape[2], x.shape[3], dtype=torch.uint8)
         seen[kept] = (x[:, 0].clamp(0, 1) * 255).round().to(torch.uint8)
         return EncodedShape(z.numpy().astype(np.float32), all_z.numpy().astype(np.float32),
-                            probs.float().numpy(), chosen, scores, seen.numpy())
+                            probs.float().numpy(), chosen, scores, seen.numpy(), up)
 
 
 class DrawnViewEncoder(_Encoder):
@@ -152,24 +167,37 @@ class DrawnViewEncoder(_Encoder):
         engine: a :class:`~sbsr_lab.retrieval.query.QueryEngine` (its sketch network, framing, calibration).
         views: cameras on the ring. elevation: their height above the horizon, degrees.
         orient: :data:`~sbsr_lab.render.orient.ORIENT_MODES`. prior: :data:`FILE_UP_PRIOR`.
-        draw_size: side of the line image traced into strokes, px.
+        draw_size: side of the rendered line image, px.
+        trace: trace each line image into strokes and frame them as a query drawing (the sketch generator's
+            path, slower); default: :func:`~sbsr_lab.data.sketch_image.frame_line_image` (the same framing
+            and pen without the strokes; measured equal on the dev meshes, docs/experiments.md).
     """
 
     def __init__(self, engine: Any, views: int = 8, elevation: float = 20.0, orient: str = "auto",
-                 prior: float = FILE_UP_PRIOR, draw_size: int = 256) -> None:
+                 prior: float = FILE_UP_PRIOR, draw_size: int = 256, trace: bool = False) -> None:
         super().__init__(len(engine.class_names), engine.am_scale, engine.temperature, views, elevation, orient, prior)
-        self.engine, self.draw_size = engine, draw_size
+        self.engine, self.draw_size, self.trace = engine, draw_size, trace
 
     def draw(self, mesh: trimesh.Trimesh, rig: list[Camera] | None = None) -> list[np.ndarray | None]:
         """The framed drawings ``(H, W) float32, ink = 1`` of a normalised mesh, one per camera (``None``
         where the camera sees no line)."""
+        from sbsr_lab.data.datasets import resize_u8
+        from sbsr_lab.data.sketch_image import frame_line_image
         from sbsr_lab.data.sketchgen.styles import style_lines
         from sbsr_lab.data.sketchgen.tracing import trace_strokes
         from sbsr_lab.errors import SketchError
 
         out: list[np.ndarray | None] = []
+        size, image_size = self.engine.sketch_size, self.engine.image_size
         for cam in rig or self.rig:
-            strokes = trace_strokes(style_lines(mesh, cam, self.draw_size))
+            lines = style_lines(mesh, cam, self.draw_size)
+            if not self.trace:
+                framed = frame_line_image(lines, size)
+                if framed is not None and framed.shape != (image_size, image_size):  # as prepare_query_image resizes
+                    framed = resize_u8(framed, image_size).astype(np.float32) / 255
+                out.append(framed)
+                continue
+            strokes = trace_strokes(lines)
             try:
                 out.append(self.engine.prepare(strokes) if strokes else None)
             except SketchError:  # too little ink to frame: that view shows nothing

@@ -288,3 +288,31 @@ def test_mesh_warnings_are_one_line_per_kind_and_nothing_usable_is_an_error(tmp_
         _prepare(empty)
     assert len([w for w in caught if "failed" in str(w.message)]) == 1  # one kind of failure, one line
     assert not (empty / "manifest.json").exists()
+
+
+def test_orient_auto_stands_each_mesh_up_as_the_orienter_says(tmp_path):
+    """``orient="auto"``: every mesh goes through the judge (the CLI passes the packaged model's), and the
+    views are rendered stood up; without a judge the profile is refused with the fix."""
+    from sbsr_lab.errors import ConfigError
+    from sbsr_lab.render.orient import up_vector
+
+    fx.make_plain_folder(tmp_path / "a")
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    auto = PROFILE.replace(orient="auto")
+    with pytest.raises(ConfigError, match="orient=file"):
+        prepare_benchmark("auto", tmp_path / "a", auto, workers=0, progress=False)
+    seen = []
+
+    def lying_on_z(mesh):
+        seen.append(len(mesh.faces))
+        return "+Z", up_vector("+Z"), {"+Z": 1.0}
+
+    prepare_benchmark("auto", tmp_path / "a", auto, workers=0, progress=False, orienter=lying_on_z)
+    _prepare(tmp_path / "b")  # orient="file" (the ci profile)
+    m_auto, m_file = load_manifest(tmp_path / "a"), load_manifest(tmp_path / "b")
+    assert len(seen) == len(m_auto.shapes)
+    differ = [not np.array_equal(np.asarray(Image.open(m_auto.view_path(s.id))), np.asarray(Image.open(m_file.view_path(s.id))))
+              for s in m_auto.shapes]
+    assert any(differ)  # turned meshes look different from the ring
+    with pytest.raises(DatasetLayoutError, match="other settings"):  # views of the other orientation are not mixed in
+        prepare_benchmark("auto", tmp_path / "b", auto, workers=0, progress=False, orienter=lying_on_z)

@@ -242,3 +242,29 @@ def test_phone_photos_are_turned_upright(tmp_path):
     exif[0x0112] = 6
     im.save(tmp_path / "p.jpg", exif=exif, quality=90)
     assert iou(frame_sketch(page(CHAIR), S), load_framed_sketch(tmp_path / "p.jpg", S)) > 0.7
+
+
+@pytest.mark.parametrize("strokes", [HOUSE, CHAIR], ids=["house", "chair"])
+@pytest.mark.parametrize("side,pen", [(256, 2.5), (180, 1.8), (512, 5.0)])  # style_lines draws 1.25 * side / 128 px
+def test_line_images_are_framed_like_the_same_strokes(strokes, side, pen):
+    """frame_line_image (sbsr-lab index's drawn views): a rendered line image, any size and line width, lands
+    where frame_strokes puts the same strokes, drawn with the training pen."""
+    from sbsr_lab.data.sketch_image import frame_line_image
+
+    box = [np.asarray(s) * 0.5 + 0.2 for s in strokes]  # somewhere on the image, not filling it
+    lines = strokes_to_image(box, side, width=pen)
+    got = frame_line_image(lines, S)
+    want = frame_strokes(strokes, S)
+    assert got.shape == (S, S) and got.dtype == np.float32 and 0.0 <= got.min() and got.max() <= 1.0
+    assert iou(got, want, grow=3) > 0.6  # the same drawing, within the pixel or two a skeleton's ends move
+    ys, xs = np.nonzero(got > 0.3)
+    lo, hi = max(((xs.min(), xs.max()), (ys.min(), ys.max())), key=lambda b: b[1] - b[0])  # the long side
+    assert abs(lo - TRAINING_MARGIN * S) <= 3 and abs(S - 1 - hi - TRAINING_MARGIN * S) <= 3
+    thick = (got > 0.5).sum() / max(1, (binary_dilation(got > 0.5) ^ (got > 0.5)).sum())
+    assert thick < 1.6  # a pen about 2 px wide, not the rendered width
+
+
+def test_blank_line_image_is_none():
+    from sbsr_lab.data.sketch_image import frame_line_image
+
+    assert frame_line_image(np.zeros((64, 64), np.float32), S) is None

@@ -52,8 +52,20 @@ def test_axis_aligned_meshes_get_the_six_axes_and_tilted_ones_their_pca_axes():
 
 
 def test_choose_up_prefers_the_file_up_by_the_prior_only():
-    assert choose_up({"+Y": 0.80, "+Z": 0.85}, prior=0.1) == "+Y"
+    assert choose_up({"+Y": 0.80, "+Z": 0.85}, prior=0.1) == "+Y"  # scores: up_confidence (any scale)
     assert choose_up({"+Y": 0.60, "+Z": 0.85}, prior=0.1) == "+Z"
     assert choose_up({"+Y": 0.80, "+Z": 0.85}, prior=0.0) == "+Z"
     with pytest.raises(ValueError):
         choose_up({})
+
+
+def test_up_confidence_is_the_negative_entropy_of_the_mean_probabilities():
+    import torch
+
+    from sbsr_lab.retrieval.shape_encoder import up_confidence
+
+    k = 12
+    assert up_confidence(torch.full((4, k), 1.0 / k)) == pytest.approx(-np.log(k))
+    assert up_confidence(torch.eye(k)[[3, 3, 3]]) == pytest.approx(0.0, abs=1e-9)
+    split = torch.eye(k)[[3, 5]]  # two views that disagree: less sure than two that agree
+    assert up_confidence(split) < up_confidence(torch.eye(k)[[3, 3]])

@@ -108,7 +108,7 @@ def test_index_writes_a_gallery_that_query_and_score_use(tb, tmp_path, capsys):
 
 def test_a_gallery_of_another_model_is_refused_with_the_fix(tb, tmp_path, capsys):
     out = tmp_path / "gal"
-    index_meshes(collection(tmp_path / "m", per_class=1, loose=False, broken=False), out, tb.bundle, progress=False)
+    index_meshes(collection(tmp_path / "m", per_class=1, loose=False, broken=False), out, load_engine(tb.bundle), progress=False)
     with pytest.raises(CheckpointError, match="indexed by another model"):
         load_engine("bundle:cfttsl", bundle=tb.bundle, gallery=out)
     code, _, err = run(capsys, "query", ring_file(tmp_path), "--model", "bundle:cfttsl", "--bundle", tb.bundle,
@@ -119,17 +119,17 @@ def test_a_gallery_of_another_model_is_refused_with_the_fix(tb, tmp_path, capsys
 def test_finished_gallery_is_not_replaced_without_overwrite_and_changes_are_caught(tb, tmp_path, capsys):
     root = collection(tmp_path / "m", per_class=1, loose=False, broken=False)
     out = tmp_path / "gal"
-    index_meshes(root, out, tb.bundle, progress=False)
+    index_meshes(root, out, load_engine(tb.bundle), progress=False)
     before = (out / "gallery.safetensors").read_bytes()
     with pytest.raises(DatasetLayoutError, match="--overwrite"):
-        index_meshes(root, out, tb.bundle, progress=False)
+        index_meshes(root, out, load_engine(tb.bundle), progress=False)
     assert (out / "gallery.safetensors").read_bytes() == before
     other = tmp_path / "other"
     other.mkdir()
     (other / "mine.txt").write_text("keep me")
     code, _, err = run(capsys, "index", root, "--out", other, "--model", tb.bundle)
     assert code == 2 and "other files" in err and (other / "mine.txt").read_text() == "keep me"
-    index_meshes(root, out, tb.bundle, progress=False, overwrite=True)
+    index_meshes(root, out, load_engine(tb.bundle), progress=False, overwrite=True)
     data = bytearray((out / "gallery.safetensors").read_bytes())
     data[-1] ^= 0xFF
     (out / "gallery.safetensors").write_bytes(bytes(data))
@@ -154,13 +154,13 @@ def test_an_interrupted_index_resumes_where_it_stopped(tb, tmp_path, monkeypatch
 
     monkeypatch.setattr(gallery_mod, "_encode_one", stop_after_four)
     with pytest.raises(KeyboardInterrupt):
-        index_meshes(root, out, tb.bundle, progress=False)
+        index_meshes(root, out, load_engine(tb.bundle), progress=False)
     assert len(list((out / "parts").glob("part-*.safetensors"))) == 2 and not (out / "gallery.json").exists()
     with pytest.raises(CheckpointError, match="interrupted"):
         read_gallery(out)
     calls.clear()
     monkeypatch.setattr(gallery_mod, "_encode_one", lambda *job: calls.append(job[1]) or real(*job))
-    desc = index_meshes(root, out, tb.bundle, progress=False)
+    desc = index_meshes(root, out, load_engine(tb.bundle), progress=False)
     assert len(calls) == 2 and desc["count"] == 6  # only the two meshes not finished before
 
 
@@ -169,8 +169,9 @@ def test_the_shaded_encoder_uses_the_bundles_shape_network(tb, tmp_path):
 
     net = load_bundle_shape_net("uactn", tb.bundle)
     assert net is not None and not net.training
-    desc = index_meshes(collection(tmp_path / "m", per_class=1, loose=False, broken=False), tmp_path / "g", tb.bundle,
-                        encoder="shaded", orient="file", progress=False)
+    desc = index_meshes(collection(tmp_path / "m", per_class=1, loose=False, broken=False), tmp_path / "g",
+                        load_engine(tb.bundle), net, {"view_size": 32, "num_views": 4}, encoder="shaded", orient="file",
+                        progress=False)
     assert desc["encoder"] == "shaded" and desc["shape_fingerprint"] and desc["count"] == 3
     # a bundle exported before shape networks were packed: the clear error, and drawn still works
     old = tmp_path / "old_bundle"
@@ -185,7 +186,8 @@ def test_the_shaded_encoder_uses_the_bundles_shape_network(tb, tmp_path):
     from sbsr_lab.errors import MeshError
 
     with pytest.raises(MeshError, match="--encoder drawn"):
-        index_meshes(tmp_path / "m", tmp_path / "g2", "bundle:uactn", bundle=old, encoder="shaded", progress=False)
+        index_meshes(tmp_path / "m", tmp_path / "g2", load_engine("bundle:uactn", bundle=old), None, None,
+                     encoder="shaded", progress=False)
 
 
 def test_bundled_model_stands_a_synthshapes_chair_up_and_knows_it():
@@ -207,7 +209,7 @@ def test_real_meshes_are_stood_up_and_recognised(tmp_path):
     for cls, name in (("bottle", "Bottle_m488.obj"), ("chair", "NonWheelChair_m822.obj")):
         (root / cls).mkdir(parents=True)
         (root / cls / name).symlink_to(REAL_SHAPES / cls / name)
-    desc = index_meshes(root, tmp_path / "g", "bundle:uactn", progress=False)
+    desc = index_meshes(root, tmp_path / "g", load_engine("bundle:uactn"), progress=False)
     shapes = desc["shapes"]
     assert shapes["bottle__Bottle_m488"]["up"] in ("+X", "-X")  # this bottle lies along X in its file
     assert all(s["predicted"] == s["class"] for s in shapes.values())

@@ -20,7 +20,7 @@ split (a plain folder's ``sketches/<class>/*.png``) are split per class, determi
 (each keeps its ModelNet split in ``params["split"]``); query sketches can be synthesised from the
 shapes later with SynthShapes' sketch generator (:mod:`sbsr_lab.data.sketchgen`).
 
-    >>> report = prepare_benchmark("shrec13", "data/shrec13", "full", workers=16)   # doctest: +SKIP
+    >>> report = prepare_benchmark("shrec13", "data/shrec13", get_profile("full", orient="file"), workers=16)   # doctest: +SKIP
     >>> print(report)                                                              # doctest: +SKIP
     SHREC'13 prepared in data/shrec13: 1258 shapes (1258 rendered, 0 cached, 0 failed), ...
 """
@@ -34,10 +34,12 @@ import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
 from sbsr_lab.config import Profile, get_profile
+from sbsr_lab.errors import ConfigError
 from sbsr_lab.data.benchmarks import BenchmarkIndex, BenchmarkSketch, ValidationReport, scan_benchmark, validate
 from sbsr_lab.data.benchmarks.records import LAYOUT_TITLES
 from sbsr_lab.data.build import BuildReport, render_shape_views, run_jobs
@@ -136,8 +138,13 @@ def split_unsplit_sketches(sketches: list[BenchmarkSketch], test_fraction: float
     return out
 
 
+#: Who decides which way is up for ``orient="auto"``: ``fn(mesh) -> (name, up (3,) or None, scores)``.
+#: Set by :func:`prepare_benchmark` before the workers fork (they inherit it).
+_ORIENTER: Callable[[Any], tuple[str, Any, dict[str, float]]] | None = None
+
+
 def _view_job(shape_id: str, mesh_path: str, view_paths: dict[str, str], rig: str, size: int,
-              upright: bool, pca: bool) -> tuple[str, str, str, list[str]]:
+              upright: bool, pca: bool, orient: str = "file") -> tuple[str, str, str, list[str]]:
     """Render one shape unless its views exist. Returns ``(shape_id, status, reason, warnings)``, status one
     of "rendered", "cached", "failed" (then ``reason`` says why), and the messages of the warnings the mesh
     raised (collected, so that the run prints one summary line per kind, not two lines per mesh).
@@ -148,7 +155,15 @@ def _view_job(shape_id: str, mesh_path: str, view_paths: dict[str, str], rig: st
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            render_shape_views(Path(mesh_path), paths, rig, size, upright, pca)
+            if orient == "auto" and _ORIENTER is not None:
+                from sbsr_lab.data.meshes import load_mesh
+                from sbsr_lab.render.orient import stand_up
+
+                mesh = load_mesh(mesh_path)
+                _, up, _ = _ORIENTER(mesh)
+                render_shape_views(stand_up(mesh, up) if up is not None else mesh, paths, rig, size, upright, pca)
+            else:
+                render_shape_views(Path(mesh_path), paths, rig, size, upright, pca)
         except Exception as err:  # noqa: BLE001 - one bad mesh (any error type) must not stop the run
             reason = " ".join(str(err).split())
             reason = reason.removeprefix(mesh_path).lstrip(":, ")  # the report names the file already
@@ -200,7 +215,7 @@ def _check_view_settings(view_dirs: list[Path], profile: Profile) -> None:
     Cached strips are reused by file name, so a folder rendered with another rig or normalisation
     would silently give wrong views; ``views/<style>_<size>/render_settings.json`` records them.
     """
-    want = {"rig": profile.rig, "upright": profile.upright, "pca_align": profile.pca_align}
+    want = {"rig": profile.rig, "upright": profile.upright, "pca_align": profile.pca_align, "orient": profile.orient}
     for folder in view_dirs:
         stamp = folder / _SETTINGS_NAME
         if stamp.is_file():
@@ -208,6 +223,8 @@ def _check_view_settings(view_dirs: list[Path], profile: Profile) -> None:
                 have = json.loads(stamp.read_text(encoding="utf-8"))
             except ValueError:
                 have = None
+            if isinstance(have, dict):
+                have.setdefault("orient", "file")  # stamped before orientation existed: files as they came
             if have != want:
                 raise DatasetLayoutError(
                     f"{folder} holds views rendered with other settings ({have}; asked {want}). Delete that "
@@ -231,7 +248,8 @@ def _remove_stale_temporaries(folders: list[Path]) -> None:
 
 def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "full", *, workers: int | None = None,
                       strict: bool = True, progress: bool = True, out: str | Path | None = None,
-                      shard: tuple[int, int] | str | None = None) -> PrepareReport:
+                      shard: tuple[int, int] | str | None = None,
+                      orienter: Callable[[Any], tuple[str, Any, dict[str, float]]] | None = None) -> PrepareReport:
     """Validate the benchmark in ``root``, render its shapes' views and write ``manifest.json``.
 
     Args:
@@ -248,6 +266,9 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
         shard: ``(I, N)`` or ``"I/N"``: render only shard I's share of the shapes and write its part
             (:mod:`sbsr_lab.data.shards`), no manifest; without it, a folder holding parts must hold all
             N of them (else the error names the missing shard) and the manifest is written from them.
+        orienter: with the profile's ``orient="auto"``, the judge of which way is up,
+            ``fn(mesh) -> (name, up vector or None, scores)``: ``sbsr-lab data prepare`` passes the
+            packaged model's (:meth:`sbsr_lab.retrieval.shape_encoder.DrawnViewEncoder.orientation`).
 
     Returns:
         A :class:`PrepareReport` (a ``BuildReport``). Its ``failed`` lists the meshes left out.
@@ -258,6 +279,10 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
             another rig or normalisation.
     """
     profile = get_profile(profile)
+    if profile.orient == "auto" and orienter is None:
+        raise ConfigError("orient=auto needs a model to judge which way is up, and none was given. Fix: run "
+                          "`sbsr-lab data prepare` (it passes the packaged model's), pass orienter=DrawnViewEncoder("
+                          "load_engine()).orientation, or --set orient=file to keep each file's +Y.")
     seconds: dict[str, float] = {}
 
     t0 = time.perf_counter()
@@ -277,18 +302,24 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
     _check_view_settings(list(view_dirs.values()), profile)
     _remove_stale_temporaries(list(view_dirs.values()))
     jobs = [(s.id, str(s.path), {st: str(d / f"{s.id}.png") for st, d in view_dirs.items()}, profile.rig,
-             profile.view_size, profile.upright, profile.pca_align) for s in index.shapes]
+             profile.view_size, profile.upright, profile.pca_align, profile.orient) for s in index.shapes]
     workers = (os.cpu_count() or 1) if workers is None else workers
     shard = parse_shard(shard)
     settings = {"layout": index.layout, "shapes": len(jobs), "styles": list(styles), "rig": profile.rig,
-                "view_size": profile.view_size, "upright": profile.upright, "pca_align": profile.pca_align}
+                "view_size": profile.view_size, "upright": profile.upright, "pca_align": profile.pca_align,
+                "orient": profile.orient}
     parts = read_parts(out_dir, settings, f"sbsr-lab data prepare {name} --root {root}") if shard is None else None
     if parts is not None:  # every shard rendered its share: their results, in the order of the shapes
         results = [tuple(r[1:]) for r in sorted((r for p in parts for r in p["items"]["views"]), key=lambda r: r[0])]
     else:
+        global _ORIENTER
         picked = take_shard(jobs, shard)
         _preload_renderer()
-        results = run_jobs(_view_job, [jobs[k] for k in picked], workers, f"{index.layout} views", progress)
+        _ORIENTER = orienter if profile.orient == "auto" else None
+        try:
+            results = run_jobs(_view_job, [jobs[k] for k in picked], workers, f"{index.layout} views", progress)
+        finally:
+            _ORIENTER = None
     seconds["views"] = time.perf_counter() - t0
     if shard is not None:
         part = write_part(out_dir, shard, settings, {"views": [[k, *r] for k, r in zip(picked, results)]})
