@@ -43,7 +43,7 @@ from sbsr_lab.errors import CheckpointError, DatasetLayoutError, MeshError
 from sbsr_lab.io import atomic_path, atomic_write_json, save_png
 
 __all__ = ["GALLERY_FORMAT", "CHUNK", "find_meshes", "index_meshes", "read_gallery", "attach_gallery",
-           "network_fingerprint", "mesh_id"]
+           "network_fingerprint", "mesh_id", "shape_mesh"]
 
 GALLERY_FORMAT = "sbsr_lab.gallery"
 #: Shapes per finished part (what an interruption can lose at most, per worker).
@@ -394,3 +394,27 @@ def attach_gallery(engine: Any, path: str | os.PathLike[str]) -> Any:
 def gallery_labels(desc: dict[str, Any]) -> Sequence[str]:
     """The classes a gallery's shapes are labelled with (empty when unlabelled)."""
     return list(desc.get("classes") or [])
+
+
+def shape_mesh(source: dict[str, Any], max_faces: int = 200_000) -> Any:
+    """The mesh of a gallery shape from its source entry (``engine.shapes[id]``), as the views show it (+Y up),
+    or ``None`` when it is not available: ``{"mesh": path, "up": candidate}`` (a gallery of your own
+    meshes: stood up as it was indexed) or ``{"class", "index", "seed"}`` (SynthShapes, made again)."""
+    if "mesh" in source:
+        if not Path(source["mesh"]).is_file():
+            return None
+        from sbsr_lab.data.meshes import load_mesh
+
+        mesh = load_mesh(source["mesh"], max_faces=max_faces)
+        if source.get("up") and source["up"] not in ("+Y", "pca", "None"):
+            from sbsr_lab.render.orient import AXES, stand_up, up_candidates
+
+            up = AXES.get(str(source["up"])) or dict(up_candidates(mesh)).get(str(source["up"]))
+            if up is not None:
+                mesh = stand_up(mesh, np.asarray(up))
+        return mesh
+    if "class" in source:
+        from sbsr_lab.data.synthshapes import make_shape
+
+        return make_shape(str(source["class"]), int(source["index"]), int(source.get("seed", 0)))[0]
+    return None

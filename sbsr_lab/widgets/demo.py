@@ -87,24 +87,10 @@ class Debouncer:
 @lru_cache(maxsize=64)
 def _mesh_arrays(source_key: tuple) -> tuple[np.ndarray, np.ndarray] | None:
     """Vertices (V, 3) and faces (F, 3) of a gallery shape, or None when its mesh is not available."""
-    source = dict(source_key)
-    if "mesh" in source:
-        if not Path(source["mesh"]).is_file():
-            return None
-        from sbsr_lab.data.meshes import load_mesh
+    from sbsr_lab.retrieval.gallery import shape_mesh
 
-        mesh = load_mesh(source["mesh"])
-        if source.get("up"):  # a gallery of your own meshes: stood up as it was indexed
-            from sbsr_lab.render.orient import AXES, stand_up, up_candidates
-
-            up = AXES.get(source["up"]) or dict(up_candidates(mesh)).get(source["up"])
-            if up is not None:
-                mesh = stand_up(mesh, up)
-    elif "class" in source:
-        from sbsr_lab.data.synthshapes import make_shape
-
-        mesh = make_shape(source["class"], int(source["index"]), int(source.get("seed", 0)))[0]
-    else:
+    mesh = shape_mesh(dict(source_key))
+    if mesh is None:
         return None
     return np.asarray(mesh.vertices), np.asarray(mesh.faces)
 

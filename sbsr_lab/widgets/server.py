@@ -398,18 +398,10 @@ def _mesh_arrays(source_key: tuple) -> tuple[list[float], list[int]] | None:
     """Flat vertex (3V) and face (3F) lists of a gallery mesh, Y up, centred and scaled to unit radius."""
     import numpy as np
 
-    source = dict(source_key)
-    if "mesh" in source:
-        if not Path(source["mesh"]).is_file():
-            return None
-        from sbsr_lab.data.meshes import load_mesh
+    from sbsr_lab.retrieval.gallery import shape_mesh
 
-        mesh = load_mesh(source["mesh"], max_faces=60_000)
-    elif "class" in source:
-        from sbsr_lab.data.synthshapes import make_shape
-
-        mesh = make_shape(source["class"], int(source["index"]), int(source.get("seed", 0)))[0]
-    else:
+    mesh = shape_mesh(dict(source_key), max_faces=60_000)
+    if mesh is None:
         return None
     if len(mesh.faces) > 20_000:  # the page draws every face: keep it light
         mesh = mesh.simplify_quadric_decimation(face_count=20_000)

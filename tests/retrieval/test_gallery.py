@@ -213,3 +213,28 @@ def test_real_meshes_are_stood_up_and_recognised(tmp_path):
     shapes = desc["shapes"]
     assert shapes["bottle__Bottle_m488"]["up"] in ("+X", "-X")  # this bottle lies along X in its file
     assert all(s["predicted"] == s["class"] for s in shapes.values())
+
+
+def test_the_app_serves_the_gallery_with_its_own_model_and_its_meshes_stood_up(tb, tmp_path):
+    from sbsr_lab.widgets.server import AppConfig, AppState
+
+    root = tmp_path / "m"
+    (root / "bar").mkdir(parents=True)
+    lying = stand_up(class_mesh("bar"), up_vector("+Y"))
+    lying.export(root / "bar" / "bar0.obj")
+    out = tmp_path / "gal"
+    desc = index_meshes(root, out, load_engine(tb.bundle), progress=False)
+    state = AppState(AppConfig(bundle=str(tb.bundle), gallery=str(out), history=False))
+    try:
+        state._load_all(None)
+        assert state.state == "ready", state.message
+        assert state.method_keys == ["uactn"] and len(state.models["uactn"].engine.index) == 1
+        mesh = state.mesh("uactn", "bar__bar0")
+        v = np.asarray(mesh["vertices"]).reshape(-1, 3)
+        up = desc["shapes"]["bar__bar0"]["up"]
+        from sbsr_lab.retrieval.gallery import shape_mesh
+
+        want = shape_mesh({"mesh": str(root / "bar" / "bar0.obj"), "up": up})
+        assert np.allclose(np.ptp(v, axis=0) / np.ptp(v, axis=0).max(), want.extents / want.extents.max(), atol=1e-3)
+    finally:
+        state.close()
