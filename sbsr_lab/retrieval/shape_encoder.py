@@ -236,9 +236,9 @@ class ShadedViewEncoder(_Encoder):
         from sbsr_lab.data.datasets import resize_u8
         from sbsr_lab.render.raycast import render_views
 
-        shaded = render_views(mesh, rig, size=self.view_size)["shaded"]  # (V, s, s)
-        u8 = (np.clip(shaded, 0, 1) * 255).round().astype(np.uint8)
-        x = torch.from_numpy(np.stack([resize_u8(v, self.image_size) for v in u8])).float().div(255)[:, None]
+        shaded = render_views(mesh, rig, size=self.view_size)["shaded"]  # (V, s, s) float in [0, 1]
+        # exactly the training views' path: float [0, 1] -> resize_u8 (uint8) -> / 255 (datasets.load_view_strip)
+        x = torch.from_numpy(np.stack([resize_u8(v, self.image_size) for v in shaded])).float().div(255)[:, None]
         return x, list(range(len(rig)))
 
     def _embed(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:

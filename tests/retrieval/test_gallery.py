@@ -238,3 +238,20 @@ def test_the_app_serves_the_gallery_with_its_own_model_and_its_meshes_stood_up(t
         assert np.allclose(np.ptp(v, axis=0) / np.ptp(v, axis=0).max(), want.extents / want.extents.max(), atol=1e-3)
     finally:
         state.close()
+
+
+def test_the_shaded_encoder_feeds_the_shape_network_its_training_views():
+    """The shaded encoder's views are the training views' path (float -> resize_u8 -> /255): grey shading,
+    not binary silhouettes, and the packaged shape network knows upright SynthShapes shapes by them."""
+    from sbsr_lab.data.synthshapes import make_shape
+    from sbsr_lab.retrieval.engine import load_shape_net
+    from sbsr_lab.retrieval.shape_encoder import make_encoder
+
+    engine = load_engine("bundle:uactn")
+    net, profile = load_shape_net("bundle:uactn")
+    enc = make_encoder("shaded", engine, net, profile, orient="file")
+    for cls in ("bottle", "chair", "table"):
+        shape = enc.encode(make_shape(cls, 960, 0)[0])
+        grey = ((shape.views_seen > 20) & (shape.views_seen < 235)).mean() / max((shape.views_seen > 20).mean(), 1e-9)
+        assert grey > 0.5, "the views reach the network as silhouettes"
+        assert engine.class_names[int(np.argmax(shape.probabilities))] == cls
