@@ -65,12 +65,10 @@ def floor_seconds(paths: list[Path], engine, orient: str, views: int = 8) -> flo
         mesh = trimesh.load(path, process=False)
         if orient == "auto":
             for _, up in up_candidates(mesh):
-                for cam in cand:
-                    cast_rays(normalize_mesh(stand_up(mesh, up)), [cam], 256)
+                cast_rays(normalize_mesh(stand_up(mesh, up)), cand, 256)
                 n_drawings += len(cand)
         flat = normalize_mesh(mesh)
-        for cam in final:
-            cast_rays(flat, [cam], 256)
+        cast_rays(flat, final, 256)
         cast_rays(flat, thumbs, 128)
         n_drawings += views
     with torch.no_grad():

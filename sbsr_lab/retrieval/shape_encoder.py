@@ -115,6 +115,10 @@ class _Encoder:
         """``x (V, 1, H, W)`` -> (pooled unit z ``(d,)``, unit view z ``(V, d)``, cosines to the centres ``(V or 1, K)``)."""
         raise NotImplementedError
 
+    def _candidate_cosines(self, views: dict[str, Tensor]) -> dict[str, Tensor]:
+        """``{candidate: its views (n, 1, H, W)}`` -> ``{candidate: cosines to the centres}`` (one pass each)."""
+        return {cand: self._embed(x)[2] for cand, x in views.items()}
+
     def _probabilities(self, cosines: Tensor) -> Tensor:
         return torch.softmax(self.am_scale * cosines.double() / self.temperature, dim=-1)
 
@@ -126,12 +130,9 @@ class _Encoder:
         if self.orient != "auto":
             return ("pca" if self.orient == "pca" else "+Y"), None, {}
         cands = up_candidates(mesh)
-        scores: dict[str, float] = {}
-        for cand, up in cands:
-            x, _ = self._views(normalize_mesh(stand_up(mesh, up)), self.candidate_rig)
-            if len(x):
-                _, _, cos = self._embed(x)
-                scores[cand] = up_confidence(self._probabilities(cos))
+        views = {cand: self._views(normalize_mesh(stand_up(mesh, up)), self.candidate_rig)[0] for cand, up in cands}
+        seen = {cand: x for cand, x in views.items() if len(x)}
+        scores = {cand: up_confidence(self._probabilities(cos)) for cand, cos in self._candidate_cosines(seen).items()}
         if not scores:
             raise MeshError(f"{name}: no view of the mesh shows any line or surface; check it in a mesh viewer")
         chosen = choose_up(scores, self.prior)
@@ -183,14 +184,13 @@ class DrawnViewEncoder(_Encoder):
         where the camera sees no line)."""
         from sbsr_lab.data.datasets import resize_u8
         from sbsr_lab.data.sketch_image import frame_line_image
-        from sbsr_lab.data.sketchgen.styles import style_lines
+        from sbsr_lab.data.sketchgen.styles import rig_lines
         from sbsr_lab.data.sketchgen.tracing import trace_strokes
         from sbsr_lab.errors import SketchError
 
         out: list[np.ndarray | None] = []
         size, image_size = self.engine.sketch_size, self.engine.image_size
-        for cam in rig or self.rig:
-            lines = style_lines(mesh, cam, self.draw_size)
+        for lines in rig_lines(mesh, list(rig or self.rig), self.draw_size):  # one ray cast for every view
             if not self.trace:
                 framed = frame_line_image(lines, size)
                 if framed is not None and framed.shape != (image_size, image_size):  # as prepare_query_image resizes
@@ -210,6 +210,13 @@ class DrawnViewEncoder(_Encoder):
         if not kept:
             return torch.zeros(0, 1, self.engine.image_size, self.engine.image_size), []
         return torch.from_numpy(np.stack([drawings[i] for i in kept])).float()[:, None], kept
+
+    def _candidate_cosines(self, views: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Every candidate's drawings through the sketch network in one batch: ``{candidate: (n, K)}``."""
+        if not views:
+            return {}
+        _, cos, _, _ = self.engine.class_cosines(torch.cat(list(views.values())))
+        return dict(zip(views, torch.split(cos, [len(x) for x in views.values()])))
 
     def _embed(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         z, cos, _, _ = self.engine.class_cosines(x)

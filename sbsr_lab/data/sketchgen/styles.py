@@ -47,6 +47,7 @@ __all__ = [
     "choose_style",
     "flat_viewpoint",
     "style_lines",
+    "rig_lines",
     "outline_image",
     "drop_parts",
     "erase_side",
@@ -132,6 +133,19 @@ def style_lines(mesh: trimesh.Trimesh, camera: Camera, size: int = 256, outline:
     dist = float(np.linalg.norm(np.asarray(camera.eye) - np.asarray(camera.target)))
     tol = _DEPTH_TOL * CAMERA_DISTANCE / max(dist, CAMERA_DISTANCE)
     return line_image(buf, width, depth_tol=tol)[0]
+
+
+def rig_lines(mesh: trimesh.Trimesh, cameras: "list[Camera]", size: int = 256) -> np.ndarray:
+    """:func:`style_lines` of several cameras at once: ``(V, size, size)`` ink = 1, one Embree call for all
+    of them (their primary rays cached per rig). The cameras must stand at :data:`CAMERA_DISTANCE` (a
+    ring or a dodecahedron rig), where the depth tolerance is the renderer's own."""
+    from sbsr_lab.render.lines import line_image
+    from sbsr_lab.render.rays import cast_rays
+
+    if not cameras:
+        return np.zeros((0, size, size), np.float32)
+    buf = cast_rays(mesh, cameras, size)
+    return line_image(buf, max(1.0, 1.25 * size / 128.0), depth_tol=_DEPTH_TOL)
 
 
 def outline_image(silhouette: np.ndarray, width: float = 2.5) -> np.ndarray:
