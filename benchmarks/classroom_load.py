@@ -15,6 +15,8 @@ Measured: stroke end -> query answer latency (p50 / p95 / p99 over all queries, 
 Retry-After counts from the first send), the server's RSS (its process and children) once ready and the
 peak while every client is drawing, so the memory per extra user, and whether the history lost anything:
 each (user, drawing) has exactly one entry and its ``queries`` count equals the queries the client sent.
+Like a browser, each client keeps the identity cookie the page sets (the server keys the history by it)
+and reads its own history back with it.
 Prints a table and, with ``--out``, writes the figures as JSON.
 """
 
@@ -63,6 +65,7 @@ def percentile(values: list[float], q: float) -> float:
 @dataclass
 class ClientLog:
     user: str
+    cookie: str = ""          # the identity cookie the page set (the history is this browser's)
     latencies_ms: list[float] = field(default_factory=list)
     drawings: dict[str, int] = field(default_factory=dict)   # drawing id -> queries recorded
     retries: int = 0
@@ -80,11 +83,13 @@ async def _client(i: int, base: str, headers: dict[str, str], sketches: list, qu
     seen_thumbs: set[str] = set()
 
     async def get(path: str) -> Any:
-        return await http.fetch(base + path, headers=headers, request_timeout=60)
+        return await http.fetch(base + path, headers={**headers, "Cookie": log.cookie}, request_timeout=60)
 
     await asyncio.sleep(rng.uniform(0, think[1]))  # people arrive over a moment, not at one instant
     for path in ("", "static/app.js", "static/app.css", "api/status"):
-        await get(path)
+        resp = await get(path)
+        if not log.cookie:  # the page sets this browser's identity, kept as a browser keeps it
+            log.cookie = "; ".join(c.split(";", 1)[0] for c in resp.headers.get_list("Set-Cookie"))
     sent = 0
     d = 0
     while sent < queries and time.monotonic() < deadline:
@@ -100,7 +105,8 @@ async def _client(i: int, base: str, headers: dict[str, str], sketches: list, qu
             while True:
                 try:
                     resp = await http.fetch(base + "api/query", method="POST", body=body,
-                                            headers={**headers, "Content-Type": "application/json"}, request_timeout=60)
+                                            headers={**headers, "Content-Type": "application/json", "Cookie": log.cookie},
+                                            request_timeout=60)
                     break
                 except HTTPClientError as err:
                     if err.code == 503 and time.monotonic() < deadline:
@@ -169,7 +175,7 @@ def history_check(base: str, headers: dict[str, str], logs: list[ClientLog]) -> 
     missing, wrong_count, extra = [], [], []
     entries = 0
     for log in logs:
-        req = urllib.request.Request(base + f"api/history?user={log.user}", headers=headers)
+        req = urllib.request.Request(base + "api/history", headers={**headers, "Cookie": log.cookie})
         with urllib.request.urlopen(req, timeout=30) as resp:
             got = {e["drawing"]: e["queries"] for e in json.loads(resp.read())["entries"]}
         entries += len(got)

@@ -1,7 +1,7 @@
 """Exercise checkers: each takes the learner's function, runs it on small inputs against the reference,
 prints a friendly verdict (what is right, what is wrong, a hint) and returns True or False.
 
-Submodules by notebook topic: ``render`` (01), ``losses`` (02-04, 07), ``retrieval`` (05), ``strokes`` (06).
+Submodules by notebook topic: ``render`` (01, 08), ``losses`` (02-04, 07), ``retrieval`` (05), ``strokes`` (06).
 ``from sbsr_lab import checks; checks.render.check_look_at(my_look_at)``.
 """
 

@@ -33,6 +33,7 @@ METHOD_LABELS: dict[str, str] = {"cfttsl": "CFTTSL (teacher-student)", "uactn": 
                                  "joint": "Joint baseline"}
 
 _URL_LINE = "sbsr-lab app: the sketch demo is at "
+_TEACHER_LINE = "sbsr-lab app: the teacher view is at "
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -50,6 +51,18 @@ class AppServer:
         parts = urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", int(parts.port or 80)
         self.token = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p).get("token")
+
+    @property
+    def teacher_url(self) -> str:
+        """The teacher view's address (``/teacher?key=...``), as the app printed it after its own address."""
+        deadline = time.monotonic() + 10
+        while True:
+            text = self.log_tail(1_000_000)
+            if _TEACHER_LINE in text:
+                return text.split(_TEACHER_LINE, 1)[1].split()[0]
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise SbsrError(f"The app printed no teacher address:\n{self.log_tail()}")
+            time.sleep(0.05)
 
     def __enter__(self) -> "AppServer":
         return self

@@ -26,14 +26,29 @@ Design:
   page names each drawing (a new id at Clear / New drawing) and each stroke-end query of it replaces the
   row, so the row always holds the latest complete query (strokes, pen width, model, results) and
   replays exactly; the half-drawn guesses before it are only counted.
+* **Each learner's history is private**: every browser gets its own identity, a random secret in the
+  ``sbsr_learner`` cookie (HttpOnly, SameSite=Strict, Path=/; Secure over https; a session cookie, so a
+  shared computer forgets it when the browser closes), set on first contact; a request without it (or
+  with a malformed one) gets a fresh identity, never a shared "guest" pool. The history stores only a hash
+  of the secret (:func:`~sbsr_lab.widgets.history.learner_key`). A learner lists, replays and exports only
+  their own drawings; another learner's entry id answers 404, as an id that does not exist. The name typed
+  in the page is only a label stored with the entries. Per learner at most ``max_learner_entries`` drawings
+  and ``max_learner_bytes`` bytes of strokes are kept, the oldest dropped first; the export is streamed a
+  page of entries at a time.
+* **Teacher view** (``/teacher``, ``GET /api/class``): every learner's label, entry count, stored bytes and
+  latest answers (no strokes), behind a *teacher* token (``AppConfig.teacher_token``, generated at each
+  start and printed by ``sbsr-lab app`` as the teacher's address). It is not the room token: on a network
+  every learner holds the room token (it is in the address they open), so it cannot tell the teacher apart.
 * **Clean stop**: SIGTERM or SIGINT closes the listening socket, cancels waiting queries, waits for running
   ones and returns; the app starts no child process and writes no temporary folder.
 
 API (all JSON; errors are ``{"error": "..."}``): ``GET /api/status``; ``POST /api/query`` with
 ``{"strokes", "brush", "model", "k", "user", "drawing", "record"}``; ``GET /api/thumb/METHOD/ID``;
 ``GET /api/view/METHOD/ID/N`` (rendered view N of a shape: each result's ``best_view``, the view closest
-to the sketch, :mod:`sbsr_lab.retrieval.best_view`); ``GET /api/mesh/METHOD/ID``; ``GET /api/history?user=NAME``; ``GET /api/history/ID``;
-``GET /api/history/export?user=NAME`` (a JSON download).
+to the sketch, :mod:`sbsr_lab.retrieval.best_view`); ``GET /api/mesh/METHOD/ID``; ``GET /api/history`` (the
+caller's drawings); ``GET /api/history/ID`` (one of them; 404 otherwise); ``GET /api/history/export?user=LABEL``
+(a JSON download of the caller's drawings); ``GET /teacher?key=TEACHER_TOKEN`` and ``GET /api/class`` (the
+teacher view; 403 without the teacher token).
 """
 
 from __future__ import annotations
@@ -67,7 +82,7 @@ from sbsr_lab.errors import SbsrError
 from sbsr_lab.widgets.history import front_end_drawing
 from sbsr_lab.widgets.results import view_png
 
-__all__ = ["AppConfig", "AppState", "make_app", "serve", "is_loopback", "DEFAULT_BRUSH", "WEB_DIR"]
+__all__ = ["AppConfig", "AppState", "make_app", "serve", "is_loopback", "teacher_url", "DEFAULT_BRUSH", "WEB_DIR"]
 
 log = logging.getLogger("sbsr_lab.app")
 
@@ -76,8 +91,13 @@ DEFAULT_BRUSH = 6.0           # pen width in px on a 360 px pad: the training li
 BRUSH_RANGE = (1.0, 24.0)
 MAX_K = 50
 MAX_ENTRIES_PER_USER = 200  # a learner's rolling history: older drawings go (bounds disk use and the export)
+MAX_BYTES_PER_USER = 5 * 2**20  # ... and at most this many bytes of stored strokes per learner
+EXPORT_PAGE = 25            # entries read and sent at a time by the streamed export
 HISTORY_LOCK_WAIT_S = 0.5  # longest a query waits for the history's write lock; then it is answered unsaved
 TOKEN_COOKIE = "sbsr_token"
+LEARNER_COOKIE = "sbsr_learner"   # the browser's identity: secrets.token_urlsafe(24)
+TEACHER_COOKIE = "sbsr_teacher"
+_LEARNER_SECRET = re.compile(r"^[A-Za-z0-9_-]{32}$")     # what token_urlsafe(24) makes
 _NAME = re.compile(r"^[\w .@'-]{1,40}$", re.UNICODE)     # user names
 _DRAWING = re.compile(r"^[A-Za-z0-9_-]{1,64}$")           # drawing ids made by the page
 _SHAPE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
@@ -109,9 +129,13 @@ class AppConfig:
             ``False``: keep no history.
         host, port: where to listen (port 0: a free one).
         token: required on every request; ``None``: generated when the host is not the loopback.
+        teacher_token: opens the teacher view (``/teacher``, ``/api/class``); ``None``: generated (always,
+            loopback or not: the view lists every learner). Must differ from ``token``, which every learner has.
         workers: query threads (default: 2, or 1 on one core).
         max_pending: queries waiting or running before new ones get 503.
         max_body: largest request body in bytes.
+        max_learner_entries, max_learner_bytes: each learner's history keeps at most this many drawings and
+            bytes of strokes (the oldest dropped first).
     """
 
     model: str | None = None
@@ -126,6 +150,9 @@ class AppConfig:
     workers: int | None = None
     max_pending: int = 48
     max_body: int = 2 * 1024 * 1024
+    teacher_token: str | None = None
+    max_learner_entries: int = MAX_ENTRIES_PER_USER
+    max_learner_bytes: int = MAX_BYTES_PER_USER
 
     def __post_init__(self) -> None:
         if not 1 <= int(self.k) <= MAX_K:
@@ -138,6 +165,13 @@ class AppConfig:
             raise SbsrError("max_pending must be at least 1 and max_body at least 1024 bytes.")
         if self.token is not None and len(self.token) < 8:
             raise SbsrError("The app token must have at least 8 characters (or leave it out: one is generated).")
+        if self.teacher_token is None:
+            self.teacher_token = secrets.token_urlsafe(18)
+        if len(self.teacher_token) < 16 or self.teacher_token == self.token:
+            raise SbsrError("The teacher token must have at least 16 characters and differ from the app token "
+                            "(every learner has that one); or leave it out: one is generated.")
+        if self.max_learner_entries < 1 or self.max_learner_bytes < 1024:
+            raise SbsrError("max_learner_entries must be at least 1 and max_learner_bytes at least 1024 bytes.")
 
 
 # -- the service: engines, pool, history ---------------------------------------------------------------
@@ -297,7 +331,9 @@ class AppState:
         if req.record and self.history is not None:
             try:  # one entry per drawing and model, as the widget records (QueryHistory.record_answer)
                 out["entry"] = self.history.record_answer(req.drawing, strokes, req.model, result, user=req.user,
-                                                          width=req.brush, keep=MAX_ENTRIES_PER_USER)
+                                                          width=req.brush, learner=req.learner,
+                                                          keep=self.config.max_learner_entries,
+                                                          keep_bytes=self.config.max_learner_bytes)
             except SbsrError as err:
                 log.error("history: %s", err)
                 out["history_error"] = "This query could not be saved in the history (the server log says why)."
@@ -426,6 +462,7 @@ class _QueryRequest:
     user: str
     drawing: str
     record: bool
+    learner: str = ""          # the history key of the caller (set by the handler from its cookie)
 
 
 def parse_query(body: dict[str, Any], state: AppState) -> _QueryRequest:
@@ -476,7 +513,9 @@ def parse_query(body: dict[str, Any], state: AppState) -> _QueryRequest:
 # -- handlers ------------------------------------------------------------------------------------------
 
 class _Base(tornado.web.RequestHandler):
-    """Host and token checks, security headers, JSON errors without tracebacks."""
+    """Host and token checks, security headers, JSON errors without tracebacks, the caller's identity."""
+
+    _learner: str | None = None
 
     @property
     def app_state(self) -> AppState:
@@ -506,6 +545,40 @@ class _Base(tornado.web.RequestHandler):
                 raise tornado.web.HTTPError(403, reason="token needed")
             if given:
                 self.set_cookie(TOKEN_COOKIE, cfg.token, httponly=True, samesite="Strict", path="/")
+
+    def learner(self) -> str:
+        """The history key of this browser: the hash of its ``sbsr_learner`` cookie. A request without the
+        cookie, or with one that is not a secret this server makes (any other form), gets a new random
+        secret (set in the answer): a new learner with an empty history. A well-formed secret that nobody
+        was given is just that: a new, empty identity (it matches a learner only by being their secret)."""
+        if self._learner is None:
+            secret = self.get_cookie(LEARNER_COOKIE)
+            if not secret or not _LEARNER_SECRET.match(secret):
+                secret = secrets.token_urlsafe(24)
+                self.set_cookie(LEARNER_COOKIE, secret, httponly=True, samesite="Strict", path="/",
+                                secure=self.request.protocol == "https")
+            from sbsr_lab.widgets.history import learner_key
+
+            self._learner = learner_key(secret)
+        return self._learner
+
+    def is_teacher(self) -> bool:
+        """Whether the request carries the teacher token (``?key=``, the ``X-Sbsr-Teacher`` header or the
+        ``sbsr_teacher`` cookie, which ``?key=`` sets: HttpOnly, SameSite=Strict)."""
+        expected = self.app_state.config.teacher_token
+        given = self.get_query_argument("key", None)
+        candidate = given or self.request.headers.get("X-Sbsr-Teacher") or self.get_cookie(TEACHER_COOKIE)
+        if not expected or not candidate or not hmac.compare_digest(candidate.encode(), expected.encode()):
+            return False
+        if given:
+            self.set_cookie(TEACHER_COOKIE, expected, httponly=True, samesite="Strict", path="/",
+                            secure=self.request.protocol == "https")
+        return True
+
+    def need_teacher(self) -> None:
+        if not self.is_teacher():
+            raise tornado.web.HTTPError(403, "The teacher view needs the teacher's address that `sbsr-lab app` "
+                                             "printed when it started (it holds the teacher token).")
 
     def _same_origin_json(self) -> None:
         """A request that changes something must come from this app's own page: JSON (a cross-site form
@@ -556,6 +629,7 @@ class _Base(tornado.web.RequestHandler):
 
 class PageHandler(_Base):
     def get(self) -> None:
+        self.learner()  # the browser's identity from its first visit on
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         self.set_header("Cache-Control", "no-cache")
         self.finish((WEB_DIR / "index.html").read_bytes())
@@ -585,6 +659,8 @@ class QueryHandler(_Base):
         if problem:
             self.send_json({"problem": problem})
             return
+        if req.record:
+            req.learner = self.learner()
         if st.pending >= st.config.max_pending:
             self.set_header("Retry-After", "1")
             self.send_json({"error": "The server is busy: trying again in a moment.", "busy": True}, 503)
@@ -656,46 +732,110 @@ def _entry_json(e: Any) -> dict[str, Any]:
 
 
 class HistoryHandler(_Base):
+    """The caller's own drawings: the list, one entry, the export. Rows are found by the caller's identity
+    (:meth:`_Base.learner`), never by a name given in the request; another learner's entry is a 404."""
+
     def _history(self) -> Any:
         st = self.app_state
         if st.history is None:
             raise tornado.web.HTTPError(404, st.history_error or "This server keeps no history.")
         return st.history
 
-    def _user(self) -> str:
-        user = (self.get_query_argument("user", "guest") or "guest").strip()
-        if not _NAME.match(user):
+    def _label(self) -> str | None:
+        """The ``user`` argument: only a label (the export's name), never a key to anyone's drawings."""
+        label = (self.get_query_argument("user", "") or "").strip()
+        if label and not _NAME.match(label):
             raise tornado.web.HTTPError(400, "The user name may have up to 40 letters, digits, spaces and . @ ' - _")
-        return user
+        return label or None
 
     async def get(self, what: str | None = None) -> None:
         db = self._history()
+        learner = self.learner()
         loop = asyncio.get_running_loop()
         if what is None:
-            user = self._user()
-            entries = await loop.run_in_executor(None, lambda: db.recent(100, user=user))
-            self.send_json({"user": user, "entries": [_entry_json(e) for e in entries]})
+            entries = await loop.run_in_executor(None, lambda: db.recent(100, learner=learner))
+            self.send_json({"user": entries[0].user if entries else None, "entries": [_entry_json(e) for e in entries]})
         elif what == "export":
-            user = self._user()
-            entries = await loop.run_in_executor(None, lambda: db.recent(MAX_ENTRIES_PER_USER, user=user))
-            doc = {"format": "sbsr_lab.history", "version": 1, "user": user,
-                   "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                   "entries": [_entry_json(e) for e in reversed(entries)]}
-            safe = re.sub(r"[^A-Za-z0-9_-]", "_", user)
-            self.set_header("Content-Disposition", f'attachment; filename="sbsr_history_{safe}.json"')
-            self.send_json(doc)
+            await self._export(db, learner)
         elif what.isdigit():
             from sbsr_lab.widgets.history import HistoryError
 
             if len(what) > 18:  # beyond SQLite's 64-bit integers: no such entry (was a 500)
-                raise tornado.web.HTTPError(404, f"No drawing #{what[:20]} in the history.")
-            try:
-                entry = await loop.run_in_executor(None, db.get, int(what))
+                raise tornado.web.HTTPError(404, f"No drawing #{what[:20]} in your history.")
+            try:  # another learner's entry: the same answer as none (its existence is not revealed)
+                entry = await loop.run_in_executor(None, lambda: db.get(int(what), learner=learner))
             except HistoryError:
-                raise tornado.web.HTTPError(404, f"No drawing #{what} in the history.") from None
+                raise tornado.web.HTTPError(404, f"No drawing #{what} in your history.") from None
             self.send_json(_entry_json(entry))
         else:
             raise tornado.web.HTTPError(404)
+
+    async def _export(self, db: Any, learner: str) -> None:
+        """The caller's drawings, oldest first, as one JSON document streamed ``EXPORT_PAGE`` entries at a
+        time (never built whole in memory; at most the learner's cap of entries)."""
+        from tornado.iostream import StreamClosedError
+
+        loop = asyncio.get_running_loop()
+        label = self._label()
+        if label is None:  # the name of the latest drawing
+            latest = await loop.run_in_executor(None, lambda: db.recent(1, learner=learner))
+            label = latest[0].user if latest else "guest"
+        head = {"format": "sbsr_lab.history", "version": 1, "user": label,
+                "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        safe = re.sub(r"[^A-Za-z0-9_-]", "_", label)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Content-Disposition", f'attachment; filename="sbsr_history_{safe}.json"')
+        self.write(json.dumps(head)[:-1] + ', "entries": [')
+        after, sent, cap = 0, 0, self.app_state.config.max_learner_entries
+        try:
+            while sent < cap:
+                n = min(EXPORT_PAGE, cap - sent)
+                entries, last = await loop.run_in_executor(None, lambda: db.entries_after(after, n, learner))
+                if last is None:
+                    break
+                if entries:
+                    self.write(("," if sent else "") + ",".join(json.dumps(_entry_json(e), allow_nan=False)
+                                                                for e in entries))
+                    sent += len(entries)
+                    await self.flush()
+                after = last
+            self.finish("]}")
+        except StreamClosedError:  # the browser went away: nothing more to send
+            pass
+
+
+class TeacherPageHandler(_Base):
+    def get(self) -> None:
+        self.need_teacher()
+        if self.get_query_argument("key", None):  # the cookie holds it now: an address without the secret
+            self.redirect("/teacher", permanent=False)
+            return
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish((WEB_DIR / "teacher.html").read_bytes())
+
+
+class ClassHandler(_Base):
+    """``GET /api/class``: every learner's label, entry count, stored bytes and latest answers (the teacher)."""
+
+    async def get(self) -> None:
+        self.need_teacher()
+        st = self.app_state
+        if st.history is None:
+            raise tornado.web.HTTPError(404, st.history_error or "This server keeps no history.")
+        rows = await asyncio.get_running_loop().run_in_executor(None, st.history.learners)
+        from sbsr_lab.widgets.history import LEGACY_PREFIX, LOCAL_PREFIX
+
+        learners = []
+        for r in rows:
+            key = r.pop("learner")
+            kind = "legacy" if key.startswith(LEGACY_PREFIX) else "notebook" if key.startswith(LOCAL_PREFIX) else "browser"
+            r["id"] = key if kind != "browser" else key[:10]  # a hash: a short name for the row, not a secret
+            r["kind"] = kind
+            learners.append(r)
+        self.send_json({"learners": learners, "caps": {"entries": st.config.max_learner_entries,
+                                                       "bytes": st.config.max_learner_bytes}})
 
 
 def make_app(state: AppState) -> tornado.web.Application:
@@ -710,6 +850,8 @@ def make_app(state: AppState) -> tornado.web.Application:
         (r"/api/mesh/([A-Za-z0-9_-]+)/([^/]+)", MeshHandler),
         (r"/api/history", HistoryHandler),
         (r"/api/history/([A-Za-z0-9]+)", HistoryHandler),
+        (r"/teacher", TeacherPageHandler),
+        (r"/api/class", ClassHandler),
     ], sbsr_state=state, debug=False, serve_traceback=False, autoreload=False, compress_response=True,
         static_hash_cache=True)
 
@@ -724,6 +866,12 @@ def app_url(config: AppConfig, port: int) -> str:
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
     return f"http://{host}:{port}/" + (f"?token={config.token}" if config.token else "")
+
+
+def teacher_url(config: AppConfig, port: int) -> str:
+    """The teacher view's address (with the teacher token, and the app token when there is one)."""
+    base = app_url(config, port).split("?", 1)[0]
+    return f"{base}teacher?key={config.teacher_token}" + (f"&token={config.token}" if config.token else "")
 
 
 def _lan_address() -> str | None:
@@ -764,6 +912,8 @@ async def _serve(config: AppConfig, on_listening: Callable[[str, AppState], None
             pass
     if on_listening is not None:
         on_listening(app_url(config, port), state)
+        print(f"sbsr-lab app: the teacher view is at {teacher_url(config, port)} (it lists every learner's "
+              "drawings: keep this address to yourself)", flush=True)
     state.start_loading(on_fatal)
     try:
         await stop.wait()

@@ -1,5 +1,6 @@
 """A real browser on `sbsr-lab app` (the packaged bundle): first loads, two classes drawn with the mouse,
-model switch, replay, an empty canvas, export, a scribble; no console error, nothing asked of the internet.
+model switch, replay, an empty canvas, export, a scribble, two learners in two browser contexts (each sees only
+their own drawings) and the teacher's page; no console error, nothing asked of the internet.
 
 Needs Debian's chromium (`apt-get install chromium`) and the `playwright` Python package; the browser is
 never downloaded (`executable_path`). Skipped with the reason when either is missing. Screenshots go to
@@ -418,3 +419,59 @@ def test_a_projector_window_shows_the_pad_and_the_results_without_scrolling(serv
     p.screenshot(path=str(ARTIFACTS / "browser_app_projector.png"))
     watch.check()
     ctx.close()
+
+
+def test_two_learners_in_two_browsers_see_only_their_own_drawings(server, browser):
+    """Two browser contexts are two learners who type the same name: each draws, each history lists only its
+    own drawing; one's entry id is a 404 to the other; the identity cookie is HttpOnly and SameSite=Strict;
+    the teacher's page (its own address) lists both. No console error on any page."""
+    import http.client
+
+    people = []
+    for sketch in ("house", "bottle"):
+        ctx = browser.new_context(viewport={"width": 1200, "height": 900})
+        p = ctx.new_page()
+        watch = Watch(p, server.host)
+        p.goto(server.url)
+        p.wait_for_selector("#status.ready", timeout=60_000)
+        p.fill("#user", "pat")                     # the same name in both: only a label
+        p.dispatch_event("#user", "change")
+        _draw(p, _sketch_of(server, sketch))
+        assert _wait_answer(p, 0)["predicted_class"] == sketch
+        p.wait_for_function("() => document.querySelectorAll('#history li[data-id]').length === 1", timeout=10_000)
+        people.append((ctx, p, watch, sketch))
+    mine = []
+    for ctx, p, watch, sketch in people:
+        shown = p.evaluate("() => Array.from(document.querySelectorAll('#history li[data-id]')).map(li => [Number(li.dataset.id), li.dataset.class])")
+        listed = json.loads(p.evaluate("async () => JSON.stringify(await (await fetch('/api/history?user=pat')).json())"))["entries"]
+        assert [cls for _, cls in shown] == [sketch] and [e["id"] for e in listed] == [shown[0][0]]
+        (cookie,) = [c for c in ctx.cookies() if c["name"] == "sbsr_learner"]
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/" and not cookie["secure"]
+        assert "sbsr_learner" not in p.evaluate("() => document.cookie")  # the page's script cannot read it
+        mine.append((shown[0][0], cookie["value"]))
+    assert mine[0][0] != mine[1][0] and mine[0][1] != mine[1][1]
+    for (entry, _), (_, other_cookie) in ((mine[0], mine[1]), (mine[1], mine[0])):
+        conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
+        conn.request("GET", f"/api/history/{entry}", headers={"Cookie": f"sbsr_learner={other_cookie}"})
+        assert conn.getresponse().status == 404    # the other learner's drawing: as if there were none
+        conn.close()
+    people[0][1].screenshot(path=str(ARTIFACTS / "browser_app_two_learners.png"), full_page=True)
+    # the teacher's page: both learners under the same name, one drawing each
+    from sbsr_lab.widgets.history import learner_key
+
+    tctx = browser.new_context(viewport={"width": 1200, "height": 900})
+    t = tctx.new_page()
+    twatch = Watch(t, server.host)
+    t.goto(server.teacher_url)
+    assert urlsplit(t.url).query == ""             # the key went into a cookie, out of the address bar
+    t.wait_for_selector("#class-status.ready", timeout=20_000)
+    for (_, value), (_, _, _, sketch) in zip(mine, people):
+        row = t.locator(f"#class tr[data-learner='{learner_key(value)[:10]}']")
+        assert row.locator("td.label").text_content() == "pat" and row.locator("td.count").text_content() == "1"
+        assert sketch in row.locator("td.answers").text_content()
+    t.screenshot(path=str(ARTIFACTS / "browser_app_teacher.png"), full_page=True)
+    for ctx, p, watch, _ in people:
+        watch.check()
+        ctx.close()
+    twatch.check()
+    tctx.close()

@@ -177,3 +177,76 @@ def test_record_answer_keeps_one_entry_per_drawing_and_model_and_names_non_shape
     got = [(front_end_drawing(e.drawing), e.model, e.predicted_class, e.queries) for e in db.recent(10, user="ada")]
     assert got == [("d2", "uactn", NOT_A_SHAPE, 1), ("d1", "cfttsl", "chair", 1), ("d1", "uactn", "table", 2)]
     assert front_end_drawing("plain") == "plain" and front_end_drawing(None) is None
+
+
+def test_rows_belong_to_a_learner_not_to_the_typed_name(tmp_path):
+    """v4: two identities with the same label and drawing id have a row each; a learner reads, lists and
+    counts only its own rows (another's id reads as missing); the notebook's rows are ``local:<user>``."""
+    from sbsr_lab.widgets.history import HistoryError, QueryHistory, learner_key
+
+    db = QueryHistory(tmp_path / "h.sqlite", user="ada")
+    strokes = [np.array([[0.1, 0.1], [0.9, 0.9]], np.float32)]
+    a, b = learner_key("secret-a"), learner_key("secret-b")
+    assert len(a) == 32 and a != b and ":" not in a
+    ra = db.record_drawing("d1", strokes, "uactn", RESULTS, user="guest", learner=a)
+    rb = db.record_drawing("d1", strokes, "uactn", RESULTS[:1], user="guest", learner=b)
+    assert ra != rb and db.record_drawing("d1", strokes, "uactn", RESULTS, user="ana", learner=a) == ra
+    assert db.get(ra).user == "ana" and db.get(ra).queries == 2 and db.get(rb).queries == 1  # the label follows
+    assert [e.id for e in db.recent(learner=a)] == [ra] and db.count(learner=b) == 1 and db.count(user="guest") == 1
+    assert db.get(ra, learner=a).learner == a
+    with pytest.raises(HistoryError, match=f"No query #{ra}"):
+        db.get(ra, learner=b)
+    local = db.add(STROKES, "m", RESULTS)
+    assert db.get(local).learner == "local:ada"
+    assert [r["learner"] for r in db.learners()] == ["local:ada", b, a]
+
+
+def test_a_byte_cap_drops_each_learners_oldest_drawings(tmp_path):
+    from sbsr_lab.widgets.history import QueryHistory
+
+    db = QueryHistory(tmp_path / "h.sqlite")
+    rng = np.random.default_rng(0)
+    big = [rng.uniform(0, 1, (60, 2)).astype(np.float32)]  # about 1 KB of strokes
+    db.record_drawing("other", big, "uactn", RESULTS, user="ben", learner="b" * 32, keep_bytes=3000)
+    ids = [db.record_drawing(f"d{i}", big, "uactn", RESULTS, user="ada", learner="a" * 32, keep_bytes=3000)
+           for i in range(8)]
+    kept = [e.id for e in db.recent(100, learner="a" * 32)]
+    assert kept == ids[::-1][:len(kept)] and 2 <= len(kept) < 8  # the newest, oldest dropped first
+    row = db.stored_bytes("a" * 32) / len(kept)
+    assert db.stored_bytes("a" * 32) <= 3000 < db.stored_bytes("a" * 32) + 1.1 * row  # as many as fit
+    assert db.count(learner="b" * 32) == 1  # another learner untouched
+    huge = [rng.uniform(0, 1, (400, 2)).astype(np.float32)]  # one drawing over the cap alone is still kept
+    last = db.record_drawing("huge", huge, "uactn", RESULTS, user="ada", learner="a" * 32, keep_bytes=3000)
+    assert [e.id for e in db.recent(100, learner="a" * 32)] == [last]
+
+
+def test_migrates_v3_to_v4_legacy_identities(tmp_path):
+    """Rows of a v3 file (keyed by the typed name) become the legacy identity of that name, which no cookie
+    can match (learner keys are hex); the teacher's summary lists them; the file takes new rows."""
+    from sbsr_lab.widgets import history as h
+
+    path = tmp_path / "v3.sqlite"
+    con = sqlite3.connect(path)
+    for stmt in filter(str.strip, (h._V2 + h._V3).split(";")):
+        con.execute(stmt)
+    for user, drawing in (("guest", "x"), ("guest", "y"), ("ada", "x")):
+        con.execute("INSERT INTO queries (user, created_at, strokes, model, predicted_class, top_ids, top_scores, "
+                    "drawing) VALUES (?, '2026-01-01T00:00:00+00:00', '[[[0.1,0.9],[0.2,0.8]]]', 'uactn', 'ring', "
+                    "'[\"a\"]', '[0.5]', ?)", (user, drawing))
+    con.execute("PRAGMA user_version = 3")
+    con.commit()
+    con.close()
+    db = h.QueryHistory(path)
+    assert db.schema_version() == SCHEMA_VERSION == 4
+    assert {(e.user, e.learner) for e in db.recent()} == {("guest", "legacy:guest"), ("ada", "legacy:ada")}
+    summary = {r["learner"]: r for r in db.learners()}
+    assert summary["legacy:guest"]["entries"] == 2 and summary["legacy:guest"]["label"] == "guest"
+    assert summary["legacy:ada"]["recent"][0]["predicted_class"] == "ring"
+    key = h.learner_key("a browser's secret")
+    new = db.record_drawing("x", STROKES, "uactn", RESULTS, user="guest", learner=key)  # same name and drawing id
+    assert db.count(learner=key) == 1 and db.count(learner="legacy:guest") == 2 and db.get(new).learner == key
+    with sqlite3.connect(path) as con:
+        indexes = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "queries_user_drawing" not in indexes and "queries_learner_drawing" in indexes
+    h.QueryHistory(path)  # opening again is a no-op
+    assert len(db) == 4

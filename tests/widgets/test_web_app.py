@@ -1,6 +1,8 @@
 """`sbsr-lab app`, the one-process web app: its JSON API over real HTTP on 127.0.0.1, its hardening
 (token, Host check, body limit, no tracebacks, 503 when full), the history (one entry per drawing, exact
-replay, export), a clean stop on SIGTERM/SIGINT, the CLI, and a small classroom load run."""
+replay, export), each learner's privacy (an identity cookie per browser, another learner's entries 404,
+per-learner caps, the teacher view behind its own token), a clean stop on SIGTERM/SIGINT, the CLI, and a
+small classroom load run."""
 
 import asyncio
 import http.client
@@ -73,7 +75,10 @@ class LiveApp:
             conn.request(method, path, body=data, headers=headers or {})
             resp = conn.getresponse()
             raw = resp.read()
-            return resp.status, dict(resp.getheaders()), raw
+            hdrs = dict(resp.getheaders())
+            if resp.msg.get_all("Set-Cookie"):  # every cookie set, one a line (a dict would keep the last)
+                hdrs["Set-Cookie"] = "\n".join(resp.msg.get_all("Set-Cookie"))
+            return resp.status, hdrs, raw
         finally:
             conn.close()
 
@@ -86,6 +91,42 @@ class LiveApp:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
         self.state.close()
+
+
+class Browser:
+    """One browser at the app: keeps the cookies the server sets (its identity) and sends them back."""
+
+    def __init__(self, app: LiveApp, cookies: dict[str, str] | None = None) -> None:
+        self.app, self.cookies = app, dict(cookies or {})
+
+    def request(self, method: str, path: str, body=None, headers=None):
+        headers = dict(headers or ({"Content-Type": "application/json"} if method == "POST" else {}))
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        status, hdrs, raw = self.app.request(method, path, body, headers)
+        for line in filter(None, hdrs.get("Set-Cookie", "").split("\n")):
+            name, value = line.split(";", 1)[0].split("=", 1)
+            self.cookies[name] = value
+        return status, hdrs, raw
+
+    def json(self, method: str, path: str, body=None, headers=None):
+        status, _, raw = self.request(method, path, body, headers)
+        return status, json.loads(raw) if raw else None
+
+    def query(self, strokes, **kw):
+        return self.json("POST", "/api/query", {"strokes": strokes, **kw})
+
+    def history(self) -> list[dict]:
+        status, doc = self.json("GET", "/api/history")
+        assert status == 200, doc
+        return doc["entries"]
+
+
+def browser(app: LiveApp) -> Browser:
+    """A new browser that has opened the page (so it holds its identity cookie)."""
+    b = Browser(app)
+    assert b.request("GET", "/")[0] == 200 and "sbsr_learner" in b.cookies
+    return b
 
 
 @pytest.fixture(scope="module")
@@ -147,23 +188,24 @@ def test_each_result_shows_its_best_matching_view(live):
 
 
 def test_one_history_entry_per_drawing(live):
+    bob, ada = browser(live), browser(live)
+    ada.query(ring(2), user="ada", drawing="a-1")
     strokes = ring(3) + cross(3)
     for n in range(1, len(strokes) + 1):  # stroke ends of one drawing
-        assert query(live, strokes[:n], user="bob", drawing="b-1")[0] == 200
-    query(live, ring(4), user="bob", drawing="b-2")
-    _, hist = live.json("GET", "/api/history?user=bob")
-    entries = {e["drawing"]: e for e in hist["entries"]}
+        assert bob.query(strokes[:n], user="bob", drawing="b-1")[0] == 200
+    bob.query(ring(4), user="bob", drawing="b-2")
+    entries = {e["drawing"]: e for e in bob.history()}
     assert set(entries) == {"b-1", "b-2"}
     assert entries["b-1"]["queries"] == len(strokes) and len(entries["b-1"]["strokes"]) == len(strokes)
-    assert entries["b-2"]["queries"] == 1
-    _, other = live.json("GET", "/api/history?user=ada")
-    assert "b-1" not in {e["drawing"] for e in other["entries"]}
+    assert entries["b-2"]["queries"] == 1 and entries["b-1"]["user"] == "bob"
+    assert {e["drawing"] for e in ada.history()} == {"a-1"}
 
 
 def test_replay_reproduces_the_recorded_query(live):
-    status, first = query(live, cross(5), user="cy", drawing="c-1", brush=10, model="cfttsl")
+    cy = browser(live)
+    status, first = cy.query(cross(5), user="cy", drawing="c-1", brush=10, model="cfttsl")
     assert status == 200
-    _, entry = live.json("GET", f"/api/history/{first['entry']}")
+    _, entry = cy.json("GET", f"/api/history/{first['entry']}")
     assert entry["brush"] == 10 and entry["model"] == "cfttsl" and entry["queries"] == 1
     rows_before = QueryHistory(live.state.history.path).count()
     _, again = query(live, entry["strokes"], user="cy", brush=entry["brush"], model=entry["model"], record=False)
@@ -175,14 +217,185 @@ def test_replay_reproduces_the_recorded_query(live):
     assert [r["score"] for r in thin["results"]] != [r["score"] for r in entry["results"]]
 
 
-def test_export_is_a_json_download_of_the_user(live):
-    query(live, ring(7), user="dee", drawing="d-1")
-    query(live, cross(7), user="dee", drawing="d-2")
-    code, headers, raw = live.request("GET", "/api/history/export?user=dee")
+def test_export_is_a_json_download_of_the_user(live, monkeypatch):
+    """The caller's own drawings, oldest first, streamed a page at a time (chunked, never one big string)."""
+    from sbsr_lab.widgets import server
+
+    dee, other = browser(live), browser(live)
+    other.query(ring(6), user="dee", drawing="d-0")  # the same name in another browser: not dee's
+    for i in range(5):
+        dee.query(ring(7 + i) if i % 2 == 0 else cross(7 + i), user="dee", drawing=f"d-{i + 1}")
+    monkeypatch.setattr(server, "EXPORT_PAGE", 2)
+    code, headers, raw = dee.request("GET", "/api/history/export?user=dee")
     doc = json.loads(raw)
     assert code == 200 and 'attachment; filename="sbsr_history_dee.json"' == headers["Content-Disposition"]
+    assert headers.get("Transfer-Encoding") == "chunked"  # streamed, not one Content-Length body
     assert doc["format"] == "sbsr_lab.history" and doc["user"] == "dee"
-    assert [e["drawing"] for e in doc["entries"]] == ["d-1", "d-2"] and all(e["strokes"] for e in doc["entries"])
+    assert [e["drawing"] for e in doc["entries"]] == [f"d-{i}" for i in range(1, 6)]
+    assert all(e["strokes"] and e["user"] == "dee" for e in doc["entries"])
+    code, _, raw = dee.request("GET", "/api/history/export")  # no name given: the latest drawing's label
+    assert code == 200 and json.loads(raw)["user"] == "dee"
+    code, _, raw = browser(live).request("GET", "/api/history/export?user=dee")  # the name opens nothing
+    assert code == 200 and json.loads(raw)["entries"] == []
+
+
+# -- each learner's privacy ------------------------------------------------------------------------------
+
+TEACHER = "teacher-key-0123456789"
+
+
+def test_each_browser_gets_its_own_identity_cookie(live):
+    """First contact sets a random secret in an HttpOnly, SameSite=Strict, Path=/ cookie (not Secure over
+    http); a browser that sends it back keeps it; a request without it gets another one."""
+    code, headers, _ = live.request("GET", "/")
+    cookie = headers["Set-Cookie"]
+    assert code == 200 and cookie.startswith("sbsr_learner=")
+    attrs = [a.strip().lower() for a in cookie.split(";")[1:]]
+    assert "httponly" in attrs and "samesite=strict" in attrs and "path=/" in attrs and "secure" not in attrs
+    secret = cookie.split(";", 1)[0].split("=", 1)[1]
+    assert len(secret) == 32 and "expires" not in cookie.lower()  # 192 random bits; gone with the browser session
+    again = live.request("GET", "/", headers={"Cookie": f"sbsr_learner={secret}"})[1]
+    assert "Set-Cookie" not in again
+    other = live.request("GET", "/")[1]["Set-Cookie"].split(";", 1)[0]
+    assert other != f"sbsr_learner={secret}"
+    assert secret not in live.state.history.path.read_bytes().decode("latin-1")  # only its hash is stored
+
+
+def test_two_learners_cannot_see_or_change_each_others_drawings(live):
+    """Same typed name, same drawing id: two browsers still have two histories. Another learner's entry id
+    is a 404, the same answer as an id that does not exist; posting their drawing id makes one's own entry."""
+    ana, ben = browser(live), browser(live)
+    _, a = ana.query(ring(21), user="guest", drawing="shared-id")
+    _, b = ben.query(cross(21), user="guest", drawing="shared-id")
+    assert a["entry"] != b["entry"]
+    assert [e["id"] for e in ana.history()] == [a["entry"]] and [e["id"] for e in ben.history()] == [b["entry"]]
+    code, doc = ben.json("GET", f"/api/history/{a['entry']}")
+    missing_code, missing = ben.json("GET", "/api/history/987654321")
+    assert code == missing_code == 404 and doc["error"].replace(str(a["entry"]), "N") == missing["error"].replace("987654321", "N")
+    assert ana.json("GET", f"/api/history/{a['entry']}")[0] == 200
+    ben.query(cross(22), user="guest", drawing="shared-id")  # ben's drawing "shared-id" again: his entry, not ana's
+    (entry,) = ana.history()
+    assert entry["queries"] == 1 and entry["predicted_class"] == "ring"
+    assert [e["queries"] for e in ben.history()] == [2]
+    for path in ("/api/history?user=guest", "/api/history/export?user=guest"):  # the name opens nothing
+        code, doc = ben.json("GET", path)
+        assert code == 200 and a["entry"] not in [e["id"] for e in doc["entries"]]
+
+
+def test_no_cookie_or_a_forged_one_is_a_new_empty_identity(live):
+    """No cookie: a new identity (no shared guest pool); a malformed cookie is replaced; a well-formed
+    secret nobody was given, a legacy name or the stored hash of a learner open nobody's drawings."""
+    from sbsr_lab.widgets.history import learner_key
+
+    code, res = query(live, ring(23), user="zed", drawing="z-1")  # no cookie at all
+    assert code == 200 and isinstance(res["entry"], int)
+    code, headers, raw = live.request("GET", "/api/history?user=zed")
+    assert code == 200 and json.loads(raw)["entries"] == [] and "sbsr_learner=" in headers["Set-Cookie"]
+    assert live.json("GET", f"/api/history/{res['entry']}")[0] == 404
+    owner = browser(live)
+    _, mine = owner.query(ring(24), user="owner", drawing="o-1")
+    stored = learner_key(owner.cookies["sbsr_learner"])
+    for forged in ("../../etc", "x" * 500, "legacy:zed", "local:owner", stored, stored[:10], "A" * 32, "'; DROP TABLE queries"):
+        b = Browser(live, {"sbsr_learner": forged})
+        code, headers, raw = b.request("GET", "/api/history")
+        assert code == 200 and json.loads(raw)["entries"] == [], forged
+        assert b.json("GET", f"/api/history/{mine['entry']}")[0] == 404
+        # malformed: replaced by a fresh secret; well-formed: kept (it is that browser's own, empty, identity)
+        assert ("Set-Cookie" in headers) == (forged not in (stored, "A" * 32)), forged
+    assert [e["id"] for e in owner.history()] == [mine["entry"]]
+
+
+def test_teacher_view_needs_the_teacher_token(tiny_bundle, tmp_path):
+    """``GET /api/class`` and ``/teacher``: 403 without the teacher token, even with the room token every
+    learner has; with it: every learner's label, counts, bytes and latest answers, and no strokes."""
+    app = LiveApp(AppConfig(model=str(tiny_bundle.bundle), history=tmp_path / "h.sqlite", token="room-token-1",
+                            teacher_token=TEACHER))
+    room = {"X-Sbsr-Token": "room-token-1"}
+    try:
+        ana, ben = Browser(app), Browser(app)
+        for b in (ana, ben):
+            assert b.request("GET", "/?token=room-token-1")[0] == 200 and {"sbsr_token", "sbsr_learner"} <= set(b.cookies)
+        ana.query(ring(31), user="ana", drawing="a-1")
+        ana.query(cross(31), user="ana", drawing="a-2")
+        ben.query(ring(32), user="ben", drawing="b-1")
+        for path in ("/api/class", "/teacher"):
+            assert app.request("GET", path, headers=room)[0] == 403
+            assert ana.request("GET", path)[0] == 403  # a learner (with the room token cookie)
+            assert app.request("GET", path + "?key=wrong-key-0123456789", headers=room)[0] == 403
+            assert app.request("GET", path, headers={**room, "X-Sbsr-Teacher": "room-token-1"})[0] == 403
+        assert app.request("GET", f"/api/class?key={TEACHER}")[0] == 403  # the room token is still needed
+        code, doc = app.json("GET", "/api/class", headers={**room, "X-Sbsr-Teacher": TEACHER})
+        assert code == 200 and doc["caps"] == {"entries": 200, "bytes": 5 * 2**20}
+        by_label = {row["label"]: row for row in doc["learners"]}
+        assert set(by_label) == {"ana", "ben"} and by_label["ana"]["entries"] == 2 and by_label["ben"]["entries"] == 1
+        assert [a["predicted_class"] for a in by_label["ana"]["recent"]] == ["cross", "ring"]
+        assert by_label["ana"]["kind"] == "browser" and by_label["ana"]["bytes"] > 0
+        assert "strokes" not in json.dumps(doc) and ana.cookies["sbsr_learner"] not in json.dumps(doc)
+        teacher = Browser(app)
+        code, headers, _ = teacher.request("GET", f"/teacher?key={TEACHER}&token=room-token-1")
+        assert code == 302 and headers["Location"] == "/teacher"  # the secret leaves the address bar
+        cookie = next(c for c in headers["Set-Cookie"].split("\n") if c.startswith("sbsr_teacher="))
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        code, _, page = teacher.request("GET", "/teacher")
+        assert code == 200 and b"/static/teacher.js" in page
+        assert teacher.json("GET", "/api/class")[0] == 200
+    finally:
+        app.close()
+
+
+def test_the_byte_cap_drops_each_learners_oldest_drawings(tiny_bundle, tmp_path):
+    from sbsr_lab.widgets.history import learner_key
+
+    app = LiveApp(AppConfig(model=str(tiny_bundle.bundle), history=tmp_path / "h.sqlite", max_learner_bytes=4096))
+    try:
+        ana, ben = browser(app), browser(app)
+        ben.query(ring(40), user="ben", drawing="b-1")
+        for i in range(12):
+            assert ana.query(ring(41 + i), user="ana", drawing=f"a-{i}")[0] == 200
+        kept = [e["drawing"] for e in ana.history()]
+        assert 1 < len(kept) < 12 and kept == [f"a-{i}" for i in range(11, 11 - len(kept), -1)]  # the newest
+        assert app.state.history.stored_bytes(learner_key(ana.cookies["sbsr_learner"])) <= 4096
+        assert [e["drawing"] for e in ben.history()] == ["b-1"]  # another learner's history is untouched
+    finally:
+        app.close()
+
+
+def test_a_history_from_before_identities_is_the_teachers_only(tiny_bundle, tmp_path):
+    """A v3 file (rows keyed by the typed name) migrates: its rows become legacy identities that no browser
+    can open, even typing the same name; the teacher view still lists them."""
+    from sbsr_lab.widgets import history as h
+
+    path = tmp_path / "v3.sqlite"
+    con = sqlite3.connect(path)
+    for stmt in filter(str.strip, (h._V2 + h._V3).split(";")):
+        con.execute(stmt)
+    for user in ("guest", "guest", "ada"):
+        con.execute("INSERT INTO queries (user, created_at, strokes, model, predicted_class, top_ids, top_scores, drawing) "
+                    "VALUES (?, '2026-01-01T00:00:00+00:00', '[[[0.1,0.9],[0.2,0.8]]]', 'uactn', 'ring', '[\"a\"]', "
+                    "'[0.5]', ?)", (user, f"old-{user}-{secrets_hex()}"))
+    con.execute("PRAGMA user_version = 3")
+    con.commit()
+    con.close()
+    app = LiveApp(AppConfig(model=str(tiny_bundle.bundle), history=path, teacher_token=TEACHER))
+    try:
+        ada = browser(app)
+        ada.query(ring(50), user="ada", drawing="old-ada-x")
+        assert [e["drawing"] for e in ada.history()] == ["old-ada-x"]
+        code, doc = ada.json("GET", "/api/history/export?user=guest")
+        assert [e["drawing"] for e in doc["entries"]] == ["old-ada-x"]
+        assert all(ada.json("GET", f"/api/history/{i}")[0] == 404 for i in (1, 2, 3))
+        _, doc = app.json("GET", "/api/class", headers={"X-Sbsr-Teacher": TEACHER})
+        rows = {(r["id"], r["kind"]): r["entries"] for r in doc["learners"]}
+        assert rows[("legacy:guest", "legacy")] == 2 and rows[("legacy:ada", "legacy")] == 1
+        assert sum(1 for kind in (k for _, k in rows) if kind == "browser") == 1
+    finally:
+        app.close()
+
+
+def secrets_hex() -> str:
+    import secrets
+
+    return secrets.token_hex(4)
 
 
 def test_mesh_of_a_result_and_a_bundle_without_meshes(live):
@@ -298,7 +511,9 @@ def test_token_and_host_checks(tiny_bundle):
         assert app.request("GET", "/")[0] == 403
         assert app.request("GET", "/api/status?token=wrong-token")[0] == 403
         code, headers, _ = app.request("GET", "/?token=s3cret-token")
-        assert code == 200 and "sbsr_token=s3cret-token" in headers["Set-Cookie"] and "HttpOnly" in headers["Set-Cookie"]
+        token_cookie = next(c for c in headers["Set-Cookie"].split("\n") if c.startswith("sbsr_token="))
+        assert code == 200 and token_cookie.startswith("sbsr_token=s3cret-token;") and "HttpOnly" in token_cookie
+        assert "SameSite=Strict" in token_cookie
         assert app.request("GET", "/api/status", headers={"Cookie": "sbsr_token=s3cret-token"})[0] == 200
         assert app.request("GET", "/static/app.js", headers={"X-Sbsr-Token": "s3cret-token"})[0] == 200
         code, _, raw = app.request("GET", "/api/status", headers={"X-Sbsr-Token": "s3cret-token",
@@ -314,7 +529,9 @@ def test_config_makes_a_token_off_loopback():
     assert not is_loopback("0.0.0.0") and cfg.token and len(cfg.token) >= 20
     from sbsr_lab.errors import SbsrError
 
-    for bad in (dict(k=0), dict(workers=0), dict(token="short")):
+    assert AppConfig().teacher_token != AppConfig().teacher_token and len(AppConfig().teacher_token) >= 20
+    for bad in (dict(k=0), dict(workers=0), dict(token="short"), dict(teacher_token="short"),
+                dict(token="same-token-for-all", teacher_token="same-token-for-all"), dict(max_learner_bytes=10)):
         with pytest.raises(SbsrError):
             AppConfig(**bad)
 
@@ -333,9 +550,10 @@ def test_history_v2_file_migrates_to_v3(tmp_path):
     con.commit()
     con.close()
     db = QueryHistory(path)
-    assert db.schema_version() == SCHEMA_VERSION == 3
+    assert db.schema_version() == SCHEMA_VERSION == 4
     old = db.recent()[0]
     assert old.user == "ada" and old.drawing is None and old.queries == 1 and old.width is None
+    assert old.learner == "legacy:ada"  # v4: the typed name's rows became a legacy identity
     a = db.record_drawing("x1", [[[0.1, 0.1], [0.9, 0.9]]], "uactn", [{"id": "s1", "score": 0.5}], user="ada", width=6)
     b = db.record_drawing("x1", [[[0.1, 0.1], [0.9, 0.9]], [[0.1, 0.9], [0.9, 0.1]]], "cfttsl",
                           [{"id": "s2", "score": 0.7}], user="ada", width=3)
@@ -423,6 +641,15 @@ def test_cli_prints_a_url_with_a_token_off_loopback(tiny_bundle, tmp_path):
         assert conn.getresponse().status == 403
         conn.close()
         assert app.wait_ready(120)["state"] == "ready"  # with the token (AppServer sends it)
+        # the teacher's own address: its key opens the class view; the room token alone does not
+        teacher = app.teacher_url
+        key = teacher.split("key=", 1)[1].split("&", 1)[0]
+        assert "/teacher?key=" in teacher and f"token={app.token}" in teacher and key != app.token
+        for headers, status in (({"X-Sbsr-Token": app.token}, 403), ({"X-Sbsr-Token": app.token, "X-Sbsr-Teacher": key}, 200)):
+            conn = http.client.HTTPConnection("127.0.0.1", app.port, timeout=10)
+            conn.request("GET", "/api/class", headers=headers)
+            assert conn.getresponse().status == status
+            conn.close()
 
 
 # -- the classroom load test, small ----------------------------------------------------------------------

@@ -493,8 +493,10 @@
 
   async function refreshHistory() {
     if (!app.status || !app.status.history) return;
+    // the server knows this browser by its own cookie: the list is this browser's drawings whatever the
+    // name typed (the name is only a label, here the export's file name)
     $("export").href = "/api/history/export?user=" + encodeURIComponent(user());
-    const r = await api("/api/history?user=" + encodeURIComponent(user()));
+    const r = await api("/api/history");
     const list = $("history");
     list.textContent = "";
     if (!r.ok) { list.appendChild(el("li", {}, r.data.error || "The history could not be read.")); return; }
