@@ -19,7 +19,7 @@ from sbsr_lab.errors import DiskFullError, SbsrError
 if TYPE_CHECKING:  # pragma: no cover
     from PIL.Image import Image as PILImage
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "save_png", "load_png",
+__all__ = ["sha256_file", "atomic_path", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "save_png", "load_png",
            "open_image", "MAX_IMAGE_PIXELS", "IMAGE_FORMATS", "check_output_path", "OutputPathError", "portable_path"]
 
 #: The only image formats sbsr_lab decodes (Pillow's ``formats=`` allow-list): no format handed to an outside
@@ -31,6 +31,17 @@ IMAGE_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
 MAX_IMAGE_PIXELS = 4096 * 4096
 #: Images up to this many pixels (a 600 dpi A4 scan is 35 MP) are decoded, then shrunk to MAX_IMAGE_PIXELS.
 MAX_DECODE_PIXELS = 3 * MAX_IMAGE_PIXELS
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 hex digest of a file, read in 1 MiB blocks (any size, bounded memory)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def portable_path(path: str | os.PathLike[str], keep: int = 2) -> str:

@@ -283,26 +283,14 @@ def load_bundle_engine(method: str = "uactn", path: str | Path | None = None):
     """
     from safetensors import SafetensorError
 
-    from sbsr_lab.models import create_model, model_name_for
     from sbsr_lab.retrieval.index import GalleryIndex
     from sbsr_lab.retrieval.query import QueryEngine
-    from sbsr_lab.train.checkpoint import check_head_shapes, load_checkpoint, load_weights
 
     desc = read_bundle(path)
     root = Path(desc["root"])
     desc_path = root / "bundle.json"
-    if method not in desc["methods"]:
-        raise CheckpointError(f"The bundle at {root} has no method {method!r}; it has {', '.join(desc['methods'])}.")
-    m = desc["methods"][method]
-    sketch = bundle_file(root, m["sketch"], f"{method} sketch network", desc_path)
-    state, _, meta = load_checkpoint(sketch.parent, sketch.name)
-    source = f"The bundle's {method} model ({sketch}.safetensors)"
-    if meta["class_names"] != desc["class_names"]:
-        raise CheckpointError(f"{source} was trained on other classes than {desc_path} lists. {_FIX}")
-    check_head_shapes(state, m["embed_dim"], len(desc["class_names"]), source)
-    net = create_model(model_name_for(m["model_kind"], m["backbone"]), len(desc["class_names"]), embed_dim=m["embed_dim"],
-                       head=m.get("head", "mlp"))
-    load_weights(net, {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, source, _FIX)
+    m = _method_entry(desc, method)
+    net = _bundle_network(desc, method, "sketch", m["model_kind"], "model")
     gallery = bundle_file(root, m["gallery"], f"{method} gallery", desc_path)
     try:
         index = GalleryIndex.load(gallery)
@@ -363,24 +351,37 @@ def bundle_calibration(method_desc: dict[str, Any], desc_path: Path):
 def load_bundle_shape_net(method: str = "uactn", path: str | Path | None = None) -> torch.nn.Module | None:
     """The multi-view shape network of ``method`` in a bundle (eval mode, float32), checked like the sketch
     network; ``None`` when the bundle has none (exported before shape networks were packed)."""
+    desc = read_bundle(path)
+    if _method_entry(desc, method).get("shape") is None:
+        return None
+    return _bundle_network(desc, method, "shape", "mvcnn", "shape network").eval()
+
+
+def _method_entry(desc: dict[str, Any], method: str) -> dict[str, Any]:
+    """The ``bundle.json`` entry of ``method``; the error lists the bundle's methods."""
+    if method not in desc["methods"]:
+        raise CheckpointError(f"The bundle at {desc['root']} has no method {method!r}; it has "
+                              f"{', '.join(desc['methods'])}.")
+    return desc["methods"][method]
+
+
+def _bundle_network(desc: dict[str, Any], method: str, key: str, model_kind: str, what: str) -> torch.nn.Module:
+    """Build and load the network ``desc["methods"][method][key]`` names (``sketch`` or ``shape``), checked:
+    trained on the bundle's classes, classifier ``(embed_dim, K)``, finite float16 weights made float32."""
     from sbsr_lab.models import create_model, model_name_for
     from sbsr_lab.train.checkpoint import check_head_shapes, load_checkpoint, load_weights
 
-    desc = read_bundle(path)
     root = Path(desc["root"])
     desc_path = root / "bundle.json"
-    if method not in desc["methods"]:
-        raise CheckpointError(f"The bundle at {root} has no method {method!r}; it has {', '.join(desc['methods'])}.")
     m = desc["methods"][method]
-    if m.get("shape") is None:
-        return None
-    shape = bundle_file(root, m["shape"], f"{method} shape network", desc_path)
-    state, _, meta = load_checkpoint(shape.parent, shape.name)
-    source = f"The bundle's {method} shape network ({shape}.safetensors)"
+    file = bundle_file(root, m[key], f"{method} {key} network", desc_path)
+    state, _, meta = load_checkpoint(file.parent, file.name)
+    source = f"The bundle's {method} {what} ({file}.safetensors)"
     if meta.get("class_names") != desc["class_names"]:
         raise CheckpointError(f"{source} was trained on other classes than {desc_path} lists. {_FIX}")
     check_head_shapes(state, m["embed_dim"], len(desc["class_names"]), source)
-    net = create_model(model_name_for("mvcnn", m["backbone"]), len(desc["class_names"]), embed_dim=m["embed_dim"],
-                       head=m.get("head", "mlp"), pooling=m.get("pooling", "mean"))
+    extra = {"pooling": m.get("pooling", "mean")} if model_kind == "mvcnn" else {}
+    net = create_model(model_name_for(model_kind, m["backbone"]), len(desc["class_names"]), embed_dim=m["embed_dim"],
+                       head=m.get("head", "mlp"), **extra)
     load_weights(net, {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, source, _FIX)
-    return net.eval()
+    return net

@@ -26,7 +26,6 @@ A gallery made by another model (another fingerprint) is refused with the fix.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -40,7 +39,7 @@ import numpy as np
 import torch
 
 from sbsr_lab.errors import CheckpointError, DatasetLayoutError, MeshError
-from sbsr_lab.io import atomic_path, atomic_write_json, save_png
+from sbsr_lab.io import atomic_path, atomic_write_json, save_png, sha256_file
 
 __all__ = ["GALLERY_FORMAT", "CHUNK", "find_meshes", "index_meshes", "read_gallery", "attach_gallery",
            "network_fingerprint", "mesh_id", "shape_mesh"]
@@ -100,12 +99,6 @@ def network_fingerprint(net: torch.nn.Module) -> str:
     return h.hexdigest()[:16]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # ----------------------------------------------------------------------------- the work of one mesh
@@ -317,7 +310,7 @@ def _assemble(out: Path, folder: Any, meshes: list[tuple[Path, str | None]], ids
             "shapes": shapes, "failed": [{"id": f["id"], "path": str(source[f["id"]][0]), "error": f["error"]}
                                          for f in failed if f["id"] in source],
             "warnings": summarise_warnings([(str(source[i][0]), w) for i, w in warned if i in source]),
-            "files": {name: _sha256(out / name) for name in ("gallery.safetensors", "views.safetensors")}}
+            "files": {name: sha256_file(out / name) for name in ("gallery.safetensors", "views.safetensors")}}
     atomic_write_json(out / "gallery.json", desc)
     shutil.rmtree(out / _PARTS, ignore_errors=True)
     for line in desc["warnings"]:
@@ -341,10 +334,9 @@ def read_gallery(path: str | os.PathLike[str]) -> dict[str, Any]:
         hint = " (an interrupted `sbsr-lab index`: run it again to finish)" if (root / _PARTS).is_dir() else ""
         raise CheckpointError(f"{root}: not a gallery folder, it has no gallery.json{hint}. Fix: make one with "
                               "`sbsr-lab index FOLDER --out DIR`.")
-    try:
-        desc = json.loads(desc_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{desc_path} is not readable JSON ({err}). {_FIX_GALLERY}") from None
+    from sbsr_lab.train.checkpoint import read_json_file
+
+    desc = read_json_file(desc_path, "gallery description", _FIX_GALLERY)
     if not isinstance(desc, dict) or desc.get("format") != GALLERY_FORMAT or desc.get("version") != 1:
         raise CheckpointError(f"{desc_path} is not an sbsr_lab gallery (version 1). {_FIX_GALLERY}")
     for key, kind in (("method", str), ("fingerprint", str), ("shapes", dict), ("files", dict), ("count", int)):
@@ -353,7 +345,7 @@ def read_gallery(path: str | os.PathLike[str]) -> dict[str, Any]:
     for name, digest in desc["files"].items():
         if name not in ("gallery.safetensors", "views.safetensors"):
             raise CheckpointError(f"{desc_path}: it lists a file {name[:60]!r} a gallery does not have. {_FIX_GALLERY}")
-        if not (root / name).is_file() or _sha256(root / name) != digest:
+        if not (root / name).is_file() or sha256_file(root / name) != digest:
             raise CheckpointError(f"{root / name} is missing or changed since it was indexed (its checksum differs). "
                                   f"{_FIX_GALLERY}")
     desc["root"] = str(root)

@@ -21,7 +21,6 @@ reads it back only when all of them match, and otherwise rebuilds it from the em
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any, Literal, Sequence
@@ -31,7 +30,7 @@ import torch
 from torch import Tensor
 
 from sbsr_lab.retrieval.ranking import ArrayLike, RetrievalError, as_embeddings
-from sbsr_lab.io import atomic_path
+from sbsr_lab.io import atomic_path, sha256_file
 from sbsr_lab.retrieval.store import read_tensors, write_tensors
 from sbsr_lab.similarity import l2_normalize
 
@@ -265,7 +264,7 @@ class GalleryIndex:
 
             with atomic_path(side) as tmp:
                 faiss.write_index(self._faiss, str(tmp))
-            meta["faiss"] = {"file": side.name, "sha256": _sha256(side), "kind": self.kind,
+            meta["faiss"] = {"file": side.name, "sha256": sha256_file(side), "kind": self.kind,
                              "params": self._faiss_params()}
         written = write_tensors(path, tensors, meta)
         if "faiss" not in meta and side.exists():  # a stale structure of an earlier save must not be reused
@@ -315,12 +314,6 @@ def _faiss_path(path: Path) -> Path:
     return path.with_name(path.name + ".faiss")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _read_saved_faiss(path: Path, meta: dict[str, Any], kind: str, rows: int, dim: int) -> Any:
@@ -334,7 +327,7 @@ def _read_saved_faiss(path: Path, meta: dict[str, Any], kind: str, rows: int, di
     if not isinstance(info, dict) or info.get("kind") != kind:
         return None
     side = _faiss_path(path)
-    if info.get("file") != side.name or not side.is_file() or info.get("sha256") != _sha256(side):
+    if info.get("file") != side.name or not side.is_file() or info.get("sha256") != sha256_file(side):
         return None
     params = info.get("params") or {}
     expected = {"metric": meta.get("metric"), "nlist": meta.get("nlist"), "nprobe": meta.get("nprobe", 8),
