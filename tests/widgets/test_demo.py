@@ -230,3 +230,21 @@ def test_debouncer_runs_once_after_a_burst():
     assert d.pending and calls == []
     time.sleep(0.3)
     assert len(calls) == 1 and calls[0] - t0 >= 0.05 and not d.pending
+
+
+def test_the_widget_searches_a_gallery_of_your_meshes(tiny_bundle, tmp_path):
+    """``sketch_demo(..., gallery=DIR)``: the gallery made by `sbsr-lab index` answers, its meshes open in 3D."""
+    from tiny_bundle import class_mesh, class_strokes
+
+    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.retrieval.gallery import index_meshes
+
+    for cls in ("ring", "bar"):
+        (tmp_path / "m" / cls).mkdir(parents=True)
+        class_mesh(cls).export(tmp_path / "m" / cls / f"{cls}.obj")
+    index_meshes(tmp_path / "m", tmp_path / "g", load_engine(tiny_bundle.bundle), progress=False)
+    d = RetrievalDemo(tiny_bundle.bundle, k=2, history=False, schedule=lambda run: run(), gallery=tmp_path / "g")
+    assert sorted(d.engine.index.ids) == ["bar__bar", "ring__ring"]
+    d.query_now(class_strokes("ring", np.random.default_rng(3)))
+    assert {r["id"] for r in d.last_result.results} == {"bar__bar", "ring__ring"}
+    assert d.select("ring__ring") and len(d.view3d.vertices) > 0
