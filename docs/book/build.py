@@ -109,7 +109,10 @@ def stage(work: Path, notebooks: list[Path]) -> None:
     (work / "index.md").write_text(readme, encoding="utf-8")
     shutil.copy2(ROOT / "benchmarks" / "README.md", work / "benchmarks.md")  # the speed figures' table
     for page in sorted((ROOT / "docs").iterdir()):
-        if page.suffix in (".md", ".png", ".svg"):
+        if page.suffix == ".md":  # links that leave docs/ on GitHub point at the book's own copies
+            text = page.read_text(encoding="utf-8").replace("](../benchmarks/README.md)", "](benchmarks.md)")
+            (work / page.name).write_text(text, encoding="utf-8")
+        elif page.suffix in (".png", ".svg"):
             shutil.copy2(page, work / page.name)
     for nb in notebooks:
         _static_copy(nb, work / "notebooks" / nb.name)
