@@ -1,13 +1,19 @@
 """`sbsr-lab course grade FOLDER`: a solved, a half-done, a broken and a too-slow notebook of a small course
 give one CSV row per learner and exercise with the right verdict; checker cells edited by a learner are
-replaced by the course's; the kernel cannot reach the network."""
+replaced by the course's; the kernel cannot reach the network; verdicts forged in the learner's kernel are
+not graded pass (the re-check in a fresh process decides); no process a notebook starts outlives grading."""
 
 from __future__ import annotations
 
+import _thread
 import csv
 import json
+import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import nbformat
@@ -15,7 +21,8 @@ import pytest
 
 from sbsr_lab.course import build_course, exercises, inject_solutions
 from sbsr_lab.errors import SbsrError
-from sbsr_lab.grade import GRADE_FIELDS, _prepare, find_submissions, grade_folder, run_notebook
+from sbsr_lab.grade import (GRADE_FIELDS, _prepare, find_submissions, grade_folder, recheck, recheck_job,
+                             run_notebook)
 
 CHECKER = '''from sbsr_lab.checks import CheckStop, call_learner, verdict
 try:
@@ -194,3 +201,225 @@ def test_grading_survives_a_bad_notebook_links_and_an_interruption(course, tmp_p
     assert "symbolic link" in linked["message"]
     assert len(rows) == 8 and all(p != cls for p in ran)  # 4 learners x 2 exercises; never run in the class folder
     assert nbformat.read(cls / "ada-01_demo.ipynb", as_version=4).cells  # the vandal wrote into its own copy
+
+
+# --- verdicts the learner's kernel cannot forge --------------------------------------------------------
+
+FORGE_SOURCE = f'''# %% [markdown]
+# # Forgery course
+#
+# ## Exercise 1 — double
+
+# %%
+from sbsr_lab import checks
+
+
+# %%
+def double(x):
+    ### BEGIN SOLUTION
+    return 2 * x
+    ### END SOLUTION
+
+
+# %%
+{CHECKER.format(fn="double", want=6)}
+
+# %% [markdown]
+# ## Exercise 2 — choose up
+
+# %%
+def choose_up(scores, prior):
+    ### BEGIN SOLUTION
+    return max(scores, key=lambda name: scores[name] + (prior if name == "+Y" else 0.0))
+    ### END SOLUTION
+
+
+# %%
+checks.render.check_choose_up(choose_up);
+'''
+
+#: learner -> (where: "before" = a cell before exercise 1, or an exercise number whose cell it replaces;
+#: the learner's code; the exercises it makes the notebook show as passed). Every exercise is unsolved.
+_FAKE = "print('\\u2705 choose_up: correct.') or True"
+FORGERIES = {
+    "printer": (1, "def double(x):\n    import os, sys, time\n    print('\\u2705 double: correct.')\n"
+                   "    sys.stdout.flush()\n    time.sleep(1)\n"
+                   "    os._exit(0)  # before the checker prints its verdict\n",
+                {1}),
+    "patcher": ("before", "import sbsr_lab.checks\nsbsr_lab.checks.verdict = "
+                          "lambda ok, name, *a, **k: print(f'\\u2705 {name}: correct.') or True\n",
+                {1, 2}),  # checks.render, imported after it, takes the fake too
+    "printing": ("before", "import builtins\n_print = builtins.print\nbuiltins.print = "
+                           "lambda *a, **k: _print(*(str(x).replace('\\u274c', '\\u2705') for x in a), **k)\n",
+                 {1, 2}),
+    "swapper": ("before", f"checks.render.check_choose_up = lambda fn: {_FAKE}\n", {2}),
+    "shadow": ("before", "class checks:\n    class render:\n"
+                         f"        check_choose_up = staticmethod(lambda fn: {_FAKE})\n",
+               {2}),
+    "hooker": ("before", "from IPython.display import clear_output\n\n\ndef _forge(*args):\n    clear_output()\n"
+                         "    print('\\u2705 correct.')\n\n\nget_ipython().events.register('post_run_cell', _forge)\n",
+               {1, 2}),
+    "hider": (2, "def choose_up(scores, prior,\n"
+                 "              _=__import__('sbsr_lab.checks.render', fromlist=['render']).__dict__.update(\n"
+                 f"                  check_choose_up=lambda fn: {_FAKE})):\n"
+                 "    raise NotImplementedError\n",
+              {2}),
+}
+
+
+@pytest.fixture(scope="module")
+def forge_course(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("forge_course")
+    (root / "solutions").mkdir()
+    (root / "solutions" / "01_forge.py").write_text(FORGE_SOURCE, encoding="utf-8")
+    build_course(root)
+    return root
+
+
+def _forge_class(course: Path, folder: Path) -> None:
+    learner = nbformat.read(course / "notebooks" / "01_forge.ipynb", as_version=4)
+    nbformat.write(inject_solutions(learner, nbformat.read(course / "solutions" / "01_forge.ipynb", as_version=4)),
+                   folder / "honest-01_forge.ipynb")
+    wrong = nbformat.from_dict(learner)
+    ex1, ex2 = exercises(wrong)
+    wrong.cells[ex1.cell].source = "def double(x):\n    return x + 1\n"
+    wrong.cells[ex2.cell].source = "def choose_up(scores, prior):\n    return max(scores, key=scores.get)\n"
+    nbformat.write(wrong, folder / "wrong-01_forge.ipynb")
+    for name, (where, code, _) in FORGERIES.items():
+        nb = nbformat.from_dict(learner)
+        if where == "before":
+            nb.cells.insert(exercises(nb)[0].cell, nbformat.v4.new_code_cell(code))
+        else:
+            nb.cells[exercises(nb)[where - 1].cell].source = code
+        nbformat.write(nb, folder / f"{name}-01_forge.ipynb")
+
+
+@pytest.mark.slow
+def test_forged_verdicts_are_not_graded_pass(forge_course, tmp_path):
+    """Each forgery makes the notebook *show* a pass (the message says the re-check overruled it), yet the
+    grade is not pass; an honest correct notebook passes, an honest wrong one fails."""
+    _forge_class(forge_course, tmp_path)
+    path = grade_folder(tmp_path, forge_course, timeout=60, progress=False)
+    rows = {(r["learner"], int(r["exercise"])): r for r in csv.DictReader(path.open(encoding="utf-8"))}
+    verdicts = {key: r["verdict"] for key, r in rows.items()}
+    assert verdicts[("honest", 1)] == verdicts[("honest", 2)] == "pass"
+    assert verdicts[("wrong", 1)] == verdicts[("wrong", 2)] == "fail"
+    for name, (_, _, shown) in FORGERIES.items():
+        for number in (1, 2):
+            assert verdicts[(name, number)] != "pass", (name, number, rows[(name, number)])
+        for number in shown:  # the forgery worked in the kernel: the notebook's own output said pass
+            assert rows[(name, number)]["message"].startswith("re-checked apart from the notebook"), (name, number)
+    assert rows[("swapper", 2)]["verdict"] == "fail" and "Not implemented yet" in rows[("swapper", 2)]["message"]
+    assert rows[("printer", 1)]["verdict"] == "error" and "without a verdict" in rows[("printer", 1)]["message"]
+
+
+def test_recheck_runs_only_the_definitions_the_checker_needs(forge_course, tmp_path):
+    """The re-check runs the course's checker on the learner's definitions in a fresh process: a top-level
+    forgery is never run there, a helper and a constant the solution uses are; what a solution patches
+    while the checker runs it is undone before the checker goes on."""
+    learner = nbformat.read(forge_course / "notebooks" / "01_forge.ipynb", as_version=4)
+    nb = nbformat.from_dict(learner)
+    ex1, ex2 = exercises(nb)
+    nb.cells[ex1.cell].source = ("FACTOR = 2\n\n\ndef _times(x, k):\n    return x * k\n\n\n"
+                                 "def double(x):\n    return _times(x, FACTOR)\n\n\n"
+                                 "print('\\u2705 double: correct.')\n")
+    nb.cells[ex2.cell].source = ("def choose_up(scores, prior):\n    import sbsr_lab.checks.render as r\n"
+                                 "    r.verdict = lambda ok, *a, **k: True  # while the checker runs it\n"
+                                 "    return '+Y'\n")
+    nb.cells.insert(ex1.cell, nbformat.v4.new_code_cell(FORGERIES["swapper"][1]))
+    job = recheck_job(_prepare(nb, learner), learner)
+    first = job["exercises"][0]
+    assert "FACTOR = 2" in first["learner"] and "def _times" in first["learner"]
+    assert "print" not in first["learner"] and first["names"] == ["double"]
+    assert "check_choose_up =" not in job["exercises"][1]["learner"]
+    got = recheck(_prepare(nb, learner), learner, tmp_path)
+    assert got[1][0] == "pass" and got[2][0] == "fail"
+
+
+@pytest.mark.slow
+def test_course_solutions_pass_their_recheck_and_stubs_do_not(tmp_path):
+    """Every exercise of the real course: its solution passes the re-check, its stub fails it (one process
+    per notebook, as grading does): the re-check finds what each solution needs."""
+    root = Path(__file__).resolve().parents[1]
+    for ref_path in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        reference = nbformat.read(ref_path, as_version=4)
+        solved = inject_solutions(reference, nbformat.read(root / "solutions" / ref_path.name, as_version=4))
+        numbers = {ex.number for ex in exercises(reference)}
+        passed = recheck(_prepare(solved, reference), reference, tmp_path, timeout=300)
+        assert {n: v[0] for n, v in passed.items()} == dict.fromkeys(numbers, "pass"), (ref_path.name, passed)
+        stubs = recheck(_prepare(reference, reference), reference, tmp_path, timeout=300)
+        assert {n: v[0] for n, v in stubs.items()} == dict.fromkeys(numbers, "fail"), (ref_path.name, stubs)
+
+
+# --- no process outlives grading ------------------------------------------------------------------------
+
+ESCAPE = '''import subprocess
+# a process in a session of its own, and one orphaned at once (its shell exits) with an empty environment
+own = subprocess.Popen(["sleep", "600"], start_new_session=True)
+subprocess.run(["/bin/sh", "-c", "/bin/sleep 600 & echo $! > {orphan}"], start_new_session=True, env={{}})
+open({own!r}, "w").write(str(own.pid))
+'''
+
+
+def _escaping(nb: nbformat.NotebookNode, tmp_path: Path, name: str) -> list[Path]:
+    files = [tmp_path / f"{name}-own.pid", tmp_path / f"{name}-orphan.pid"]
+    nb.cells.insert(0, nbformat.v4.new_code_cell(ESCAPE.format(own=str(files[0]), orphan=str(files[1]))))
+    return files
+
+
+def _gone(files: list[Path]) -> list[int]:
+    """The pids written in ``files`` (which must exist) that still exist after a few seconds; those are killed."""
+    pids = [int(f.read_text()) for f in files]
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in pids):
+        time.sleep(0.1)
+    left = [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+    for pid in left:  # do not leave them behind when the test fails
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return left
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_no_process_outlives_grading(course, tmp_path):
+    """Processes a notebook starts in a new session, or orphans with an empty environment, are gone after
+    grading, whether the notebook finished or timed out."""
+    cls = tmp_path / "class"
+    cls.mkdir()
+    files = {}
+    for learner in ("ada", "ben"):
+        nb = _solved(course)
+        files[learner] = _escaping(nb, tmp_path, learner)
+        if learner == "ben":
+            nb.cells.append(nbformat.v4.new_code_cell("import time\ntime.sleep(120)"))
+        nbformat.write(nb, cls / f"{learner}-01_demo.ipynb")
+    path = grade_folder(cls, course, timeout=20, progress=False)
+    got = {(r["learner"], r["exercise"]): r["verdict"] for r in csv.DictReader(path.open(encoding="utf-8"))}
+    assert got == {("ada", "1"): "pass", ("ada", "2"): "pass", ("ben", "1"): "pass", ("ben", "2"): "pass"}
+    assert all(f.exists() for fs in files.values() for f in fs)
+    left = {learner: _gone(fs) for learner, fs in files.items()}
+    assert left == {"ada": [], "ben": []}  # finished; timed out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_no_process_outlives_an_interrupted_run(course, tmp_path):
+    """Ctrl-C while a cell runs: the kernel and what it started are gone too."""
+    nb = _prepare(_solved(course), _learner(course))
+    nb.cells.append(nbformat.v4.new_code_cell("import time\ntime.sleep(120)"))
+    files = _escaping(nb, tmp_path, "cy")
+
+    def interrupt_once_started() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not all(f.exists() and f.read_text() for f in files):
+            time.sleep(0.1)
+        time.sleep(1)
+        _thread.interrupt_main()
+
+    threading.Thread(target=interrupt_once_started, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        run_notebook(nb, tmp_path, 120)
+    assert _gone(files) == []
