@@ -72,7 +72,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import tornado.httpserver
 import tornado.netutil
@@ -81,6 +81,9 @@ import tornado.web
 from sbsr_lab.errors import SbsrError
 from sbsr_lab.widgets.history import front_end_drawing
 from sbsr_lab.widgets.results import view_png
+
+if TYPE_CHECKING:  # the engine (torch) loads in the background: the page is served before it
+    from sbsr_lab.retrieval.query import QueryResult
 
 __all__ = ["AppConfig", "AppState", "make_app", "serve", "is_loopback", "teacher_url", "DEFAULT_BRUSH", "WEB_DIR"]
 
@@ -385,8 +388,9 @@ def _short(path: Any) -> str:
     return short_path(path)
 
 
-def _result_json(result: Any, model: _Model) -> dict[str, Any]:
-    """``QueryResult.to_json()`` plus what the page needs: thumbnail URLs and the OOD verdict when present."""
+def _result_json(result: "QueryResult", model: _Model) -> dict[str, Any]:
+    """``QueryResult.to_json()`` plus what the page needs: thumbnail URLs, and ``unknown``, the engine's own
+    "not a shape" verdict (:attr:`QueryResult.is_ood`; ``None`` for a model without a detector)."""
     data = result.to_json()
     probs = data.get("probabilities") or {}
     out: dict[str, Any] = {
@@ -398,27 +402,12 @@ def _result_json(result: Any, model: _Model) -> dict[str, Any]:
                         if r.get("view") is not None and model.strips.get(r["id"]) else {})}
                     for r in data.get("results", [])],
         "has_meshes": model.has_meshes,
+        "unknown": None if result.ood is None else result.is_ood,
     }
-    out["unknown"] = _ood_verdict(data)
-    for key in ("ood", "ood_score", "ood_threshold", "calibrated", "temperature"):
-        if key in data and _jsonable(data[key]):
+    for key in ("ood", "temperature"):
+        if data.get(key) is not None and _jsonable(data[key]):
             out[key] = data[key]
     return out
-
-
-def _ood_verdict(data: dict[str, Any]) -> bool | None:
-    """True/False when the engine says whether the sketch is out of distribution; None when it does not."""
-    for key in ("out_of_distribution", "is_ood", "unknown"):
-        if isinstance(data.get(key), bool):
-            return bool(data[key])
-    ood = data.get("ood")
-    if isinstance(ood, bool):
-        return ood
-    if isinstance(ood, dict):
-        for key in ("flag", "is_ood", "out_of_distribution", "fired", "unknown"):
-            if isinstance(ood.get(key), bool):
-                return bool(ood[key])
-    return None
 
 
 def _jsonable(value: Any) -> bool:

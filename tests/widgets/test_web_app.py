@@ -670,22 +670,30 @@ def test_classroom_load_small(tiny_bundle, tmp_path):
     assert mod.percentile([1, 2, 3, 4], 50) == 2.5 and mod.percentile([5], 99) == 5
 
 
-def test_ood_verdict_is_read_from_the_engines_answer():
-    from sbsr_lab.widgets.server import _ood_verdict
+def test_the_not_a_shape_verdict_is_the_engines_own(live, monkeypatch):
+    """``unknown`` is QueryResult.is_ood (the detector's verdict), None for a model without a detector; the
+    detector's fields pass through."""
+    from sbsr_lab.retrieval.query import QueryEngine
 
-    assert _ood_verdict({"ood": None}) is None and _ood_verdict({}) is None
-    assert _ood_verdict({"ood": {"score": 0.2, "threshold": 0.5, "is_ood": True}}) is True
-    assert _ood_verdict({"ood": {"score": 0.9, "threshold": 0.5, "is_ood": False}}) is False
+    real = QueryEngine.query
 
+    def flagged(self, *a, **kw):
+        res = real(self, *a, **kw)
+        res.ood = {"score": 0.1, "threshold": 0.4, "score_kind": "energy", "is_ood": True}
+        return res
 
-def test_query_passes_the_ood_fields_through(live, monkeypatch):
-    from sbsr_lab.retrieval.query import QueryResult
-
-    real = QueryResult.to_json
-    monkeypatch.setattr(QueryResult, "to_json", lambda self: {**real(self), "ood": {"score": 0.1, "threshold": 0.4,
-                                                                                    "score_kind": "energy", "is_ood": True}})
+    monkeypatch.setattr(QueryEngine, "query", flagged)
     _, res = query(live, ring(11), record=False)
     assert res["unknown"] is True and res["ood"]["score_kind"] == "energy"
+
+    def undetected(self, *a, **kw):
+        res = real(self, *a, **kw)
+        res.ood = None
+        return res
+
+    monkeypatch.setattr(QueryEngine, "query", undetected)
+    _, res = query(live, ring(11), record=False)
+    assert res["unknown"] is None and "ood" not in res
 
 
 def test_cross_site_and_malformed_requests_are_refused_and_not_recorded(live):
