@@ -15,9 +15,10 @@
 # - the **drawings side generalises**: the sketch networks were trained on our generated drawings, and they
 #   still classify drawings made by people (Quick, Draw! doodles) reasonably well (notebook 06 draws the
 #   reliability diagram);
-# - the **shapes side does not**: in the course's measurements on real meshes, the multi-view shape networks,
-#   shown shaded views of the meshes as the files come, put only **0.24-0.32** of them in their class
-#   (depending on the method). The table at the end measures it again on your data.
+# - the **shapes side does not**: on the 63 real meshes of the development set (`../shared/realdata`), the
+#   multi-view shape networks, shown shaded views of the meshes as the files come, put only **0.41-0.52** of them
+#   in their class (depending on the method; docs/results.md), and a larger real set measured as low as 0.24.
+#   The table at the end measures it again on your data.
 #
 # Part of that gap is the look of a real mesh (thousands of triangles, details SynthShapes never built),
 # and part is simpler: **real meshes come in any orientation**. A file may be Z-up, lie on its side or stand on
