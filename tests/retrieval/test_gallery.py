@@ -255,3 +255,15 @@ def test_the_shaded_encoder_feeds_the_shape_network_its_training_views():
         grey = ((shape.views_seen > 20) & (shape.views_seen < 235)).mean() / max((shape.views_seen > 20).mean(), 1e-9)
         assert grey > 0.5, "the views reach the network as silhouettes"
         assert engine.class_names[int(np.argmax(shape.probabilities))] == cls
+
+
+def test_worker_processes_give_the_same_gallery(tb, tmp_path):
+    from sbsr_lab.retrieval.index import GalleryIndex
+
+    root = collection(tmp_path / "m", per_class=1, loose=False, broken=True)
+    engine = load_engine(tb.bundle)
+    one = index_meshes(root, tmp_path / "g0", engine, workers=0, progress=False)
+    two = index_meshes(root, tmp_path / "g2", engine, workers=2, progress=False)
+    assert one["shapes"] == two["shapes"] and [f["id"] for f in two["failed"]] == ["cross__broken"]
+    a, b = GalleryIndex.load(tmp_path / "g0" / "gallery.safetensors"), GalleryIndex.load(tmp_path / "g2" / "gallery.safetensors")
+    assert a.ids == b.ids and np.allclose(a.embeddings.numpy(), b.embeddings.numpy(), atol=1e-5)
