@@ -32,7 +32,7 @@ import torch
 from sbsr_lab.config import PROFILES, Profile, default_data_root, get_profile
 from sbsr_lab.train.fit import resolve_device
 
-__all__ = ["setup", "profile_changes", "run_dir", "train", "show_source"]
+__all__ = ["setup", "profile_changes", "run_dir", "train", "show_source", "realdata_folder"]
 
 _MAX_NAME = 80
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=,+-]")
@@ -115,6 +115,19 @@ def train(stage: str, profile: Profile, data: str | Path, runs: str | Path, from
         from_run = from_run.run
     out = run_dir(runs, stage, profile)
     return fit(stage, profile, data, out, from_run=from_run, resume=True, progress=progress)
+
+
+def realdata_folder() -> Path | None:
+    """The real development set next to the course (``../shared/realdata``: drawings and meshes made by
+    people), or the folder ``$SBSR_REALDATA`` names; ``None`` when it is not there or ``SBSR_REALDATA=none``
+    (the book is built so: the meshes' licence lets the course read them at run time, not publish renders)."""
+    import os
+
+    chosen = os.environ.get("SBSR_REALDATA", "")
+    if chosen.lower() == "none":
+        return None
+    folder = Path(chosen).expanduser() if chosen else Path(__file__).resolve().parents[2] / "shared" / "realdata"
+    return folder if folder.is_dir() else None
 
 
 def show_source(obj: Any) -> None:

@@ -224,14 +224,16 @@ else:
 # %%
 import torch
 
+from sbsr_lab.notebook import realdata_folder
 from sbsr_lab.retrieval.calibration import expected_calibration_error, reliability_bins
 from sbsr_lab.retrieval.engine import load_engine
 from sbsr_lab.retrieval.sketch_files import SKETCH_SUFFIXES
 
 shipped = load_engine()                                  # the bundled UACTN, trained for people's drawings
 repo = Path(sbsr_lab.__file__).resolve().parents[1]      # the course's folder (a clone of the repository)
-candidates = [repo.parent / "shared" / "realdata" / "sketches", repo / "tests" / "data" / "people_sketches"]
-folder = next((c for c in candidates if c.is_dir()), None)  # or a folder of your own drawings, by class
+real = realdata_folder()                                 # ../shared/realdata when it is next to the course
+candidates = [real / "sketches" if real else None, repo / "tests" / "data" / "people_sketches"]
+folder = next((c for c in candidates if c is not None and c.is_dir()), None)  # or a folder of your own drawings, by class
 files = [] if folder is None else [(f, f.parent.name) for f in sorted(folder.glob("*/*"))
                                    if f.suffix in SKETCH_SUFFIXES and f.parent.name in shipped.class_names][:80]
 probs, labels = [], []

@@ -48,7 +48,7 @@ from IPython.display import display
 import sbsr_lab
 from sbsr_lab import checks
 from sbsr_lab.data.meshes import load_mesh
-from sbsr_lab.notebook import setup, show_source
+from sbsr_lab.notebook import realdata_folder, setup, show_source
 from sbsr_lab.plots import show_images, show_mesh
 from sbsr_lab.render import normalize_mesh, render_views, ring_rig
 from sbsr_lab.retrieval.engine import load_engine
@@ -79,7 +79,7 @@ MY_SHAPES = None     # e.g. "~/my_meshes"
 MY_SKETCHES = None   # e.g. "~/my_drawings"
 
 REPO = Path(sbsr_lab.__file__).resolve().parents[1]   # the course's folder (a clone of the repository)
-REAL = REPO.parent / "shared" / "realdata"              # the development set, when it is next to the course
+REAL = realdata_folder()   # ../shared/realdata, the development set, when it is next to the course (else None)
 
 
 def quiet_mesh(path):
@@ -137,13 +137,13 @@ def drawing_collection(folder: Path) -> Path:
 
 if MY_SHAPES:
     SHAPES = Path(MY_SHAPES).expanduser()
-elif (REAL / "shapes").is_dir():
+elif REAL is not None and (REAL / "shapes").is_dir():
     SHAPES = REAL / "shapes"
 else:
     SHAPES = synth_collection(RUNS / "synth-collection", CLASSES)
 if MY_SKETCHES:
     SKETCHES = Path(MY_SKETCHES).expanduser()
-elif (REAL / "sketches").is_dir():
+elif REAL is not None and (REAL / "sketches").is_dir():
     SKETCHES = REAL / "sketches"
 else:
     SKETCHES = drawing_collection(RUNS / "people-drawings")

@@ -72,3 +72,15 @@ def test_a_training_cell_rerun_with_a_changed_profile_trains_a_new_run(tiny_data
     assert (first.run / "best.json").is_file() and (changed.run / "best.json").is_file()
     student = train("student", p.replace(freeze_centres=False), tiny_dataset, tmp_path, from_run=first)
     assert student.run.name.startswith("student+") and (student.run / "best.json").is_file()
+
+
+def test_realdata_folder_follows_sbsr_realdata(monkeypatch, tmp_path):
+    """Notebooks 06 and 08 find the real dev set through one function; the book turns it off (licence)."""
+    from sbsr_lab.notebook import realdata_folder
+
+    monkeypatch.setenv("SBSR_REALDATA", "none")
+    assert realdata_folder() is None
+    monkeypatch.setenv("SBSR_REALDATA", str(tmp_path))
+    assert realdata_folder() == tmp_path
+    monkeypatch.setenv("SBSR_REALDATA", str(tmp_path / "missing"))
+    assert realdata_folder() is None

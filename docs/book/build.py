@@ -67,6 +67,7 @@ def execute_notebooks(cache: Path, timeout: int = 900) -> list[Path]:
             start = time.perf_counter()
             nb = nbformat.read(src, as_version=4)
             os.environ["SBSR_PROFILE"] = "ci"
+            os.environ["SBSR_REALDATA"] = "none"  # no renders of the real dev meshes in a published site (licence)
             os.environ["PLOTLY_RENDERER"] = "notebook"  # figures as HTML with plotly.js inline: no CDN
             NotebookClient(nb, timeout=timeout, kernel_name="python3",
                            resources={"metadata": {"path": str(src.parent)}}).execute()
