@@ -190,7 +190,9 @@ CHOICES: dict[str, tuple[str, ...]] = {"backbone": BACKBONE_NAMES, "optimizer": 
                                        "student_init": ("teacher", "random"), "joint": ("two-nets", "shared"),
                                        "orient": ("file", "pca", "auto")}
 
-#: What ``--set variant=NAME`` sets: our choices, or the authors' code (cyy1998/CFTTSL, cyy1998/UACTN) exactly.
+#: What ``--set variant=NAME`` sets: our choices, or the authors' side (cyy1998/CFTTSL, cyy1998/UACTN) of the five
+#: loss and network choices that differ (not their optimiser, schedule, all-view training or 1:1 joint batch:
+#: docs/reproducing.md).
 #: Keys given beside ``variant`` win, so ``variant=paper,head=mlp`` is the authors' code with our former head.
 #: Both presets take the authors' heads: they measured better than ours (docs/reproducing.md), so they
 #: became the default; ``head=mlp`` is the ablation.
