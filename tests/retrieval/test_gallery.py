@@ -267,3 +267,15 @@ def test_worker_processes_give_the_same_gallery(tb, tmp_path):
     assert one["shapes"] == two["shapes"] and [f["id"] for f in two["failed"]] == ["cross__broken"]
     a, b = GalleryIndex.load(tmp_path / "g0" / "gallery.safetensors"), GalleryIndex.load(tmp_path / "g2" / "gallery.safetensors")
     assert a.ids == b.ids and np.allclose(a.embeddings.numpy(), b.embeddings.numpy(), atol=1e-5)
+
+
+def test_scoring_against_an_unlabelled_gallery_is_refused_with_the_fix(tb, tmp_path, capsys):
+    root = tmp_path / "loose"
+    root.mkdir()
+    class_mesh("bar").export(root / "bar.obj")
+    index_meshes(root, tmp_path / "g", load_engine(tb.bundle), progress=False)
+    sk = tmp_path / "drawings" / "ring"
+    write_ndjson(sk / "0.ndjson", [sketch_record(normalize_strokes(class_strokes("ring", np.random.default_rng(0))),
+                                                 "ring", "0")])
+    code, _, err = run(capsys, "score-sketches", tmp_path / "drawings", "--model", tb.bundle, "--gallery", tmp_path / "g")
+    assert code == 2 and "no labels" in err and "sub-folder per class" in err
