@@ -75,7 +75,7 @@ def test_find_meshes_labels_class_folders_and_not_loose_files(tmp_path):
 def test_index_writes_a_gallery_that_query_and_score_use(tb, tmp_path, capsys):
     root = collection(tmp_path / "mine")
     out = tmp_path / "gal"
-    code, printed, _ = run(capsys, "--quiet", "index", root, "--out", out, "--model", tb.bundle)
+    code, printed, _ = run(capsys, "--quiet", "index", root, "--out", out, "--model", tb.bundle, "--orient", "file")
     assert code == 0 and "gallery of 7 shapes" in printed and "skipped" in printed and "broken.obj" in printed
     desc = read_gallery(out)
     assert desc["count"] == 7 and desc["labelled"] and desc["classes"] == ["bar", "cross", "ring"]
@@ -108,7 +108,7 @@ def test_index_writes_a_gallery_that_query_and_score_use(tb, tmp_path, capsys):
 
 def test_a_gallery_of_another_model_is_refused_with_the_fix(tb, tmp_path, capsys):
     out = tmp_path / "gal"
-    index_meshes(collection(tmp_path / "m", per_class=1, loose=False, broken=False), out, load_engine(tb.bundle), progress=False)
+    index_meshes(collection(tmp_path / "m", per_class=1, loose=False, broken=False), out, load_engine(tb.bundle), orient="file", progress=False)
     with pytest.raises(CheckpointError, match="indexed by another model"):
         load_engine("bundle:cfttsl", bundle=tb.bundle, gallery=out)
     code, _, err = run(capsys, "query", ring_file(tmp_path), "--model", "bundle:cfttsl", "--bundle", tb.bundle,
@@ -119,17 +119,17 @@ def test_a_gallery_of_another_model_is_refused_with_the_fix(tb, tmp_path, capsys
 def test_finished_gallery_is_not_replaced_without_overwrite_and_changes_are_caught(tb, tmp_path, capsys):
     root = collection(tmp_path / "m", per_class=1, loose=False, broken=False)
     out = tmp_path / "gal"
-    index_meshes(root, out, load_engine(tb.bundle), progress=False)
+    index_meshes(root, out, load_engine(tb.bundle), orient="file", progress=False)
     before = (out / "gallery.safetensors").read_bytes()
     with pytest.raises(DatasetLayoutError, match="--overwrite"):
-        index_meshes(root, out, load_engine(tb.bundle), progress=False)
+        index_meshes(root, out, load_engine(tb.bundle), orient="file", progress=False)
     assert (out / "gallery.safetensors").read_bytes() == before
     other = tmp_path / "other"
     other.mkdir()
     (other / "mine.txt").write_text("keep me")
     code, _, err = run(capsys, "index", root, "--out", other, "--model", tb.bundle)
     assert code == 2 and "other files" in err and (other / "mine.txt").read_text() == "keep me"
-    index_meshes(root, out, load_engine(tb.bundle), progress=False, overwrite=True)
+    index_meshes(root, out, load_engine(tb.bundle), orient="file", progress=False, overwrite=True)
     data = bytearray((out / "gallery.safetensors").read_bytes())
     data[-1] ^= 0xFF
     (out / "gallery.safetensors").write_bytes(bytes(data))
@@ -154,13 +154,13 @@ def test_an_interrupted_index_resumes_where_it_stopped(tb, tmp_path, monkeypatch
 
     monkeypatch.setattr(gallery_mod, "_encode_one", stop_after_four)
     with pytest.raises(KeyboardInterrupt):
-        index_meshes(root, out, load_engine(tb.bundle), progress=False)
+        index_meshes(root, out, load_engine(tb.bundle), orient="file", progress=False)
     assert len(list((out / "parts").glob("part-*.safetensors"))) == 2 and not (out / "gallery.json").exists()
     with pytest.raises(CheckpointError, match="interrupted"):
         read_gallery(out)
     calls.clear()
     monkeypatch.setattr(gallery_mod, "_encode_one", lambda *job: calls.append(job[1]) or real(*job))
-    desc = index_meshes(root, out, load_engine(tb.bundle), progress=False)
+    desc = index_meshes(root, out, load_engine(tb.bundle), orient="file", progress=False)
     assert len(calls) == 2 and desc["count"] == 6  # only the two meshes not finished before
 
 
@@ -223,7 +223,7 @@ def test_the_app_serves_the_gallery_with_its_own_model_and_its_meshes_stood_up(t
     lying = stand_up(class_mesh("bar"), up_vector("+Y"))
     lying.export(root / "bar" / "bar0.obj")
     out = tmp_path / "gal"
-    desc = index_meshes(root, out, load_engine(tb.bundle), progress=False)
+    desc = index_meshes(root, out, load_engine(tb.bundle), orient="file", progress=False)
     state = AppState(AppConfig(bundle=str(tb.bundle), gallery=str(out), history=False))
     try:
         state._load_all(None)
@@ -262,8 +262,8 @@ def test_worker_processes_give_the_same_gallery(tb, tmp_path):
 
     root = collection(tmp_path / "m", per_class=1, loose=False, broken=True)
     engine = load_engine(tb.bundle)
-    one = index_meshes(root, tmp_path / "g0", engine, workers=0, progress=False)
-    two = index_meshes(root, tmp_path / "g2", engine, workers=2, progress=False)
+    one = index_meshes(root, tmp_path / "g0", engine, workers=0, orient="file", progress=False)
+    two = index_meshes(root, tmp_path / "g2", engine, workers=2, orient="file", progress=False)
     assert one["shapes"] == two["shapes"] and [f["id"] for f in two["failed"]] == ["cross__broken"]
     a, b = GalleryIndex.load(tmp_path / "g0" / "gallery.safetensors"), GalleryIndex.load(tmp_path / "g2" / "gallery.safetensors")
     assert a.ids == b.ids and np.allclose(a.embeddings.numpy(), b.embeddings.numpy(), atol=1e-5)
@@ -273,7 +273,7 @@ def test_scoring_against_an_unlabelled_gallery_is_refused_with_the_fix(tb, tmp_p
     root = tmp_path / "loose"
     root.mkdir()
     class_mesh("bar").export(root / "bar.obj")
-    index_meshes(root, tmp_path / "g", load_engine(tb.bundle), progress=False)
+    index_meshes(root, tmp_path / "g", load_engine(tb.bundle), orient="file", progress=False)
     sk = tmp_path / "drawings" / "ring"
     write_ndjson(sk / "0.ndjson", [sketch_record(normalize_strokes(class_strokes("ring", np.random.default_rng(0))),
                                                  "ring", "0")])
