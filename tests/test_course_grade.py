@@ -60,13 +60,18 @@ def square(x):
 '''
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("course")
+def _built_course(tmp_path_factory, name: str, notebook: str, source: str) -> Path:
+    """A one-notebook course (``solutions/<notebook>.py`` = ``source``) with its learner notebook built."""
+    root = tmp_path_factory.mktemp(name)
     (root / "solutions").mkdir()
-    (root / "solutions" / "01_demo.py").write_text(SOURCE, encoding="utf-8")
+    (root / "solutions" / f"{notebook}.py").write_text(source, encoding="utf-8")
     build_course(root)
     return root
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    return _built_course(tmp_path_factory, "course", "01_demo", SOURCE)
 
 
 def _learner(course: Path) -> nbformat.NotebookNode:
@@ -269,11 +274,7 @@ FORGERIES = {
 
 @pytest.fixture(scope="module")
 def forge_course(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("forge_course")
-    (root / "solutions").mkdir()
-    (root / "solutions" / "01_forge.py").write_text(FORGE_SOURCE, encoding="utf-8")
-    build_course(root)
-    return root
+    return _built_course(tmp_path_factory, "forge_course", "01_forge", FORGE_SOURCE)
 
 
 def _forge_class(course: Path, folder: Path) -> None:

@@ -33,7 +33,7 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -197,11 +197,8 @@ def index_meshes(folder: str | os.PathLike[str], out: str | os.PathLike[str], en
     interrupted run of the same settings (``out/parts``); a finished gallery is only replaced with
     ``overwrite``."""
     global _ENCODER
-    from sbsr_lab.data.meshes import summarise_warnings
     from sbsr_lab.progress import note
     from sbsr_lab.progress import progress as show_progress
-    from sbsr_lab.retrieval.index import GalleryIndex
-    from sbsr_lab.retrieval.best_view import write_view_embeddings
     from sbsr_lab.retrieval.shape_encoder import ENCODERS, make_encoder
     from sbsr_lab.render.orient import ORIENT_MODES
 
@@ -258,14 +255,16 @@ def index_meshes(folder: str | os.PathLike[str], out: str | os.PathLike[str], en
         _ENCODER = None
         for _ in ticks:  # close the bar
             pass
-    return _assemble(out, folder, meshes, ids, settings, engine, enc, GalleryIndex, write_view_embeddings,
-                     summarise_warnings)
+    return _assemble(out, folder, meshes, ids, settings, engine)
 
 
 def _assemble(out: Path, folder: Any, meshes: list[tuple[Path, str | None]], ids: list[str],
-              settings: dict[str, Any], engine: Any, enc: Any, GalleryIndex: Any, write_view_embeddings: Any,
-              summarise_warnings: Any) -> dict[str, Any]:
+              settings: dict[str, Any], engine: Any) -> dict[str, Any]:
+    """Gather the finished parts into the gallery folder's files and ``gallery.json``; parts removed after."""
+    from sbsr_lab.data.meshes import summarise_warnings
     from sbsr_lab.progress import note
+    from sbsr_lab.retrieval.best_view import write_view_embeddings
+    from sbsr_lab.retrieval.index import GalleryIndex
 
     parts = _read_parts(out, settings)
     rows: dict[str, dict[str, Any]] = {}
@@ -382,10 +381,6 @@ def attach_gallery(engine: Any, path: str | os.PathLike[str]) -> Any:
     engine.gallery = desc
     return engine
 
-
-def gallery_labels(desc: dict[str, Any]) -> Sequence[str]:
-    """The classes a gallery's shapes are labelled with (empty when unlabelled)."""
-    return list(desc.get("classes") or [])
 
 
 def shape_mesh(source: dict[str, Any], max_faces: int = 200_000) -> Any:
