@@ -35,6 +35,6 @@ BUNDLE_WORK ?= build/bundle-runs
 BUNDLE_SET  := --set sketch_styles=people --set sketches_per_class=500 --set outlier_exposure=0.5
 bundle: install
 	$(BIN)/sbsr-lab --quiet demo $(BUNDLE_SET) --data $(BUNDLE_WORK)/data --out $(BUNDLE_WORK)/runs
-	$(BIN)/python -c "from sbsr_lab.retrieval.bundle import export_bundle; r = '$(BUNDLE_WORK)/runs/'; \
+	$(BIN)/python -c "from sbsr_lab.serve.bundle import export_bundle; r = '$(BUNDLE_WORK)/runs/'; \
 	  print(export_bundle({'cfttsl': r + 'student', 'uactn': r + 'shape-transfer', 'joint': r + 'joint'}, \
 	                      '$(BUNDLE_WORK)/data', 'sbsr_lab/assets/bundle'))"

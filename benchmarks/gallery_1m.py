@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sbsr_lab.retrieval import GalleryIndex, faiss_available
+from sbsr_lab.serve.index import GalleryIndex, faiss_available
 
 
 def rss_mib() -> float:

@@ -12,7 +12,7 @@ collection comes) into a temporary folder and times, on the same meshes, side by
   plus one forward pass of the sketch network over as many drawings.
 
 Target (issue 28): index <= 1.5 x floor. Also the peak resident memory of the process (bounded: parts
-of :data:`sbsr_lab.retrieval.gallery.CHUNK` shapes are written as they finish) at this count. Run with
+of :data:`sbsr_lab.serve.gallery.CHUNK` shapes are written as they finish) at this count. Run with
 nothing else on the machine.
 """
 
@@ -32,9 +32,9 @@ from sbsr_lab.data.synthshapes import make_shape
 from sbsr_lab.render import normalize_mesh, ring_rig
 from sbsr_lab.render.orient import stand_up, up_candidates
 from sbsr_lab.render.rays import cast_rays
-from sbsr_lab.retrieval.engine import load_engine
-from sbsr_lab.retrieval.gallery import index_meshes
-from sbsr_lab.retrieval.shape_encoder import CANDIDATE_VIEWS
+from sbsr_lab.serve.engine import load_engine
+from sbsr_lab.serve.gallery import index_meshes
+from sbsr_lab.serve.shape_encoder import CANDIDATE_VIEWS
 
 CLASSES = ("airplane", "bed", "bench", "bottle", "car", "chair", "house", "lamp", "mug", "rocket", "table", "tree")
 

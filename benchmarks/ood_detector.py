@@ -3,7 +3,7 @@
     PYTHONPATH=. python benchmarks/ood_detector.py --data data/synthshapes-default [--methods uactn cfttsl]
 
 For each method (``--model`` takes any model spec instead, repeatable) it prints, from
-:func:`sbsr_lab.retrieval.calibration.ood_report`:
+:func:`sbsr_lab.serve.calibration.ood_report`:
 
 * held-out scribbles caught (the true positive rate; other draws of the kinds the threshold was chosen
   on, and that outlier exposure trains on when the model was trained with it), overall and per kind;
@@ -35,8 +35,8 @@ def people_images(engine) -> torch.Tensor:
 
 def main() -> None:
     from sbsr_lab.data.manifest import load_manifest
-    from sbsr_lab.retrieval.calibration import ood_report
-    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.serve.calibration import ood_report
+    from sbsr_lab.serve.engine import load_engine
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--methods", nargs="+", default=["uactn", "cfttsl"])

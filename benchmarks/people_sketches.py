@@ -3,7 +3,7 @@
     PYTHONPATH=. python benchmarks/people_sketches.py [--methods uactn cfttsl] [--threads 2]
     PYTHONPATH=. python benchmarks/people_sketches.py --model runs/x/shape-transfer --data data/synthshapes-default
 
-``--model`` takes any model spec of :func:`sbsr_lab.retrieval.engine.load_engine` (a run folder,
+``--model`` takes any model spec of :func:`sbsr_lab.serve.engine.load_engine` (a run folder,
 ``bundle:uactn``, ...; repeat it for several) instead of the bundled ``--methods``; ``--data`` is the
 dataset whose gallery a run folder's networks embed (default: the one it was trained on).
 
@@ -60,7 +60,7 @@ def score(engine, path: Path, cls: str, prepare: Callable[[Path, int], np.ndarra
 
 
 def main() -> None:
-    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.serve.engine import load_engine
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--methods", nargs="+", default=["uactn", "cfttsl"])

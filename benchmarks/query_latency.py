@@ -35,8 +35,8 @@ import torch
 from sbsr_lab.config import BASE_CLASSES, get_profile
 from sbsr_lab.io import save_png
 from sbsr_lab.models import create_model, model_name_for
-from sbsr_lab.retrieval.index import GalleryIndex
-from sbsr_lab.retrieval.query import QueryEngine
+from sbsr_lab.serve.index import GalleryIndex
+from sbsr_lab.serve.query import QueryEngine
 
 TARGET_UI_MS, TARGET_SEARCH_MS = 100.0, 30.0
 
@@ -150,7 +150,7 @@ def bench_cli(n_batch: int, repeats: int = 5) -> dict[str, float]:
         # side by side, in this run: `import torch` alone, and `sbsr-lab --help` (issue 30: <= 1/4 of it)
         torch_s = statistics.median(bare(["-c", "import torch"]) for _ in range(repeats))
         help_s = statistics.median(bare(["-m", "sbsr_lab.cli", "--help"]) for _ in range(repeats))
-        imports = subprocess.run([sys.executable, "-X", "importtime", "-c", "import sbsr_lab.cli, sbsr_lab.retrieval.engine"],
+        imports = subprocess.run([sys.executable, "-X", "importtime", "-c", "import sbsr_lab.cli, sbsr_lab.serve.engine"],
                                  capture_output=True, text=True).stderr
     top: dict[str, float] = {}
     for line in imports.splitlines():

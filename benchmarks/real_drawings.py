@@ -37,8 +37,8 @@ import torch
 from sbsr_lab.data.drawing_variants import VARIANTS, render_variant, to_png_bytes
 from sbsr_lab.data.stroke_io import STROKE_SUFFIXES, load_strokes
 from sbsr_lab.errors import SketchError
-from sbsr_lab.retrieval.engine import load_engine
-from sbsr_lab.retrieval.sketch_files import SKETCH_SUFFIXES
+from sbsr_lab.serve.engine import load_engine
+from sbsr_lab.serve.sketch_files import SKETCH_SUFFIXES
 
 AS_DRAWN = "as drawn"
 

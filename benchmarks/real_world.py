@@ -7,7 +7,7 @@
 For every method of the bundle (``--methods``) and shape-side setting (``--settings ENCODER/ORIENT``:
 encoder ``drawn`` or ``shaded``, orientation ``auto``, ``file`` or ``pca``), the meshes of ``--shapes``
 (class sub-folders) are indexed with ``sbsr-lab index`` (galleries kept under ``--work``, reused), and
-the drawings of ``--sketches`` are queried against them (:mod:`sbsr_lab.retrieval.real_world` has the
+the drawings of ``--sketches`` are queried against them (:mod:`sbsr_lab.serve.real_world` has the
 definitions). Also prints, for comparison, the drawings against each method's own SynthShapes gallery.
 Run with ``OMP_NUM_THREADS=1`` and nothing else on the machine for the timings in the JSON.
 """
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import torch
 
-from sbsr_lab.retrieval.engine import bundle_methods, load_engine
-from sbsr_lab.retrieval.real_world import SETTINGS, format_real_world, real_world_table
-from sbsr_lab.retrieval.sketch_files import score_sketch_folder
+from sbsr_lab.serve.engine import bundle_methods, load_engine
+from sbsr_lab.serve.real_world import SETTINGS, format_real_world, real_world_table
+from sbsr_lab.serve.sketch_files import score_sketch_folder
 
 
 def main() -> None:

@@ -104,8 +104,8 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
     profile = _profile(args)
     orienter = None
     if profile.orient == "auto":  # the packaged model judges which way is up (render/orient.py)
-        from sbsr_lab.retrieval.engine import load_engine
-        from sbsr_lab.retrieval.shape_encoder import DrawnViewEncoder
+        from sbsr_lab.serve.engine import load_engine
+        from sbsr_lab.serve.shape_encoder import DrawnViewEncoder
 
         orienter = DrawnViewEncoder(load_engine(), orient="auto").orientation
     report = prepare_benchmark(args.name, args.root, profile, workers=args.workers, strict=not args.allow_missing,
@@ -223,7 +223,7 @@ def _report_failure(path: Path, err: Exception, as_json: bool) -> None:
 
 def cmd_query(args: argparse.Namespace) -> int:
     from sbsr_lab.errors import SketchError
-    from sbsr_lab.retrieval.sketch_files import collect_sketch_files, read_sketch_file
+    from sbsr_lab.serve.sketch_files import collect_sketch_files, read_sketch_file
 
     if args.k < 1:
         raise SbsrError(f"--k must be at least 1, got {args.k}.")
@@ -234,7 +234,7 @@ def cmd_query(args: argparse.Namespace) -> int:
         try:  # a file that cannot be read or answered (a blank page) is reported, and the batch goes on
             sketch = read_sketch_file(path)  # read and checked before the model is loaded
             if engine is None:
-                from sbsr_lab.retrieval.engine import load_engine
+                from sbsr_lab.serve.engine import load_engine
 
                 engine = load_engine(args.model, args.data, args.bundle, gallery=args.gallery)  # once for every sketch
             result = engine.query(sketch, k=args.k)
@@ -269,8 +269,8 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_score_sketches(args: argparse.Namespace) -> int:
-    from sbsr_lab.retrieval.engine import load_engine
-    from sbsr_lab.retrieval.sketch_files import SKETCH_SUFFIXES, class_folders, format_folder_score, score_sketch_folder
+    from sbsr_lab.serve.engine import load_engine
+    from sbsr_lab.serve.sketch_files import SKETCH_SUFFIXES, class_folders, format_folder_score, score_sketch_folder
 
     suffixes = tuple(s if s.startswith(".") else f".{s}" for s in (args.only or SKETCH_SUFFIXES))
     unknown = [s for s in suffixes if s.lower() not in SKETCH_SUFFIXES]
@@ -291,8 +291,8 @@ def cmd_score_sketches(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from sbsr_lab.retrieval.engine import load_engine, load_shape_net
-    from sbsr_lab.retrieval.gallery import find_meshes, index_meshes
+    from sbsr_lab.serve.engine import load_engine, load_shape_net
+    from sbsr_lab.serve.gallery import find_meshes, index_meshes
 
     if args.workers is not None and not 0 <= args.workers <= 256:
         raise SbsrError(f"--workers must be between 0 and 256, got {args.workers}.")

@@ -141,7 +141,7 @@ px.box(x=[test.class_names[int(y)] for y in test.labels], y=sigma.numpy(), point
 # (ECE, 15 bins) is the average gap, weighted by the number of sketches in each bin.
 
 # %%
-from sbsr_lab.retrieval.calibration import expected_calibration_error, fit_temperature, reliability_bins, validation_set
+from sbsr_lab.serve.calibration import expected_calibration_error, fit_temperature, reliability_bins, validation_set
 from sbsr_lab.similarity import l2_normalize
 
 val_x, val_y = validation_set(manifest, P)

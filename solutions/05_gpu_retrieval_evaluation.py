@@ -32,10 +32,11 @@ import torch
 from sbsr_lab.checks import retrieval as check_retrieval
 from sbsr_lab.notebook import setup, show_source
 from sbsr_lab.retrieval import (
-    GalleryIndex, evaluate_similarity, faiss_available, format_table, loop_metrics, metrics_table_text,
-    per_query_metrics, precision_recall_curve, retrieval_metrics, similarity_matrix,
+    evaluate_similarity, format_table, loop_metrics, metrics_table_text, per_query_metrics, precision_recall_curve,
+    retrieval_metrics, similarity_matrix,
 )
 from sbsr_lab.retrieval.plots import show_pr_curves, show_ranked_list, show_timings
+from sbsr_lab.serve.index import GalleryIndex, faiss_available
 
 P, DATA, DEVICE = setup()            # seeds numpy and torch; the profile sizes the timing problems below
 SEED = P.seed

@@ -32,7 +32,7 @@ from sbsr_lab import checks
 from sbsr_lab.data.build import default_root, ensure_dataset
 from sbsr_lab.notebook import setup, show_source
 from sbsr_lab.plots import show_images, show_strokes
-from sbsr_lab.retrieval.bundle import default_bundle_path
+from sbsr_lab.serve.bundle import default_bundle_path
 
 P, DATA, DEVICE = setup()
 manifest = ensure_dataset(P, default_root(P), progress=False)
@@ -46,7 +46,7 @@ RUNS = DATA.parent / "runs" / f"nb-{P.name}"
 
 # %%
 from sbsr_lab.pipeline import train_method
-from sbsr_lab.retrieval.query import QueryEngine
+from sbsr_lab.serve.query import QueryEngine
 
 if (default_bundle_path() / "bundle.json").is_file():
     MODELS = {"cfttsl": "bundle:cfttsl", "uactn": "bundle:uactn"}
@@ -166,7 +166,7 @@ show_strokes([strokes, scribble], titles=[f"clean · σ {clean.uncertainty:.3f}"
 
 # %% [markdown]
 # The second line comes from an **out-of-distribution (OOD) detector** stored with the model
-# (`sbsr_lab/retrieval/calibration.py`). Three scores compete, each high for drawings like the training
+# (`sbsr_lab/serve/calibration.py`). Three scores compete, each high for drawings like the training
 # sketches: the cosine to the nearest class centre, the energy score (Liu et al., 2020), and the cosine of the
 # drawing's backbone features to their 5th nearest neighbour among training sketches (Sun et al., 2022). The
 # one that best separates the *validation* sketches from generated scribbles (random strokes, zigzags,
@@ -188,7 +188,7 @@ show_strokes([strokes, scribble], titles=[f"clean · σ {clean.uncertainty:.3f}"
 import plotly.express as px
 
 from sbsr_lab.data.scribbles import DOODLE_KINDS
-from sbsr_lab.retrieval.calibration import TEST_SCRIBBLE_SEED, engine_outputs, scribble_images, split_images
+from sbsr_lab.serve.calibration import TEST_SCRIBBLE_SEED, engine_outputs, scribble_images, split_images
 
 engine = demo.engine
 cal = engine.calibration
@@ -225,9 +225,9 @@ else:
 import torch
 
 from sbsr_lab.notebook import realdata_folder
-from sbsr_lab.retrieval.calibration import expected_calibration_error, reliability_bins
-from sbsr_lab.retrieval.engine import load_engine
-from sbsr_lab.retrieval.sketch_files import SKETCH_SUFFIXES
+from sbsr_lab.serve.calibration import expected_calibration_error, reliability_bins
+from sbsr_lab.serve.engine import load_engine
+from sbsr_lab.serve.sketch_files import SKETCH_SUFFIXES
 
 shipped = load_engine()                                  # the bundled UACTN, trained for people's drawings
 repo = Path(sbsr_lab.__file__).resolve().parents[1]      # the course's folder (a clone of the repository)

@@ -51,7 +51,7 @@ from sbsr_lab.data.meshes import load_mesh
 from sbsr_lab.notebook import realdata_folder, setup, show_source
 from sbsr_lab.plots import show_images, show_mesh
 from sbsr_lab.render import normalize_mesh, render_views, ring_rig
-from sbsr_lab.retrieval.engine import load_engine
+from sbsr_lab.serve.engine import load_engine
 
 P, DATA, DEVICE = setup()
 RUNS = DATA.parent / "runs" / f"nb-{P.name}"
@@ -154,8 +154,8 @@ print(f"meshes:   {SHAPES}\ndrawings: {SKETCHES}")
 # folder of their own; on the others it takes them all. What there is, per class:
 
 # %%
-from sbsr_lab.retrieval.gallery import find_meshes
-from sbsr_lab.retrieval.sketch_files import SKETCH_SUFFIXES
+from sbsr_lab.serve.gallery import find_meshes
+from sbsr_lab.serve.sketch_files import SKETCH_SUFFIXES
 
 
 def mesh_subset(folder: Path, per_class: int, out: Path) -> Path:
@@ -191,7 +191,7 @@ px.histogram(counts, x="class", color="what", barmode="group", title="What the c
 # turned), then **stood up** by the method of this notebook. A mesh lying on its side shows its underside or
 # its top to cameras that expect a front.
 #
-# The method (`sbsr_lab.render.orient` and `sbsr_lab.retrieval.shape_encoder`, `orient="auto"`):
+# The method (`sbsr_lab.render.orient` and `sbsr_lab.serve.shape_encoder`, `orient="auto"`):
 # 1. propose **candidate up axes**: the six world axes, and the principal axes of the surface when they are
 #    tilted more than 15° from those (a mesh modelled at an angle): `up_candidates(mesh)`;
 # 2. for each candidate, **turn** the mesh so that it points along +Y (`stand_up`), draw it from 4 cameras and
@@ -201,7 +201,7 @@ px.histogram(counts, x="class", color="what", barmode="group", title="What the c
 
 # %%
 from sbsr_lab.render.orient import stand_up, up_candidates
-from sbsr_lab.retrieval.shape_encoder import FILE_UP_PRIOR, DrawnViewEncoder
+from sbsr_lab.serve.shape_encoder import FILE_UP_PRIOR, DrawnViewEncoder
 
 DRAWN = DrawnViewEncoder(ENGINE, views=8, elevation=20, orient="auto")
 firsts: dict = {}
@@ -313,7 +313,7 @@ checks.render.check_choose_up(choose_up);
 # the library's until it is done): at 0 the model alone decides, at a large prior nothing is ever turned.
 
 # %%
-from sbsr_lab.retrieval import shape_encoder
+from sbsr_lab.serve import shape_encoder
 
 try:
     choose_up({"+Y": 1.0}, 0.1)
@@ -342,8 +342,8 @@ pd.DataFrame({f"prior {p}": [chooser(encoded[path].up_scores, p) for _, path, _ 
 # network saw (`drawn/auto`), each row with the class the network said, and how sure it was.
 
 # %%
-from sbsr_lab.retrieval.engine import load_shape_net
-from sbsr_lab.retrieval.shape_encoder import make_encoder
+from sbsr_lab.serve.engine import load_shape_net
+from sbsr_lab.serve.shape_encoder import make_encoder
 
 shape_net, bundle_profile = load_shape_net("bundle:uactn")
 ENCODERS = {"shaded/file": make_encoder("shaded", ENGINE, shape_net, bundle_profile, orient="file"),
@@ -400,8 +400,8 @@ print("right:", {s: f"{int(g['right'].sum())}/{len(g)}" for s, g in table.groupb
 # ```
 
 # %%
-from sbsr_lab.retrieval.gallery import index_meshes, read_gallery
-from sbsr_lab.retrieval.real_world import mesh_classification
+from sbsr_lab.serve.gallery import index_meshes, read_gallery
+from sbsr_lab.serve.real_world import mesh_classification
 
 # one work folder per collection: its name follows the meshes' paths and sizes, so a changed folder is indexed again
 digest = hashlib.sha1("\n".join(f"{p.relative_to(SHAPES_USED).as_posix()} {p.stat().st_size}"
@@ -437,7 +437,7 @@ import io
 
 from PIL import Image
 
-from sbsr_lab.retrieval.sketch_files import read_sketch_file
+from sbsr_lab.serve.sketch_files import read_sketch_file
 from sbsr_lab.widgets.results import thumbnail_png, view_png
 
 engine = load_engine("bundle:uactn", gallery=GALLERY)
@@ -479,7 +479,7 @@ show_images(shown, titles, cols=6, size=1.5)
 # the first time (a drawn/auto gallery takes about a second per mesh), seconds afterwards (galleries are reused).
 
 # %%
-from sbsr_lab.retrieval.real_world import format_real_world, real_world_table
+from sbsr_lab.serve.real_world import format_real_world, real_world_table
 
 if QUICK:
     methods, settings = ["uactn"], ("drawn/auto", "shaded/file")

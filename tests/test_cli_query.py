@@ -115,7 +115,7 @@ def test_missing_model_exits_2(tmp_path, capsys):
 
 
 def test_packaged_bundle_answers(tmp_path, capsys):
-    from sbsr_lab.retrieval.bundle import default_bundle_path
+    from sbsr_lab.serve.bundle import default_bundle_path
 
     if not (default_bundle_path() / "bundle.json").is_file():
         pytest.skip("no packaged bundle in sbsr_lab/assets/bundle yet")

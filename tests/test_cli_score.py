@@ -69,8 +69,8 @@ def test_score_sketches_table_and_json(tb, tmp_path, capsys):
 def test_ap_is_the_average_precision_of_the_full_ranking(tb, tmp_path, capsys):
     folder = drawings(tmp_path / "one", per_class=1)
     code, out, _ = run(capsys, "score-sketches", folder, "--model", tb.bundle, "--json", "--only", "ndjson")
-    from sbsr_lab.retrieval.engine import load_engine
-    from sbsr_lab.retrieval.sketch_files import read_sketch_file
+    from sbsr_lab.serve.engine import load_engine
+    from sbsr_lab.serve.sketch_files import read_sketch_file
 
     engine = load_engine(tb.bundle)
     for row in json.loads(out)["drawings"]:
@@ -135,7 +135,7 @@ def test_query_batch_keeps_going_past_a_bad_file(tb, tmp_path, capsys):
 
 
 def test_people_set_with_the_packaged_bundle(capsys):
-    from sbsr_lab.retrieval.bundle import default_bundle_path
+    from sbsr_lab.serve.bundle import default_bundle_path
 
     if not (default_bundle_path() / "bundle.json").is_file():
         pytest.skip("no packaged bundle")

@@ -22,7 +22,8 @@ LAYERS: list[set[str]] = [
     {"data"},                        # SynthShapes, sketch generator (uses render), strokes, datasets, benchmarks
     {"models", "losses"},
     {"train"},
-    {"retrieval"},
+    {"retrieval"},                   # metrics, ranking, curves, evaluation, reports
+    {"serve"},                       # query engine, bundles, searchable galleries, calibration
 ]
 
 

@@ -152,7 +152,7 @@ def check_rotation_to_up(fn: Callable[[np.ndarray], np.ndarray]) -> bool:
 
 def check_choose_up(fn: Callable[[Mapping[str, float], float], str]) -> bool:
     """``fn(scores {candidate: confidence}, prior) -> candidate``: the highest confidence, ``"+Y"`` counted
-    ``prior`` higher (:func:`sbsr_lab.retrieval.shape_encoder.choose_up`)."""
+    ``prior`` higher (:func:`sbsr_lab.serve.shape_encoder.choose_up`)."""
     name = "choose_up"
     cases = [
         ("another axis much surer than +Y", {"+Y": 0.45, "-Y": 0.40, "+Z": 0.93, "-Z": 0.31}, 0.1, "+Z"),

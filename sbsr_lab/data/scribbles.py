@@ -29,7 +29,7 @@ by the query path exactly like a person's drawing.
 
 :class:`ScribbleDataset` gives them as training images (outlier exposure, the profile's
 ``outlier_exposure``: :class:`sbsr_lab.losses.OutlierExposureLoss`), from their own seeds: the
-detector's fit and test scribbles (:data:`sbsr_lab.retrieval.calibration.FIT_SCRIBBLE_SEED`,
+detector's fit and test scribbles (:data:`sbsr_lab.serve.calibration.FIT_SCRIBBLE_SEED`,
 ``TEST_SCRIBBLE_SEED``) are other draws of the same kinds.
 """
 

@@ -21,7 +21,7 @@ class OutlierExposureLoss(BaseLoss):
     paper's cross-entropy to the uniform distribution, less its constant log K, so the value reads as a
     KL divergence). The minimum, 0, is reached when all K cosines are equal; with the class centres spread over the sphere
     that means far from every centre, so the similarity to the nearest centre (``max_cosine``) and the
-    energy score (:mod:`sbsr_lab.retrieval.calibration`) of a drawing unlike any class drop, where without
+    energy score (:mod:`sbsr_lab.serve.calibration`) of a drawing unlike any class drop, where without
     it a cosine classifier answers a scribble with a confident class. Not part of any SBSR paper: an
     option (the profile's ``outlier_exposure`` weight, 0 = off) that the bundled demo model uses.
 

@@ -3,7 +3,7 @@
 Real collections have no common up axis (the Princeton Shape Benchmark and SHREC'13 none, ModelNet +Z,
 CAD files whatever the tool used), while every rig of :mod:`sbsr_lab.render.cameras` circles world +Y.
 This module only proposes and applies orientations; *choosing* one needs a judge, which
-:mod:`sbsr_lab.retrieval.shape_encoder` provides (the model's confidence in each candidate, plus a small
+:mod:`sbsr_lab.serve.shape_encoder` provides (the model's confidence in each candidate, plus a small
 prior for the file's own +Y, ``orient="auto"``).
 
     >>> import trimesh

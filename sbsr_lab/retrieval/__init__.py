@@ -1,11 +1,13 @@
-"""sbsr_lab.retrieval: rank a gallery, score the ranking the SHREC way, search embeddings.
+"""sbsr_lab.retrieval: rank a gallery, score the ranking the SHREC way, report experiments.
 
 * :mod:`~sbsr_lab.retrieval.ranking` -- similarity from embeddings; one sort -> ranks of relevant items.
 * :mod:`~sbsr_lab.retrieval.metrics` -- NN, FT, ST, E, DCG, mAP (vectorised, any device), per-class table.
 * :mod:`~sbsr_lab.retrieval.curves`  -- precision-recall curves (raw and interpolated).
-* :mod:`~sbsr_lab.retrieval.index`   -- :class:`GalleryIndex` (exact torch or faiss search).
 * :mod:`~sbsr_lab.retrieval.evaluate` -- embeddings files and JSON reports (``sbsr-lab evaluate``).
+* :mod:`~sbsr_lab.retrieval.runs`, ``compare``, ``report`` -- trained methods evaluated, compared, reported.
 * :mod:`~sbsr_lab.retrieval.plots`   -- plotly figures (ranked list, PR curves, timings).
+
+Answering a sketch (query engine, bundles, searchable galleries) is :mod:`sbsr_lab.serve`, one layer up.
 """
 
 from sbsr_lab.retrieval.curves import (
@@ -27,7 +29,6 @@ from sbsr_lab.retrieval.evaluate import (
     load_embeddings,
     save_embeddings,
 )
-from sbsr_lab.retrieval.index import GalleryIndex, faiss_available
 from sbsr_lab.retrieval.metrics import (
     METRIC_NAMES,
     loop_metrics,
@@ -61,8 +62,6 @@ __all__ = [
     "precision_recall_curve",
     "pr_curve_from_ranks",
     "interpolated_precision",
-    "GalleryIndex",
-    "faiss_available",
     "EmbeddingSet",
     "save_embeddings",
     "load_embeddings",

@@ -88,7 +88,7 @@ def read_view_embeddings(path: str | Path) -> Tensor:
 
 @dataclass
 class ShapeViews:
-    """Per-view embeddings of a gallery, row-aligned with its :class:`~sbsr_lab.retrieval.index.GalleryIndex`.
+    """Per-view embeddings of a gallery, row-aligned with its :class:`~sbsr_lab.serve.index.GalleryIndex`.
 
     ``embeddings``: ``(N, V, d)`` unit rows; ``strips``: per gallery row, a PNG of its V rendered views
     side by side (``(s, V*s)``), or None.

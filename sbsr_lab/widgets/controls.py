@@ -1,10 +1,10 @@
 """The live demo's controls: a model picker over the one loader, and the query-history panel.
 
     picker = ModelPicker(bundle=None, on_pick=lambda spec: ...)   # bundled methods + "other run folder..."
-    engine = picker.load(ModelSpec.parse("cfttsl"))               # sbsr_lab.retrieval.engine.load_engine, cached
+    engine = picker.load(ModelSpec.parse("cfttsl"))               # sbsr_lab.serve.engine.load_engine, cached
     panel = HistoryPanel(history, on_replay=lambda entry_id: ..., on_export=lambda path: ...)
 
-The picker's options are :class:`~sbsr_lab.retrieval.engine.ModelSpec` values (not strings to parse);
+The picker's options are :class:`~sbsr_lab.serve.engine.ModelSpec` values (not strings to parse);
 :func:`spec_text` is how a spec is written in the history and read back by ``ModelSpec.parse``.
 """
 
@@ -14,7 +14,7 @@ import html
 from pathlib import Path
 from typing import Any, Callable
 
-from sbsr_lab.retrieval.engine import ModelSpec, bundle_methods, load_engine
+from sbsr_lab.serve.engine import ModelSpec, bundle_methods, load_engine
 from sbsr_lab.widgets.app import METHOD_LABELS
 from sbsr_lab.widgets.history import QueryHistory, short_path
 
@@ -61,8 +61,8 @@ class ModelPicker:
         return ms
 
     def load(self, spec: ModelSpec) -> Any:
-        """The :class:`~sbsr_lab.retrieval.query.QueryEngine` of ``spec`` through
-        :func:`~sbsr_lab.retrieval.engine.load_engine` (cached per spec)."""
+        """The :class:`~sbsr_lab.serve.query.QueryEngine` of ``spec`` through
+        :func:`~sbsr_lab.serve.engine.load_engine` (cached per spec)."""
         if spec not in self._engines:
             self._engines[spec] = load_engine(spec, str(self.data) if self.data else None,
                                               gallery=str(self.gallery) if self.gallery else None)

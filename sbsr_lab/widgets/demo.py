@@ -8,8 +8,8 @@
 
 * :class:`~sbsr_lab.widgets.sketchpad.SketchPad` -- the canvas (strokes, undo, clear, brush);
 * :class:`~sbsr_lab.widgets.controls.ModelPicker` -- bundled methods or a run folder, loaded through
-  :func:`sbsr_lab.retrieval.engine.load_engine` (the one loader), specs as
-  :class:`~sbsr_lab.retrieval.engine.ModelSpec`;
+  :func:`sbsr_lab.serve.engine.load_engine` (the one loader), specs as
+  :class:`~sbsr_lab.serve.engine.ModelSpec`;
 * :class:`~sbsr_lab.widgets.panels.AnswerPanel` -- the verdict ("Looks like an airplane (87%)", or
   "This does not look like any class I know." when the out-of-distribution detector fires), the
   calibrated class probabilities and UACTN's sigma;
@@ -44,7 +44,7 @@ import numpy as np
 
 from sbsr_lab.data.strokes import sketch_problem
 from sbsr_lab.errors import SbsrError, SketchError
-from sbsr_lab.retrieval.engine import ModelSpec
+from sbsr_lab.serve.engine import ModelSpec
 from sbsr_lab.widgets.app import METHOD_LABELS
 from sbsr_lab.widgets.controls import HistoryPanel, ModelPicker, spec_text
 from sbsr_lab.widgets.history import QueryHistory, short_path
@@ -87,7 +87,7 @@ class Debouncer:
 @lru_cache(maxsize=64)
 def _mesh_arrays(source_key: tuple) -> tuple[np.ndarray, np.ndarray] | None:
     """Vertices (V, 3) and faces (F, 3) of a gallery shape, or None when its mesh is not available."""
-    from sbsr_lab.retrieval.gallery import shape_mesh
+    from sbsr_lab.serve.gallery import shape_mesh
 
     mesh = shape_mesh(dict(source_key))
     if mesh is None:
@@ -103,7 +103,7 @@ class RetrievalDemo:
     """The live retrieval demo; :attr:`widget` is the one ``VBox`` to display (module docstring).
 
     Args:
-        model: a model spec (:class:`~sbsr_lab.retrieval.engine.ModelSpec`, or its text: None = the bundled
+        model: a model spec (:class:`~sbsr_lab.serve.engine.ModelSpec`, or its text: None = the bundled
             UACTN, ``"cfttsl"``/``"bundle:cfttsl"``, a run folder, a bundle folder), or a ``QueryEngine``.
         bundle: bundle folder for method names (default: the packaged one).
         data: dataset folder whose test sketches the picker offers (default: the model's own dataset).
@@ -199,7 +199,7 @@ class RetrievalDemo:
     # -- model ------------------------------------------------------------------------------------------
     def set_model(self, model: Any, requery: bool = True) -> bool:
         """Switch to another model; on failure keep the old one and show why. Returns success."""
-        from sbsr_lab.retrieval.query import QueryEngine
+        from sbsr_lab.serve.query import QueryEngine
 
         try:
             if isinstance(model, QueryEngine):

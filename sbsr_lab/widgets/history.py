@@ -367,7 +367,7 @@ class QueryHistory:
     def record_answer(self, drawing: str, strokes: Sequence[Any], model: str, result: Any, user: str | None = None,
                       width: float | None = None, keep: int | None = None, learner: str | None = None,
                       keep_bytes: int | None = None) -> int:
-        """Record a :class:`~sbsr_lab.retrieval.query.QueryResult` the way both front ends (the app and the
+        """Record a :class:`~sbsr_lab.serve.query.QueryResult` the way both front ends (the app and the
         widget) do: one entry per drawing and model (:func:`drawing_key`), a drawing the model did not
         recognise as :data:`NOT_A_SHAPE`. Returns the row id (:meth:`record_drawing`)."""
         return self.record_drawing(drawing_key(drawing, model), strokes, model, result.results, user=user,

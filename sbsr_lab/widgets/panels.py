@@ -47,7 +47,7 @@ class AnswerPanel:
         self.clear()
 
     def show(self, result: Any) -> None:
-        """Draw ``result`` (a :class:`~sbsr_lab.retrieval.query.QueryResult`)."""
+        """Draw ``result`` (a :class:`~sbsr_lab.serve.query.QueryResult`)."""
         self.probabilities = sorted(result.probabilities.items(), key=lambda kv: -kv[1])
         self.sigma, self.method = result.uncertainty, result.method
         self.verdict, self.is_ood = result.label, result.is_ood  # "Looks like an airplane (87%)" or the OOD line

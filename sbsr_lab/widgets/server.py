@@ -7,7 +7,7 @@ Every page a browser opens is a static page (``sbsr_lab/widgets/web/``: HTML, CS
 internet) that draws on a canvas and sends the *strokes* (``[[x, y], ...]`` per stroke, in [0, 1]²) to
 ``POST /api/query``; the server checks them (:func:`~sbsr_lab.data.strokes.sketch_problem`,
 :func:`~sbsr_lab.data.strokes.cap_strokes`), rasterises them with the one rasteriser through the
-:class:`~sbsr_lab.retrieval.query.QueryEngine` and answers JSON. A page costs the server nothing but its
+:class:`~sbsr_lab.serve.query.QueryEngine` and answers JSON. A page costs the server nothing but its
 requests, so a room of users shares one copy of the model.
 
 Design:
@@ -83,7 +83,7 @@ from sbsr_lab.widgets.history import front_end_drawing
 from sbsr_lab.widgets.results import view_png
 
 if TYPE_CHECKING:  # the engine (torch) loads in the background: the page is served before it
-    from sbsr_lab.retrieval.query import QueryResult
+    from sbsr_lab.serve.query import QueryResult
 
 __all__ = ["AppConfig", "AppState", "make_app", "serve", "is_loopback", "teacher_url", "DEFAULT_BRUSH", "WEB_DIR"]
 
@@ -122,7 +122,7 @@ class AppConfig:
     """What ``sbsr-lab app`` serves and how.
 
     Args:
-        model: model spec (:mod:`sbsr_lab.retrieval.engine`): None = the bundle's UACTN, a method,
+        model: model spec (:mod:`sbsr_lab.serve.engine`): None = the bundle's UACTN, a method,
             ``bundle:METHOD``, a bundle folder or a run folder.
         bundle: bundle folder for method names (default: the packaged one).
         data: dataset a run folder's gallery is embedded from (default: the one it was trained on).
@@ -233,12 +233,12 @@ class AppState:
             import torch
 
             torch.set_num_threads(self.torch_threads)
-            from sbsr_lab.retrieval.engine import ModelSpec
+            from sbsr_lab.serve.engine import ModelSpec
             from sbsr_lab.widgets.app import METHOD_LABELS
 
             model = self.config.model
             if self.config.gallery is not None and model is None:  # the gallery's own method answers
-                from sbsr_lab.retrieval.gallery import read_gallery
+                from sbsr_lab.serve.gallery import read_gallery
 
                 model = f"bundle:{read_gallery(self.config.gallery)['method']}"
             spec = ModelSpec.parse(model, self.config.bundle).resolved()
@@ -247,7 +247,7 @@ class AppState:
                 self.method_keys = [first]
                 loaders = [(first, f"bundle:{first}", METHOD_LABELS.get(first, first))]
             elif spec.kind == "bundle":
-                from sbsr_lab.retrieval.engine import bundle_methods
+                from sbsr_lab.serve.engine import bundle_methods
 
                 others = [m for m in bundle_methods(spec.bundle_path) if m != spec.method]
                 first = spec.method or "uactn"
@@ -287,7 +287,7 @@ class AppState:
             self.loading_more = False
 
     def _load_one(self, key: str, model_spec: str, label: str, spec: Any) -> None:
-        from sbsr_lab.retrieval.engine import load_engine
+        from sbsr_lab.serve.engine import load_engine
 
         engine = load_engine(model_spec, self.config.data, spec.bundle_path if spec.kind == "bundle" else None,
                              gallery=self.config.gallery)
@@ -423,7 +423,7 @@ def _mesh_arrays(source_key: tuple) -> tuple[list[float], list[int]] | None:
     """Flat vertex (3V) and face (3F) lists of a gallery mesh, Y up, centred and scaled to unit radius."""
     import numpy as np
 
-    from sbsr_lab.retrieval.gallery import shape_mesh
+    from sbsr_lab.serve.gallery import shape_mesh
 
     mesh = shape_mesh(dict(source_key), max_faces=60_000)
     if mesh is None:

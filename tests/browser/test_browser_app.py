@@ -39,7 +39,7 @@ def _requirements() -> str | None:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         return "the playwright package is not installed (pip install playwright; never `playwright install`)"
-    from sbsr_lab.retrieval.bundle import default_bundle_path
+    from sbsr_lab.serve.bundle import default_bundle_path
 
     if not (default_bundle_path() / "bundle.json").is_file():
         return "no packaged bundle in sbsr_lab/assets/bundle"

@@ -6,7 +6,7 @@ import pytest
 
 from sbsr_lab.checks.render import check_choose_up, check_rotation_to_up
 from sbsr_lab.render.orient import rotation_to_up
-from sbsr_lab.retrieval.shape_encoder import choose_up
+from sbsr_lab.serve.shape_encoder import choose_up
 
 
 def rodrigues(u):

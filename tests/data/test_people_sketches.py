@@ -58,8 +58,8 @@ def test_the_set_covers_every_default_class_in_people_styles():
 @pytest.fixture(scope="module")
 def query_images():
     """kind -> [(class, network input image)], prepared by the query path (prepare_query_image)."""
-    from sbsr_lab.retrieval.bundle import read_bundle
-    from sbsr_lab.retrieval.query import prepare_query_image
+    from sbsr_lab.serve.bundle import read_bundle
+    from sbsr_lab.serve.query import prepare_query_image
 
     desc = read_bundle()
     out: dict[str, list[tuple[str, np.ndarray]]] = {}
@@ -80,7 +80,7 @@ def test_pages_are_framed_like_their_strokes(query_images):
 
 @pytest.mark.parametrize("method", sorted(FLOORS))
 def test_bundled_model_on_people_sketches(method, query_images):
-    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.serve.engine import load_engine
 
     engine = load_engine(f"bundle:{method}")
     for kind, items in query_images.items():
@@ -102,8 +102,8 @@ def test_people_drawings_are_not_taken_for_scribbles(method, query_images):
     strokes and of the PNG pages as "does not look like any class I know"."""
     import torch
 
-    from sbsr_lab.retrieval.calibration import engine_outputs
-    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.serve.calibration import engine_outputs
+    from sbsr_lab.serve.engine import load_engine
 
     engine = load_engine(f"bundle:{method}")
     for kind in ("strokes", "png"):

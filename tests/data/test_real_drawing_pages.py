@@ -139,7 +139,7 @@ def test_real_drawings_as_pages_are_never_blank(variant):
 def bundled_uactn():
     import torch
 
-    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.serve.engine import load_engine
 
     torch.set_num_threads(1)
     return load_engine("bundle:uactn")

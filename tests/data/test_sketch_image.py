@@ -178,7 +178,7 @@ def test_bad_files_name_the_file_and_the_fix(tmp_path):
 
 
 def test_the_query_path_frames_pages_and_strokes_alike(tmp_path):
-    from sbsr_lab.retrieval.query import prepare_query_image
+    from sbsr_lab.serve.query import prepare_query_image
 
     page(HOUSE, pen=8, box=(420, 300, 120)).save(tmp_path / "c.png")
     from_png = prepare_query_image(tmp_path / "c.png", S, 96)

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sbsr_lab.render.orient import AXES, rotation_to_up, stand_up, up_candidates, up_vector
-from sbsr_lab.retrieval.shape_encoder import choose_up
+from sbsr_lab.serve.shape_encoder import choose_up
 
 
 @settings(max_examples=60, deadline=None)
@@ -62,7 +62,7 @@ def test_choose_up_prefers_the_file_up_by_the_prior_only():
 def test_up_confidence_is_the_negative_entropy_of_the_mean_probabilities():
     import torch
 
-    from sbsr_lab.retrieval.shape_encoder import up_confidence
+    from sbsr_lab.serve.shape_encoder import up_confidence
 
     k = 12
     assert up_confidence(torch.full((4, k), 1.0 / k)) == pytest.approx(-np.log(k))

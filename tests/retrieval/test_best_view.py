@@ -42,8 +42,8 @@ def test_bundle_keeps_and_checks_per_view_embeddings(tb, tmp_path):
     import shutil
 
     from sbsr_lab.errors import CheckpointError
-    from sbsr_lab.retrieval.bundle import read_bundle
-    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.serve.bundle import read_bundle
+    from sbsr_lab.serve.engine import load_engine
 
     desc = read_bundle(tb.bundle)
     assert desc["methods"]["uactn"]["views"] == "uactn_views.safetensors" and desc["view_strips"] == "thumbs/views"

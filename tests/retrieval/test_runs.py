@@ -9,7 +9,7 @@ from sbsr_lab.data.manifest import load_manifest
 from sbsr_lab.errors import CheckpointError
 from sbsr_lab.retrieval.evaluate import metrics_table_text
 from sbsr_lab.retrieval.report import write_report
-from sbsr_lab.retrieval.engine import load_engine
+from sbsr_lab.serve.engine import load_engine
 from sbsr_lab.retrieval.runs import evaluate_method, sigma_noise_spearman
 from sbsr_lab.train.runs import load_method
 from sbsr_lab.train.fit import fit
@@ -54,7 +54,7 @@ def test_query_engine_from_run_and_bundle(method_runs, tiny_dataset, tmp_path):
 
     from sbsr_lab.errors import SketchError
     from sbsr_lab.io import load_png
-    from sbsr_lab.retrieval.bundle import export_bundle, read_bundle
+    from sbsr_lab.serve.bundle import export_bundle, read_bundle
 
     m = load_manifest(tiny_dataset)
     engine = load_engine(method_runs / "transfer")
@@ -124,7 +124,7 @@ def test_a_method_loads_from_any_working_directory_and_after_its_runs_move(metho
 
 
 def test_model_specs_parse_into_one_typed_value(tmp_path, monkeypatch):
-    from sbsr_lab.retrieval.engine import ModelSpec
+    from sbsr_lab.serve.engine import ModelSpec
 
     monkeypatch.chdir(tmp_path)
     bundle = tmp_path / "my_bundle"

@@ -18,7 +18,7 @@ from safetensors.torch import load_file, save_file
 from sbsr_lab.config import get_profile
 from sbsr_lab.errors import CheckpointError, SbsrError
 from sbsr_lab.models import create_model, model_name_for
-from sbsr_lab.retrieval.bundle import default_bundle_path, load_bundle_engine, read_bundle
+from sbsr_lab.serve.bundle import default_bundle_path, load_bundle_engine, read_bundle
 from sbsr_lab.train.checkpoint import load_checkpoint, read_checkpoint_meta, save_checkpoint
 
 

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from sbsr_lab.retrieval.engine import ModelSpec
+from sbsr_lab.serve.engine import ModelSpec
 from sbsr_lab.widgets.demo import Debouncer, RetrievalDemo, sketch_demo
 from sbsr_lab.widgets.history import QueryHistory
 
@@ -236,8 +236,8 @@ def test_the_widget_searches_a_gallery_of_your_meshes(tiny_bundle, tmp_path):
     """``sketch_demo(..., gallery=DIR)``: the gallery made by `sbsr-lab index` answers, its meshes open in 3D."""
     from tiny_bundle import class_mesh, class_strokes
 
-    from sbsr_lab.retrieval.engine import load_engine
-    from sbsr_lab.retrieval.gallery import index_meshes
+    from sbsr_lab.serve.engine import load_engine
+    from sbsr_lab.serve.gallery import index_meshes
 
     for cls in ("ring", "bar"):
         (tmp_path / "m" / cls).mkdir(parents=True)

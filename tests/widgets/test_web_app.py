@@ -673,7 +673,7 @@ def test_classroom_load_small(tiny_bundle, tmp_path):
 def test_the_not_a_shape_verdict_is_the_engines_own(live, monkeypatch):
     """``unknown`` is QueryResult.is_ood (the detector's verdict), None for a model without a detector; the
     detector's fields pass through."""
-    from sbsr_lab.retrieval.query import QueryEngine
+    from sbsr_lab.serve.query import QueryEngine
 
     real = QueryEngine.query
 

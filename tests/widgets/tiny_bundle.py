@@ -110,7 +110,7 @@ def build_tiny_bundle(root: Path) -> TinyBundle:
 
 def _build(tb: TinyBundle) -> None:
     from sbsr_lab.config import get_profile
-    from sbsr_lab.retrieval.bundle import export_bundle
+    from sbsr_lab.serve.bundle import export_bundle
     from sbsr_lab.train.fit import fit
 
     make_stroke_dataset(tb.data)

@@ -268,7 +268,7 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
             N of them (else the error names the missing shard) and the manifest is written from them.
         orienter: with the profile's ``orient="auto"``, the judge of which way is up,
             ``fn(mesh) -> (name, up vector or None, scores)``: ``sbsr-lab data prepare`` passes the
-            packaged model's (:meth:`sbsr_lab.retrieval.shape_encoder.DrawnViewEncoder.orientation`).
+            packaged model's (:meth:`sbsr_lab.serve.shape_encoder.DrawnViewEncoder.orientation`).
 
     Returns:
         A :class:`PrepareReport` (a ``BuildReport``). Its ``failed`` lists the meshes left out.

@@ -6,14 +6,14 @@
 Input: a folder of meshes (:data:`~sbsr_lab.data.meshes.SUPPORTED_MESH_SUFFIXES`), either in class
 sub-folders (the sub-folder names are the labels; any depth below them) or loose (unlabelled); both
 may be mixed (loose files are unlabelled). Each mesh is stood up, rendered and embedded by
-:mod:`sbsr_lab.retrieval.shape_encoder` (``encoder="drawn"`` by default; ``orient="auto"``).
+:mod:`sbsr_lab.serve.shape_encoder` (``encoder="drawn"`` by default; ``orient="auto"``).
 
 A gallery folder::
 
     gallery.json                 what it is: format, the model it belongs to (method + fingerprint of its
                                  sketch network), encoder, orientation, labels, per-shape source and up,
                                  the meshes that failed, a SHA-256 of every data file
-    gallery.safetensors          GalleryIndex: (N, d) embeddings, ids, labels (:mod:`sbsr_lab.retrieval.index`)
+    gallery.safetensors          GalleryIndex: (N, d) embeddings, ids, labels (:mod:`sbsr_lab.serve.index`)
     views.safetensors            per-view embeddings (N, V, d) (:mod:`sbsr_lab.retrieval.best_view`)
     thumbs/<id>.png              one shaded view per shape (64 px); thumbs/views/<id>.png all V of them
     parts/                       while indexing only: finished chunks, so an interrupted run resumes
@@ -191,15 +191,15 @@ def index_meshes(folder: str | os.PathLike[str], out: str | os.PathLike[str], en
                  encoder: str = "drawn", orient: str = "auto", workers: int = 0, progress: bool = True,
                  overwrite: bool = False) -> dict[str, Any]:
     """Render and embed every mesh of ``folder`` with the model of ``engine`` (a
-    :class:`~sbsr_lab.retrieval.query.QueryEngine`, e.g. ``load_engine("bundle:uactn")``) into the gallery
+    :class:`~sbsr_lab.serve.query.QueryEngine`, e.g. ``load_engine("bundle:uactn")``) into the gallery
     folder ``out``; returns its ``gallery.json``. ``encoder="shaded"`` also needs the method's
-    ``shape_net`` and its ``profile`` (:func:`~sbsr_lab.retrieval.engine.load_shape_net`). Resumes an
+    ``shape_net`` and its ``profile`` (:func:`~sbsr_lab.serve.engine.load_shape_net`). Resumes an
     interrupted run of the same settings (``out/parts``); a finished gallery is only replaced with
     ``overwrite``."""
     global _ENCODER
     from sbsr_lab.progress import note
     from sbsr_lab.progress import progress as show_progress
-    from sbsr_lab.retrieval.shape_encoder import ENCODERS, make_encoder
+    from sbsr_lab.serve.shape_encoder import ENCODERS, make_encoder
     from sbsr_lab.render.orient import ORIENT_MODES
 
     if encoder not in ENCODERS:
@@ -264,7 +264,7 @@ def _assemble(out: Path, folder: Any, meshes: list[tuple[Path, str | None]], ids
     from sbsr_lab.data.meshes import summarise_warnings
     from sbsr_lab.progress import note
     from sbsr_lab.retrieval.best_view import write_view_embeddings
-    from sbsr_lab.retrieval.index import GalleryIndex
+    from sbsr_lab.serve.index import GalleryIndex
 
     parts = _read_parts(out, settings)
     rows: dict[str, dict[str, Any]] = {}
@@ -355,7 +355,7 @@ def attach_gallery(engine: Any, path: str | os.PathLike[str]) -> Any:
     """Answer ``engine``'s queries from the gallery folder ``path`` (its index, views, thumbnails, meshes);
     refuses a gallery made by another model. Returns the engine."""
     from sbsr_lab.retrieval.best_view import ShapeViews, read_view_embeddings
-    from sbsr_lab.retrieval.index import GalleryIndex
+    from sbsr_lab.serve.index import GalleryIndex
 
     desc = read_gallery(path)
     root = Path(desc["root"])

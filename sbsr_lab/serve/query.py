@@ -1,6 +1,6 @@
 """Query a trained method with one sketch: the engine behind ``sbsr-lab query``, the widget and the app.
 
-    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.serve.engine import load_engine
     engine = load_engine()                          # the model shipped inside the package (a QueryEngine)
     result = engine.query("my_chair.png", k=10)     # or strokes, or an image array (ink = 1)
     result.predicted_class, result.uncertainty, result.results[0]
@@ -22,13 +22,13 @@ import torch
 from torch import Tensor, nn
 
 from sbsr_lab.errors import SketchError
-from sbsr_lab.retrieval.index import GalleryIndex
+from sbsr_lab.serve.index import GalleryIndex
 from sbsr_lab.similarity import l2_normalize
 
 if TYPE_CHECKING:
     from sbsr_lab.data.manifest import Manifest
     from sbsr_lab.retrieval.best_view import ShapeViews
-    from sbsr_lab.retrieval.calibration import Calibration
+    from sbsr_lab.serve.calibration import Calibration
     from sbsr_lab.train.runs import MethodNets
 
 __all__ = ["QueryResult", "QueryEngine", "build_engine", "prepare_query_image", "UNSURE"]
@@ -47,7 +47,7 @@ class QueryResult:
 
     ``probabilities`` are calibrated (``softmax(s * cos / T)`` with the model's temperature, 1 when it has
     no calibration); ``ood`` is ``{"score", "score_kind", "threshold", "is_ood"}`` of the out-of-distribution
-    detector (:mod:`sbsr_lab.retrieval.calibration`), ``None`` for a model without one. ``uncertainty``
+    detector (:mod:`sbsr_lab.serve.calibration`), ``None`` for a model without one. ``uncertainty``
     (UACTN's sigma) is noise within the known classes, not whether the drawing is of one.
     """
 
@@ -134,7 +134,7 @@ class QueryEngine:
         shapes: per gallery id, how to get its mesh back (``{"class", "index", "seed"}`` for SynthShapes,
             or ``{"mesh": path}``); used by the 3D view of the widget.
         calibration: the temperature of the displayed probabilities and the out-of-distribution detector
-            (:class:`~sbsr_lab.retrieval.calibration.Calibration`); ``None``: ``T = 1`` and no detector.
+            (:class:`~sbsr_lab.serve.calibration.Calibration`); ``None``: ``T = 1`` and no detector.
     """
 
     def __init__(self, method: str, sketch_net: nn.Module, index: GalleryIndex, class_names: Sequence[str],
@@ -221,8 +221,8 @@ class QueryEngine:
 def build_engine(nets: "MethodNets", manifest: "Manifest", device: str = "cpu", calibrate: bool = True) -> QueryEngine:
     """The engine of loaded networks (:func:`~sbsr_lab.train.runs.load_method`): the gallery of ``manifest``
     embedded now by the shape network; with ``calibrate``, the temperature and OOD detector fitted on the
-    run's validation sketches (cached in the run folder, :func:`~sbsr_lab.retrieval.calibration.run_calibration`).
-    To load a model by its spec, use :func:`sbsr_lab.retrieval.engine.load_engine`."""
+    run's validation sketches (cached in the run folder, :func:`~sbsr_lab.serve.calibration.run_calibration`).
+    To load a model by its spec, use :func:`sbsr_lab.serve.engine.load_engine`."""
     from sbsr_lab.config import Profile
     from sbsr_lab.data.datasets import MultiViewDataset
     from sbsr_lab.retrieval.runs import embed_shapes
@@ -237,7 +237,7 @@ def build_engine(nets: "MethodNets", manifest: "Manifest", device: str = "cpu", 
     engine = QueryEngine(nets.method, nets.sketch.cpu(), index, manifest.classes,
                          int(manifest.profile.get("sketch_size", 128)), profile.image_size, profile.am_scale, shapes)
     if calibrate:
-        from sbsr_lab.retrieval.calibration import run_calibration
+        from sbsr_lab.serve.calibration import run_calibration
 
         engine.calibration = run_calibration(engine, manifest, nets.runs)
     return engine

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from sbsr_lab.errors import DatasetLayoutError
-from sbsr_lab.retrieval import EmbeddingFileError, GalleryIndex, RetrievalError, faiss_available, similarity_matrix
+from sbsr_lab.retrieval import EmbeddingFileError, RetrievalError, similarity_matrix
+from sbsr_lab.serve.index import GalleryIndex, faiss_available
 
 
 def _gallery(n: int = 200, d: int = 16, seed: int = 0):

@@ -1,4 +1,4 @@
-"""`sbsr-lab index` and `--gallery`: your own meshes as a gallery (sbsr_lab/retrieval/gallery.py).
+"""`sbsr-lab index` and `--gallery`: your own meshes as a gallery (sbsr_lab/serve/gallery.py).
 
 Most tests use the session's tiny ring/cross/bar bundle (its meshes are a torus, two crossed boxes and
 a long box); the last ones use the packaged bundle on SynthShapes turned on their side and, when it is
@@ -14,14 +14,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "widgets"))
 from tiny_bundle import class_mesh, class_strokes, tiny_bundle_for_session  # noqa: E402
 
-import sbsr_lab.retrieval.gallery as gallery_mod  # noqa: E402
+import sbsr_lab.serve.gallery as gallery_mod  # noqa: E402
 from sbsr_lab.cli import main  # noqa: E402
 from sbsr_lab.data.stroke_io import sketch_record, write_ndjson  # noqa: E402
 from sbsr_lab.data.strokes import normalize_strokes  # noqa: E402
 from sbsr_lab.errors import CheckpointError, DatasetLayoutError  # noqa: E402
 from sbsr_lab.render.orient import stand_up, up_vector  # noqa: E402
-from sbsr_lab.retrieval.engine import load_engine  # noqa: E402
-from sbsr_lab.retrieval.gallery import find_meshes, index_meshes, mesh_id, read_gallery  # noqa: E402
+from sbsr_lab.serve.engine import load_engine  # noqa: E402
+from sbsr_lab.serve.gallery import find_meshes, index_meshes, mesh_id, read_gallery  # noqa: E402
 
 REAL_SHAPES = Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "shapes"
 
@@ -165,7 +165,7 @@ def test_an_interrupted_index_resumes_where_it_stopped(tb, tmp_path, monkeypatch
 
 
 def test_the_shaded_encoder_uses_the_bundles_shape_network(tb, tmp_path):
-    from sbsr_lab.retrieval.bundle import load_bundle_shape_net
+    from sbsr_lab.serve.bundle import load_bundle_shape_net
 
     net = load_bundle_shape_net("uactn", tb.bundle)
     assert net is not None and not net.training
@@ -192,7 +192,7 @@ def test_the_shaded_encoder_uses_the_bundles_shape_network(tb, tmp_path):
 
 def test_bundled_model_stands_a_synthshapes_chair_up_and_knows_it():
     from sbsr_lab.data.synthshapes import make_shape
-    from sbsr_lab.retrieval.shape_encoder import DrawnViewEncoder
+    from sbsr_lab.serve.shape_encoder import DrawnViewEncoder
 
     engine = load_engine("bundle:uactn")
     chair, _ = make_shape("chair", 950, 0)
@@ -232,7 +232,7 @@ def test_the_app_serves_the_gallery_with_its_own_model_and_its_meshes_stood_up(t
         mesh = state.mesh("uactn", "bar__bar0")
         v = np.asarray(mesh["vertices"]).reshape(-1, 3)
         up = desc["shapes"]["bar__bar0"]["up"]
-        from sbsr_lab.retrieval.gallery import shape_mesh
+        from sbsr_lab.serve.gallery import shape_mesh
 
         want = shape_mesh({"mesh": str(root / "bar" / "bar0.obj"), "up": up})
         assert np.allclose(np.ptp(v, axis=0) / np.ptp(v, axis=0).max(), want.extents / want.extents.max(), atol=1e-3)
@@ -244,8 +244,8 @@ def test_the_shaded_encoder_feeds_the_shape_network_its_training_views():
     """The shaded encoder's views are the training views' path (float -> resize_u8 -> /255): grey shading,
     not binary silhouettes, and the packaged shape network knows upright SynthShapes shapes by them."""
     from sbsr_lab.data.synthshapes import make_shape
-    from sbsr_lab.retrieval.engine import load_shape_net
-    from sbsr_lab.retrieval.shape_encoder import make_encoder
+    from sbsr_lab.serve.engine import load_shape_net
+    from sbsr_lab.serve.shape_encoder import make_encoder
 
     engine = load_engine("bundle:uactn")
     net, profile = load_shape_net("bundle:uactn")
@@ -258,7 +258,7 @@ def test_the_shaded_encoder_feeds_the_shape_network_its_training_views():
 
 
 def test_worker_processes_give_the_same_gallery(tb, tmp_path):
-    from sbsr_lab.retrieval.index import GalleryIndex
+    from sbsr_lab.serve.index import GalleryIndex
 
     root = collection(tmp_path / "m", per_class=1, loose=False, broken=True)
     engine = load_engine(tb.bundle)

@@ -1,6 +1,6 @@
 """Sketch files in, answers out: the reading behind ``sbsr-lab query`` and ``sbsr-lab score-sketches``.
 
-    from sbsr_lab.retrieval.sketch_files import collect_sketch_files, read_sketch_file, score_sketch_folder
+    from sbsr_lab.serve.sketch_files import collect_sketch_files, read_sketch_file, score_sketch_folder
     paths = collect_sketch_files(["a.png", "more/"])          # files as given, folders searched (sorted)
     sketch = read_sketch_file(paths[0])                        # checked before any model is loaded
     report = score_sketch_folder(engine, "my_class_drawings/") # class sub-folders -> top-1, P@10, mAP
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from sbsr_lab.errors import SketchError
 
 if TYPE_CHECKING:
-    from sbsr_lab.retrieval.query import QueryEngine
+    from sbsr_lab.serve.query import QueryEngine
 
 __all__ = ["SKETCH_SUFFIXES", "collect_sketch_files", "read_sketch_file", "class_folders", "score_sketch_folder",
            "format_folder_score"]
@@ -49,7 +49,7 @@ def collect_sketch_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 
 def read_sketch_file(path: str | os.PathLike[str]) -> Any:
-    """What :meth:`QueryEngine.query <sbsr_lab.retrieval.query.QueryEngine.query>` takes for a sketch file:
+    """What :meth:`QueryEngine.query <sbsr_lab.serve.query.QueryEngine.query>` takes for a sketch file:
     the path (images) or its strokes (``.ndjson``/``.svg``, capped when there are thousands). The file is
     read and checked here, before any model is loaded: unsupported formats, missing, corrupt or blank
     files raise :class:`SketchError` naming the file and the fix."""

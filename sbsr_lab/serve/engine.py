@@ -1,6 +1,6 @@
 """The one home for "a model spec -> a query engine" (the CLI's ``query`` and ``app``, the widget, notebooks).
 
-    from sbsr_lab.retrieval.engine import ModelSpec, load_engine
+    from sbsr_lab.serve.engine import ModelSpec, load_engine
     engine = load_engine()                              # the packaged bundle's UACTN
     engine = load_engine("bundle:cfttsl")               # a method of the packaged bundle
     engine = load_engine("runs/demo-ci/shape-transfer") # a method's last-stage run: its gallery embedded now
@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sbsr_lab.errors import CheckpointError
-from sbsr_lab.retrieval.bundle import default_bundle_path, load_bundle_engine, read_bundle
-from sbsr_lab.retrieval.query import QueryEngine, build_engine
+from sbsr_lab.serve.bundle import default_bundle_path, load_bundle_engine, read_bundle
+from sbsr_lab.serve.query import QueryEngine, build_engine
 
 __all__ = ["ModelSpec", "load_engine", "bundle_methods", "load_shape_net"]
 
@@ -115,7 +115,7 @@ def load_engine(spec: "str | os.PathLike[str] | ModelSpec | QueryEngine | None" 
 
     ``data``: the dataset whose gallery a run folder's networks embed (default: the one it was trained on).
     ``gallery``: a folder made by ``sbsr-lab index`` whose shapes answer instead (same model only:
-    :func:`~sbsr_lab.retrieval.gallery.attach_gallery`).
+    :func:`~sbsr_lab.serve.gallery.attach_gallery`).
     Raises :class:`CheckpointError` with the fix when there is no such model.
     """
     if isinstance(spec, QueryEngine):
@@ -129,13 +129,13 @@ def load_engine(spec: "str | os.PathLike[str] | ModelSpec | QueryEngine | None" 
             from sbsr_lab.train.runs import load_method
 
             if gallery is not None and data is None:  # the gallery replaces the dataset's: no need to read it
-                from sbsr_lab.retrieval.gallery import read_gallery
+                from sbsr_lab.serve.gallery import read_gallery
 
                 read_gallery(gallery)  # its clear error before the (slow) dataset embedding
             nets = load_method(ms.path, device=device)
             engine = build_engine(nets, load_manifest(data or nets.data), device)
     if gallery is not None:
-        from sbsr_lab.retrieval.gallery import attach_gallery
+        from sbsr_lab.serve.gallery import attach_gallery
 
         attach_gallery(engine, gallery)
     return engine
@@ -146,7 +146,7 @@ def load_shape_net(spec: "str | os.PathLike[str] | ModelSpec | QueryEngine | Non
     """``(the multi-view shape network, the profile dict)`` of a model spec: the run's shape network, or the
     one packed in the bundle (``None`` when the bundle has none). A loaded engine passed as ``spec``
     names its bundle method (the packaged bundle)."""
-    from sbsr_lab.retrieval.bundle import load_bundle_shape_net
+    from sbsr_lab.serve.bundle import load_bundle_shape_net
 
     if isinstance(spec, QueryEngine):
         spec = f"bundle:{spec.method}"
@@ -169,5 +169,5 @@ def bundle_methods(bundle: PathLike | None = None) -> list[str]:
 
 def _bundle_engine(method: str, path: PathLike | None) -> QueryEngine:
     """The :class:`QueryEngine` of ``method`` from the bundle at ``path`` (default: the packaged one),
-    through the bundle's fully checked loader (:func:`~sbsr_lab.retrieval.bundle.load_bundle_engine`)."""
+    through the bundle's fully checked loader (:func:`~sbsr_lab.serve.bundle.load_bundle_engine`)."""
     return load_bundle_engine(method, path)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sbsr_lab.data.build import SKETCH_SOURCE_OFFSET
-from sbsr_lab.retrieval.bundle import default_bundle_path, read_bundle
+from sbsr_lab.serve.bundle import default_bundle_path, read_bundle
 
 pytestmark = pytest.mark.skipif(not (default_bundle_path() / "bundle.json").is_file(),
                                 reason="no packaged bundle in sbsr_lab/assets/bundle")
@@ -35,7 +35,7 @@ def sketches():
 
 @pytest.mark.parametrize("method", ["cfttsl", "uactn"])
 def test_bundled_model_finds_the_class(method, sketches):
-    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.serve.engine import load_engine
 
     engine = load_engine(f"bundle:{method}")
     assert len(engine.index) == 360 and engine.class_names == read_bundle()["class_names"]
@@ -58,8 +58,8 @@ def test_bundled_model_answers_scribbles_not_a_shape(method):
     draws than those they trained and were fitted on; generator 8's bundle with the doodles of other things)
     and flag few test-like sketches (the sketches above: none of 36 expected)."""
     from sbsr_lab.data.scribbles import SCRIBBLE_KINDS, scribble_set
-    from sbsr_lab.retrieval.calibration import TEST_SCRIBBLE_SEED
-    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.serve.calibration import TEST_SCRIBBLE_SEED
+    from sbsr_lab.serve.engine import load_engine
 
     engine = load_engine(f"bundle:{method}")
     caught: Counter = Counter()
@@ -72,7 +72,7 @@ def test_bundled_model_answers_scribbles_not_a_shape(method):
 
 
 def test_bundled_model_does_not_flag_drawings_of_its_classes(sketches):
-    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.serve.engine import load_engine
 
     for method in ("cfttsl", "uactn"):
         engine = load_engine(f"bundle:{method}")

@@ -15,7 +15,7 @@ import torch
 from sbsr_lab.data.scribbles import ALL_KINDS, DOODLE_KINDS, SCRIBBLE_KINDS, make_scribble, scribble_set
 from sbsr_lab.data.strokes import sketch_problem
 from sbsr_lab.errors import CheckpointError, SketchError
-from sbsr_lab.retrieval.calibration import (AUROC_TOLERANCE, OOD_SCORES, Calibration, auroc, choose_threshold,
+from sbsr_lab.serve.calibration import (AUROC_TOLERANCE, OOD_SCORES, Calibration, auroc, choose_threshold,
                                             expected_calibration_error, fit_calibration, fit_temperature, ood_scores,
                                             reliability_bins)
 
@@ -129,7 +129,7 @@ def test_calibration_json_round_trip_and_hostile_values():
 
 
 def test_feature_knn_by_hand_and_reference_files(tmp_path):
-    from sbsr_lab.retrieval.calibration import feature_knn_score, read_reference, write_reference
+    from sbsr_lab.serve.calibration import feature_knn_score, read_reference, write_reference
 
     ref = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]])
     feats = torch.tensor([[2.0, 0.0], [0.0, -1.0]])
@@ -181,7 +181,7 @@ def test_doodles_are_held_out_drawn_and_on_the_canvas():
 
 
 def test_blank_is_refused_before_the_network(tb):
-    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.serve.engine import load_engine
 
     blank = make_scribble("blank", np.random.default_rng(0))
     assert blank == [] and "draw something first" in sketch_problem(blank)
@@ -204,8 +204,8 @@ def test_exported_bundle_holds_a_calibration_per_method(tb):
 @pytest.mark.parametrize("method", ["cfttsl", "uactn"])
 def test_threshold_separates_scribbles_from_sketches(tb, method):
     from sbsr_lab.data.manifest import load_manifest
-    from sbsr_lab.retrieval.calibration import ood_report
-    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.serve.calibration import ood_report
+    from sbsr_lab.serve.engine import load_engine
 
     engine = load_engine(f"bundle:{method}", bundle=tb.bundle)
     report = ood_report(engine, engine.calibration, load_manifest(tb.data), n_scribbles=140)
@@ -217,7 +217,7 @@ def test_threshold_separates_scribbles_from_sketches(tb, method):
 
 
 def test_query_result_says_not_a_shape(tb):
-    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.serve.engine import load_engine
 
     engine = load_engine(tb.bundle)
     ring = engine.query(class_strokes("ring", np.random.default_rng(11)), k=3)
@@ -226,7 +226,7 @@ def test_query_result_says_not_a_shape(tb):
     assert doc["ood"]["is_ood"] is False and doc["ood"]["score"] >= doc["ood"]["threshold"]
     assert doc["temperature"] == engine.calibration.temperature and doc["label"] == ring.label
     # probabilities are the calibrated softmax: recompute from the cosines
-    image = __import__("sbsr_lab.retrieval.query", fromlist=["x"]).prepare_query_image(
+    image = __import__("sbsr_lab.serve.query", fromlist=["x"]).prepare_query_image(
         class_strokes("ring", np.random.default_rng(11)), engine.sketch_size, engine.image_size)
     _, cos, _, _ = engine.class_cosines(torch.from_numpy(image)[None, None])
     want = torch.softmax(engine.am_scale * cos.double() / engine.temperature, 1)[0]
@@ -238,7 +238,7 @@ def test_query_result_says_not_a_shape(tb):
 
 
 def test_uncalibrated_bundle_still_loads(tb, tmp_path):
-    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.serve.engine import load_engine
 
     old = tmp_path / "old"
     shutil.copytree(tb.bundle, old)
@@ -255,8 +255,8 @@ def test_uncalibrated_bundle_still_loads(tb, tmp_path):
                                    {"ood_score": "feature_knn", "reference": 7},
                                    {"ood_score": "feature_knn", "reference": "uactn_gallery.safetensors"}])
 def test_bundle_with_a_hostile_calibration_is_refused(tb, tmp_path, value):
-    from sbsr_lab.retrieval.bundle import load_bundle_engine, read_bundle
-    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.serve.bundle import load_bundle_engine, read_bundle
+    from sbsr_lab.serve.engine import load_engine
 
     bad = tmp_path / "bad"
     shutil.copytree(tb.bundle, bad)
@@ -270,7 +270,7 @@ def test_bundle_with_a_hostile_calibration_is_refused(tb, tmp_path, value):
 
 
 def test_run_folder_calibration_is_cached(tb):
-    from sbsr_lab.retrieval.engine import load_engine
+    from sbsr_lab.serve.engine import load_engine
 
     cache = tb.runs / "student" / "calibration.json"
     engine = load_engine(tb.runs / "student")
@@ -284,7 +284,7 @@ def test_run_folder_calibration_is_cached(tb):
     cache.write_text(json.dumps(doc))  # stale: computed again
     assert load_engine(tb.runs / "student").calibration.temperature == engine.calibration.temperature
     # a cache fitted by an older fitting rule is stale too: the rule's version is part of the key
-    import sbsr_lab.retrieval.calibration as C
+    import sbsr_lab.serve.calibration as C
 
     key = json.loads(cache.read_text())["key"]
     monkey = pytest.MonkeyPatch()
@@ -298,7 +298,7 @@ def test_run_folder_calibration_is_cached(tb):
 
 def test_training_scribbles_are_framed_like_queries_and_seeded():
     from sbsr_lab.data.scribbles import TRAIN_SCRIBBLE_SEED, ScribbleDataset
-    from sbsr_lab.retrieval.query import prepare_query_image
+    from sbsr_lab.serve.query import prepare_query_image
 
     n = len(SCRIBBLE_KINDS) + 2
     ds = ScribbleDataset(n, TRAIN_SCRIBBLE_SEED, sketch_size=64, image_size=32)
@@ -315,7 +315,7 @@ def test_training_scribbles_are_framed_like_queries_and_seeded():
 
 
 def test_an_unsure_answer_names_the_runner_up():
-    from sbsr_lab.retrieval.query import UNSURE, QueryResult
+    from sbsr_lab.serve.query import UNSURE, QueryResult
 
     def result(probs: dict[str, float], ood: bool = False) -> QueryResult:
         top = max(probs, key=probs.get)

@@ -165,7 +165,7 @@ class DrawnViewEncoder(_Encoder):
     """The method's sketch network on drawings of the mesh (module docstring).
 
     Args:
-        engine: a :class:`~sbsr_lab.retrieval.query.QueryEngine` (its sketch network, framing, calibration).
+        engine: a :class:`~sbsr_lab.serve.query.QueryEngine` (its sketch network, framing, calibration).
         views: cameras on the ring. elevation: their height above the horizon, degrees.
         orient: :data:`~sbsr_lab.render.orient.ORIENT_MODES`. prior: :data:`FILE_UP_PRIOR`.
         draw_size: side of the rendered line image, px.

@@ -4,13 +4,13 @@
     print(format_real_world(table))
 
 For every method of a bundle and every shape-side setting (``encoder/orient``, e.g. ``drawn/auto``), the
-meshes of ``shapes`` (class sub-folders) are indexed (:func:`~sbsr_lab.retrieval.gallery.index_meshes`,
+meshes of ``shapes`` (class sub-folders) are indexed (:func:`~sbsr_lab.serve.gallery.index_meshes`,
 cached under ``work``) and then:
 
 * **drawings -> class**: the share of drawings whose predicted class is their folder's;
 * **drawings -> real meshes**: top-1 (the first mesh returned is of the drawing's class), P@10 and mAP
   against the real meshes, over the drawings whose class has meshes there
-  (:func:`~sbsr_lab.retrieval.sketch_files.score_sketch_folder`);
+  (:func:`~sbsr_lab.serve.sketch_files.score_sketch_folder`);
 * **real-mesh classification**: the share of meshes of a class the model knows whose predicted class
   (the encoder's mean class probability) is their folder's (meshes of other classes, e.g. ``sofa``, are
   distractors in the gallery and not scored).
@@ -53,9 +53,9 @@ def real_world_table(sketches: str | os.PathLike[str], shapes: str | os.PathLike
     """The rows of the table (module docstring): ``{"rows": [...], "sketches", "shapes"}``; each row
     ``{"method", "setting", "drawings_to_class", "drawings_to_meshes": {top1, p10, map, n}, "mesh_classification"}``.
     Galleries are kept in ``work/<method>-<encoder>-<orient>`` and reused when already made."""
-    from sbsr_lab.retrieval.engine import bundle_methods, load_engine, load_shape_net
-    from sbsr_lab.retrieval.gallery import index_meshes, read_gallery
-    from sbsr_lab.retrieval.sketch_files import score_sketch_folder
+    from sbsr_lab.serve.engine import bundle_methods, load_engine, load_shape_net
+    from sbsr_lab.serve.gallery import index_meshes, read_gallery
+    from sbsr_lab.serve.sketch_files import score_sketch_folder
 
     methods = list(methods or bundle_methods(bundle))
     rows = []

@@ -1,6 +1,6 @@
 """Calibrated class probabilities and an out-of-distribution signal for sketch queries.
 
-    from sbsr_lab.retrieval.calibration import calibrate_engine
+    from sbsr_lab.serve.calibration import calibrate_engine
     cal = calibrate_engine(engine, manifest, profile)   # fitted on the run's validation sketches
     cal.temperature, cal.ood_score, cal.ood_threshold, cal.ece_before, cal.ece_after
 
@@ -170,7 +170,7 @@ def _unit(v: Any, where: str) -> float:
 
 
 class EngineLike(Protocol):
-    """What calibration needs of a :class:`sbsr_lab.retrieval.query.QueryEngine` (not imported here: the
+    """What calibration needs of a :class:`sbsr_lab.serve.query.QueryEngine` (not imported here: the
     engine imports this module)."""
 
     sketch_size: int

@@ -12,7 +12,7 @@ thumbnail per gallery shape and a ``bundle.json``::
     thumbs/views/<shape id>.png          optional: the V rendered views of each shape, side by side
 
 ``export_bundle({"cfttsl": runs/student, "uactn": runs/shape-transfer}, data, out)`` writes one;
-``sbsr_lab.retrieval.engine.load_engine("bundle:METHOD")`` loads the one inside the package (``sbsr_lab/assets/bundle``).
+``sbsr_lab.serve.engine.load_engine("bundle:METHOD")`` loads the one inside the package (``sbsr_lab/assets/bundle``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str
     """Pack the methods' last-stage ``runs`` (method name -> run folder) into the folder ``out``."""
     from sbsr_lab.data.manifest import load_manifest
     from sbsr_lab.retrieval.report import shape_thumbnail
-    from sbsr_lab.retrieval.query import build_engine
+    from sbsr_lab.serve.query import build_engine
     from sbsr_lab.train.runs import load_method
     from sbsr_lab.train.checkpoint import save_checkpoint
 
@@ -85,7 +85,7 @@ def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str
         desc["methods"][method]["views"] = f"{method}_views.safetensors"
         desc["view_strips"] = "thumbs/views"
         if engine.calibration is not None:  # temperature + OOD detector, fitted on the run's validation sketches
-            from sbsr_lab.retrieval.calibration import write_reference
+            from sbsr_lab.serve.calibration import write_reference
 
             cal = engine.calibration.to_json()
             if engine.calibration.reference is not None:  # feature_knn: the reference features beside it
@@ -199,7 +199,7 @@ def _check_desc(desc: Any, desc_path: Path) -> dict[str, Any]:
         if "views" in m and not isinstance(m["views"], str):  # optional: per-view embeddings (best_view.py)
             raise bad(f"{where}.views", "must name the per-view embeddings file")
         if "calibration" in m:  # optional: temperature and OOD detector (absent in older bundles)
-            from sbsr_lab.retrieval.calibration import Calibration
+            from sbsr_lab.serve.calibration import Calibration
 
             try:
                 cal = Calibration.from_json(m["calibration"], f"{where}.calibration")
@@ -223,7 +223,7 @@ def read_bundle(path: str | Path | None = None) -> dict[str, Any]:
     if not desc_path.is_file():
         raise CheckpointError(
             f"No model bundle at {path}. Train one with `sbsr-lab demo` and query it with `--model runs/demo-default/student`, "
-            "or export one with sbsr_lab.retrieval.bundle.export_bundle."
+            "or export one with sbsr_lab.serve.bundle.export_bundle."
         )
     desc = _check_desc(read_json_file(desc_path, "bundle description", _FIX), desc_path)
     k = len(desc["class_names"])
@@ -275,7 +275,7 @@ def read_bundle(path: str | Path | None = None) -> dict[str, Any]:
 
 
 def load_bundle_engine(method: str = "uactn", path: str | Path | None = None):
-    """A :class:`~sbsr_lab.retrieval.query.QueryEngine` for ``method`` from a bundle.
+    """A :class:`~sbsr_lab.serve.query.QueryEngine` for ``method`` from a bundle.
 
     The sketch network's weights must be finite and fit the bundle's ``embed_dim`` and classes
     (checked on the weights' shapes before the network is built); the gallery must have that many
@@ -283,8 +283,8 @@ def load_bundle_engine(method: str = "uactn", path: str | Path | None = None):
     """
     from safetensors import SafetensorError
 
-    from sbsr_lab.retrieval.index import GalleryIndex
-    from sbsr_lab.retrieval.query import QueryEngine
+    from sbsr_lab.serve.index import GalleryIndex
+    from sbsr_lab.serve.query import QueryEngine
 
     desc = read_bundle(path)
     root = Path(desc["root"])
@@ -331,11 +331,11 @@ def bundle_views(method_desc: dict[str, Any], desc: dict[str, Any], index: Any):
 
 
 def bundle_calibration(method_desc: dict[str, Any], desc_path: Path):
-    """The :class:`~sbsr_lab.retrieval.calibration.Calibration` of a (checked) method entry of ``bundle.json``,
+    """The :class:`~sbsr_lab.serve.calibration.Calibration` of a (checked) method entry of ``bundle.json``,
     or ``None`` when the bundle has none (exported before calibration existed)."""
     if "calibration" not in method_desc:
         return None
-    from sbsr_lab.retrieval.calibration import Calibration, read_reference
+    from sbsr_lab.serve.calibration import Calibration, read_reference
 
     try:
         cal = Calibration.from_json(method_desc["calibration"], "calibration")
