@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
+from sbsr_lab.retrieval.store import EmbeddingFileError, read_tensors, write_tensors
 from sbsr_lab.similarity import l2_normalize
 
 __all__ = ["ShapeViews", "embed_views", "head_per_view", "best_views", "write_view_embeddings", "read_view_embeddings",
@@ -68,8 +69,6 @@ def best_views(z: Tensor, view_embeddings: Tensor) -> tuple[Tensor, Tensor]:
 
 def write_view_embeddings(path: str | Path, view_embeddings: Tensor) -> Path:
     """Save ``(N, V, d)`` per-view embeddings as float16 safetensors (atomically)."""
-    from sbsr_lab.retrieval.store import write_tensors
-
     path = Path(path)
     write_tensors(path, {VIEWS_TENSOR: view_embeddings.detach().to(torch.float16).contiguous()},
                   {"format": VIEWS_FORMAT, "version": 1})
@@ -78,8 +77,6 @@ def write_view_embeddings(path: str | Path, view_embeddings: Tensor) -> Path:
 
 def read_view_embeddings(path: str | Path) -> Tensor:
     """Inverse of :func:`write_view_embeddings`: ``(N, V, d)`` float32 (shape checks: the bundle reader's)."""
-    from sbsr_lab.retrieval.store import EmbeddingFileError, read_tensors
-
     tensors, _ = read_tensors(path, VIEWS_FORMAT)
     if VIEWS_TENSOR not in tensors:
         raise EmbeddingFileError(f"{path} has no {VIEWS_TENSOR!r} tensor. Export the bundle again (`export_bundle`).")

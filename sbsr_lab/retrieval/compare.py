@@ -50,11 +50,11 @@ from sbsr_lab.errors import SbsrError
 from sbsr_lab.io import atomic_write_json, portable_path
 from sbsr_lab.retrieval.curves import PRCurve
 from sbsr_lab.retrieval.metrics import METRIC_NAMES
+from sbsr_lab.retrieval.runs import MethodEvaluation, evaluate_method
+from sbsr_lab.train.stages import method_stages, stage_order
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-
-    from sbsr_lab.retrieval.runs import MethodEvaluation
 
 __all__ = ["SCHEMA_VERSION", "INSTANCE_KEYS", "GROUPS", "stat", "method_stage_names", "method_seconds",
            "summarise_demos", "summarise_evaluations", "comparison_table", "describe_comparison", "pr_curves",
@@ -83,8 +83,6 @@ def stat(values: Iterable[float | None]) -> dict[str, Any]:
 def method_stage_names(method: str) -> list[str]:
     """Every stage ``method`` trains, each after the stage it starts ``--from`` (another method's
     included: ssltkd's teacher starts from ssl's ``ssl-pretrain``; :func:`~sbsr_lab.train.stages.stage_order`)."""
-    from sbsr_lab.train.stages import method_stages, stage_order
-
     if method not in method_stages():
         raise SbsrError(f"Unknown method {method!r}: the registered methods are {', '.join(method_stages())}.")
     return [stage for stage, _ in stage_order(method)]
@@ -131,8 +129,6 @@ def _seed_of(folder: Path, results: Mapping[str, Any]) -> int | None:
 
 def _evaluate_pr(run: Path, data: str | Path | None) -> tuple[list[float], list[float]]:
     """Interpolated PR curve of a method's last-stage run: ``(recall levels, precision)``."""
-    from sbsr_lab.retrieval.runs import evaluate_method
-
     ev = evaluate_method(run, data, device="cpu")
     return ev.pr_recall, ev.pr_precision
 
@@ -225,8 +221,6 @@ def _safe_seconds(seconds: Mapping[str, float], method: str) -> float | None:
 
 
 def _last_stage(method: str) -> str | None:
-    from sbsr_lab.train.stages import method_stages
-
     chain = method_stages().get(method)
     return chain[-1][0] if chain else None
 

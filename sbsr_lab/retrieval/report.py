@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sbsr_lab.data.datasets import load_sketch_array, load_view_strip
 from sbsr_lab.data.manifest import Manifest
 from sbsr_lab.io import atomic_write_text
+from sbsr_lab.retrieval.best_view import best_views
 from sbsr_lab.retrieval.metrics import METRIC_NAMES
 from sbsr_lab.retrieval.runs import MethodEvaluation
 
@@ -24,8 +26,6 @@ THUMBNAIL_VIEW = 1
 
 def shape_thumbnail(manifest: Manifest, shape_id: str, size: int = 64) -> np.ndarray:
     """The thumbnail of a gallery shape: view :data:`THUMBNAIL_VIEW` of its view strip, ``(size, size)`` uint8."""
-    from sbsr_lab.data.datasets import load_view_strip
-
     return load_view_strip(manifest.view_path(shape_id), manifest.num_views, size)[THUMBNAIL_VIEW]
 
 
@@ -40,8 +40,6 @@ def _png_data_uri(image: np.ndarray) -> str:
 
 def _query_grid(ev: MethodEvaluation, manifest: Manifest, k: int = 6, per_class: int = 1) -> str:
     """HTML table: a query sketch per class, then its top-k gallery shapes (green = right class)."""
-    from sbsr_lab.data.datasets import load_sketch_array, load_view_strip
-
     rows = []
     labels = ev.query_labels.numpy()
     by_id = {s.id: s for s in manifest.sketches}
@@ -73,8 +71,6 @@ def _best_views(ev: MethodEvaluation, qi: int, order: np.ndarray) -> list[int | 
     """For query ``qi``, the best-matching view of each gallery shape in ``order`` (None without per-view embeddings)."""
     if ev.query_embeddings is None or ev.view_embeddings is None:
         return [None] * len(order)
-    from sbsr_lab.retrieval.best_view import best_views
-
     index, _ = best_views(ev.query_embeddings[qi], ev.view_embeddings[torch.as_tensor(order, dtype=torch.long)])
     return [int(v) for v in index]
 

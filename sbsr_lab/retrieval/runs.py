@@ -27,6 +27,13 @@ from sbsr_lab.config import Profile
 from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
 from sbsr_lab.data.manifest import Manifest, load_manifest
 from sbsr_lab.errors import CheckpointError
+from sbsr_lab.progress import progress
+from sbsr_lab.retrieval.best_view import embed_views, head_per_view
+from sbsr_lab.retrieval.collapse import collapse_flag
+from sbsr_lab.retrieval.evaluate import evaluate_similarity
+from sbsr_lab.retrieval.instance import instance_accuracy
+from sbsr_lab.retrieval.longtail import map_per_group
+from sbsr_lab.retrieval.metrics import per_query_metrics
 from sbsr_lab.train.fit import resolve_device
 from sbsr_lab.train.runs import load_method
 
@@ -56,8 +63,6 @@ def embed_shapes(net: nn.Module, dataset: MultiViewDataset, device: torch.device
     """Unit embeddings (N, d) of every gallery shape, all views pooled: batches of ``(B, V, 1, H, W)``
     through a DataLoader (``workers`` loading processes), with progress (a bar on a terminal, one line
     in a log) when ``show``."""
-    from sbsr_lab.progress import progress
-
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers)
     batches = progress(loader, total=len(loader), desc=f"embedding {len(dataset)} gallery shapes", enabled=show)
     return torch.cat([net.embed(x.to(device)).float().cpu() for x, _ in batches])
@@ -76,9 +81,6 @@ def embed_shapes_and_views(net: nn.Module, dataset: MultiViewDataset, device: to
     :func:`~sbsr_lab.retrieval.best_view.embed_views`, at half the cost (the backbone is nearly all of
     it). Any other network is embedded by those two in turn.
     """
-    from sbsr_lab.progress import progress
-    from sbsr_lab.retrieval.best_view import embed_views, head_per_view
-
     if not all(hasattr(net, a) for a in ("view_features", "pooling", "head")):  # pools otherwise: two passes
         z = embed_shapes(net, dataset, device, batch_size, show=show)
         has_views = hasattr(net, "view_features") and hasattr(net, "head")
@@ -185,8 +187,6 @@ def metrics_per_style(sim: Tensor, query_labels: Tensor, gallery_labels: Tensor,
 
     ``{style: {"queries": n, "NN": ..., "mAP": ...}}`` sorted by style; None when no query records a style.
     """
-    from sbsr_lab.retrieval.metrics import per_query_metrics
-
     if not any(styles):
         return None
     per_query = per_query_metrics(sim, query_labels, gallery_labels)
@@ -203,12 +203,6 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
     """Embed the ``split`` sketches and the gallery of ``data`` (default: the run's dataset) and score them.
     ``ties``: how tied scores are ordered (:mod:`sbsr_lab.retrieval.ranking`: a seeded shuffle, or
     ``"index"``, the official SHREC rule)."""
-    from sbsr_lab.retrieval.collapse import collapse_flag
-    from sbsr_lab.retrieval.evaluate import evaluate_similarity
-    from sbsr_lab.retrieval.instance import instance_accuracy
-    from sbsr_lab.retrieval.longtail import map_per_group
-    from sbsr_lab.retrieval.metrics import per_query_metrics
-
     dev = resolve_device(device)
     nets = load_method(run, device=dev)
     manifest: Manifest = load_manifest(data or nets.data)

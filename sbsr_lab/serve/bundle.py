@@ -25,8 +25,23 @@ from typing import Any
 import numpy as np
 import torch
 
-from sbsr_lab.errors import CheckpointError
+from sbsr_lab.config import BACKBONE_NAMES, CHOICES, RANGES, Profile
+from sbsr_lab.data.datasets import MultiViewDataset, load_view_strip
+from sbsr_lab.data.manifest import load_manifest
+from sbsr_lab.errors import CheckpointError, ConfigError
 from sbsr_lab.io import atomic_write_json, portable_path, save_png
+from sbsr_lab.models import KINDS, create_model, model_name_for
+from sbsr_lab.retrieval.best_view import (
+    VIEWS_TENSOR, ShapeViews, embed_views, read_view_embeddings, write_view_embeddings,
+)
+from sbsr_lab.retrieval.report import shape_thumbnail
+from sbsr_lab.serve.calibration import Calibration, read_reference, write_reference
+from sbsr_lab.serve.index import GalleryIndex
+from sbsr_lab.serve.query import QueryEngine, build_engine
+from sbsr_lab.train.checkpoint import (
+    check_head_shapes, header_shapes, load_checkpoint, load_weights, read_json_file, save_checkpoint,
+)
+from sbsr_lab.train.runs import load_method
 
 __all__ = ["BUNDLE_FORMAT", "default_bundle_path", "export_bundle", "read_bundle", "load_bundle_engine", "bundle_file",
            "bundle_calibration", "bundle_views", "load_bundle_shape_net"]
@@ -41,12 +56,6 @@ def default_bundle_path() -> Path:
 
 def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str | Path, thumb_size: int = 64) -> Path:
     """Pack the methods' last-stage ``runs`` (method name -> run folder) into the folder ``out``."""
-    from sbsr_lab.data.manifest import load_manifest
-    from sbsr_lab.retrieval.report import shape_thumbnail
-    from sbsr_lab.serve.query import build_engine
-    from sbsr_lab.train.runs import load_method
-    from sbsr_lab.train.checkpoint import save_checkpoint
-
     out = Path(out)
     tmp = out.with_name(out.name + ".partial")
     if tmp.exists():
@@ -75,18 +84,12 @@ def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str
         if profile.get("head", "mlp") != "mlp":  # the authors' heads (variant=paper); absent = ours
             desc["methods"][method]["head"] = profile["head"]
         # per-view embeddings: which rendered view of each shape a sketch matches best (best_view.py)
-        from sbsr_lab.config import Profile
-        from sbsr_lab.data.datasets import MultiViewDataset
-        from sbsr_lab.retrieval.best_view import embed_views, write_view_embeddings
-
         p = Profile.from_dict(profile)
         views = embed_views(nets.shape, MultiViewDataset(manifest, p.image_size, p.num_views, p.view_style))
         write_view_embeddings(tmp / f"{method}_views.safetensors", views)
         desc["methods"][method]["views"] = f"{method}_views.safetensors"
         desc["view_strips"] = "thumbs/views"
         if engine.calibration is not None:  # temperature + OOD detector, fitted on the run's validation sketches
-            from sbsr_lab.serve.calibration import write_reference
-
             cal = engine.calibration.to_json()
             if engine.calibration.reference is not None:  # feature_knn: the reference features beside it
                 cal["reference"] = f"{method}_ood.safetensors"
@@ -95,8 +98,6 @@ def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str
         desc.update(class_names=engine.class_names, sketch_size=engine.sketch_size, image_size=engine.image_size,
                     am_scale=engine.am_scale, profile=profile, shapes=engine.shapes)
         if not (tmp / "thumbs").exists():
-            from sbsr_lab.data.datasets import load_view_strip
-
             for sid in engine.index.ids:
                 view = shape_thumbnail(manifest, sid, thumb_size)
                 save_png(tmp / "thumbs" / f"{sid}.png", view)
@@ -141,10 +142,6 @@ def bundle_file(root: Path, relative: Any, what: str, desc_path: Path) -> Path:
 
 def _check_desc(desc: Any, desc_path: Path) -> dict[str, Any]:
     """Types and ranges of every ``bundle.json`` field used to build a network (before any is built)."""
-    from sbsr_lab.config import BACKBONE_NAMES, CHOICES, RANGES, Profile
-    from sbsr_lab.errors import ConfigError
-    from sbsr_lab.models import KINDS
-
     def bad(key: str, want: str) -> CheckpointError:
         return CheckpointError(f"{desc_path}: {key} {want}. {_FIX}")
 
@@ -199,8 +196,6 @@ def _check_desc(desc: Any, desc_path: Path) -> dict[str, Any]:
         if "views" in m and not isinstance(m["views"], str):  # optional: per-view embeddings (best_view.py)
             raise bad(f"{where}.views", "must name the per-view embeddings file")
         if "calibration" in m:  # optional: temperature and OOD detector (absent in older bundles)
-            from sbsr_lab.serve.calibration import Calibration
-
             try:
                 cal = Calibration.from_json(m["calibration"], f"{where}.calibration")
             except ValueError as err:
@@ -216,8 +211,6 @@ def read_bundle(path: str | Path | None = None) -> dict[str, Any]:
     This is the validated entry point: every field that sizes a network or names a file is checked
     (types, ranges, paths inside the bundle folder) before anything is built or read.
     """
-    from sbsr_lab.train.checkpoint import check_head_shapes, header_shapes, read_json_file
-
     path = Path(path) if path is not None else default_bundle_path()
     desc_path = path / "bundle.json"
     if not desc_path.is_file():
@@ -260,8 +253,6 @@ def read_bundle(path: str | Path | None = None) -> dict[str, Any]:
         if m.get("views") is not None:
             views = bundle_file(path, m["views"], f"{method} per-view embeddings", desc_path)
             if views.is_file():
-                from sbsr_lab.retrieval.best_view import VIEWS_TENSOR
-
                 shape = header_shapes(views).get(VIEWS_TENSOR)
                 if (shape is None or len(shape) != 3 or not 1 <= shape[1] <= 64 or shape[2] != m["embed_dim"]
                         or (emb is not None and shape[0] != emb[0])):
@@ -282,9 +273,6 @@ def load_bundle_engine(method: str = "uactn", path: str | Path | None = None):
     dimensions and thumbnails inside the bundle folder.
     """
     from safetensors import SafetensorError
-
-    from sbsr_lab.serve.index import GalleryIndex
-    from sbsr_lab.serve.query import QueryEngine
 
     desc = read_bundle(path)
     root = Path(desc["root"])
@@ -313,8 +301,6 @@ def load_bundle_engine(method: str = "uactn", path: str | Path | None = None):
 def bundle_views(method_desc: dict[str, Any], desc: dict[str, Any], index: Any):
     """The :class:`~sbsr_lab.retrieval.best_view.ShapeViews` of a (checked) method entry, row-aligned with
     its gallery ``index``; ``None`` when the bundle has no per-view embeddings (exported before them)."""
-    from sbsr_lab.retrieval.best_view import ShapeViews, read_view_embeddings
-
     if method_desc.get("views") is None:
         return None
     root = Path(desc["root"])
@@ -335,8 +321,6 @@ def bundle_calibration(method_desc: dict[str, Any], desc_path: Path):
     or ``None`` when the bundle has none (exported before calibration existed)."""
     if "calibration" not in method_desc:
         return None
-    from sbsr_lab.serve.calibration import Calibration, read_reference
-
     try:
         cal = Calibration.from_json(method_desc["calibration"], "calibration")
         if cal.ood_score == "feature_knn":
@@ -368,9 +352,6 @@ def _method_entry(desc: dict[str, Any], method: str) -> dict[str, Any]:
 def _bundle_network(desc: dict[str, Any], method: str, key: str, model_kind: str, what: str) -> torch.nn.Module:
     """Build and load the network ``desc["methods"][method][key]`` names (``sketch`` or ``shape``), checked:
     trained on the bundle's classes, classifier ``(embed_dim, K)``, finite float16 weights made float32."""
-    from sbsr_lab.models import create_model, model_name_for
-    from sbsr_lab.train.checkpoint import check_head_shapes, load_checkpoint, load_weights
-
     root = Path(desc["root"])
     desc_path = root / "bundle.json"
     m = desc["methods"][method]

@@ -53,14 +53,20 @@ import hashlib
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
-if TYPE_CHECKING:
-    from sbsr_lab.data.manifest import Manifest
+from sbsr_lab.config import Profile
+from sbsr_lab.data.datasets import SketchDataset
+from sbsr_lab.data.manifest import Manifest
+from sbsr_lab.data.scribbles import DOODLE_KINDS, SCRIBBLE_KINDS, scribble_set
+from sbsr_lab.io import atomic_path, atomic_write_json
+from sbsr_lab.similarity import l2_normalize
+from sbsr_lab.train.checkpoint import read_checkpoint_meta
+from sbsr_lab.train.stages import get_stage, split_train_val
 
 __all__ = ["Calibration", "OOD_SCORES", "AUROC_TOLERANCE", "N_BINS", "FIT_SCRIBBLE_SEED", "TEST_SCRIBBLE_SEED",
            "expected_calibration_error", "reliability_bins", "fit_temperature", "ood_scores", "auroc",
@@ -237,8 +243,6 @@ def ood_scores(cos: Tensor, am_scale: float, temperature: float = 1.0, features:
 def feature_knn_score(features: Tensor, reference: Tensor, k: int = KNN_K) -> Tensor:
     """Cosine of each row of ``features (N, F)`` to its ``k``-th nearest row of ``reference (R, F)``
     (both L2-normalised here) -> ``(N,)``; ``k`` is capped at ``R``."""
-    from sbsr_lab.similarity import l2_normalize
-
     if features.shape[1] != reference.shape[1]:
         raise ValueError(f"features have {features.shape[1]} dimensions, the OOD reference {reference.shape[1]}")
     sim = l2_normalize(features.double()) @ l2_normalize(reference.double()).T  # (N, R)
@@ -302,8 +306,6 @@ def fit_calibration(val_cos: Tensor, val_labels: Tensor, scribble_cos: Tensor, a
 
 def l2_normalize_rows(x: Tensor) -> Tensor:
     """``x (R, F)`` with unit rows, float32 (what a reference file stores)."""
-    from sbsr_lab.similarity import l2_normalize
-
     return l2_normalize(x.float(), dim=1).contiguous()
 
 
@@ -326,13 +328,10 @@ def engine_cosines(engine: EngineLike, images: Tensor, batch_size: int = 128) ->
     return engine_outputs(engine, images, batch_size)[0]
 
 
-def validation_set(manifest: "Manifest", profile: Any, part: str = "val") -> tuple[Tensor, Tensor]:
+def validation_set(manifest: Manifest, profile: Any, part: str = "val") -> tuple[Tensor, Tensor]:
     """``(images (N, 1, H, W), labels (N,))``: the training sketches the run held out for validation
     (:func:`~sbsr_lab.train.stages.split_train_val` with the profile's ``val_fraction`` and ``seed``),
     un-augmented, at the profile's ``image_size``; ``part="train"``: the ones it trained on."""
-    from sbsr_lab.data.datasets import SketchDataset
-    from sbsr_lab.train.stages import split_train_val
-
     train = SketchDataset(manifest, "train", profile.image_size)
     tr, val = split_train_val(train.labels, profile.val_fraction, profile.seed)
     if not val:
@@ -352,10 +351,8 @@ def reference_rows(labels: Tensor, per_class: int = MAX_REFERENCE_PER_CLASS, see
     return sorted(rows)
 
 
-def split_images(manifest: "Manifest", split: str, image_size: int) -> tuple[Tensor, Tensor]:
+def split_images(manifest: Manifest, split: str, image_size: int) -> tuple[Tensor, Tensor]:
     """``(images (N, 1, H, W), labels (N,))`` of the ``split`` sketches, un-augmented."""
-    from sbsr_lab.data.datasets import SketchDataset
-
     ds = SketchDataset(manifest, split, image_size)
     return ds.images.unsqueeze(1).float().div(255.0), ds.labels
 
@@ -364,8 +361,6 @@ def scribble_images(engine: EngineLike, n: int, seed: int,
                     kinds: Sequence[str] | None = None) -> tuple[Tensor, list[str]]:
     """``n`` generated non-shapes drawn by the engine's query path (``engine.prepare``, as the live pad
     draws): ``(images (n, 1, image_size, image_size), kinds)``."""
-    from sbsr_lab.data.scribbles import SCRIBBLE_KINDS, scribble_set
-
     images, names = [], []
     for kind, strokes in scribble_set(n, seed, kinds or SCRIBBLE_KINDS):
         images.append(engine.prepare(strokes))
@@ -373,7 +368,7 @@ def scribble_images(engine: EngineLike, n: int, seed: int,
     return torch.from_numpy(np.stack(images)).unsqueeze(1), names
 
 
-def calibrate_engine(engine: EngineLike, manifest: "Manifest", profile: Any, n_scribbles: int = 280,
+def calibrate_engine(engine: EngineLike, manifest: Manifest, profile: Any, n_scribbles: int = 280,
                      max_false_alarm: float = MAX_FALSE_ALARM) -> Calibration:
     """Fit ``engine``'s calibration on ``manifest``'s validation sketches (split by ``profile``, the
     profile of the run that trained the sketch network), ``n_scribbles`` scribbles, and (``feature_knn``)
@@ -386,7 +381,7 @@ def calibrate_engine(engine: EngineLike, manifest: "Manifest", profile: Any, n_s
     return fit_calibration(vc, labels, sc, engine.am_scale, max_false_alarm, vf, sf, reference)
 
 
-def ood_report(engine: EngineLike, calibration: Calibration, manifest: "Manifest",
+def ood_report(engine: EngineLike, calibration: Calibration, manifest: Manifest,
                n_scribbles: int = 280, extra: dict[str, Tensor] | None = None, n_doodles: int = 120) -> dict[str, Any]:
     """How the detector does on data it was not fitted on: the fraction of held-out scribbles caught
     (the true positive rate, overall and per kind: other draws of the kinds it was fitted on), of
@@ -394,8 +389,6 @@ def ood_report(engine: EngineLike, calibration: Calibration, manifest: "Manifest
     stars, hearts, stick figures, arrows, printed words), of test sketches flagged (the false positive
     rate) and the test sketches' ECE before/after the temperature. ``extra``: more sketch sets
     ``name -> images (N, 1, H, W)`` whose flagged fraction is reported too (e.g. people's drawings)."""
-    from sbsr_lab.data.scribbles import DOODLE_KINDS
-
     scribbles, kinds = scribble_images(engine, n_scribbles, TEST_SCRIBBLE_SEED)
     timages, tlabels = split_images(manifest, "test", engine.image_size)
     (s_cos, s_f), (t_cos, t_f) = engine_outputs(engine, scribbles), engine_outputs(engine, timages)
@@ -431,7 +424,7 @@ def _share_per_kind(flags: np.ndarray, kinds: Sequence[str]) -> dict[str, float]
 
 # -- run folders: computed on load, cached ----------------------------------------------------------------
 
-def _fingerprint(files: Sequence[Path], manifest: "Manifest") -> str:
+def _fingerprint(files: Sequence[Path], manifest: Manifest) -> str:
     h = hashlib.sha256(f"calibration {CALIBRATION_VERSION}".encode())  # a changed fitting rule refits
     for f in files:
         h.update(f.name.encode())
@@ -445,7 +438,7 @@ def _fingerprint(files: Sequence[Path], manifest: "Manifest") -> str:
     return h.hexdigest()
 
 
-def run_calibration(engine: EngineLike, manifest: "Manifest", runs: dict[str, str],
+def run_calibration(engine: EngineLike, manifest: Manifest, runs: dict[str, str],
                     cache: str | Path | None = None) -> Calibration | None:
     """The calibration of a run folder's method: read from ``cache`` (default ``<last run>/calibration.json``)
     when it was computed for the same checkpoints and dataset, else fitted now and cached (atomically;
@@ -453,11 +446,6 @@ def run_calibration(engine: EngineLike, manifest: "Manifest", runs: dict[str, st
     (:attr:`~sbsr_lab.train.runs.MethodNets.runs`, the last stage first). ``None`` when the run's profile
     holds out no validation sketches."""
     import json
-
-    from sbsr_lab.config import Profile
-    from sbsr_lab.io import atomic_write_json
-    from sbsr_lab.train.checkpoint import read_checkpoint_meta
-    from sbsr_lab.train.stages import get_stage
 
     folders = [Path(r) for r in runs.values()]
     cache = Path(cache) if cache is not None else folders[0] / CACHE_NAME
@@ -491,8 +479,6 @@ def run_calibration(engine: EngineLike, manifest: "Manifest", runs: dict[str, st
 def write_reference(path: str | Path, reference: Tensor) -> None:
     """Save ``feature_knn`` reference features ``(R, F)`` as float16 safetensors, atomically."""
     from safetensors.torch import save_file
-
-    from sbsr_lab.io import atomic_path
 
     with atomic_path(path) as tmp:
         save_file({"reference": reference.detach().cpu().half().contiguous()}, str(tmp))

@@ -23,9 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from sbsr_lab.data.manifest import load_manifest
 from sbsr_lab.errors import CheckpointError
-from sbsr_lab.serve.bundle import default_bundle_path, load_bundle_engine, read_bundle
+from sbsr_lab.serve.bundle import default_bundle_path, load_bundle_engine, load_bundle_shape_net, read_bundle
+from sbsr_lab.serve.gallery import attach_gallery, read_gallery
 from sbsr_lab.serve.query import QueryEngine, build_engine
+from sbsr_lab.train.checkpoint import read_checkpoint_meta
+from sbsr_lab.train.runs import load_method
+from sbsr_lab.train.stages import method_stages
 
 __all__ = ["ModelSpec", "load_engine", "bundle_methods", "load_shape_net"]
 
@@ -33,8 +38,6 @@ PathLike = str | os.PathLike[str]
 
 
 def _methods() -> list[str]:
-    from sbsr_lab.train.stages import method_stages
-
     return list(method_stages())
 
 
@@ -97,8 +100,6 @@ class ModelSpec:
     def meta(self) -> dict[str, Any]:
         """What the model records of its training: ``profile`` (dict) and, for runs, ``data`` (the dataset)."""
         if self.kind == "run":
-            from sbsr_lab.train.checkpoint import read_checkpoint_meta
-
             return read_checkpoint_meta(self.path, "best")
         return read_bundle(self.bundle_path)
 
@@ -125,18 +126,11 @@ def load_engine(spec: "str | os.PathLike[str] | ModelSpec | QueryEngine | None" 
         if ms.kind == "bundle":
             engine = _bundle_engine(ms.method or "uactn", ms.bundle_path)
         else:
-            from sbsr_lab.data.manifest import load_manifest
-            from sbsr_lab.train.runs import load_method
-
             if gallery is not None and data is None:  # the gallery replaces the dataset's: no need to read it
-                from sbsr_lab.serve.gallery import read_gallery
-
                 read_gallery(gallery)  # its clear error before the (slow) dataset embedding
             nets = load_method(ms.path, device=device)
             engine = build_engine(nets, load_manifest(data or nets.data), device)
     if gallery is not None:
-        from sbsr_lab.serve.gallery import attach_gallery
-
         attach_gallery(engine, gallery)
     return engine
 
@@ -146,15 +140,11 @@ def load_shape_net(spec: "str | os.PathLike[str] | ModelSpec | QueryEngine | Non
     """``(the multi-view shape network, the profile dict)`` of a model spec: the run's shape network, or the
     one packed in the bundle (``None`` when the bundle has none). A loaded engine passed as ``spec``
     names its bundle method (the packaged bundle)."""
-    from sbsr_lab.serve.bundle import load_bundle_shape_net
-
     if isinstance(spec, QueryEngine):
         spec = f"bundle:{spec.method}"
     ms = ModelSpec.parse(spec, bundle).resolved()
     if ms.kind == "bundle":
         return load_bundle_shape_net(ms.method or "uactn", ms.bundle_path), read_bundle(ms.bundle_path).get("profile", {})
-    from sbsr_lab.train.runs import load_method
-
     nets = load_method(ms.path)
     return nets.shape.eval(), nets.profile
 

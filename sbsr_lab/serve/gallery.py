@@ -38,8 +38,20 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
-from sbsr_lab.errors import CheckpointError, DatasetLayoutError, MeshError
+from sbsr_lab.data.build import _worker_init
+from sbsr_lab.data.meshes import SUPPORTED_MESH_SUFFIXES, load_mesh, summarise_warnings
+from sbsr_lab.data.synthshapes import make_shape
+from sbsr_lab.errors import CheckpointError, DatasetLayoutError, MeshError, SbsrError
 from sbsr_lab.io import atomic_path, atomic_write_json, save_png, sha256_file
+from sbsr_lab.progress import note, progress as show_progress
+from sbsr_lab.render import normalize_mesh, render_views
+from sbsr_lab.render.orient import AXES, ORIENT_MODES, stand_up, up_candidates
+from sbsr_lab.retrieval.best_view import ShapeViews, read_view_embeddings, write_view_embeddings
+from sbsr_lab.retrieval.report import THUMBNAIL_VIEW
+from sbsr_lab.retrieval.store import read_tensors, write_tensors
+from sbsr_lab.serve.index import GalleryIndex
+from sbsr_lab.serve.shape_encoder import ENCODERS, make_encoder
+from sbsr_lab.train.checkpoint import read_json_file
 
 __all__ = ["GALLERY_FORMAT", "CHUNK", "find_meshes", "index_meshes", "read_gallery", "attach_gallery",
            "network_fingerprint", "mesh_id", "shape_mesh"]
@@ -62,8 +74,6 @@ def find_meshes(folder: str | os.PathLike[str]) -> list[tuple[Path, str | None]]
     """``[(mesh path, label or None)]`` of a folder: files in a class sub-folder (any depth) are labelled
     with the sub-folder's name, files directly in ``folder`` are not. Hidden files and folders are skipped.
     Raises :class:`DatasetLayoutError` naming the formats when there is no mesh."""
-    from sbsr_lab.data.meshes import SUPPORTED_MESH_SUFFIXES
-
     root = Path(folder)
     if not root.is_dir():
         raise DatasetLayoutError(f"{root}: not a folder. Fix: pass a folder of meshes, loose or in one sub-folder "
@@ -107,11 +117,6 @@ _ENCODER: Any = None  # set in the parent before the pool forks; each worker inh
 
 def _encode_one(path: str, sid: str, out: str) -> dict[str, Any]:
     """Load, encode and thumbnail one mesh; errors come back as ``{"error": ...}`` (the batch goes on)."""
-    from sbsr_lab.data.meshes import load_mesh
-    from sbsr_lab.errors import SbsrError
-    from sbsr_lab.render import normalize_mesh, render_views
-    from sbsr_lab.render.orient import stand_up
-
     caught: list[str] = []
     try:
         with warnings.catch_warnings(record=True) as seen:
@@ -122,8 +127,6 @@ def _encode_one(path: str, sid: str, out: str) -> dict[str, Any]:
         turned = stand_up(mesh, enc.up_vector) if enc.up_vector is not None else mesh
         flat = normalize_mesh(turned, upright=True, pca=enc.up == "pca")
         shaded = render_views(flat, _ENCODER.rig, size=THUMB_SIZE)["shaded"]  # (V, s, s)
-        from sbsr_lab.retrieval.report import THUMBNAIL_VIEW
-
         save_png(Path(out) / "thumbs" / f"{sid}.png", shaded[min(THUMBNAIL_VIEW, len(shaded) - 1)])
         save_png(Path(out) / "thumbs" / "views" / f"{sid}.png", np.concatenate(list(shaded), axis=1))
     except (SbsrError, ValueError, OSError) as err:
@@ -134,8 +137,6 @@ def _encode_one(path: str, sid: str, out: str) -> dict[str, Any]:
 
 
 def _pool_init(parent: int) -> None:
-    from sbsr_lab.data.build import _worker_init
-
     _worker_init(parent)
 
 
@@ -152,8 +153,6 @@ def _results(jobs: list[tuple[str, str, str]], workers: int) -> Iterator[dict[st
 
 # ----------------------------------------------------------------------------- parts (resumable)
 def _write_part(out: Path, number: int, rows: list[dict[str, Any]], settings: dict[str, Any]) -> None:
-    from sbsr_lab.retrieval.store import write_tensors
-
     ok = [r for r in rows if "error" not in r]
     tensors = {"embeddings": torch.from_numpy(np.stack([r["embedding"] for r in ok])) if ok else torch.zeros(0, 1),
                "views": torch.from_numpy(np.stack([r["views"] for r in ok])).half() if ok else torch.zeros(0, 1, 1)}
@@ -169,8 +168,6 @@ def _write_part(out: Path, number: int, rows: list[dict[str, Any]], settings: di
 
 def _read_parts(out: Path, settings: dict[str, Any]) -> list[tuple[dict[str, torch.Tensor], dict[str, Any]]]:
     """Finished parts made with the same settings (others are removed: their model or encoder changed)."""
-    from sbsr_lab.retrieval.store import read_tensors
-
     parts = []
     for path in sorted((out / _PARTS).glob("part-*.safetensors")):
         try:
@@ -197,11 +194,6 @@ def index_meshes(folder: str | os.PathLike[str], out: str | os.PathLike[str], en
     interrupted run of the same settings (``out/parts``); a finished gallery is only replaced with
     ``overwrite``."""
     global _ENCODER
-    from sbsr_lab.progress import note
-    from sbsr_lab.progress import progress as show_progress
-    from sbsr_lab.serve.shape_encoder import ENCODERS, make_encoder
-    from sbsr_lab.render.orient import ORIENT_MODES
-
     if encoder not in ENCODERS:
         raise DatasetLayoutError(f"--encoder {encoder!r}: choose one of {', '.join(ENCODERS)}.")
     if orient not in ORIENT_MODES:
@@ -261,11 +253,6 @@ def index_meshes(folder: str | os.PathLike[str], out: str | os.PathLike[str], en
 def _assemble(out: Path, folder: Any, meshes: list[tuple[Path, str | None]], ids: list[str],
               settings: dict[str, Any], engine: Any) -> dict[str, Any]:
     """Gather the finished parts into the gallery folder's files and ``gallery.json``; parts removed after."""
-    from sbsr_lab.data.meshes import summarise_warnings
-    from sbsr_lab.progress import note
-    from sbsr_lab.retrieval.best_view import write_view_embeddings
-    from sbsr_lab.serve.index import GalleryIndex
-
     parts = _read_parts(out, settings)
     rows: dict[str, dict[str, Any]] = {}
     emb: dict[str, torch.Tensor] = {}
@@ -333,8 +320,6 @@ def read_gallery(path: str | os.PathLike[str]) -> dict[str, Any]:
         hint = " (an interrupted `sbsr-lab index`: run it again to finish)" if (root / _PARTS).is_dir() else ""
         raise CheckpointError(f"{root}: not a gallery folder, it has no gallery.json{hint}. Fix: make one with "
                               "`sbsr-lab index FOLDER --out DIR`.")
-    from sbsr_lab.train.checkpoint import read_json_file
-
     desc = read_json_file(desc_path, "gallery description", _FIX_GALLERY)
     if not isinstance(desc, dict) or desc.get("format") != GALLERY_FORMAT or desc.get("version") != 1:
         raise CheckpointError(f"{desc_path} is not an sbsr_lab gallery (version 1). {_FIX_GALLERY}")
@@ -354,9 +339,6 @@ def read_gallery(path: str | os.PathLike[str]) -> dict[str, Any]:
 def attach_gallery(engine: Any, path: str | os.PathLike[str]) -> Any:
     """Answer ``engine``'s queries from the gallery folder ``path`` (its index, views, thumbnails, meshes);
     refuses a gallery made by another model. Returns the engine."""
-    from sbsr_lab.retrieval.best_view import ShapeViews, read_view_embeddings
-    from sbsr_lab.serve.index import GalleryIndex
-
     desc = read_gallery(path)
     root = Path(desc["root"])
     mine = network_fingerprint(engine.sketch_net)
@@ -390,18 +372,12 @@ def shape_mesh(source: dict[str, Any], max_faces: int = 200_000) -> Any:
     if "mesh" in source:
         if not Path(source["mesh"]).is_file():
             return None
-        from sbsr_lab.data.meshes import load_mesh
-
         mesh = load_mesh(source["mesh"], max_faces=max_faces)
         if source.get("up") and source["up"] not in ("+Y", "pca", "None"):
-            from sbsr_lab.render.orient import AXES, stand_up, up_candidates
-
             up = AXES.get(str(source["up"])) or dict(up_candidates(mesh)).get(str(source["up"]))
             if up is not None:
                 mesh = stand_up(mesh, np.asarray(up))
         return mesh
     if "class" in source:
-        from sbsr_lab.data.synthshapes import make_shape
-
         return make_shape(str(source["class"]), int(source["index"]), int(source.get("seed", 0)))[0]
     return None

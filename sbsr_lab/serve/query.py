@@ -15,21 +15,23 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from sbsr_lab.errors import SketchError
+from sbsr_lab.config import Profile
+from sbsr_lab.data.datasets import MultiViewDataset, resize_u8
+from sbsr_lab.data.manifest import Manifest
+from sbsr_lab.data.sketch_image import frame_drawing, frame_sketch, load_framed_sketch
+from sbsr_lab.errors import CheckpointError, SketchError
+from sbsr_lab.retrieval.best_view import ShapeViews
+from sbsr_lab.retrieval.runs import embed_shapes
+from sbsr_lab.serve.calibration import Calibration, run_calibration
 from sbsr_lab.serve.index import GalleryIndex
 from sbsr_lab.similarity import l2_normalize
-
-if TYPE_CHECKING:
-    from sbsr_lab.data.manifest import Manifest
-    from sbsr_lab.retrieval.best_view import ShapeViews
-    from sbsr_lab.serve.calibration import Calibration
-    from sbsr_lab.train.runs import MethodNets
+from sbsr_lab.train.runs import MethodNets
 
 __all__ = ["QueryResult", "QueryEngine", "build_engine", "prepare_query_image", "UNSURE"]
 
@@ -101,9 +103,6 @@ def prepare_query_image(sketch: Any, sketch_size: int, image_size: int, width: f
     ``sketch`` may be strokes (list of (N, 2) arrays in [0, 1]^2), a path (.png/.jpg/.ndjson/.svg), or an
     image array ``(H, W)`` with ink = 1. Blank sketches raise :class:`SketchError` ("draw something first").
     """
-    from sbsr_lab.data.datasets import resize_u8
-    from sbsr_lab.data.sketch_image import frame_drawing, frame_sketch, load_framed_sketch
-
     if isinstance(sketch, (str, Path)):
         image = load_framed_sketch(sketch, sketch_size, width)  # framed like training sketches
     elif isinstance(sketch, np.ndarray) and sketch.ndim == 2 and sketch.shape[0] > 2 and sketch.shape[1] > 2:
@@ -139,20 +138,18 @@ class QueryEngine:
 
     def __init__(self, method: str, sketch_net: nn.Module, index: GalleryIndex, class_names: Sequence[str],
                  sketch_size: int, image_size: int, am_scale: float = 15.0,
-                 shapes: dict[str, dict[str, Any]] | None = None, calibration: "Calibration | None" = None) -> None:
+                 shapes: dict[str, dict[str, Any]] | None = None, calibration: Calibration | None = None) -> None:
         self.method, self.sketch_net, self.index = method, sketch_net.eval(), index
         self.class_names = list(class_names)
         self.sketch_size, self.image_size, self.am_scale = sketch_size, image_size, am_scale
         self.shapes = shapes or {}
         self.calibration = calibration
-        self.views: "ShapeViews | None" = None  # per-view gallery embeddings: each result's best view
+        self.views: ShapeViews | None = None  # per-view gallery embeddings: each result's best view
         if calibration is not None and calibration.reference is not None:
             self._check_reference(calibration.reference)
 
     def _check_reference(self, reference: Tensor) -> None:
         """The OOD reference features must have the backbone's width (one blank image through the network)."""
-        from sbsr_lab.errors import CheckpointError
-
         feats = self.class_cosines(torch.zeros(1, 1, self.image_size, self.image_size))[3]
         if reference.ndim != 2 or reference.shape[1] != feats.shape[1]:
             raise CheckpointError(f"The {self.method} model's OOD reference features are {tuple(reference.shape)}, "
@@ -218,15 +215,11 @@ class QueryEngine:
                            sigma, results, z.numpy(), time.perf_counter() - t0, ood, self.temperature)
 
 
-def build_engine(nets: "MethodNets", manifest: "Manifest", device: str = "cpu", calibrate: bool = True) -> QueryEngine:
+def build_engine(nets: MethodNets, manifest: Manifest, device: str = "cpu", calibrate: bool = True) -> QueryEngine:
     """The engine of loaded networks (:func:`~sbsr_lab.train.runs.load_method`): the gallery of ``manifest``
     embedded now by the shape network; with ``calibrate``, the temperature and OOD detector fitted on the
     run's validation sketches (cached in the run folder, :func:`~sbsr_lab.serve.calibration.run_calibration`).
     To load a model by its spec, use :func:`sbsr_lab.serve.engine.load_engine`."""
-    from sbsr_lab.config import Profile
-    from sbsr_lab.data.datasets import MultiViewDataset
-    from sbsr_lab.retrieval.runs import embed_shapes
-
     profile = Profile.from_dict(nets.profile)
     gallery = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style)
     zg = embed_shapes(nets.shape, gallery, device)
@@ -237,8 +230,6 @@ def build_engine(nets: "MethodNets", manifest: "Manifest", device: str = "cpu", 
     engine = QueryEngine(nets.method, nets.sketch.cpu(), index, manifest.classes,
                          int(manifest.profile.get("sketch_size", 128)), profile.image_size, profile.am_scale, shapes)
     if calibrate:
-        from sbsr_lab.serve.calibration import run_calibration
-
         engine.calibration = run_calibration(engine, manifest, nets.runs)
     return engine
 

@@ -24,6 +24,10 @@ import os
 from pathlib import Path
 from typing import Any, Sequence
 
+from sbsr_lab.serve.engine import bundle_methods, load_engine, load_shape_net
+from sbsr_lab.serve.gallery import index_meshes, read_gallery
+from sbsr_lab.serve.sketch_files import score_sketch_folder
+
 __all__ = ["SETTINGS", "real_world_table", "format_real_world", "mesh_classification"]
 
 #: Shape-side settings measured by default: this issue's default, and what a real mesh got before it
@@ -53,10 +57,6 @@ def real_world_table(sketches: str | os.PathLike[str], shapes: str | os.PathLike
     """The rows of the table (module docstring): ``{"rows": [...], "sketches", "shapes"}``; each row
     ``{"method", "setting", "drawings_to_class", "drawings_to_meshes": {top1, p10, map, n}, "mesh_classification"}``.
     Galleries are kept in ``work/<method>-<encoder>-<orient>`` and reused when already made."""
-    from sbsr_lab.serve.engine import bundle_methods, load_engine, load_shape_net
-    from sbsr_lab.serve.gallery import index_meshes, read_gallery
-    from sbsr_lab.serve.sketch_files import score_sketch_folder
-
     methods = list(methods or bundle_methods(bundle))
     rows = []
     for method in methods:

@@ -35,10 +35,16 @@ import torch
 import trimesh
 from torch import Tensor
 
-from sbsr_lab.errors import MeshError
+from sbsr_lab.data.datasets import resize_u8
+from sbsr_lab.data.sketch_image import frame_line_image
+from sbsr_lab.data.sketchgen.styles import rig_lines
+from sbsr_lab.data.sketchgen.tracing import trace_strokes
+from sbsr_lab.errors import MeshError, SketchError
 from sbsr_lab.render.cameras import Camera, ring_rig
 from sbsr_lab.render.normalize import normalize_mesh
 from sbsr_lab.render.orient import ORIENT_MODES, stand_up, up_candidates
+from sbsr_lab.render.raycast import render_views
+from sbsr_lab.retrieval.best_view import head_per_view
 from sbsr_lab.similarity import l2_normalize
 
 __all__ = ["ENCODERS", "FILE_UP_PRIOR", "CANDIDATE_VIEWS", "EncodedShape", "DrawnViewEncoder", "ShadedViewEncoder",
@@ -182,12 +188,6 @@ class DrawnViewEncoder(_Encoder):
     def draw(self, mesh: trimesh.Trimesh, rig: list[Camera] | None = None) -> list[np.ndarray | None]:
         """The framed drawings ``(H, W) float32, ink = 1`` of a normalised mesh, one per camera (``None``
         where the camera sees no line)."""
-        from sbsr_lab.data.datasets import resize_u8
-        from sbsr_lab.data.sketch_image import frame_line_image
-        from sbsr_lab.data.sketchgen.styles import rig_lines
-        from sbsr_lab.data.sketchgen.tracing import trace_strokes
-        from sbsr_lab.errors import SketchError
-
         out: list[np.ndarray | None] = []
         size, image_size = self.engine.sketch_size, self.engine.image_size
         for lines in rig_lines(mesh, list(rig or self.rig), self.draw_size):  # one ray cast for every view
@@ -240,17 +240,12 @@ class ShadedViewEncoder(_Encoder):
         self.net, self.view_size, self.image_size = shape_net.eval(), view_size, image_size
 
     def _views(self, mesh: trimesh.Trimesh, rig: list[Camera]) -> tuple[Tensor, list[int]]:
-        from sbsr_lab.data.datasets import resize_u8
-        from sbsr_lab.render.raycast import render_views
-
         shaded = render_views(mesh, rig, size=self.view_size)["shaded"]  # (V, s, s) float in [0, 1]
         # exactly the training views' path: float [0, 1] -> resize_u8 (uint8) -> / 255 (datasets.load_view_strip)
         x = torch.from_numpy(np.stack([resize_u8(v, self.image_size) for v in shaded])).float().div(255)[:, None]
         return x, list(range(len(rig)))
 
     def _embed(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        from sbsr_lab.retrieval.best_view import head_per_view
-
         net = self.net
         z = l2_normalize(net.embed(x[None]).float())[0]                    # (d,)
         view_z = head_per_view(net, net.view_features(x[None]))[0] if hasattr(net, "view_features") else z[None]

@@ -20,6 +20,8 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
+from sbsr_lab.data.stroke_io import IMAGE_SUFFIXES, STROKE_SUFFIXES, load_sketch_image, load_strokes
+from sbsr_lab.data.strokes import MAX_POINTS, MAX_STROKES, cap_strokes, sketch_problem
 from sbsr_lab.errors import SketchError
 
 if TYPE_CHECKING:
@@ -53,9 +55,6 @@ def read_sketch_file(path: str | os.PathLike[str]) -> Any:
     the path (images) or its strokes (``.ndjson``/``.svg``, capped when there are thousands). The file is
     read and checked here, before any model is loaded: unsupported formats, missing, corrupt or blank
     files raise :class:`SketchError` naming the file and the fix."""
-    from sbsr_lab.data.stroke_io import IMAGE_SUFFIXES, STROKE_SUFFIXES, load_sketch_image, load_strokes
-    from sbsr_lab.data.strokes import MAX_POINTS, MAX_STROKES, cap_strokes, sketch_problem
-
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in IMAGE_SUFFIXES + STROKE_SUFFIXES:
@@ -108,8 +107,11 @@ def score_sketch_folder(engine: "QueryEngine", folder: str | os.PathLike[str],
     "gallery": {"shapes", "no_shapes_of"}, "per_class": [{"class", ...}], "confusion": {true class: {predicted class: count}}, "skipped": [{"path", "error"}], "drawings": [...]}``.
     Unreadable files are skipped (listed with their error), not fatal.
     """
+    # torch deferred: reading and checking sketch files (`sbsr-lab query` on a bad file) answers before torch loads
     import torch
 
+    from sbsr_lab.retrieval.metrics import metrics_from_ranks
+    from sbsr_lab.retrieval.ranking import rank_relevant
     from sbsr_lab.similarity import l2_normalize
 
     files = class_folders(folder, engine.class_names, suffixes)
@@ -157,7 +159,7 @@ def score_sketch_folder(engine: "QueryEngine", folder: str | os.PathLike[str],
 
 def _per_query_ap(sim: Any, truth: Sequence[str], gallery_labels: Sequence[str]) -> list[float]:
     """Average precision of each query's full ranking (the per-query values SHREC's mAP averages)."""
-    from sbsr_lab.retrieval.metrics import metrics_from_ranks
+    from sbsr_lab.retrieval.metrics import metrics_from_ranks  # torch: see score_sketch_folder
     from sbsr_lab.retrieval.ranking import rank_relevant
 
     per_query = metrics_from_ranks(rank_relevant(sim, list(truth), list(gallery_labels)))
