@@ -40,12 +40,11 @@ import torch
 
 from sbsr_lab.data.build import _worker_init
 from sbsr_lab.data.meshes import SUPPORTED_MESH_SUFFIXES, load_mesh, summarise_warnings
-from sbsr_lab.data.synthshapes import make_shape
 from sbsr_lab.errors import CheckpointError, DatasetLayoutError, MeshError, SbsrError
 from sbsr_lab.io import atomic_path, atomic_write_json, save_png, sha256_file
 from sbsr_lab.progress import note, progress as show_progress
 from sbsr_lab.render import normalize_mesh, render_views
-from sbsr_lab.render.orient import AXES, ORIENT_MODES, stand_up, up_candidates
+from sbsr_lab.render.orient import ORIENT_MODES, stand_up
 from sbsr_lab.retrieval.best_view import ShapeViews, read_view_embeddings, write_view_embeddings
 from sbsr_lab.retrieval.report import THUMBNAIL_VIEW
 from sbsr_lab.retrieval.store import read_tensors, write_tensors
@@ -54,7 +53,7 @@ from sbsr_lab.serve.shape_encoder import ENCODERS, make_encoder
 from sbsr_lab.train.checkpoint import read_json_file
 
 __all__ = ["GALLERY_FORMAT", "CHUNK", "find_meshes", "index_meshes", "read_gallery", "attach_gallery",
-           "network_fingerprint", "mesh_id", "shape_mesh"]
+           "network_fingerprint", "mesh_id"]
 
 GALLERY_FORMAT = "sbsr_lab.gallery"
 #: Shapes per finished part (what an interruption can lose at most, per worker).
@@ -362,22 +361,3 @@ def attach_gallery(engine: Any, path: str | os.PathLike[str]) -> Any:
                      for sid, s in desc["shapes"].items() if isinstance(s, dict) and isinstance(s.get("mesh"), str)}
     engine.gallery = desc
     return engine
-
-
-
-def shape_mesh(source: dict[str, Any], max_faces: int = 200_000) -> Any:
-    """The mesh of a gallery shape from its source entry (``engine.shapes[id]``), as the views show it (+Y up),
-    or ``None`` when it is not available: ``{"mesh": path, "up": candidate}`` (a gallery of your own
-    meshes: stood up as it was indexed) or ``{"class", "index", "seed"}`` (SynthShapes, made again)."""
-    if "mesh" in source:
-        if not Path(source["mesh"]).is_file():
-            return None
-        mesh = load_mesh(source["mesh"], max_faces=max_faces)
-        if source.get("up") and source["up"] not in ("+Y", "pca", "None"):
-            up = AXES.get(str(source["up"])) or dict(up_candidates(mesh)).get(str(source["up"]))
-            if up is not None:
-                mesh = stand_up(mesh, np.asarray(up))
-        return mesh
-    if "class" in source:
-        return make_shape(str(source["class"]), int(source["index"]), int(source.get("seed", 0)))[0]
-    return None

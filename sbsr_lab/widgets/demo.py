@@ -36,22 +36,29 @@ import html
 import secrets
 import threading
 import time
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from sbsr_lab.config import PROFILES, get_profile
+from sbsr_lab.data.build import default_root
+from sbsr_lab.data.manifest import load_manifest
+from sbsr_lab.data.stroke_io import load_sketch_image, load_strokes
 from sbsr_lab.data.strokes import sketch_problem
 from sbsr_lab.errors import SbsrError, SketchError
 from sbsr_lab.serve.engine import ModelSpec
+from sbsr_lab.serve.meshes import mesh_arrays
+from sbsr_lab.serve.query import QueryEngine
+from sbsr_lab.serve.result import QueryResult
 from sbsr_lab.widgets.app import METHOD_LABELS
 from sbsr_lab.widgets.controls import HistoryPanel, ModelPicker, spec_text
 from sbsr_lab.widgets.history import QueryHistory, short_path
 from sbsr_lab.widgets.mesh_view import MeshView
 from sbsr_lab.widgets.panels import AnswerPanel
+from sbsr_lab.widgets.pen import raster_width
 from sbsr_lab.widgets.results import ResultGrid, thumbnail_png, view_png
-from sbsr_lab.widgets.sketchpad import DEFAULT_BRUSH, SketchPad
+from sbsr_lab.widgets.sketchpad import SketchPad
 
 __all__ = ["Debouncer", "RetrievalDemo", "sketch_demo"]
 
@@ -82,17 +89,6 @@ class Debouncer:
             if self._timer is not None:
                 self._timer.cancel()
             self._timer = None
-
-
-@lru_cache(maxsize=64)
-def _mesh_arrays(source_key: tuple) -> tuple[np.ndarray, np.ndarray] | None:
-    """Vertices (V, 3) and faces (F, 3) of a gallery shape, or None when its mesh is not available."""
-    from sbsr_lab.serve.gallery import shape_mesh
-
-    mesh = shape_mesh(dict(source_key))
-    if mesh is None:
-        return None
-    return np.asarray(mesh.vertices), np.asarray(mesh.faces)
 
 
 def _new_drawing() -> str:
@@ -128,9 +124,9 @@ class RetrievalDemo:
         import ipywidgets as W
 
         self.k, self.data, self.auto_3d, self.threads = int(k), data, auto_3d, threads
-        self.engine: Any = None
+        self.engine: QueryEngine | None = None
         self.spec: ModelSpec | None = None
-        self.last_result: Any = None
+        self.last_result: QueryResult | None = None
         self.last_timing: dict[str, float] = {}
         self.selected: str | None = None
         self.drawing = _new_drawing()          # history entry id of the drawing on the pad
@@ -199,8 +195,6 @@ class RetrievalDemo:
     # -- model ------------------------------------------------------------------------------------------
     def set_model(self, model: Any, requery: bool = True) -> bool:
         """Switch to another model; on failure keep the old one and show why. Returns success."""
-        from sbsr_lab.serve.query import QueryEngine
-
         try:
             if isinstance(model, QueryEngine):
                 spec = self.picker.add_engine(model)
@@ -235,7 +229,7 @@ class RetrievalDemo:
         self.source = None
         self._schedule(self.query_now)
 
-    def draw(self, strokes: Any) -> Any:
+    def draw(self, strokes: Any) -> QueryResult | None:
         """Put ``strokes`` on the pad as a person's new drawing and query at once (recorded like one drawn
         by hand, without waiting for the debouncer); returns the ``QueryResult``."""
         self.source, self.drawing, self.sketch_label.value = None, _new_drawing(), ""
@@ -243,11 +237,11 @@ class RetrievalDemo:
         return self.query_now()
 
     def _width(self, brush: float) -> float:
-        """The query's line width for a pen of ``brush`` px: the training width (``sketch_size / 64``) scaled."""
-        return max(1.0, self.engine.sketch_size / 64) * brush / DEFAULT_BRUSH
+        """The query's line width for a pen of ``brush`` px (:func:`~sbsr_lab.widgets.pen.raster_width`)."""
+        return raster_width(brush, self.engine.sketch_size)
 
     # -- querying ---------------------------------------------------------------------------------------
-    def query_now(self, sketch: Any = None, record: bool = True) -> Any:
+    def query_now(self, sketch: Any = None, record: bool = True) -> QueryResult | None:
         """Query the gallery with the pad's strokes (or ``sketch``: strokes, file path or ink image) and
         show the results. Returns the ``QueryResult``, or None with a message for an unusable sketch."""
         with self._query_lock:
@@ -292,7 +286,7 @@ class RetrievalDemo:
             self.select(result.results[0]["id"])
         return result
 
-    def _show_result(self, result: Any) -> None:
+    def _show_result(self, result: QueryResult) -> None:
         index, views = self.engine.index, getattr(self.engine, "views", None)
         images = []
         for r in result.results:
@@ -318,7 +312,7 @@ class RetrievalDemo:
         arrays = None
         if source is not None:
             try:
-                arrays = _mesh_arrays(tuple(sorted((k, str(v)) for k, v in source.items())))
+                arrays = mesh_arrays(source)
             except (SbsrError, OSError, ValueError) as err:  # a broken mesh file must not break the demo
                 self._message(f"(cannot show {html.escape(shape_id)} in 3D: {html.escape(str(err))})",
                               error=True, append=True)
@@ -332,8 +326,6 @@ class RetrievalDemo:
     # -- test sketches --------------------------------------------------------------------------------------
     def _load_test_sketches(self) -> None:
         """Offer the test sketches of the model's dataset (only when its classes match the model's)."""
-        from sbsr_lab.data.manifest import load_manifest
-
         candidates = [str(self.data)] if self.data else _dataset_candidates(self.spec, self.bundle)
         self._manifest, self._test_sketches = None, []
         for root in candidates:
@@ -370,19 +362,15 @@ class RetrievalDemo:
             finally:
                 self._resetting = False
 
-    def query_test_sketch(self, i: int) -> Any:
+    def query_test_sketch(self, i: int) -> QueryResult | None:
         """Put test sketch ``i`` into the pad (its strokes, else its image) and query with it (not recorded)."""
         rec = self._test_sketches[i]
         self.source = f"test sketch {rec.id}"
         self.sketch_label.value = (f"<b>test sketch: {html.escape(rec.id)}</b> ({html.escape(rec.cls)}) "
                                    "— draw on a clear pad to make your own")
         if rec.strokes:
-            from sbsr_lab.data.stroke_io import load_strokes
-
             self.pad.set_strokes(load_strokes(self._manifest.path(rec.strokes)), notify=False)
             return self.query_now(record=False)
-        from sbsr_lab.data.stroke_io import load_sketch_image
-
         png = self._manifest.path(rec.png)
         self.pad.show_image(load_sketch_image(png, self.pad.size))
         return self.query_now(sketch=png, record=False)
@@ -400,7 +388,7 @@ class RetrievalDemo:
             print(f"sbsr_lab: query history disabled: {err}")
             return None
 
-    def replay(self, entry_id: int) -> Any:
+    def replay(self, entry_id: int) -> QueryResult | None:
         """Reproduce a recorded drawing exactly: its strokes with its pen width, its model, its query.
 
         Says whether the answer is the recorded one (same shapes and scores) and returns the ``QueryResult``.
@@ -410,7 +398,7 @@ class RetrievalDemo:
         entry = self.history.get(entry_id)
         if entry.model != self.model_spec and not self.set_model(entry.model, requery=False):
             return None
-        brush = entry.width if entry.width is not None else DEFAULT_BRUSH  # the recorded pen, not the current one
+        brush = entry.brush  # the recorded pen, not the current one
         self.source = f"replay #{entry.id}"
         self.pad.set_strokes(entry.strokes, widths=[brush] * len(entry.strokes), notify=False)
         self.sketch_label.value = (f"<b>replay of drawing #{entry.id}</b> ({html.escape(entry.user)}, "
@@ -462,9 +450,6 @@ def _torch_threads(n: int | None) -> Iterator[None]:
 
 def _dataset_candidates(spec: ModelSpec | None, bundle: str | Path | None) -> list[str]:
     """Dataset folders a model may come from: a run's recorded data, else the default folder of its profile."""
-    from sbsr_lab.config import PROFILES, get_profile
-    from sbsr_lab.data.build import default_root
-
     out: list[str] = []
     for candidate in (spec, None):  # a notebook's engine falls back to the bundle's profile
         try:

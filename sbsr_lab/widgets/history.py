@@ -48,6 +48,8 @@ import numpy as np
 
 from sbsr_lab.errors import SbsrError
 from sbsr_lab.io import atomic_write_text
+from sbsr_lab.serve.result import QueryResult
+from sbsr_lab.widgets.pen import DEFAULT_BRUSH
 
 __all__ = ["SCHEMA_VERSION", "HistoryEntry", "QueryHistory", "HistoryError", "default_history_path",
            "user_data_dir", "short_path", "create_v1_schema", "learner_key", "LEGACY_PREFIX", "LOCAL_PREFIX"]
@@ -207,6 +209,11 @@ class HistoryEntry:
     queries: int = 1                # queries this drawing made (the row keeps the latest)
     learner: str | None = None      # the identity owning the row (see the module's docstring)
 
+    @property
+    def brush(self) -> float:
+        """The pen the drawing was made with (px on a 360 px pad; rows from before pen widths: the default)."""
+        return self.width if self.width is not None else DEFAULT_BRUSH
+
     def label(self) -> str:
         """One line for a list widget: time, user, model, predicted class."""
         when = self.created_at.replace("T", " ")[:19]
@@ -364,10 +371,10 @@ class QueryHistory:
                             "AND id != ?)", (found, learner, int(keep_bytes), found))
         return found
 
-    def record_answer(self, drawing: str, strokes: Sequence[Any], model: str, result: Any, user: str | None = None,
-                      width: float | None = None, keep: int | None = None, learner: str | None = None,
-                      keep_bytes: int | None = None) -> int:
-        """Record a :class:`~sbsr_lab.serve.query.QueryResult` the way both front ends (the app and the
+    def record_answer(self, drawing: str, strokes: Sequence[Any], model: str, result: QueryResult,
+                      user: str | None = None, width: float | None = None, keep: int | None = None,
+                      learner: str | None = None, keep_bytes: int | None = None) -> int:
+        """Record a :class:`~sbsr_lab.serve.result.QueryResult` the way both front ends (the app and the
         widget) do: one entry per drawing and model (:func:`drawing_key`), a drawing the model did not
         recognise as :data:`NOT_A_SHAPE`. Returns the row id (:meth:`record_drawing`)."""
         return self.record_drawing(drawing_key(drawing, model), strokes, model, result.results, user=user,

@@ -18,6 +18,8 @@ import anywidget
 import numpy as np
 import traitlets
 
+from sbsr_lab.serve.meshes import flat_mesh
+
 __all__ = ["MeshView"]
 
 _ESM = r"""
@@ -110,8 +112,7 @@ class MeshView(anywidget.AnyWidget):
             v = v - (v.min(0) + v.max(0)) / 2
             v = v / max(float(np.abs(v).max()), 1e-9)
         with self.hold_sync():  # one message: the front-end never draws new faces over old vertices
-            self.vertices = np.round(v, 4).ravel().tolist()
-            self.faces = f.ravel().tolist()
+            self.vertices, self.faces = flat_mesh(v, f)
             self.title, self.note = title, note
 
     def clear(self, note: str = "") -> None:

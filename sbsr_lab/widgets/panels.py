@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Any
+
+from sbsr_lab.serve.result import QueryResult
 
 __all__ = ["AnswerPanel"]
 
@@ -46,8 +47,8 @@ class AnswerPanel:
         self.widget.add_class("sbsr-answer")
         self.clear()
 
-    def show(self, result: Any) -> None:
-        """Draw ``result`` (a :class:`~sbsr_lab.serve.query.QueryResult`)."""
+    def show(self, result: QueryResult) -> None:
+        """Draw ``result`` (a :class:`~sbsr_lab.serve.result.QueryResult`)."""
         self.probabilities = sorted(result.probabilities.items(), key=lambda kv: -kv[1])
         self.sigma, self.method = result.uncertainty, result.method
         self.verdict, self.is_ood = result.label, result.is_ood  # "Looks like an airplane (87%)" or the OOD line

@@ -18,6 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from sbsr_lab.io import open_image
+
 __all__ = ["ResultGrid", "thumbnail_png", "view_png", "BLANK_PNG"]
 
 BLANK_PNG = base64.b64decode(  # 1x1 white pixel for empty tiles
@@ -28,7 +30,7 @@ BLANK_PNG = base64.b64decode(  # 1x1 white pixel for empty tiles
 def view_png(path: str | None, view: int | None) -> bytes | None:
     """PNG bytes of view ``view`` of a view strip ``(s, V*s)`` (None: the file itself when it is one view,
     else the canonical :data:`~sbsr_lab.retrieval.report.THUMBNAIL_VIEW`); None when there is no such file."""
-    from sbsr_lab.io import open_image
+    # deferred: retrieval.report imports torch, and the app's server imports this module before torch loads
     from sbsr_lab.retrieval.report import THUMBNAIL_VIEW
 
     if not path or not Path(path).is_file():

@@ -21,10 +21,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from sbsr_lab.data.strokes import MAX_POINTS, MAX_STROKES, cap_strokes, simplify_strokes, strokes_to_image
+from sbsr_lab.widgets.pen import BRUSH_RANGE, DEFAULT_BRUSH
 
-__all__ = ["SketchPad", "DEFAULT_BRUSH"]
+__all__ = ["SketchPad"]
 
-DEFAULT_BRUSH = 6.0      # px on a 360 px pad: about the training line width (size / 64) after rescaling
 _SIMPLIFY_PX = 0.5       # RDP tolerance in canvas pixels
 
 
@@ -267,7 +267,7 @@ class SketchPad:
         clear = W.Button(description="Clear", icon="trash", layout=W.Layout(width="90px"))
         undo.on_click(self.undo)
         clear.on_click(self.clear)
-        brush = W.FloatSlider(value=self.brush_width, min=1, max=24, step=1, description="brush",
+        brush = W.FloatSlider(value=self.brush_width, min=BRUSH_RANGE[0], max=BRUSH_RANGE[1], step=1, description="brush",
                               readout_format=".0f", style={"description_width": "40px"},
                               layout=W.Layout(width="230px"))
         brush.observe(self._set_brush, names="value")

@@ -315,7 +315,7 @@ def test_training_scribbles_are_framed_like_queries_and_seeded():
 
 
 def test_an_unsure_answer_names_the_runner_up():
-    from sbsr_lab.serve.query import UNSURE, QueryResult
+    from sbsr_lab.serve.result import UNSURE, QueryResult
 
     def result(probs: dict[str, float], ood: bool = False) -> QueryResult:
         top = max(probs, key=probs.get)

@@ -219,13 +219,13 @@ def test_replay_reproduces_the_recorded_query(live):
 
 def test_export_is_a_json_download_of_the_user(live, monkeypatch):
     """The caller's own drawings, oldest first, streamed a page at a time (chunked, never one big string)."""
-    from sbsr_lab.widgets import server
+    from sbsr_lab.widgets.server import handlers
 
     dee, other = browser(live), browser(live)
     other.query(ring(6), user="dee", drawing="d-0")  # the same name in another browser: not dee's
     for i in range(5):
         dee.query(ring(7 + i) if i % 2 == 0 else cross(7 + i), user="dee", drawing=f"d-{i + 1}")
-    monkeypatch.setattr(server, "EXPORT_PAGE", 2)
+    monkeypatch.setattr(handlers, "EXPORT_PAGE", 2)
     code, headers, raw = dee.request("GET", "/api/history/export?user=dee")
     doc = json.loads(raw)
     assert code == 200 and 'attachment; filename="sbsr_history_dee.json"' == headers["Content-Disposition"]
