@@ -29,10 +29,14 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from sbsr_lab.config import PROFILES, Profile, get_profile, parse_overrides
-from sbsr_lab.errors import SbsrError
+from sbsr_lab.config import PROFILES, Profile, check_root, get_profile, parse_overrides
+from sbsr_lab.errors import SbsrError, SketchError
 
 __all__ = ["main", "build_parser"]
+
+# Each command imports what it runs inside its function (torch, trimesh, Jupyter's libraries take seconds):
+# `sbsr-lab --help`, argument parsing and the quick commands never wait for them
+# (tests/test_cli.py::test_help_and_parsing_never_import_torch).
 
 
 def _profile(args: argparse.Namespace) -> Profile:
@@ -87,9 +91,8 @@ def cmd_data_sheet(args: argparse.Namespace) -> int:
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
-    from sbsr_lab.data.benchmarks.fetch import fetch_dataset
-
     from sbsr_lab.data.benchmarks import scan_benchmark, validate
+    from sbsr_lab.data.benchmarks.fetch import fetch_dataset
 
     path = fetch_dataset(args.name, args.root, base_url=args.url, progress=not args.quiet,
                          max_extract_gb=args.max_extract_gb, max_ratio=args.max_extract_ratio)
@@ -222,7 +225,6 @@ def _report_failure(path: Path, err: Exception, as_json: bool) -> None:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from sbsr_lab.errors import SketchError
     from sbsr_lab.serve.sketch_files import collect_sketch_files, read_sketch_file
 
     if args.k < 1:
@@ -547,8 +549,6 @@ def _explain(err: BaseException) -> tuple[str, int]:
 
 def _check_folder_args(args: argparse.Namespace) -> None:
     """A file given where a folder is expected (--root, --data; --out of train and demo) is refused upfront."""
-    from sbsr_lab.config import check_root
-
     for name in ("root", "data"):
         if getattr(args, name, None):
             check_root(getattr(args, name), f"--{name}")

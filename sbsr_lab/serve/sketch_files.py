@@ -140,8 +140,10 @@ def score_sketch_folder(engine: "QueryEngine", folder: str | os.PathLike[str],
     rows = [i for i, ok in enumerate(in_gallery) if ok]
     if rows:
         sim = l2_normalize(torch.stack([zs[i] for i in rows]).float()) @ l2_normalize(engine.index.embeddings.float()).T
-        for i, ap in zip(rows, _per_query_ap(sim, [truth[i] for i in rows], gallery_labels)):
-            drawings[i]["ap"] = ap
+        # the AP of each drawing's full ranking (the per-query values SHREC's mAP averages)
+        per_query = metrics_from_ranks(rank_relevant(sim, [truth[i] for i in rows], list(gallery_labels)))
+        for i, ap in zip(rows, per_query["AP"].tolist()):
+            drawings[i]["ap"] = float(ap)
     per_class = []
     for cls in files:
         mine = [d for d in drawings if d["class"] == cls]
@@ -155,15 +157,6 @@ def score_sketch_folder(engine: "QueryEngine", folder: str | os.PathLike[str],
     no_shapes = sorted({d["class"] for d in drawings if not d["in_gallery"]})
     return {"folder": str(folder), "method": engine.method, "overall": {"n": len(drawings), **_means(drawings)},
             "gallery": {"shapes": len(engine.index), "no_shapes_of": no_shapes}, "per_class": per_class, "confusion": confusion, "skipped": skipped, "drawings": drawings}
-
-
-def _per_query_ap(sim: Any, truth: Sequence[str], gallery_labels: Sequence[str]) -> list[float]:
-    """Average precision of each query's full ranking (the per-query values SHREC's mAP averages)."""
-    from sbsr_lab.retrieval.metrics import metrics_from_ranks  # torch: see score_sketch_folder
-    from sbsr_lab.retrieval.ranking import rank_relevant
-
-    per_query = metrics_from_ranks(rank_relevant(sim, list(truth), list(gallery_labels)))
-    return [float(v) for v in per_query["AP"].tolist()]
 
 
 def _means(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
