@@ -232,7 +232,7 @@ def test_the_app_serves_the_gallery_with_its_own_model_and_its_meshes_stood_up(t
         mesh = state.mesh("uactn", "bar__bar0")
         v = np.asarray(mesh["vertices"]).reshape(-1, 3)
         up = desc["shapes"]["bar__bar0"]["up"]
-        from sbsr_lab.serve.gallery import shape_mesh
+        from sbsr_lab.serve.meshes import shape_mesh
 
         want = shape_mesh({"mesh": str(root / "bar" / "bar0.obj"), "up": up})
         assert np.allclose(np.ptp(v, axis=0) / np.ptp(v, axis=0).max(), want.extents / want.extents.max(), atol=1e-3)
