@@ -36,7 +36,7 @@ API = [
     ("losses", "Losses", ["sbsr_lab.losses"]),
     ("train", "Training", ["sbsr_lab.train.fit", "sbsr_lab.train.stages", "sbsr_lab.train.runs"]),
     ("retrieval", "Retrieval", ["sbsr_lab.retrieval.metrics"]),
-    ("serve", "Serving", ["sbsr_lab.serve.query", "sbsr_lab.serve.index"]),
+    ("serve", "Serving", ["sbsr_lab.serve.query", "sbsr_lab.serve.result", "sbsr_lab.serve.index"]),
     ("course", "Course tools", ["sbsr_lab.notebook", "sbsr_lab.course", "sbsr_lab.grade", "sbsr_lab.checks"]),
 ]
 

@@ -1,4 +1,4 @@
-"""The live demo: a sketch pad, the retrieval widget, the query history, and the web app (`sbsr-lab app`, server.py).
+"""The live demo: a sketch pad, the retrieval widget, the query history, and the web app (`sbsr-lab app`, server/).
 
     from sbsr_lab.widgets import sketch_demo, SketchPad, QueryHistory
     sketch_demo()                       # draw, and the bundled model answers

@@ -153,7 +153,7 @@ def test_status_page_and_static_files(live):
     assert b"http" not in page.replace(b"http://www.w3.org", b"")      # nothing from the internet
     code, _, js = live.request("GET", "/static/app.js")
     assert code == 200 and b"/api/query" in js and b"https://" not in js
-    assert live.request("GET", "/static/../server.py")[0] in (403, 404)
+    assert live.request("GET", "/static/../server/handlers.py")[0] in (403, 404)
 
 
 def test_query_ring_and_cross(live):
