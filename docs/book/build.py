@@ -32,9 +32,9 @@ API = [
     ("config", "Profiles", ["sbsr_lab.config"]),
     ("data", "Data", ["sbsr_lab.data.synthshapes", "sbsr_lab.data.strokes", "sbsr_lab.data.datasets"]),
     ("render", "Rendering", ["sbsr_lab.render"]),
-    ("models", "Models", ["sbsr_lab.models.mvcnn", "sbsr_lab.models.heads"]),
+    ("models", "Models", ["sbsr_lab.models.mvcnn", "sbsr_lab.models.heads", "sbsr_lab.models.protocol"]),
     ("losses", "Losses", ["sbsr_lab.losses"]),
-    ("train", "Training", ["sbsr_lab.train.fit", "sbsr_lab.train.stages", "sbsr_lab.train.runs"]),
+    ("train", "Training", ["sbsr_lab.train.fit", "sbsr_lab.train.stage", "sbsr_lab.train.methods", "sbsr_lab.train.runs"]),
     ("retrieval", "Retrieval", ["sbsr_lab.retrieval.metrics", "sbsr_lab.retrieval.index"]),
     ("course", "Course tools", ["sbsr_lab.notebook", "sbsr_lab.course", "sbsr_lab.grade", "sbsr_lab.checks"]),
 ]

@@ -82,8 +82,8 @@ def stat(values: Iterable[float | None]) -> dict[str, Any]:
 
 def method_stage_names(method: str) -> list[str]:
     """Every stage ``method`` trains, each after the stage it starts ``--from`` (another method's
-    included: ssltkd's teacher starts from ssl's ``ssl-pretrain``; :func:`~sbsr_lab.train.stages.stage_order`)."""
-    from sbsr_lab.train.stages import method_stages, stage_order
+    included: ssltkd's teacher starts from ssl's ``ssl-pretrain``; :func:`~sbsr_lab.train.stage.stage_order`)."""
+    from sbsr_lab.train.stage import method_stages, stage_order
 
     if method not in method_stages():
         raise SbsrError(f"Unknown method {method!r}: the registered methods are {', '.join(method_stages())}.")
@@ -225,7 +225,7 @@ def _safe_seconds(seconds: Mapping[str, float], method: str) -> float | None:
 
 
 def _last_stage(method: str) -> str | None:
-    from sbsr_lab.train.stages import method_stages
+    from sbsr_lab.train.stage import method_stages
 
     chain = method_stages().get(method)
     return chain[-1][0] if chain else None

@@ -33,7 +33,7 @@ PathLike = str | os.PathLike[str]
 
 
 def _methods() -> list[str]:
-    from sbsr_lab.train.stages import method_stages
+    from sbsr_lab.train.stage import method_stages
 
     return list(method_stages())
 

@@ -36,6 +36,7 @@ import trimesh
 from torch import Tensor
 
 from sbsr_lab.errors import MeshError
+from sbsr_lab.models.protocol import PerViewNetwork, satisfies
 from sbsr_lab.render.cameras import Camera, ring_rig
 from sbsr_lab.render.normalize import normalize_mesh
 from sbsr_lab.render.orient import ORIENT_MODES, stand_up, up_candidates
@@ -253,7 +254,7 @@ class ShadedViewEncoder(_Encoder):
 
         net = self.net
         z = l2_normalize(net.embed(x[None]).float())[0]                    # (d,)
-        view_z = head_per_view(net, net.view_features(x[None]))[0] if hasattr(net, "view_features") else z[None]
+        view_z = head_per_view(net, net.view_features(x[None]))[0] if satisfies(net, PerViewNetwork) else z[None]
         centres = l2_normalize(net.classifier.centres.float())
         return z, view_z, (z[None] @ centres.T)                             # cosines (1, K)
 

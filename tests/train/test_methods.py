@@ -12,7 +12,7 @@ import torch
 
 from sbsr_lab.config import get_profile
 from sbsr_lab.data.manifest import load_manifest
-from sbsr_lab.train.stages import STAGES, method_stages
+from sbsr_lab.train.stage import STAGES, method_stages
 
 TINY = dict(image_size=32, epochs=1, sketch_epochs=1, batch_size=8, num_views=4, train_views=2, lr=3e-3,
             eval_batch_size=16, device="cpu")
@@ -29,7 +29,7 @@ def test_the_new_methods_are_registered_in_order():
 
 
 def test_stage_order_trains_a_foreign_parent_first():
-    from sbsr_lab.train.stages import stage_order
+    from sbsr_lab.train.stage import stage_order
 
     assert stage_order("ssltkd") == [("ssl-pretrain", None), ("ssltkd-teacher", "ssl-pretrain"),
                                      ("ssltkd-student", "ssltkd-teacher")]
@@ -73,7 +73,7 @@ def test_dca_metrics_log_the_discriminator(method_runs):
 
 
 def test_knn_monitor_and_the_linear_probe(method_runs, tiny_dataset):
-    from sbsr_lab.pipeline import ssl_linear_probe
+    from sbsr_lab.train.methods.ssl import ssl_linear_probe
     from sbsr_lab.train.methods.ssl import knn_monitor_accuracy
 
     z = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.2, 0.9]])
@@ -240,7 +240,7 @@ def _adapt(seed: int, steps: int = 400):
     class-mean discrepancy between T(sketch) and the shapes."""
     from sbsr_lab.losses import MeanDiscrepancyLoss
     from sbsr_lab.train.methods.dca import DCANet
-    from sbsr_lab.train.stages import get_stage
+    from sbsr_lab.train.stage import get_stage
 
     g = torch.Generator().manual_seed(seed)
     d, k = 16, 3
