@@ -3,14 +3,12 @@
 A stage's ``networks(model)`` (:class:`~sbsr_lab.train.stage.Stage`) gives ``{"sketch": net, "shape": net}``;
 every such net is an :class:`EmbeddingNetwork`. Some offer more, each an extension protocol:
 
-=========================  ======================================================  =======================
-protocol                   adds                                                    e.g.
-=========================  ======================================================  =======================
-:class:`EmbeddingNetwork`  ``embed(x) -> z (B, d)``, ``classifier``, ``centres``   every network
-:class:`UncertaintyNetwork`  ``uncertainty``, ``embed_uncertain(x) -> (mu, log_var)``  UACTN's sketch network
-:class:`PerViewNetwork`    ``view_features(views) -> (B, V, F)``, ``head``         multi-view networks
-:class:`PooledViewNetwork` ``pooling``: ``embed = head(pool_V view_features)``     :class:`MultiViewNet`
-=========================  ======================================================  =======================
+* :class:`EmbeddingNetwork`, every network: ``embed(x) -> z (B, d)``, ``classifier``, ``centres`` (K, d);
+* :class:`UncertaintyNetwork` (UACTN's sketch network): ``uncertainty``, ``embed_uncertain(x) -> (mu, log_var)``;
+* :class:`PerViewNetwork` (multi-view networks): ``view_features(views) -> (B, V, F)`` and ``head``,
+  each view embedded on its own (the best-matching view);
+* :class:`PooledViewNetwork` (:class:`~sbsr_lab.models.mvcnn.MultiViewNet`): ``pooling``, the embedding
+  pools the views' features, so one backbone pass gives the pooled and the per-view embeddings.
 
 Check a network at run time with :func:`satisfies` (or :func:`predicts_sigma` for sigma)::
 

@@ -278,3 +278,30 @@ def test_dca_adapt_discriminator_and_transform_both_learn(seed):
     assert early > 0.85, f"D never learnt to tell the modalities apart (best early accuracy {early:.2f})"
     assert late < 0.7, f"T did not fool D: accuracy over the last 100 steps {late:.2f}"
     assert sum(gaps[-20:]) / 20 < 0.3 * sum(gaps[:5]) / 5, "T did not bring the class means together"
+
+
+def test_every_method_declares_its_label_and_settings_which_set_reaches():
+    import dataclasses
+
+    from sbsr_lab.config import RANGES, Profile, parse_overrides
+    from sbsr_lab.train.stage import get_method, get_stage, method_labels
+
+    fields = {f.name for f in dataclasses.fields(Profile)}
+    for method in method_stages():
+        m = get_method(method)
+        assert m.label and method_labels()[method] == m.label, method
+        assert set(m.settings) <= fields, (method, set(m.settings) - fields)
+    assert get_method("dca").settings and all(s in RANGES for s in get_method("dca").settings)
+    p = get_profile("ci", **parse_overrides(["dca_md_weight=2.5", "dca_grl=0.5", "dca_metric_weight=3",
+                                             "cmic_category_weight=0.4", "cmic_temperature=0.2", "ssl_margin=0.3",
+                                             "ssltkd_feature_weight=2", "ssltkd_relation_t=0.5"]))
+    adapt = get_stage("dca-adapt").loss(p, None)
+    assert (adapt.md_weight, adapt.grl, get_stage("dca-metric").loss(p, None).metric_weight) == (2.5, 0.5, 3.0)
+    cmic = get_stage("cmic").loss(p, None).cmic
+    assert (cmic.category_weight, cmic.temperature) == (0.4, 0.2)
+    assert get_stage("ssl-align").loss(p, None).triplet.margin == 0.3
+    distilled = get_stage("ssltkd-student").loss(p, torch.eye(3))
+    assert (distilled.feature_weight, distilled.relation.temperature) == (2.0, 0.5)
+    groups = get_stage("dca-adapt").optimizer(get_stage("dca-adapt").build_model(p.replace(dca_t_lr_mult=0.2), 3),
+                                              p.replace(dca_t_lr_mult=0.2)).param_groups
+    assert [g["lr_mult"] for g in groups] == [0.2, 0.2 * 30.0]
