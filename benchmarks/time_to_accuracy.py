@@ -4,7 +4,7 @@
     PYTHONPATH=. python benchmarks/time_to_accuracy.py --methods all --target 0.85 --every 2
     PYTHONPATH=. python benchmarks/time_to_accuracy.py --profile ci --json out.json
 
-Every method trains its stages in the demo's order (:func:`sbsr_lab.train.stages.stage_order`, each stage
+Every method trains its stages in the demo's order (:func:`sbsr_lab.train.stage.stage_order`, each stage
 ``--from`` the one it needs; a stage two methods share trains once and counts for both) with the real
 training loop (:func:`sbsr_lab.train.fit.fit`). After every ``--every`` epochs of a method's **last**
 stage (and after its last epoch), the validation sketches (the ``val_fraction`` of the training
@@ -42,7 +42,7 @@ from sbsr_lab.retrieval.evaluate import evaluate_embeddings
 from sbsr_lab.retrieval.runs import embed_shapes, embed_sketches
 from sbsr_lab.train.fit import fit
 from sbsr_lab.train.runs import load_run
-from sbsr_lab.train.stages import get_stage, split_train_val, stage_order
+from sbsr_lab.train.stage import get_stage, split_train_val, stage_order
 
 
 class ValidationMAP:

@@ -28,7 +28,7 @@ import torch
 
 from sbsr_lab.config import get_profile, parse_overrides
 from sbsr_lab.data.build import default_root, ensure_dataset
-from sbsr_lab.train.stages import method_stages
+from sbsr_lab.train.stage import method_stages
 from sbsr_lab.train.fit import fit, resolve_device
 
 #: (stage, the run it is pulled onto), in the demo's order.

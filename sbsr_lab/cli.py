@@ -368,9 +368,9 @@ def _add_app_arguments(app: argparse.ArgumentParser) -> None:
 
 
 def build_parser(with_stages: bool = True) -> argparse.ArgumentParser:
-    """The command line. ``with_stages=False`` leaves the ``train`` stage names unchecked, so that parsing
-    never imports torch (``sbsr-lab --help`` in a fraction of a second); :func:`main` asks for them only
-    when the command is ``train``."""
+    """The command line. ``with_stages=False`` leaves the ``train`` stage names unchecked and the ``demo``
+    methods unlisted, so that parsing never imports torch (``sbsr-lab --help`` in a fraction of a second);
+    :func:`main` asks for them only when the command is ``train`` or ``demo``."""
     parser = argparse.ArgumentParser(prog="sbsr-lab", description="\n\n".join(__doc__.split("\n\n")[:2]),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -381,8 +381,7 @@ def build_parser(with_stages: bool = True) -> argparse.ArgumentParser:
     demo.add_argument("--out", help="output folder (default runs/demo-<profile>)")
     demo.add_argument("--data", help="dataset folder (default data/synthshapes-<profile>)")
     demo.add_argument("--workers", type=int, help="worker processes (default: all cores)")
-    demo.add_argument("--methods", help="comma-separated methods, or all (default: cfttsl,uactn,joint; "
-                      "also dca, cmic, ssl, ssltkd)")
+    demo.add_argument("--methods", help=_methods_help(with_stages))
     demo.set_defaults(func=cmd_demo)
 
     data = sub.add_parser("data", help="build, fetch and prepare datasets").add_subparsers(dest="action", required=True)
@@ -432,10 +431,11 @@ def build_parser(with_stages: bool = True) -> argparse.ArgumentParser:
     render.set_defaults(func=cmd_render)
 
     if with_stages:  # the stage registry imports torch (seconds): only when the command line is `train ...`
-        from sbsr_lab.train.stages import STAGES
+        from sbsr_lab.train.stage import registered_stages
 
-        train = sub.add_parser("train", help=f"train one stage ({', '.join(STAGES)})")
-        train.add_argument("stage", choices=list(STAGES))
+        stages = list(registered_stages())
+        train = sub.add_parser("train", help=f"train one stage ({', '.join(stages)})")
+        train.add_argument("stage", choices=stages)
     else:
         train = sub.add_parser("train", help="train one stage (sbsr-lab train --help lists them)")
         train.add_argument("stage")
@@ -520,6 +520,17 @@ def build_parser(with_stages: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
+def _methods_help(with_stages: bool) -> str:
+    """``demo --methods``'s help: the registered methods (the registry imports torch: only ``with_stages``)."""
+    if not with_stages:
+        return "comma-separated methods, or all (sbsr-lab demo --help lists them)"
+    from sbsr_lab.train.stage import default_methods, method_stages
+
+    others = [m for m in method_stages() if m not in default_methods()]
+    also = f"; also {', '.join(others)}" if others else ""
+    return f"comma-separated methods, or all (default: {','.join(default_methods())}{also})"
+
+
 def _explain(err: BaseException) -> tuple[str, int]:
     """The one-line message and exit code for an exception that escaped a command (see :func:`main`)."""
     import errno as _errno
@@ -570,7 +581,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _add_app_arguments(parser)
         args = parser.parse_args(argv[1:])
     else:
-        parser = build_parser(with_stages="train" in argv)
+        parser = build_parser(with_stages="train" in argv or "demo" in argv)
         args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:

@@ -120,10 +120,25 @@ class Profile:
     alpha: float = 0.5                 # CFTTSL: weight of the guidance loss
     freeze_centres: bool = True        # CFTTSL student: classify on the teacher's centres frozen (False: they start there and learn)
     beta: float = 1.0                  # CFTTSL/UACTN: weight of the push term (mean similarity to other centres)
-    unc_weight: float = 5.0            # UACTN stage 1: weight of the uncertainty regression loss (averaged over d: train/stages.py)
+    unc_weight: float = 5.0            # UACTN stage 1: weight of the uncertainty regression loss (averaged over d: train/methods/uactn.py)
     unc_kl_weight: float = 0.0         # UACTN stage 1: optional KL term
     transfer_weight: float = 1.0       # UACTN stage 2: weight of the transfer loss onto the sketch centres
     outlier_exposure: float = 0.0      # not from the papers: weight of outlier exposure on scribbles in the student and sketch-uncertainty stages (0 = off; the bundle: 0.5)
+
+    # -- the field's other approaches (train/methods/; forms and weights ours: docs/reproducing.md) ---------
+    dca_metric_weight: float = 1.0     # DCA stage 1: weight of the importance-aware metric loss (per modality)
+    dca_md_weight: float = 1.0         # DCA stage 2: weight of the class-aware mean discrepancy
+    dca_grl: float = 1.0               # DCA stage 2: lambda of the gradient reversal (how hard T fights the discriminator)
+    dca_d_lr_ratio: float = 30.0       # DCA stage 2: the discriminator's rate over T's (with equal rates the two chase each other)
+    dca_t_lr_mult: float = 0.1         # DCA stage 2: T's rate over lr (a small MLP on fixed features)
+    cmic_temperature: float = 0.1      # CMIC: tau of the instance and category contrast
+    cmic_category_weight: float = 0.2  # CMIC: weight of the category term beside the instance term
+    ssl_margin: float = 0.2            # SSL stage 2: margin of the enhanced cross-modal triplet loss
+    ssl_intra_weight: float = 1.0      # SSL stage 2: weight of its intra-modal triplets
+    ssltkd_la_tau: float = 1.0         # SSLTKD teacher: tau of the logit adjustment (0 = plain AM-softmax)
+    ssltkd_feature_weight: float = 1.0   # SSLTKD student: weight of the feature distillation ||z - C[y]||^2
+    ssltkd_relation_weight: float = 1.0  # SSLTKD student: weight of the relational distillation
+    ssltkd_relation_t: float = 0.1     # SSLTKD student: temperature of the relational distillation
 
     # -- ours or the authors' code (VARIANTS; docs/reproducing.md has the measured table) -----------
     variant: str = "ours"              # the preset the four fields below (and beta) came from: "ours" or "paper"
@@ -230,6 +245,7 @@ class Range(NamedTuple):
 
 _FRACTION = "a fraction of the sketches"
 _WEIGHT = Range(0, 1e6, "a loss weight (0 turns the term off)")
+_TEMPERATURE = Range(0, 100, "a softmax temperature such as 0.1", low_open=True)
 #: Range of every numeric profile field (checked whenever a Profile is made: get_profile, replace,
 #: from_dict, a checkpoint's profile). A new numeric field needs a row here (a test checks that).
 RANGES: dict[str, Range] = {
@@ -265,6 +281,19 @@ RANGES: dict[str, Range] = {
     "unc_kl_weight": _WEIGHT,
     "transfer_weight": _WEIGHT,
     "outlier_exposure": _WEIGHT,
+    "dca_metric_weight": _WEIGHT,
+    "dca_md_weight": _WEIGHT,
+    "dca_grl": Range(0, 1e6, "the gradient reversal's lambda (0: the discriminator no longer trains T)"),
+    "dca_d_lr_ratio": Range(0, 1e6, "a ratio of learning rates such as 30", low_open=True),
+    "dca_t_lr_mult": Range(0, 1e6, "a multiplier of lr such as 0.1", low_open=True),
+    "cmic_temperature": _TEMPERATURE,
+    "cmic_category_weight": _WEIGHT,
+    "ssl_margin": Range(0, 2, "a margin between cosine similarities such as 0.2"),
+    "ssl_intra_weight": _WEIGHT,
+    "ssltkd_la_tau": Range(0, 100, "the logit adjustment's tau such as 1 (0 = none)"),
+    "ssltkd_feature_weight": _WEIGHT,
+    "ssltkd_relation_weight": _WEIGHT,
+    "ssltkd_relation_t": _TEMPERATURE,
     "eval_batch_size": Range(1, 65_536, "sketches or shapes per evaluation batch"),
 }
 #: Classes SynthShapes can make (its generators; sbsr_lab.data.synthshapes.GENERATORS).

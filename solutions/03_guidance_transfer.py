@@ -75,7 +75,7 @@ checks.losses.check_guidance_loss(guidance_loss);
 # (cosine to the own centre, 1 = on it).
 
 # %%
-from sbsr_lab.train.stages import get_stage
+from sbsr_lab.train.stage import get_stage
 
 
 def own_centre_cosine(net) -> np.ndarray:

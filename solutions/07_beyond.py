@@ -310,7 +310,7 @@ show_curve([h["epoch"] + 1 for h in ssl_run.history],
 
 # %%
 from sbsr_lab.train.methods.ssl import knn_monitor_accuracy, shape_features
-from sbsr_lab.train.stages import get_stage
+from sbsr_lab.train.stage import get_stage
 
 torch.manual_seed(0)
 untrained = get_stage("ssl-pretrain").build_model(P, len(CLASSES)).eval()
@@ -329,7 +329,7 @@ px.scatter(pd.DataFrame(rows), x="x", y="y", color="class", facet_col="network",
 # of half of each class's shapes, scored on the other half (what `sbsr-lab demo` reports for `ssl`).
 
 # %%
-from sbsr_lab.pipeline import ssl_linear_probe
+from sbsr_lab.train.methods.ssl import ssl_linear_probe
 
 probe = ssl_linear_probe(ssl_run.run, manifest.root)
 gain = acc["SimSiam"] - acc["untrained"]
@@ -419,7 +419,7 @@ if settings:
 # `runs/demo-<profile>*` folder with a `results.json` is summarised here, seeds side by side.
 
 # %%
-from sbsr_lab.train.stages import method_stages
+from sbsr_lab.train.stage import method_stages
 
 mine = sorted(d for d in (DATA.parent / "runs").glob(f"demo-{P.name}*") if (d / "results.json").is_file())
 if not mine:

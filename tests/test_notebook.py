@@ -8,7 +8,7 @@ import torch
 from sbsr_lab.config import BASE_CLASSES, Profile, get_profile
 from sbsr_lab.errors import ConfigError
 from sbsr_lab.notebook import profile_changes, run_dir, show_source, train
-from sbsr_lab.train.stages import get_stage
+from sbsr_lab.train.stage import get_stage
 
 TINY = dict(image_size=32, epochs=1, sketch_epochs=1, batch_size=8, num_views=4, train_views=2, eval_batch_size=16)
 

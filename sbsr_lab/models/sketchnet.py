@@ -68,6 +68,12 @@ class SketchNet(ClassifiedNet):
         out = self.head(self.forward_features(x))
         return out[0] if self.uncertainty else out
 
+    def embed_uncertain(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """x: (B, C, H, W) -> (mu (B, d) unit rows, log_var (B, d)); only with ``uncertainty``."""
+        if not self.uncertainty:
+            raise ValueError("embed_uncertain needs a SketchNet built with uncertainty=True (it predicts no sigma)")
+        return self.head(self.forward_features(x))
+
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         """x: (B, C, H, W) -> dict of ``z``, ``logits`` (+ ``mu``, ``log_var``, ``z_sample``)."""
         feats = self.forward_features(x)

@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
+from sbsr_lab.models.protocol import PerViewNetwork, satisfies
 from sbsr_lab.retrieval.store import EmbeddingFileError, read_tensors, write_tensors
 from sbsr_lab.similarity import l2_normalize
 
@@ -35,13 +36,14 @@ VIEWS_FORMAT = "sbsr_lab.view_embeddings"
 def embed_views(net: Any, dataset: Any, device: torch.device | str = "cpu", batch_size: int = 16) -> Tensor:
     """Unit embeddings of every view of every gallery shape on its own: ``(N, V, d)`` float32.
 
-    A network with ``view_features`` (``(B, V, C, H, W) -> (B, V, F)``) and ``head`` runs its backbone once
-    and the head per view; any other shape network embeds each view as a one-view stack.
+    A :class:`~sbsr_lab.models.protocol.PerViewNetwork` (``view_features``: ``(B, V, C, H, W) -> (B, V, F)``,
+    and ``head``) runs its backbone once and the head per view; any other shape network embeds each view
+    as a one-view stack.
     """
     out = []
     for x, _ in DataLoader(dataset, batch_size=batch_size):
         x = x.to(device)                                      # (B, V, 1, H, W)
-        if hasattr(net, "view_features") and hasattr(net, "head"):
+        if satisfies(net, PerViewNetwork):
             out.append(head_per_view(net, net.view_features(x)).cpu())
         else:
             b, v = x.shape[:2]

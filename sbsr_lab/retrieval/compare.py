@@ -51,7 +51,7 @@ from sbsr_lab.io import atomic_write_json, portable_path
 from sbsr_lab.retrieval.curves import PRCurve
 from sbsr_lab.retrieval.metrics import METRIC_NAMES
 from sbsr_lab.retrieval.runs import MethodEvaluation, evaluate_method
-from sbsr_lab.train.stages import method_stages, stage_order
+from sbsr_lab.train.stage import method_stages, stage_order
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -82,7 +82,7 @@ def stat(values: Iterable[float | None]) -> dict[str, Any]:
 
 def method_stage_names(method: str) -> list[str]:
     """Every stage ``method`` trains, each after the stage it starts ``--from`` (another method's
-    included: ssltkd's teacher starts from ssl's ``ssl-pretrain``; :func:`~sbsr_lab.train.stages.stage_order`)."""
+    included: ssltkd's teacher starts from ssl's ``ssl-pretrain``; :func:`~sbsr_lab.train.stage.stage_order`)."""
     if method not in method_stages():
         raise SbsrError(f"Unknown method {method!r}: the registered methods are {', '.join(method_stages())}.")
     return [stage for stage, _ in stage_order(method)]

@@ -27,6 +27,7 @@ from sbsr_lab.config import Profile
 from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
 from sbsr_lab.data.manifest import Manifest, load_manifest
 from sbsr_lab.errors import CheckpointError
+from sbsr_lab.models.protocol import PerViewNetwork, PooledViewNetwork, predicts_sigma, satisfies
 from sbsr_lab.progress import progress
 from sbsr_lab.retrieval.best_view import embed_views, head_per_view
 from sbsr_lab.retrieval.collapse import collapse_flag
@@ -48,8 +49,8 @@ def embed_sketches(net: nn.Module, dataset: SketchDataset, device: torch.device 
     zs, sigmas = [], []
     for x, _ in DataLoader(dataset, batch_size=batch_size):
         x = x.to(device)
-        if getattr(net, "uncertainty", False):
-            mu, log_var = net.head(net.forward_features(x))
+        if predicts_sigma(net):
+            mu, log_var = net.embed_uncertain(x)
             zs.append(mu.float().cpu())
             sigmas.append(log_var.float().mul(0.5).exp().mean(1).cpu())
         else:
@@ -72,19 +73,18 @@ def embed_shapes(net: nn.Module, dataset: MultiViewDataset, device: torch.device
 def embed_shapes_and_views(net: nn.Module, dataset: MultiViewDataset, device: torch.device | str = "cpu",
                            batch_size: int = 32, show: bool = True) -> tuple[Tensor, Tensor | None]:
     """``(z (N, d), views (N, V, d) or None)``: the pooled unit embedding of every gallery shape and
-    every view embedded on its own (:mod:`sbsr_lab.retrieval.best_view`; None for a network without
-    ``view_features`` and ``head``).
+    every view embedded on its own (:mod:`sbsr_lab.retrieval.best_view`; None for a network that is no
+    :class:`~sbsr_lab.models.protocol.PerViewNetwork`).
 
-    A multi-view network that pools backbone features (``view_features``, ``pooling``, ``head``: a
+    A :class:`~sbsr_lab.models.protocol.PooledViewNetwork` (pools backbone features, e.g. a
     :class:`~sbsr_lab.models.mvcnn.MultiViewNet`) gets both from ONE backbone pass over
     ``(B, V, 1, H, W)`` batches: the numbers of :func:`embed_shapes` then
     :func:`~sbsr_lab.retrieval.best_view.embed_views`, at half the cost (the backbone is nearly all of
     it). Any other network is embedded by those two in turn.
     """
-    if not all(hasattr(net, a) for a in ("view_features", "pooling", "head")):  # pools otherwise: two passes
+    if not satisfies(net, PooledViewNetwork):  # pools otherwise: two passes
         z = embed_shapes(net, dataset, device, batch_size, show=show)
-        has_views = hasattr(net, "view_features") and hasattr(net, "head")
-        return z, (embed_views(net, dataset, device, batch_size) if has_views else None)
+        return z, (embed_views(net, dataset, device, batch_size) if satisfies(net, PerViewNetwork) else None)
     loader = DataLoader(dataset, batch_size=batch_size)
     zs, views = [], []
     for x, _ in progress(loader, total=len(loader), desc=f"embedding {len(dataset)} gallery shapes", enabled=show):

@@ -15,7 +15,7 @@ Two kinds of uncertainty meet in a query, and one number cannot carry both:
 displayed probabilities are ``p = softmax(s * cos / T)`` (``s`` the AM-softmax scale, ``cos`` (N, K) the
 cosines to the class centres), with the one scalar ``T`` chosen to minimise the negative
 log-likelihood of the *validation* sketches (the held-out part of the training sketches,
-:func:`sbsr_lab.train.stages.split_train_val` with the run's ``val_fraction`` and ``seed``). ``T`` never
+:func:`sbsr_lab.train.stage.split_train_val` with the run's ``val_fraction`` and ``seed``). ``T`` never
 changes which class wins, only how sure the displayed numbers are.
 
 **Expected calibration error** (Naeini et al. 2015; Guo et al. 2017), with 15 equal-width confidence
@@ -66,7 +66,7 @@ from sbsr_lab.data.scribbles import DOODLE_KINDS, SCRIBBLE_KINDS, scribble_set
 from sbsr_lab.io import atomic_path, atomic_write_json
 from sbsr_lab.similarity import l2_normalize
 from sbsr_lab.train.checkpoint import read_checkpoint_meta
-from sbsr_lab.train.stages import get_stage, split_train_val
+from sbsr_lab.train.stage import get_stage, split_train_val
 
 __all__ = ["Calibration", "OOD_SCORES", "AUROC_TOLERANCE", "N_BINS", "FIT_SCRIBBLE_SEED", "TEST_SCRIBBLE_SEED",
            "expected_calibration_error", "reliability_bins", "fit_temperature", "ood_scores", "auroc",
@@ -330,7 +330,7 @@ def engine_cosines(engine: EngineLike, images: Tensor, batch_size: int = 128) ->
 
 def validation_set(manifest: Manifest, profile: Any, part: str = "val") -> tuple[Tensor, Tensor]:
     """``(images (N, 1, H, W), labels (N,))``: the training sketches the run held out for validation
-    (:func:`~sbsr_lab.train.stages.split_train_val` with the profile's ``val_fraction`` and ``seed``),
+    (:func:`~sbsr_lab.train.stage.split_train_val` with the profile's ``val_fraction`` and ``seed``),
     un-augmented, at the profile's ``image_size``; ``part="train"``: the ones it trained on."""
     train = SketchDataset(manifest, "train", profile.image_size)
     tr, val = split_train_val(train.labels, profile.val_fraction, profile.seed)

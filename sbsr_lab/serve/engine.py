@@ -30,7 +30,7 @@ from sbsr_lab.serve.gallery import attach_gallery, read_gallery
 from sbsr_lab.serve.query import QueryEngine, build_engine
 from sbsr_lab.train.checkpoint import read_checkpoint_meta
 from sbsr_lab.train.runs import load_method
-from sbsr_lab.train.stages import method_stages
+from sbsr_lab.train.stage import method_stages
 
 __all__ = ["ModelSpec", "load_engine", "bundle_methods", "load_shape_net"]
 

@@ -25,6 +25,7 @@ from sbsr_lab.data.datasets import MultiViewDataset, resize_u8
 from sbsr_lab.data.manifest import Manifest
 from sbsr_lab.data.sketch_image import frame_drawing, frame_sketch, load_framed_sketch
 from sbsr_lab.errors import CheckpointError, SketchError
+from sbsr_lab.models.protocol import predicts_sigma
 from sbsr_lab.retrieval.best_view import ShapeViews
 from sbsr_lab.retrieval.runs import embed_shapes
 from sbsr_lab.serve.calibration import Calibration, run_calibration
@@ -97,7 +98,7 @@ class QueryEngine:
 
     @property
     def has_uncertainty(self) -> bool:
-        return bool(getattr(self.sketch_net, "uncertainty", False))
+        return predicts_sigma(self.sketch_net)
 
     @property
     def temperature(self) -> float:

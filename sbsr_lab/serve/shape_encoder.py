@@ -40,6 +40,7 @@ from sbsr_lab.data.sketch_image import frame_line_image
 from sbsr_lab.data.sketchgen.styles import rig_lines
 from sbsr_lab.data.sketchgen.tracing import trace_strokes
 from sbsr_lab.errors import MeshError, SketchError
+from sbsr_lab.models.protocol import PerViewNetwork, satisfies
 from sbsr_lab.render.cameras import Camera, ring_rig
 from sbsr_lab.render.normalize import normalize_mesh
 from sbsr_lab.render.orient import ORIENT_MODES, stand_up, up_candidates
@@ -248,7 +249,7 @@ class ShadedViewEncoder(_Encoder):
     def _embed(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         net = self.net
         z = l2_normalize(net.embed(x[None]).float())[0]                    # (d,)
-        view_z = head_per_view(net, net.view_features(x[None]))[0] if hasattr(net, "view_features") else z[None]
+        view_z = head_per_view(net, net.view_features(x[None]))[0] if satisfies(net, PerViewNetwork) else z[None]
         centres = l2_normalize(net.classifier.centres.float())
         return z, view_z, (z[None] @ centres.T)                             # cosines (1, K)
 

@@ -1,3 +1,6 @@
-"""sbsr_lab.train"""
+"""sbsr_lab.train: the stage and method registry (:mod:`~sbsr_lab.train.stage`), the methods
+(:mod:`~sbsr_lab.train.methods`, registered here), the training loop, checkpoints and run loading."""
 
-from sbsr_lab.train import methods  # noqa: F401,E402  registers the other approaches' stages (train/methods)
+from sbsr_lab.train.stage import discover_methods
+
+discover_methods()

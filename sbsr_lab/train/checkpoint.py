@@ -34,8 +34,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from sbsr_lab.errors import CheckpointError
+from sbsr_lab.config import RANGES, Profile
+from sbsr_lab.errors import CheckpointError, ConfigError
 from sbsr_lab.io import atomic_path, atomic_write_json
+from sbsr_lab.train.stage import registered_stages
 
 __all__ = ["FORMAT", "VERSION", "save_checkpoint", "read_checkpoint_meta", "load_checkpoint",
            "load_weights", "optimizer_tensors", "restore_optimizer", "record_from_run", "resolve_from_run",
@@ -241,11 +243,8 @@ def check_meta(meta: Any, path: str | Path) -> dict[str, Any]:
             raise bad(key, "must be a string")
     if meta.get("from_run") is not None and not isinstance(meta["from_run"], str):
         raise bad("from_run", "must be a folder name or null")
-    if "stage" in meta:
-        from sbsr_lab.train.stages import STAGES
-
-        if meta["stage"] not in STAGES:
-            raise bad("stage", f"is {meta['stage'][:40]!r}, not one of {', '.join(STAGES)}")
+    if "stage" in meta and meta["stage"] not in registered_stages():
+        raise bad("stage", f"is {meta['stage'][:40]!r}, not one of {', '.join(registered_stages())}")
     for key in ("epoch", "best_epoch"):
         if key in meta and not _is_int(meta[key], -1, _MAX_EPOCH):
             raise bad(key, f"must be an epoch number from -1 to {_MAX_EPOCH:,}")
@@ -261,9 +260,6 @@ def check_meta(meta: Any, path: str | Path) -> dict[str, Any]:
                 and all(isinstance(g, dict) for g in o["param_groups"]) and isinstance(o.get("state", {}), dict)):
             raise bad("optim_scalars", "must be {'param_groups': [...], 'state': {...}}")
     if "profile" in meta:
-        from sbsr_lab.config import Profile
-        from sbsr_lab.errors import ConfigError
-
         if not isinstance(meta["profile"], dict):
             raise bad("profile", "must be an object of profile settings")
         try:
@@ -317,8 +313,6 @@ def check_head_shapes(state: "dict[str, torch.Tensor] | dict[str, tuple[int, ...
 
     This bounds what building the network allocates by what the weights file really holds.
     """
-    from sbsr_lab.config import RANGES
-
     if not _is_int(embed_dim, int(RANGES["embed_dim"].low), int(RANGES["embed_dim"].high)):
         raise CheckpointError(f"{source}: embed_dim {str(embed_dim)[:20]} is not a valid embedding size "
                               f"({RANGES['embed_dim'].describe()}); the description is damaged. Retrain or re-export it.")

@@ -3,7 +3,7 @@
     sbsr-lab train teacher --data data/synthshapes-default --out runs/teacher
     sbsr-lab train student --data data/synthshapes-default --out runs/student --from runs/teacher
 
-One loop for all stages; each :class:`~sbsr_lab.train.stages.Stage` says what differs (network, data,
+One loop for all stages; each :class:`~sbsr_lab.train.stage.Stage` says what differs (network, data,
 loss, one optimiser step, validation). By default: AdamW or SGD (momentum 0.9, weight decay 1e-4,
 heads at ``head_lr_mult`` x the backbone rate), linear warmup then cosine decay, a progress bar
 (:mod:`sbsr_lab.progress`: one line per epoch when the output is not a terminal), metrics to
@@ -38,9 +38,11 @@ from sbsr_lab.progress import note
 from sbsr_lab.progress import progress as progress_bar
 from sbsr_lab.train import distributed
 from sbsr_lab.train.checkpoint import (
-    load_checkpoint, load_weights, read_checkpoint_meta, record_from_run, restore_optimizer, save_checkpoint,
+    check_out_folder, load_checkpoint, load_weights, read_checkpoint_meta, record_from_run, restore_optimizer,
+    run_lock, save_checkpoint,
 )
-from sbsr_lab.train.stages import Stage, get_stage, split_train_val
+from sbsr_lab.train.runs import load_run
+from sbsr_lab.train.stage import Stage, get_stage, split_train_val
 
 __all__ = ["FitResult", "fit", "resolve_device", "split_train_val", "get_lr"]
 
@@ -83,8 +85,6 @@ def _from_model(stage: Stage, from_run: str | Path | None, manifest: Manifest) -
         raise CheckpointError(f"--from {from_run} is a {meta['stage']} run; stage {stage.name} needs a {stage.needs} run.")
     if meta["class_names"] != manifest.classes:
         raise CheckpointError(f"--from {from_run} was trained on other classes than {manifest.root}; use the same dataset.")
-    from sbsr_lab.train.runs import load_run
-
     model, _ = load_run(from_run)
     return model
 
@@ -107,8 +107,6 @@ def fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, f
         on_epoch: Callable[[int, torch.nn.Module], dict[str, float]] | None = None) -> FitResult:
     """Train ``stage`` into ``out`` (:func:`_fit`), holding ``out`` for this one writer
     (:func:`~sbsr_lab.train.checkpoint.run_lock`: a second training into it is refused, naming this one)."""
-    from sbsr_lab.train.checkpoint import run_lock
-
     first = os.environ.get("RANK", "0") == "0"  # torchrun's rank, known before the process group is joined
     with run_lock(out) if first else contextlib.nullcontext():
         return _fit(stage, profile, data, out, from_run, resume, progress, overwrite, on_epoch)
@@ -120,7 +118,7 @@ def _fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, 
     """Train ``stage`` on the dataset folder ``data``; write checkpoints and ``metrics.csv`` to ``out``.
 
     Args:
-        stage: the name of a registered stage (:data:`~sbsr_lab.train.stages.STAGES`), e.g. ``teacher``.
+        stage: the name of a registered stage (:data:`~sbsr_lab.train.stage.STAGES`), e.g. ``teacher``.
         profile: a :class:`Profile` or its name (sizes, optimiser, loss weights).
         from_run: the run whose fixed centres the stage is pulled onto (the stage's ``needs``).
         resume: continue from ``out/last`` (same profile required) instead of starting afresh.
@@ -138,8 +136,6 @@ def _fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, 
     manifest = load_manifest(data)
     out = Path(out)
     # -- never replace a run by accident: --resume continues it, --overwrite replaces it --------------
-    from sbsr_lab.train.checkpoint import check_out_folder
-
     device = distributed.setup(resolve_device(profile.device))  # cuda:LOCAL_RANK under torchrun
     main = distributed.is_main()
     # only rank 0 deletes an old run's files with --overwrite; the others check as if resuming

@@ -5,9 +5,9 @@
     nets = load_method("runs/student")                  # a method: sketch net + shape net (+ its --from run)
 
 A run folder holds ``best``/``last`` checkpoints (:mod:`sbsr_lab.train.checkpoint`); the stage named in
-the checkpoint rebuilds its network (:meth:`~sbsr_lab.train.stages.Stage.build_model`), so loading needs
+the checkpoint rebuilds its network (:meth:`~sbsr_lab.train.stage.Stage.build_model`), so loading needs
 nothing but the folder. A *method* is evaluated from the run of its last stage: the networks that
-stage trained (:meth:`~sbsr_lab.train.stages.Stage.networks`), completed by those of its ``--from``
+stage trained (:meth:`~sbsr_lab.train.stage.Stage.networks`), completed by those of its ``--from``
 run (CFTTSL: student sketches + teacher shapes; UACTN: shape-transfer shapes + sketch-uncertainty
 sketches; joint: both in one run).
 """
@@ -23,18 +23,20 @@ from torch import Tensor, nn
 
 from sbsr_lab.config import Profile
 from sbsr_lab.errors import CheckpointError
-from sbsr_lab.train.checkpoint import load_checkpoint, load_weights, resolve_from_run
-from sbsr_lab.train.stages import STAGES, get_stage
+from sbsr_lab.models.protocol import predicts_sigma
+from sbsr_lab.train.checkpoint import load_checkpoint, load_weights, read_checkpoint_meta, resolve_from_run
+from sbsr_lab.train.stage import get_stage, registered_stages
 
-__all__ = ["load_run", "MethodNets", "load_method"]
+__all__ = ["load_run", "MethodNets", "load_method", "stage_runs"]
 
 
 def load_run(run: str | Path, kind: str = "best", device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the network of a run folder from its checkpoint alone; returns ``(model in eval mode, meta)``."""
     state, _, meta = load_checkpoint(run, kind)
-    if meta.get("stage") not in STAGES:
+    stages = registered_stages()
+    if meta.get("stage") not in stages:
         raise CheckpointError(f"{run}/{kind}.json names the stage {meta.get('stage')!r}, which this sbsr_lab does not "
-                              f"know (stages: {', '.join(STAGES)}). Retrain it with `sbsr-lab train STAGE --out NEW`.")
+                              f"know (stages: {', '.join(stages)}). Retrain it with `sbsr-lab train STAGE --out NEW`.")
     profile = Profile.from_dict(meta["profile"])
     model = get_stage(meta["stage"]).build_model(profile, len(meta["class_names"]))
     load_weights(model, state, f"{run}/{kind}.safetensors ({meta['stage']})",
@@ -54,12 +56,13 @@ class MethodNets:
     data: str
     runs: dict[str, str]          # stage -> run folder
     #: a query-dependent score ``fn(queries, gallery, device, batch_size) -> (Q, N)`` (CMIC), else None:
-    #: cosine of the embeddings (:meth:`~sbsr_lab.train.stages.Stage.similarity`)
+    #: cosine of the embeddings (:meth:`~sbsr_lab.train.stage.Stage.similarity`)
     similarity: Callable[..., Tensor] | None = None
 
     @property
     def has_uncertainty(self) -> bool:
-        return bool(getattr(self.sketch, "uncertainty", False))
+        """True when the sketch network predicts sigma (:func:`~sbsr_lab.models.protocol.predicts_sigma`)."""
+        return predicts_sigma(self.sketch)
 
 
 def load_method(run: str | Path, device: torch.device | str = "cpu") -> MethodNets:
@@ -70,7 +73,7 @@ def load_method(run: str | Path, device: torch.device | str = "cpu") -> MethodNe
     nets = dict(stage.networks(model))
     if len(nets) < 2:
         if stage.needs is None:
-            after = [s.name for s in STAGES.values() if s.needs == stage.name]
+            after = [s.name for s in registered_stages().values() if s.needs == stage.name]
             raise CheckpointError(f"{run} is a {stage.name} run, one half of a method: evaluate the "
                                   f"{' or '.join(after) or 'next stage'} run trained --from it.")
         if not meta.get("from_run"):
@@ -82,3 +85,17 @@ def load_method(run: str | Path, device: torch.device | str = "cpu") -> MethodNe
             nets.setdefault(key, net)
     return MethodNets(meta["method"], nets["sketch"], nets["shape"], meta["class_names"], meta["profile"],
                       meta["data"], runs, stage.similarity(model))
+
+
+def stage_runs(run: str | Path) -> dict[str, Path]:
+    """``{stage: run folder}`` of ``run`` and every run it was trained ``--from``, following the chain
+    its checkpoints record (ssltkd-student -> ssltkd-teacher -> ssl-pretrain)."""
+    out: dict[str, Path] = {}
+    folder: Path | None = Path(run)
+    while folder is not None and len(out) < 64:  # a damaged chain that loops stops
+        meta = read_checkpoint_meta(folder)
+        if meta["stage"] in out:
+            break
+        out[meta["stage"]] = folder
+        folder = resolve_from_run(folder, meta["from_run"]) if meta.get("from_run") else None
+    return out

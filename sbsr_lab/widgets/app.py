@@ -21,16 +21,34 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Mapping
 from urllib.parse import urlsplit
 
 from sbsr_lab.errors import SbsrError
 
 __all__ = ["METHOD_LABELS", "free_port", "AppServer", "start_app"]
 
-#: Display names of the methods.
-METHOD_LABELS: dict[str, str] = {"cfttsl": "CFTTSL (teacher-student)", "uactn": "UACTN (uncertainty)",
-                                 "joint": "Joint baseline"}
+class _MethodLabels(Mapping[str, str]):
+    """The methods' display names, as each method declares them (``Method.label`` in its file under
+    ``sbsr_lab/train/methods``), read from the registry when first asked (it loads torch: not at import)."""
+
+    def _labels(self) -> dict[str, str]:
+        from sbsr_lab.train.stage import method_labels  # deferred: the registry imports torch
+
+        return method_labels()
+
+    def __getitem__(self, method: str) -> str:
+        return self._labels()[method]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._labels())
+
+    def __len__(self) -> int:
+        return len(self._labels())
+
+
+#: Display names of the methods (``METHOD_LABELS.get(method, method)``), from the method registry.
+METHOD_LABELS: Mapping[str, str] = _MethodLabels()
 
 _URL_LINE = "sbsr-lab app: the sketch demo is at "
 _TEACHER_LINE = "sbsr-lab app: the teacher view is at "

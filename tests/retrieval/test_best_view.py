@@ -91,7 +91,7 @@ def test_one_pass_gives_the_pooled_and_the_per_view_embeddings_of_two_passes(net
     from sbsr_lab.models.sketchnet import SketchNet
     from sbsr_lab.retrieval.best_view import embed_views
     from sbsr_lab.retrieval.runs import embed_shapes, embed_shapes_and_views
-    from sbsr_lab.train.stages import SharedViews
+    from sbsr_lab.models import SharedViews
 
     torch.manual_seed(0)
     if net_kind == "shared":  # pools the views' embeddings, not their features: the two-pass fallback

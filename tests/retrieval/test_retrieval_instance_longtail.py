@@ -85,7 +85,7 @@ def test_part_shrec14_split_is_deterministic_and_keeps_classes_over_50():
 
 
 def test_linear_probe_separates_blobs_and_not_noise():
-    from sbsr_lab.retrieval.probe import linear_probe_accuracy
+    from sbsr_lab.train.probe import linear_probe_accuracy
 
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(3, 8)) * 3

@@ -40,7 +40,7 @@ from sbsr_lab.data.datasets import MultiViewDataset
 from sbsr_lab.data.manifest import load_manifest
 from sbsr_lab.train import distributed
 from sbsr_lab.train import fit as fit_module
-from sbsr_lab.train.stages import get_stage
+from sbsr_lab.train.stage import get_stage
 
 data, out, save_after, tiny = sys.argv[1], sys.argv[2], int(sys.argv[3]), json.loads(sys.argv[4])
 profile = get_profile("ci", **tiny)

@@ -34,7 +34,7 @@ def test_split_train_val_is_per_class_and_deterministic():
 
 def test_shape_validation_takes_val_shapes_of_each_class():
     from sbsr_lab.config import get_profile
-    from sbsr_lab.train.stages import shapes_per_class
+    from sbsr_lab.train.stage import shapes_per_class
 
     labels = torch.tensor([0] * 30 + [1] * 30 + [2] * 4)
     idx = shapes_per_class(labels, 10, seed=0)
@@ -45,7 +45,7 @@ def test_shape_validation_takes_val_shapes_of_each_class():
 
 def test_shape_stage_validates_on_the_subset(tiny_dataset):
     from sbsr_lab.data.manifest import load_manifest
-    from sbsr_lab.train.stages import get_stage
+    from sbsr_lab.train.stage import get_stage
 
     manifest = load_manifest(tiny_dataset)
     _, val = get_stage("teacher").loaders(manifest, _profile().replace(val_shapes=1))
@@ -116,7 +116,7 @@ def test_training_is_deterministic_on_cpu(tiny_dataset, tmp_path):
 
 
 def test_interrupted_run_resumes_to_the_same_weights(tiny_dataset, tmp_path, monkeypatch):
-    from sbsr_lab.train.stages import get_stage
+    from sbsr_lab.train.stage import get_stage
 
     teacher = type(get_stage("teacher"))
     p = _profile(epochs=3)

@@ -12,7 +12,7 @@ import torch
 
 from sbsr_lab.config import get_profile
 from sbsr_lab.data.manifest import load_manifest
-from sbsr_lab.train.stages import STAGES, method_stages
+from sbsr_lab.train.stage import STAGES, method_stages
 
 TINY = dict(image_size=32, epochs=1, sketch_epochs=1, batch_size=8, num_views=4, train_views=2, lr=3e-3,
             eval_batch_size=16, device="cpu")
@@ -29,7 +29,7 @@ def test_the_new_methods_are_registered_in_order():
 
 
 def test_stage_order_trains_a_foreign_parent_first():
-    from sbsr_lab.train.stages import stage_order
+    from sbsr_lab.train.stage import stage_order
 
     assert stage_order("ssltkd") == [("ssl-pretrain", None), ("ssltkd-teacher", "ssl-pretrain"),
                                      ("ssltkd-student", "ssltkd-teacher")]
@@ -73,7 +73,7 @@ def test_dca_metrics_log_the_discriminator(method_runs):
 
 
 def test_knn_monitor_and_the_linear_probe(method_runs, tiny_dataset):
-    from sbsr_lab.pipeline import ssl_linear_probe
+    from sbsr_lab.train.methods.ssl import ssl_linear_probe
     from sbsr_lab.train.methods.ssl import knn_monitor_accuracy
 
     z = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.2, 0.9]])
@@ -240,7 +240,7 @@ def _adapt(seed: int, steps: int = 400):
     class-mean discrepancy between T(sketch) and the shapes."""
     from sbsr_lab.losses import MeanDiscrepancyLoss
     from sbsr_lab.train.methods.dca import DCANet
-    from sbsr_lab.train.stages import get_stage
+    from sbsr_lab.train.stage import get_stage
 
     g = torch.Generator().manual_seed(seed)
     d, k = 16, 3
@@ -278,3 +278,30 @@ def test_dca_adapt_discriminator_and_transform_both_learn(seed):
     assert early > 0.85, f"D never learnt to tell the modalities apart (best early accuracy {early:.2f})"
     assert late < 0.7, f"T did not fool D: accuracy over the last 100 steps {late:.2f}"
     assert sum(gaps[-20:]) / 20 < 0.3 * sum(gaps[:5]) / 5, "T did not bring the class means together"
+
+
+def test_every_method_declares_its_label_and_settings_which_set_reaches():
+    import dataclasses
+
+    from sbsr_lab.config import RANGES, Profile, parse_overrides
+    from sbsr_lab.train.stage import get_method, get_stage, method_labels
+
+    fields = {f.name for f in dataclasses.fields(Profile)}
+    for method in method_stages():
+        m = get_method(method)
+        assert m.label and method_labels()[method] == m.label, method
+        assert set(m.settings) <= fields, (method, set(m.settings) - fields)
+    assert get_method("dca").settings and all(s in RANGES for s in get_method("dca").settings)
+    p = get_profile("ci", **parse_overrides(["dca_md_weight=2.5", "dca_grl=0.5", "dca_metric_weight=3",
+                                             "cmic_category_weight=0.4", "cmic_temperature=0.2", "ssl_margin=0.3",
+                                             "ssltkd_feature_weight=2", "ssltkd_relation_t=0.5"]))
+    adapt = get_stage("dca-adapt").loss(p, None)
+    assert (adapt.md_weight, adapt.grl, get_stage("dca-metric").loss(p, None).metric_weight) == (2.5, 0.5, 3.0)
+    cmic = get_stage("cmic").loss(p, None).cmic
+    assert (cmic.category_weight, cmic.temperature) == (0.4, 0.2)
+    assert get_stage("ssl-align").loss(p, None).triplet.margin == 0.3
+    distilled = get_stage("ssltkd-student").loss(p, torch.eye(3))
+    assert (distilled.feature_weight, distilled.relation.temperature) == (2.0, 0.5)
+    groups = get_stage("dca-adapt").optimizer(get_stage("dca-adapt").build_model(p.replace(dca_t_lr_mult=0.2), 3),
+                                              p.replace(dca_t_lr_mult=0.2)).param_groups
+    assert [g["lr_mult"] for g in groups] == [0.2, 0.2 * 30.0]

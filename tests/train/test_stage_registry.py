@@ -9,9 +9,8 @@ from torch import nn
 
 from sbsr_lab.config import get_profile
 from sbsr_lab.data.manifest import load_manifest
-from sbsr_lab.train.stages import (
-    STAGES, Stage, StageLoss, get_stage, method_stages, model_kwargs, register_stage,
-)
+from sbsr_lab.models import model_kwargs
+from sbsr_lab.train.stage import STAGES, Stage, StageLoss, get_stage, method_stages, register_stage
 
 TINY = dict(image_size=32, epochs=1, sketch_epochs=2, batch_size=8, num_views=4, train_views=2, lr=3e-3,
             eval_batch_size=16, device="cpu")
@@ -111,7 +110,7 @@ class TwoNetsWithAdversary(nn.Module):
 
     def __init__(self, profile, num_classes):
         super().__init__()
-        from sbsr_lab.train.stages import JointNet, get_stage
+        from sbsr_lab.models import JointNet
 
         joint = get_stage("joint").build_model(profile, num_classes)
         assert isinstance(joint, JointNet)

@@ -18,7 +18,7 @@ def test_train_epoch_benchmark_reports_every_stage(tiny_dataset, tmp_path, monke
     runpy.run_path(str(SCRIPT), run_name="__main__")
     report = json.loads(out.read_text())
     stages = {r["stage"]: r for r in report["stages"]}
-    from sbsr_lab.train.stages import STAGES
+    from sbsr_lab.train.stage import STAGES
 
     assert list(stages) == list(STAGES)  # every registered stage, the papers' five first
     assert list(stages)[:5] == ["teacher", "student", "sketch-uncertainty", "shape-transfer", "joint"]

@@ -12,7 +12,8 @@ from sbsr_lab.losses import GuidanceLoss
 from sbsr_lab.models import MultiViewNet, SketchNet
 from sbsr_lab.models.heads import EmbeddingHead, UncertaintyHead
 from sbsr_lab.train.fit import fit
-from sbsr_lab.train.stages import SharedJointNet, get_stage
+from sbsr_lab.models import SharedJointNet
+from sbsr_lab.train.stage import get_stage
 
 TINY = dict(image_size=32, epochs=2, sketch_epochs=2, batch_size=8, num_views=4, train_views=2, lr=3e-3, eval_batch_size=16)
 

@@ -6,13 +6,15 @@ shape of the sketch's class drawn at random, distinct within the batch where the
 the instance term then has no true instance to find, and acts as a second category term), padded
 with other shapes drawn at random. Each shape gives per-view embeddings r (M, V, d) (the shape
 network's head on every view's features); :class:`~sbsr_lab.models.ViewAttention` scores every
-query against every shape, s (B, M); the loss is :class:`~sbsr_lab.losses.CMICLoss` (tau = 0.1,
-instance + 0.2 category). Sketches get the strong appearance augmentation
+query against every shape, s (B, M); the loss is :class:`~sbsr_lab.losses.CMICLoss` (tau =
+``cmic_temperature``, 0.1; instance + ``cmic_category_weight`` (0.2) x category). Sketches get the strong appearance augmentation
 (:class:`~sbsr_lab.data.sketch_appearance.SketchAppearance`) on top of the usual affine one.
 Optimiser: Adam with betas (0.5, 0.999) as in the paper, at the profile's rate (the paper's 5e-5
 fine-tunes pretrained backbones; ours start from scratch; docs/reproducing.md).
 
-Retrieval: the (Q, N) attention scores against every gallery shape's views (:meth:`CMIC.similarity`).
+Settings (``--set``): ``cmic_temperature``, ``cmic_category_weight``.
+
+Retrieval: the (Q, N) attention scores against every gallery shape's views (:meth:`CMICStage.similarity`).
 """
 
 from __future__ import annotations
@@ -27,14 +29,23 @@ from sbsr_lab.config import Profile
 from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
 from sbsr_lab.data.sketch_appearance import SketchAppearance
 from sbsr_lab.losses import CMICLoss
-from sbsr_lab.models import ViewAttention
+from sbsr_lab.models import EmbedWith, ViewAttention, build_network
 from sbsr_lab.similarity import l2_normalize
-from sbsr_lab.train.methods.common import EmbedWith, Tagged, nearest_shape_accuracy
-from sbsr_lab.train.stages import Stage, StageLoss, _net, register_stage, split_train_val
+from sbsr_lab.train.stage import (
+    Method, Stage, StageLoss, Tagged, nearest_shape_accuracy, param_groups, register_method, register_stage,
+    split_train_val,
+)
 
-__all__ = ["CMICNet", "CMIC", "pair_shapes"]
+__all__ = ["CMIC", "CMICNet", "CMICStage", "pair_shapes"]
 
-TEMPERATURE, CATEGORY_WEIGHT, BETAS = 0.1, 0.2, (0.5, 0.999)
+#: Adam's betas, as in the paper.
+BETAS = (0.5, 0.999)
+
+
+@register_method
+class CMIC(Method):
+    name, label, order = "cmic", "CMIC (contrastive)", 50
+    settings = ("cmic_temperature", "cmic_category_weight")
 
 
 class CMICNet(nn.Module):
@@ -84,18 +95,18 @@ class PairLoss(StageLoss):
 
     def __init__(self, profile: Profile, centres: Tensor | None = None) -> None:
         super().__init__(profile, centres)
-        self.cmic = CMICLoss(TEMPERATURE, CATEGORY_WEIGHT)
+        self.cmic = CMICLoss(profile.cmic_temperature, profile.cmic_category_weight)
 
     def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
         (xs, (ys, own)), (xv, yv) = batch
         scores, _ = model.attention(model.sketch.embed(xs), model.view_embeddings(xv))  # (B, M)
         inst = self.cmic.instance(scores, own)
         cat = self.cmic.category(scores, ys, yv)
-        return inst + CATEGORY_WEIGHT * cat, {"instance": inst.item(), "category": cat.item()}
+        return inst + self.cmic.category_weight * cat, {"instance": inst.item(), "category": cat.item()}
 
 
 @register_stage
-class CMIC(Stage):
+class CMICStage(Stage):
     name, method, modality = "cmic", "cmic", "pairs"
     summary = "CMIC: instance + category contrast of sketches against query-attended shape views"
 
@@ -103,7 +114,8 @@ class CMIC(Stage):
         self.appearance = SketchAppearance()
 
     def build_model(self, profile: Profile, num_classes: int) -> nn.Module:
-        return CMICNet(_net("sketch")(profile, num_classes), _net("mvcnn")(profile, num_classes), profile.embed_dim)
+        return CMICNet(build_network("sketch", profile, num_classes), build_network("mvcnn", profile, num_classes),
+                       profile.embed_dim)
 
     def networks(self, model: nn.Module) -> dict[str, nn.Module]:
         return {"sketch": model.sketch, "shape": EmbedWith(model.pooled, model.shape.classifier, model)}
@@ -112,8 +124,6 @@ class CMIC(Stage):
         return PairLoss(profile, centres)
 
     def optimizer(self, model: nn.Module, profile: Profile) -> torch.optim.Optimizer:
-        from sbsr_lab.train.stages import param_groups
-
         return torch.optim.Adam(param_groups(model, profile), lr=profile.lr, betas=BETAS)
 
     def epochs(self, profile: Profile) -> int:

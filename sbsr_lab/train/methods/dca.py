@@ -2,18 +2,20 @@
 
 1. ``dca-metric`` (both modalities): a sketch network and a multi-view shape network, each with its
    own cosine classifier (not tied, unlike the joint baseline), trained with AM-softmax plus
-   ``dca_metric_weight`` x the importance-aware metric loss
+   ``dca_metric_weight`` (1) x the importance-aware metric loss
    (:class:`~sbsr_lab.losses.ImportanceMetricLoss`) within each modality.
 2. ``dca-adapt`` (both, ``--from dca-metric``): both networks copied from the metric run and frozen;
    only the transformation network T and the modality discriminator D train. With ts = T(sketch z):
 
        L = AM(shape classifier(ts), y) + dca_md_weight * MD(ts, z_shape) + BCE_D(D(GRL(ts)), D(z_shape))
 
-   MD the class-aware mean discrepancy, GRL the gradient reversal (lambda = ``dca_grl``): D
-   minimises its BCE, T maximises it in the same step. D's parameter group runs at
-   ``dca_d_lr_ratio`` x T's rate (30: with equal rates the two chase each other; docs/reproducing.md),
-   T at ``lr / 10`` (it is a small MLP on fixed features). ``d_acc`` (D's balanced accuracy, 0.5 =
+   MD the class-aware mean discrepancy (``dca_md_weight``, 1), GRL the gradient reversal (lambda =
+   ``dca_grl``, 1): D minimises its BCE, T maximises it in the same step. T runs at ``dca_t_lr_mult``
+   (0.1) x ``lr`` (it is a small MLP on fixed features), D at ``dca_d_lr_ratio`` (30) x T's rate (with
+   equal rates the two chase each other; docs/reproducing.md). ``d_acc`` (D's balanced accuracy, 0.5 =
    chance) goes to metrics.csv every epoch.
+
+Settings (``--set``): the five ``dca_*`` fields above (:class:`~sbsr_lab.config.Profile`).
 
 Retrieval: sketches as T(sketch z), shapes with the frozen shape network.
 """
@@ -28,14 +30,16 @@ from torch import Tensor, nn
 from sbsr_lab.config import Profile
 from sbsr_lab.losses import ImportanceMetricLoss, MeanDiscrepancyLoss, ModalityDiscriminatorLoss
 from sbsr_lab.losses.dca import discriminator_accuracy
-from sbsr_lab.models import CrossModalTransform, ModalityDiscriminator, grad_reverse
-from sbsr_lab.train.methods.common import EmbedWith, freeze
-from sbsr_lab.train.stages import Stage, StageLoss, _net, register_stage
+from sbsr_lab.models import CrossModalTransform, EmbedWith, ModalityDiscriminator, build_network, grad_reverse
+from sbsr_lab.train.stage import Method, Stage, StageLoss, freeze, register_method, register_stage
 
-__all__ = ["DCAMetricNet", "DCANet", "DCAMetric", "DCAAdapt"]
+__all__ = ["DCA", "DCAMetricNet", "DCANet", "DCAMetric", "DCAAdapt"]
 
-#: DCA's weights (ours): metric loss, mean discrepancy, gradient reversal, D:T learning-rate ratio, T's rate.
-METRIC_WEIGHT, MD_WEIGHT, GRL_LAMBDA, D_LR_RATIO, T_LR_MULT = 1.0, 1.0, 1.0, 30.0, 0.1
+
+@register_method
+class DCA(Method):
+    name, label, order = "dca", "DCA (adversarial adaptation)", 40
+    settings = ("dca_metric_weight", "dca_md_weight", "dca_grl", "dca_d_lr_ratio", "dca_t_lr_mult")
 
 
 class DCAMetricNet(nn.Module):
@@ -71,29 +75,32 @@ class DCANet(DCAMetricNet):
 
 
 class MetricLoss(StageLoss):
-    """AM-softmax + weight * importance-aware metric loss, on each modality with its own classifier."""
+    """AM-softmax + ``dca_metric_weight`` * importance-aware metric loss, on each modality with its own classifier."""
 
     def __init__(self, profile: Profile, centres: Tensor | None = None) -> None:
         super().__init__(profile, centres)
         self.metric = ImportanceMetricLoss()
+        self.metric_weight = profile.dca_metric_weight
 
     def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
         (xs, ys), (xv, yv) = batch
         zs, zt = model.sketch.embed(xs), model.shape.embed(xv)
         am_s, am_t = self.am(model.sketch.classifier(zs), ys), self.am(model.shape.classifier(zt), yv)
         ml_s, ml_t = self.metric(zs, ys), self.metric(zt, yv)
-        loss = am_s + am_t + METRIC_WEIGHT * (ml_s + ml_t)
+        loss = am_s + am_t + self.metric_weight * (ml_s + ml_t)
         return loss, {"am_sketch": am_s.item(), "am_shape": am_t.item(), "metric_sketch": ml_s.item(),
                       "metric_shape": ml_t.item()}
 
 
 class AdaptLoss(StageLoss):
-    """AM(T(s)) on the shape classifier + MD(T(s), shapes) + the discriminator's BCE through the GRL."""
+    """AM(T(s)) on the shape classifier + ``dca_md_weight`` * MD(T(s), shapes) + the discriminator's BCE
+    through the GRL (lambda ``dca_grl``)."""
 
     def __init__(self, profile: Profile, centres: Tensor | None = None) -> None:
         super().__init__(profile, centres)
         self.md = MeanDiscrepancyLoss()
         self.adv = ModalityDiscriminatorLoss(smoothing=0.1)
+        self.md_weight, self.grl = profile.dca_md_weight, profile.dca_grl
 
     def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
         (xs, ys), (xv, yv) = batch
@@ -103,15 +110,15 @@ class AdaptLoss(StageLoss):
         am = self.am(model.shape.classifier(ts), ys)
         shared = bool(torch.isin(ys, yv).any())
         md = self.md(ts, ys, zt, yv) if shared else ts.sum() * 0.0
-        logit_s, logit_t = model.discriminator(grad_reverse(ts, GRL_LAMBDA)), model.discriminator(zt)
+        logit_s, logit_t = model.discriminator(grad_reverse(ts, self.grl)), model.discriminator(zt)
         adv = self.adv(logit_s, logit_t)
-        loss = am + MD_WEIGHT * md + adv
+        loss = am + self.md_weight * md + adv
         return loss, {"am": am.item(), "mean_discrepancy": md.item(), "d_loss": adv.item(),
                       "d_acc": discriminator_accuracy(logit_s.detach(), logit_t.detach())}
 
 
 def _nets(profile: Profile, num_classes: int) -> tuple[nn.Module, nn.Module]:
-    return _net("sketch")(profile, num_classes), _net("mvcnn")(profile, num_classes)
+    return build_network("sketch", profile, num_classes), build_network("mvcnn", profile, num_classes)
 
 
 @register_stage
@@ -148,7 +155,9 @@ class DCAAdapt(Stage):
         return AdaptLoss(profile, centres)
 
     def optimizer(self, model: nn.Module, profile: Profile) -> torch.optim.Optimizer:
-        """AdamW: T at ``lr * 0.1``, D at 30 x T's rate (the frozen metric networks get no group)."""
-        groups = [{"params": list(model.transform.parameters()), "lr_mult": T_LR_MULT},
-                  {"params": list(model.discriminator.parameters()), "lr_mult": T_LR_MULT * D_LR_RATIO}]
+        """AdamW: T at ``lr * dca_t_lr_mult``, D at ``dca_d_lr_ratio`` x T's rate (the frozen metric
+        networks get no group)."""
+        t_rate = profile.dca_t_lr_mult
+        groups = [{"params": list(model.transform.parameters()), "lr_mult": t_rate},
+                  {"params": list(model.discriminator.parameters()), "lr_mult": t_rate * profile.dca_d_lr_ratio}]
         return torch.optim.AdamW(groups, lr=profile.lr, weight_decay=profile.weight_decay)

@@ -7,17 +7,21 @@
    epoch) is a **kNN monitor** of the frozen view-pooled features f(x): leave-one-out 1-NN class
    accuracy among the shapes by cosine (:func:`knn_monitor_accuracy`; the labels reach only the
    monitor). The demo also reports the **linear-probe accuracy** of the chosen epoch's features
-   (:func:`~sbsr_lab.retrieval.probe.linear_probe_accuracy`, in :func:`sbsr_lab.pipeline.run_demo`).
+   (:func:`ssl_linear_probe`, :meth:`SSL.report_extras`).
    ``z_std`` (the spread of the unit projections per dimension; 0 = collapse, 1/sqrt(d) = spread
    out) is logged beside the loss.
 2. ``ssl-align`` (both, ``--from ssl-pretrain``): a fresh sketch network and a shape network whose
    backbone starts from the pretrained one, trained with the enhanced cross-modal triplet loss
-   (:class:`~sbsr_lab.losses.EnhancedTripletLoss`, margin 0.2, intra-modal weight 1) alone.
-   Validation: NN of the held-out sketches against the gallery.
+   (:class:`~sbsr_lab.losses.EnhancedTripletLoss`, margin ``ssl_margin`` (0.2), intra-modal weight
+   ``ssl_intra_weight`` (1)) alone. Validation: NN of the held-out sketches against the gallery.
+
+Settings (``--set``): ``ssl_margin``, ``ssl_intra_weight``.
 """
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import Any, Iterator
 
 import torch
@@ -26,12 +30,28 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from sbsr_lab.config import Profile
+from sbsr_lab.data.datasets import MultiViewDataset
+from sbsr_lab.data.manifest import load_manifest
 from sbsr_lab.losses import EnhancedTripletLoss, SimSiamLoss
-from sbsr_lab.models import PredictionMLP, ProjectionMLP
-from sbsr_lab.train.methods.common import nearest_shape_accuracy
-from sbsr_lab.train.stages import Stage, StageLoss, _net, register_stage
+from sbsr_lab.models import PredictionMLP, ProjectionMLP, build_network
+from sbsr_lab.train.probe import linear_probe_accuracy
+from sbsr_lab.train.runs import load_run, stage_runs
+from sbsr_lab.train.stage import (
+    Method, ReportExtras, Stage, StageLoss, nearest_shape_accuracy, register_method, register_stage, split_train_val,
+)
 
-__all__ = ["SSLNet", "SSLPretrain", "SSLAlign", "knn_monitor_accuracy", "shape_features", "two_view_subsets"]
+__all__ = ["SSL", "SSLNet", "SSLPretrain", "SSLAlign", "knn_monitor_accuracy", "shape_features", "two_view_subsets",
+           "ssl_linear_probe", "linear_probe_extras"]
+
+
+@register_method
+class SSL(Method):
+    name, label, order = "ssl", "SSL (self-supervised)", 60
+    settings = ("ssl_margin", "ssl_intra_weight")
+
+    def report_extras(self, run: Path, evaluation: Any, data: Path) -> ReportExtras:
+        """The linear probe of the ``ssl-pretrain`` run this method's stages start from."""
+        return linear_probe_extras(run, data)
 
 
 class SSLNet(nn.Module):
@@ -98,7 +118,7 @@ class SSLPretrain(Stage):
     summary = "SSL stage 1: SimSiam on two view subsets of each shape (no labels)"
 
     def build_model(self, profile: Profile, num_classes: int) -> nn.Module:
-        return SSLNet(_net("mvcnn")(profile, num_classes), profile.embed_dim)
+        return SSLNet(build_network("mvcnn", profile, num_classes), profile.embed_dim)
 
     def networks(self, model: nn.Module) -> dict[str, nn.Module]:
         return {"shape": model.shape}
@@ -130,7 +150,7 @@ class TripletStageLoss(StageLoss):
 
     def __init__(self, profile: Profile, centres: Tensor | None = None) -> None:
         super().__init__(profile, centres)
-        self.triplet = EnhancedTripletLoss(margin=0.2, intra_weight=1.0, mining="all")
+        self.triplet = EnhancedTripletLoss(margin=profile.ssl_margin, intra_weight=profile.ssl_intra_weight, mining="all")
 
     def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
         (xs, ys), (xv, yv) = batch
@@ -152,7 +172,7 @@ class SSLAlign(Stage):
     summary = "SSL stage 2: enhanced cross-modal triplet from the pretrained shape backbone"
 
     def build_model(self, profile: Profile, num_classes: int) -> nn.Module:
-        return AlignNet(_net("sketch")(profile, num_classes), _net("mvcnn")(profile, num_classes))
+        return AlignNet(build_network("sketch", profile, num_classes), build_network("mvcnn", profile, num_classes))
 
     def centres_from(self, from_model: nn.Module) -> Tensor | None:
         return None
@@ -170,3 +190,32 @@ class SSLAlign(Stage):
         acc = nearest_shape_accuracy(model.sketch.embed, model.shape.embed, val, profile, device)
         model.train()
         return acc
+
+
+def ssl_linear_probe(run: str | Path, data: str | Path) -> float:
+    """Linear-probe accuracy of an ``ssl-pretrain`` run's frozen view-pooled features on the gallery of
+    ``data``: a logistic regression fitted on half of each class's shapes, scored on the other half."""
+    model, meta = load_run(run)
+    p = Profile.from_dict(meta["profile"])
+    shapes = MultiViewDataset(load_manifest(data), p.image_size, p.num_views, p.view_style)
+    z, y = shape_features(model.features, shapes, p, torch.device("cpu"))
+    fit_idx, test_idx = split_train_val(y, 0.5, p.seed)
+    return round(linear_probe_accuracy(z[fit_idx], y[fit_idx], z[test_idx], y[test_idx]), 4)
+
+
+def linear_probe_extras(run: str | Path, data: str | Path) -> ReportExtras:
+    """The demo's extras of a method trained from an ``ssl-pretrain`` run (ssl, ssltkd): that run's
+    :func:`ssl_linear_probe` as ``results["linear_probe"]["ssl-pretrain"]`` and a printed line; none
+    when ``run`` does not start from one. Measured once per run and dataset (both methods ask)."""
+    pretrain = stage_runs(run).get("ssl-pretrain")
+    if pretrain is None:
+        return ReportExtras()
+    probe = _cached_probe(str(pretrain.resolve()), str(Path(data).resolve()), (pretrain / "best.json").stat().st_mtime_ns)
+    return ReportExtras(results={"linear_probe": {"ssl-pretrain": probe}},
+                        lines=[f"SSL linear probe (frozen self-supervised shape features): {probe:.3f}"])
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_probe(run: str, data: str, written_ns: int) -> float:
+    """:func:`ssl_linear_probe`, remembered per run, dataset and checkpoint time (``written_ns``)."""
+    return ssl_linear_probe(run, data)

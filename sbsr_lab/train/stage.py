@@ -1,25 +1,14 @@
-"""The training stages of every method, each defined in one place: its network, its data, its loss.
+"""A method and its training stages: the :class:`Stage` base, :class:`StageLoss`, :class:`Method`, the
+registry of both and the pieces every method shares.
 
-=====================  =======  ===========  =========================================================
-stage                  method   trains on    loss
-=====================  =======  ===========  =========================================================
-``teacher``            cfttsl   shapes       AM-softmax; its class centres become the fixed shape space
-``student``            cfttsl   sketches     AM-softmax on the teacher's fixed centres + alpha * guidance
-``sketch-uncertainty`` uactn    sketches     AM-softmax on z = mu + sigma*eps + uncertainty regression
-``shape-transfer``     uactn    shapes       AM-softmax on the fixed sketch centres + transfer (guidance form)
-``joint``              joint    both         one shared cosine classifier, AM-softmax on both modalities
-=====================  =======  ===========  =========================================================
+A method is one file in :mod:`sbsr_lab.train.methods` (found there by :func:`discover_methods`, so adding
+one touches no other file). The file holds its stages (each: network, data, loss), its :class:`Method`
+(display label, place in tables, the Profile fields it reads, its report extras) and its networks'
+settings, read from the :class:`~sbsr_lab.config.Profile` (``--set name=value``)::
 
-``--set variant=paper`` switches to the authors' code where ours differs (config.VARIANTS): the
-student's classifier is a new one that learns (``student_init=random``), the shape transfer has no
-AM-softmax (``transfer_am=false``), the joint baseline is one network fed sketches and single views
-with focal AM-softmax (``joint=shared``), the push term has the code's sign (``beta=-1``) and the
-heads are the authors' BatchNorm stacks (``head=paper``).
-
-``--from RUN`` names the run whose centres a second stage is pulled onto (student <- teacher,
-shape-transfer <- sketch-uncertainty).
-
-Adding a stage = one class here (or anywhere, e.g. in a test), decorated with :func:`register_stage`::
+    @register_method
+    class Mine(Method):
+        name, label = "mine", "Mine (what it does)"
 
     @register_stage
     class MyStage(Stage):
@@ -27,14 +16,15 @@ Adding a stage = one class here (or anywhere, e.g. in a test), decorated with :f
         needs = None                              # or the stage whose run --from must name
 
         def build_model(self, profile, num_classes):   # the network(s), one nn.Module
-            return create_model(model_name_for("sketch", profile.backbone), num_classes, **model_kwargs(profile))
+            return build_network("sketch", profile, num_classes)
 
         def loss(self, profile, centres):               # an nn.Module: forward(model, batch) -> (loss, stats)
-            return MyLoss(profile)
+            return MyLoss(profile, centres)
 
-The registry gives the rest: ``sbsr-lab train my-stage``, :func:`~sbsr_lab.train.fit.fit`,
-:func:`method_stages` (the pipeline trains a method's stages in registration order, each ``--from``
-its ``needs``) and :func:`~sbsr_lab.train.runs.load_run` / ``load_method``.
+The registry gives the rest: ``sbsr-lab train my-stage``, ``sbsr-lab demo --methods mine``,
+:func:`~sbsr_lab.train.fit.fit`, :func:`method_stages` (the pipeline trains a method's stages in
+registration order, each ``--from`` its ``needs``), :func:`~sbsr_lab.train.runs.load_run` /
+``load_method``, the app's and widget's labels (:func:`method_labels`).
 
 The interface of a :class:`Stage` (class attributes, then methods with a default):
 
@@ -48,9 +38,10 @@ The interface of a :class:`Stage` (class attributes, then methods with a default
   over the sketches, the shapes cycled beside). A stage with another kind of batch (e.g. a sketch and
   the shape it was drawn from) overrides ``loaders`` and ``batches``.
 * ``build_model(profile, K)``: one ``nn.Module`` holding every trained network (two networks: a module
-  with ``.sketch`` and ``.shape``, like :class:`JointNet`); it is what the checkpoint stores.
+  with ``.sketch`` and ``.shape``, like :class:`~sbsr_lab.models.JointNet`); it is what the checkpoint stores.
 * :meth:`Stage.networks`: ``{"sketch": net, "shape": net}``, the networks of the model that embed each
-  modality (each has ``embed(x) -> z`` and ``classifier``); retrieval and validation use them.
+  modality, each an :class:`~sbsr_lab.models.protocol.EmbeddingNetwork` (``embed(x) -> z``,
+  ``classifier``, ``centres``); retrieval and validation use them.
 * ``loss(profile, centres)`` -> :class:`StageLoss`; :meth:`Stage.train_step` runs one optimiser step
   with it and returns ``(loss, stats)``. Override it for alternating steps, e.g. an adversarial
   discriminator kept in the model (so the checkpoint holds it): with ``zero_grad(set_to_none=True)``
@@ -73,33 +64,82 @@ The interface of a :class:`Stage` (class attributes, then methods with a default
 * :meth:`Stage.init_from` (start from the ``--from`` run's weights; :meth:`Stage.centres_from` may
   return None when no centres are taken), :meth:`Stage.attach_data` (data the loss needs, e.g. class
   counts), :meth:`Stage.similarity` (a query-dependent retrieval score): defaults do nothing.
-
-The field's other approaches (``dca``, ``cmic``, ``ssl``, ``ssltkd``) have their stages in
-:mod:`sbsr_lab.train.methods`, registered when :mod:`sbsr_lab.train` is imported.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, TypeVar
 
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from sbsr_lab.config import Profile
 from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
-from sbsr_lab.losses import AMSoftmaxLoss, FocalAMSoftmaxLoss, GuidanceLoss, OutlierExposureLoss, UncertaintyLoss
-from sbsr_lab.models import MultiViewNet, SketchNet, create_model, model_name_for
+from sbsr_lab.data.scribbles import TRAIN_SCRIBBLE_SEED, ScribbleDataset
+from sbsr_lab.losses import AMSoftmaxLoss, FocalAMSoftmaxLoss, GuidanceLoss, OutlierExposureLoss
 
-__all__ = ["Stage", "StageLoss", "STAGES", "register_stage", "get_stage", "method_stages", "stage_order", "JointNet", "SharedJointNet",
-           "model_kwargs", "am_softmax_for", "param_groups", "split_train_val", "shapes_per_class"]
+__all__ = ["Stage", "StageLoss", "Method", "ReportExtras", "STAGES", "METHODS", "register_stage", "register_method",
+           "discover_methods", "registered_stages", "get_stage", "get_method", "method_stages", "stage_order",
+           "method_labels", "default_methods", "am_softmax_for", "AMLoss", "GuidedLoss", "param_groups",
+           "split_train_val", "shapes_per_class", "freeze", "Tagged", "nearest_shape_accuracy"]
+
+#: The package whose modules are the methods (one file each).
+METHODS_PACKAGE = "sbsr_lab.train.methods"
+
+
+# -- methods ------------------------------------------------------------------------------------------------
+
+@dataclass
+class ReportExtras:
+    """What a method adds to the demo's outputs beyond the SHREC metrics (:meth:`Method.report_extras`)."""
+
+    results: dict[str, Any] = field(default_factory=dict)  # top-level keys of results.json
+    report: dict[str, str] = field(default_factory=dict)   # rows of report.html's table of extras
+    lines: list[str] = field(default_factory=list)         # printed under the metrics table
+
+    def merge(self, other: "ReportExtras") -> None:
+        """Add ``other``'s entries (a line two methods both give is printed once)."""
+        self.results.update(other.results)
+        self.report.update(other.report)
+        self.lines += [line for line in other.lines if line not in self.lines]
+
+
+class Method:
+    """What a method says about itself beside its stages; subclass it in the method's file and register
+    it with :func:`register_method`. A method whose stages are registered without one gets the defaults."""
+
+    name: str = ""                     # the ``method`` of its stages
+    label: str = ""                    # display name in the app and the widget ("" = the name)
+    order: int = 100                   # place in tables, lists and ``--methods all`` (lower first)
+    in_demo: bool = False              # trained by ``sbsr-lab demo`` without ``--methods``
+    settings: tuple[str, ...] = ()     # the Profile fields only this method reads (``--set name=value``)
+
+    def report_extras(self, run: Path, evaluation: Any, data: Path) -> ReportExtras:
+        """Figures the demo reports for this method beyond the SHREC metrics.
+
+        ``run``: the run folder of its last stage; ``evaluation``: its
+        :class:`~sbsr_lab.retrieval.runs.MethodEvaluation` on ``data`` (the dataset folder). Default: none.
+        """
+        return ReportExtras()
+
+    def __repr__(self) -> str:
+        return f"<method {self.name} ({self.label or self.name})>"
 
 
 # -- the registry ---------------------------------------------------------------------------------------
 
-#: Every registered stage by name, in registration order.
+#: Every registered stage by name: the methods' stages in method order (:attr:`Method.order`), each
+#: method's in registration order, then any registered later (e.g. by a test).
 STAGES: dict[str, "Stage"] = {}
+#: Every registered :class:`Method` by name.
+METHODS: dict[str, Method] = {}
 S = TypeVar("S", bound=type)
 
 
@@ -112,19 +152,68 @@ def register_stage(cls: S) -> S:
     return cls
 
 
+def register_method(cls: S) -> S:
+    """Class decorator: register one instance of the :class:`Method` subclass ``cls`` under ``cls.name``."""
+    METHODS[cls.name] = cls()
+    return cls
+
+
+def discover_methods() -> None:
+    """Import every module of :mod:`sbsr_lab.train.methods` not imported yet (each registers its
+    method and stages), then order :data:`STAGES` by method. Called by every look-up below, so a
+    module added to the package's ``__path__`` is found too. The package is named, not imported,
+    here: its modules import this one."""
+    package = importlib.import_module(METHODS_PACKAGE)
+    found = False
+    for info in pkgutil.iter_modules(package.__path__):
+        module = f"{METHODS_PACKAGE}.{info.name}"
+        if not info.name.startswith("_") and module not in sys.modules:
+            importlib.import_module(module)
+            found = True
+    if found:
+        ordered = sorted(STAGES.items(), key=lambda item: _method(item[1].method).order)  # stable
+        STAGES.clear()
+        STAGES.update(ordered)
+
+
+def registered_stages() -> dict[str, "Stage"]:
+    """Every stage (:data:`STAGES`), after :func:`discover_methods`."""
+    discover_methods()
+    return STAGES
+
+
 def get_stage(name: str) -> "Stage":
     """The stage called ``name``; unknown names list the choices."""
-    if name not in STAGES:
-        raise KeyError(f"Unknown stage {name!r}; choose one of {', '.join(STAGES)}")
-    return STAGES[name]
+    stages = registered_stages()
+    if name not in stages:
+        raise KeyError(f"Unknown stage {name!r}; choose one of {', '.join(stages)}")
+    return stages[name]
 
 
 def method_stages() -> dict[str, list[tuple[str, str | None]]]:
-    """The stages of each method in training order: ``{method: [(stage, the stage it starts --from)]}``."""
+    """The stages of each method in training order: ``{method: [(stage, the stage it starts --from)]}``,
+    the methods in table order."""
     out: dict[str, list[tuple[str, str | None]]] = {}
-    for stage in STAGES.values():
+    for stage in registered_stages().values():
         out.setdefault(stage.method, []).append((stage.name, stage.needs))
     return out
+
+
+def get_method(name: str) -> Method:
+    """The :class:`Method` called ``name`` (the defaults for a method registered by its stages alone)."""
+    if name not in method_stages():
+        raise KeyError(f"Unknown method {name!r}; choose one of {', '.join(method_stages())}")
+    return _method(name)
+
+
+def method_labels() -> dict[str, str]:
+    """``{method: its display label}`` of every method, in table order."""
+    return {name: get_method(name).label or name for name in method_stages()}
+
+
+def default_methods() -> list[str]:
+    """What ``sbsr-lab demo`` trains unless told otherwise (:attr:`Method.in_demo`): the course's three."""
+    return [name for name in method_stages() if get_method(name).in_demo]
 
 
 def stage_order(method: str) -> list[tuple[str, str | None]]:
@@ -147,12 +236,15 @@ def stage_order(method: str) -> list[tuple[str, str | None]]:
     return [(s, parent[s]) for s in order]
 
 
-# -- shared parts -----------------------------------------------------------------------------------------
+def _method(name: str) -> Method:
+    if name in METHODS:
+        return METHODS[name]
+    method = Method()
+    method.name = name
+    return method
 
-def model_kwargs(profile: Profile) -> dict[str, Any]:
-    """The registry arguments every stage network takes from the profile."""
-    return dict(embed_dim=profile.embed_dim, pretrained=profile.pretrained or None, head=profile.head)
 
+# -- losses every method may use ------------------------------------------------------------------------
 
 def am_softmax_for(profile: Profile) -> AMSoftmaxLoss:
     """AM-softmax with the profile's s and m; the focal variant when ``focal_gamma > 0``."""
@@ -192,6 +284,42 @@ class StageLoss(nn.Module):
         raise NotImplementedError
 
 
+class AMLoss(StageLoss):
+    """AM-softmax alone (CFTTSL's teacher)."""
+
+    def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
+        x, y = batch
+        am = self.am(model(x)["logits"], y)
+        return am, {"am": am.item()}
+
+
+class GuidedLoss(StageLoss):
+    """AM-softmax + ``weight`` * guidance onto the fixed centres, logged as ``key``
+    (CFTTSL's student guidance, UACTN's shape transfer: the same pull/push form).
+
+    ``with_am=False`` drops the AM-softmax term (UACTN's code trains the shape network with the transfer
+    loss alone); its value is still logged.
+    """
+
+    def __init__(self, profile: Profile, centres: Tensor | None, weight: float, key: str, with_am: bool = True) -> None:
+        super().__init__(profile, centres)
+        self.guidance = GuidanceLoss(beta=profile.beta)
+        self.weight, self.key, self.with_am = weight, key, with_am
+
+    def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
+        x, y = batch
+        out, y, outlier = self.split_outliers(model(x), y)
+        am = self.am(out["logits"], y)
+        g = self.guidance(out["z"], self.centres, y)
+        loss = am + self.weight * g if self.with_am else self.weight * g
+        stats = {"am": am.item(), self.key: g.item()}
+        if outlier is not None:
+            loss, stats["outlier"] = loss + outlier, outlier.item()
+        return loss, stats
+
+
+# -- the stage ----------------------------------------------------------------------------------------------
+
 class Stage:
     """One training stage; subclass it, set the class attributes and register it (module docstring)."""
 
@@ -211,12 +339,13 @@ class Stage:
 
     # -- what it may change --------------------------------------------------------------------------------
     def networks(self, model: nn.Module) -> dict[str, nn.Module]:
-        """The network embedding each modality this stage trains (``"both"``: ``model.sketch``, ``model.shape``)."""
+        """The network embedding each modality this stage trains (``"both"``: ``model.sketch``, ``model.shape``),
+        each an :class:`~sbsr_lab.models.protocol.EmbeddingNetwork`."""
         if self.modality == "both":
             return {"sketch": model.sketch, "shape": model.shape}
         return {self.modality: model}
 
-    def centres_from(self, from_model: nn.Module) -> Tensor:
+    def centres_from(self, from_model: nn.Module) -> Tensor | None:
         """What this stage takes from its ``--from`` run's model (eval mode): its class centres (K, d)."""
         return from_model.centres.detach().clone()
 
@@ -276,8 +405,6 @@ class Stage:
             loaders["sketch"] = loader(Subset(train_set, tr))
             val["sketch"] = Subset(train_set.without_augmentation(), va)
             if self.outliers and profile.outlier_exposure > 0 and self.modality == "sketch":
-                from sbsr_lab.data.scribbles import TRAIN_SCRIBBLE_SEED, ScribbleDataset
-
                 # half as many scribbles as training sketches (at least 256), a quarter of a batch each step
                 scribbles = ScribbleDataset(max(256, len(tr) // 2), TRAIN_SCRIBBLE_SEED + profile.seed,
                                             profile.sketch_size, profile.image_size, augment=True)
@@ -342,6 +469,8 @@ class Stage:
         return f"<stage {self.name} ({self.method}, {self.modality}{', from ' + self.needs if self.needs else ''})>"
 
 
+# -- data and optimiser helpers --------------------------------------------------------------------------------
+
 def split_train_val(labels: Tensor, fraction: float, seed: int) -> tuple[list[int], list[int]]:
     """Per-class deterministic split of indices: ``fraction`` of each class to validation (at least 1)."""
     train, val = [], []
@@ -386,249 +515,44 @@ def _forever(loader: DataLoader) -> Iterator[Any]:
         yield from loader
 
 
-def _net(kind: str) -> Callable[[Profile, int], nn.Module]:
-    def build(profile: Profile, num_classes: int) -> nn.Module:
-        kwargs = model_kwargs(profile)
-        if kind == "mvcnn":
-            kwargs["pooling"] = profile.pooling  # mean (default) or max over the views
-        return create_model(model_name_for(kind, profile.backbone), num_classes, **kwargs)
-    return build
+def freeze(module: nn.Module) -> nn.Module:
+    """No parameter of ``module`` trains any more (``requires_grad=False``); returns it."""
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module
 
 
-# -- CFTTSL -------------------------------------------------------------------------------------------------
+class Tagged(Dataset):
+    """``dataset`` whose items also carry a tag: ``(*dataset[i], tags[i])`` (e.g. a sketch's source shape)."""
 
-class AMLoss(StageLoss):
-    """AM-softmax alone (the teacher)."""
+    def __init__(self, dataset: Dataset, tags: Tensor) -> None:
+        if len(tags) != len(dataset):  # type: ignore[arg-type]
+            raise ValueError(f"Tagged: {len(tags)} tags for {len(dataset)} items")  # type: ignore[arg-type]
+        self.dataset, self.tags = dataset, tags
 
-    def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
-        x, y = batch
-        am = self.am(model(x)["logits"], y)
-        return am, {"am": am.item()}
+    def __len__(self) -> int:
+        return len(self.tags)
 
-
-class GuidedLoss(StageLoss):
-    """AM-softmax + ``weight`` * guidance onto the fixed centres, logged as ``key``
-    (the student's guidance, UACTN's shape transfer: the same pull/push form).
-
-    ``with_am=False`` drops the AM-softmax term (UACTN's code trains the shape network with the transfer
-    loss alone); its value is still logged.
-    """
-
-    def __init__(self, profile: Profile, centres: Tensor | None, weight: float, key: str, with_am: bool = True) -> None:
-        super().__init__(profile, centres)
-        self.guidance = GuidanceLoss(beta=profile.beta)
-        self.weight, self.key, self.with_am = weight, key, with_am
-
-    def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
-        x, y = batch
-        out, y, outlier = self.split_outliers(model(x), y)
-        am = self.am(out["logits"], y)
-        g = self.guidance(out["z"], self.centres, y)
-        loss = am + self.weight * g if self.with_am else self.weight * g
-        stats = {"am": am.item(), self.key: g.item()}
-        if outlier is not None:
-            loss, stats["outlier"] = loss + outlier, outlier.item()
-        return loss, stats
+    def __getitem__(self, i: int) -> tuple[Any, ...]:
+        return (*self.dataset[i], self.tags[i])
 
 
-@register_stage
-class Teacher(Stage):
-    name, method, modality = "teacher", "cfttsl", "shape"
-    summary = "CFTTSL stage 1: multi-view teacher with AM-softmax"
-
-    def build_model(self, profile: Profile, num_classes: int) -> nn.Module:
-        return _net("mvcnn")(profile, num_classes)
-
-    def loss(self, profile: Profile, centres: Tensor | None) -> StageLoss:
-        return AMLoss(profile, centres)
-
-
-@register_stage
-class Student(Stage):
-    name, method, modality, needs = "student", "cfttsl", "sketch", "teacher"
-    outliers = True
-    summary = "CFTTSL stage 2: sketch student guided onto the teacher's centres"
-
-    def build_model(self, profile: Profile, num_classes: int) -> nn.Module:
-        return _net("sketch")(profile, num_classes)
-
-    def loss(self, profile: Profile, centres: Tensor | None) -> StageLoss:
-        return GuidedLoss(profile, centres, profile.alpha, "guidance")
-
-    def fix_centres(self, model: nn.Module, centres: Tensor, profile: Profile | None = None) -> None:
-        """The teacher's centres classify (frozen); ``student_init="random"`` keeps the student's own new
-        classifier instead (the authors' code: the teacher enters only through the guidance loss)."""
-        if profile is not None and profile.student_init == "random":
-            return
-        super().fix_centres(model, centres, profile)
-
-    def optimizer(self, model: nn.Module, profile: Profile) -> torch.optim.Optimizer:
-        """As the base; with ``freeze_centres=False`` the classifier starts on the teacher's centres and
-        learns (the guidance loss still pulls onto the teacher's fixed copy)."""
-        if not profile.freeze_centres:
-            model.classifier.freeze(False)
-        return super().optimizer(model, profile)
-
-
-# -- UACTN --------------------------------------------------------------------------------------------------
-
-class SketchUncertaintyLoss(StageLoss):
-    """AM-softmax on z = mu + sigma * eps + ``unc_weight`` * the uncertainty regression onto the model's centres.
-
-    The regression is averaged over the d dimensions (``dims="mean"``), as the authors' code does
-    (``uncertainty_loss.py``; the paper writes a sum), so that it does not drown AM-softmax at d = 128;
-    ``unc_weight`` gives back part of that weight (docs/experiments.md).
-    """
-
-    def __init__(self, profile: Profile, centres: Tensor | None = None) -> None:
-        super().__init__(profile, centres)
-        self.uncertainty = UncertaintyLoss(kl_weight=profile.unc_kl_weight, dims="mean")
-        self.unc_weight = profile.unc_weight
-
-    def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
-        x, y = batch
-        out, y, outlier = self.split_outliers(model(x), y)
-        am = self.am(out["logits"], y)
-        u = self.uncertainty(out["mu"], out["log_var"], model.centres, y)
-        sigma = out["log_var"].detach().mul(0.5).exp().mean().item()
-        stats = {"am": am.item(), "uncertainty": u.item(), "sigma": sigma}
-        loss = am + self.unc_weight * u
-        if outlier is not None:
-            loss, stats["outlier"] = loss + outlier, outlier.item()
-        return loss, stats
-
-
-@register_stage
-class SketchUncertainty(Stage):
-    name, method, modality = "sketch-uncertainty", "uactn", "sketch"
-    outliers = True
-    summary = "UACTN stage 1: sketch network with uncertainty"
-
-    def build_model(self, profile: Profile, num_classes: int) -> nn.Module:
-        return _net("sketch_unc")(profile, num_classes)
-
-    def loss(self, profile: Profile, centres: Tensor | None) -> StageLoss:
-        return SketchUncertaintyLoss(profile, centres)
-
-
-@register_stage
-class ShapeTransfer(Stage):
-    name, method, modality, needs = "shape-transfer", "uactn", "shape", "sketch-uncertainty"
-    summary = "UACTN stage 2: shapes transferred onto the sketch centres"
-
-    def build_model(self, profile: Profile, num_classes: int) -> nn.Module:
-        return _net("mvcnn")(profile, num_classes)
-
-    def loss(self, profile: Profile, centres: Tensor | None) -> StageLoss:
-        return GuidedLoss(profile, centres, profile.transfer_weight, "transfer", with_am=profile.transfer_am)
-
-
-# -- joint baseline -------------------------------------------------------------------------------------------
-
-class JointNet(nn.Module):
-    """Joint baseline: a sketch network and a multi-view network sharing ONE cosine classifier.
-
-    ``sketch``: (B, 1, H, W) -> z; ``shape``: (B, V, 1, H, W) -> z; both classified by ``classifier``.
-    """
-
-    def __init__(self, sketch: SketchNet, shape: MultiViewNet) -> None:
-        super().__init__()
-        self.sketch, self.shape = sketch, shape
-        self.classifier = shape.classifier
-        sketch.classifier = shape.classifier  # tied: one set of class centres for both modalities
-
-    @property
-    def centres(self) -> Tensor:
-        return self.classifier.centres
-
-
-class SharedViews(nn.Module):
-    """A shape as its views through ONE sketch network: z = normalise(mean_v net.embed(view_v)).
-
-    The authors' joint baseline (UACTN's ``train.py``) trains a single network on sketches and on single
-    rendered views alike; a shape's descriptor pools its views' embeddings. Shapes: views
-    (B, V, C, H, W) -> z (B, d), unit rows. ``view_features`` and ``head`` give the per-view embeddings
-    (retrieval.best_view) as for a :class:`MultiViewNet`.
-    """
-
-    def __init__(self, net: SketchNet) -> None:
-        super().__init__()
-        self.net = net
-        self.head = net.head
-        self.classifier = net.classifier
-
-    @property
-    def centres(self) -> Tensor:
-        return self.classifier.centres
-
-    def view_features(self, views: Tensor) -> Tensor:
-        """views: (B, V, C, H, W) -> backbone features of every view (B, V, F)."""
-        b, v = views.shape[:2]
-        return self.net.forward_features(views.flatten(0, 1)).view(b, v, -1)
-
-    def embed(self, views: Tensor) -> Tensor:
-        """views: (B, V, C, H, W) -> z (B, d): the mean of the views' unit embeddings, renormalised."""
-        b, v = views.shape[:2]
-        return nn.functional.normalize(self.net.embed(views.flatten(0, 1)).view(b, v, -1).mean(1), dim=1)
-
-    def forward(self, views: Tensor) -> dict[str, Tensor]:
-        z = self.embed(views)
-        return {"z": z, "logits": self.classifier(z)}
-
-
-class SharedJointNet(nn.Module):
-    """The authors' joint baseline: ``sketch`` is one :class:`SketchNet`, ``shape`` the same network over
-    each view (:class:`SharedViews`); one classifier."""
-
-    def __init__(self, net: SketchNet) -> None:
-        super().__init__()
-        self.sketch = net
-        self.shape = SharedViews(net)
-        self.classifier = net.classifier
-
-    @property
-    def centres(self) -> Tensor:
-        return self.classifier.centres
-
-
-class JointLoss(StageLoss):
-    """AM-softmax of the shared classifier on the sketches plus the same on the shapes."""
-
-    def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
-        (xs, ys), (xv, yv) = batch
-        ls = self.am(model.classifier(model.sketch.embed(xs)), ys)
-        lv = self.am(model.classifier(model.shape.embed(xv)), yv)
-        return ls + lv, {"am_sketch": ls.item(), "am_shape": lv.item()}
-
-
-class SharedJointLoss(StageLoss):
-    """The authors' joint loss: the sketches and the single views (each of the ``train_views`` views a
-    sample of the shape's class) in one batch through the one network, focal AM-softmax (gamma =
-    ``focal_gamma``, or 2 as in their code when it is 0)."""
-
-    def __init__(self, profile: Profile, centres: Tensor | None = None) -> None:
-        super().__init__(profile, centres)
-        self.am = FocalAMSoftmaxLoss(scale=profile.am_scale, margin=profile.am_margin,
-                                     gamma=profile.focal_gamma if profile.focal_gamma > 0 else 2.0, reduction="none")
-
-    def forward(self, model: nn.Module, batch: Any) -> tuple[Tensor, dict[str, float]]:
-        (xs, ys), (xv, yv) = batch
-        x = torch.cat([xs, xv.flatten(0, 1)])                    # sketches, then single views (B*V, C, H, W)
-        y = torch.cat([ys, yv.repeat_interleave(xv.shape[1])])
-        per = self.am(model.sketch(x)["logits"], y)              # (B + B*V,)
-        n = len(xs)
-        return per.mean(), {"am_sketch": per[:n].mean().item(), "am_shape": per[n:].mean().item()}
-
-
-@register_stage
-class Joint(Stage):
-    name, method, modality = "joint", "joint", "both"
-    summary = "Joint baseline: one shared classifier for sketches and views"
-
-    def build_model(self, profile: Profile, num_classes: int) -> nn.Module:
-        if profile.joint == "shared":
-            return SharedJointNet(_net("sketch")(profile, num_classes))
-        return JointNet(_net("sketch")(profile, num_classes), _net("mvcnn")(profile, num_classes))
-
-    def loss(self, profile: Profile, centres: Tensor | None) -> StageLoss:
-        return SharedJointLoss(profile, centres) if profile.joint == "shared" else JointLoss(profile, centres)
+@torch.no_grad()
+def nearest_shape_accuracy(sketch_embed: Callable[[Tensor], Tensor], shape_embed: Callable[[Tensor], Tensor],
+                           val: dict[str, Any], profile: Profile, device: torch.device,
+                           score: Callable[[Tensor, Tensor], Tensor] | None = None) -> float:
+    """Share of the held-out sketches whose most similar shape (of ``val["shape"]``) has their class:
+    the NN of retrieval on the validation data, for stages that train no classifier. ``score(zq (Q, d),
+    zg) -> (Q, N)``, default the cosine ``zq @ zg.T``; ``zg`` is whatever ``shape_embed`` returns (e.g.
+    per-view embeddings (N, V, d))."""
+    zq, yq = [], []
+    for x, y in DataLoader(val["sketch"], batch_size=profile.eval_batch_size):
+        zq.append(sketch_embed(x.to(device)).float())
+        yq.append(y)
+    zg, yg = [], []
+    for x, y in DataLoader(val["shape"], batch_size=max(1, profile.eval_batch_size // 4)):
+        zg.append(shape_embed(x.to(device)).float())
+        yg.append(y)
+    q, g = torch.cat(zq), torch.cat(zg)
+    sim = score(q, g) if score is not None else q @ g.T
+    return float((torch.cat(yg)[sim.argmax(1).cpu()] == torch.cat(yq)).double().mean())
