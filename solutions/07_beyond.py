@@ -44,6 +44,7 @@ from sbsr_lab.notebook import setup_data, show_source, train
 
 nb = setup_data()  # seeds; the profile's SynthShapes (built once); the run folder; the test sketches and the gallery
 P, manifest, RUNS, CLASSES = nb.profile, nb.manifest, nb.runs, nb.classes
+test_sketches, gallery = nb.test_sketches, nb.gallery
 
 # %% [markdown]
 # ## DCA: a transformation T maps sketches into the shape space, against a discriminator
@@ -165,7 +166,6 @@ from sbsr_lab.losses import MeanDiscrepancyLoss
 from sbsr_lab.plots import show_class_means
 from sbsr_lab.train.runs import load_run
 
-test_sketches, gallery = nb.test_sketches, nb.gallery
 dca, _ = load_run(dca_adapt.run)
 loader = lambda ds: torch.utils.data.DataLoader(ds, batch_size=32)  # noqa: E731
 with torch.no_grad():

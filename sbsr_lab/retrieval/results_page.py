@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from sbsr_lab.errors import SbsrError
 
-__all__ = ["TEMPLATE", "PAGE", "README", "TABLES", "ResultsFiles", "render_template", "fill_readme",
+__all__ = ["TEMPLATE", "PAGE", "README", "TABLES", "table", "ResultsFiles", "render_template", "fill_readme",
            "generate", "stale"]
 
 #: Paths relative to the course's root.
@@ -94,9 +94,13 @@ def _bold_best(rows: list[list[str]], values: list[list[float]], columns: Sequen
         rows[best][c] = _bold(rows[best][c])
 
 
-def label(method: str) -> str:
+def _label(method: str) -> str:
     """A method's name in the tables: ``CFTTSL``, ``UACTN``, ``joint baseline``..."""
     return "joint baseline" if method == "joint" else method.upper()
+
+
+def _count(n: int) -> str:
+    return {2: "two", 3: "three", 4: "four", 5: "five"}.get(n, str(n))
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -122,7 +126,7 @@ def demo_headline(files: ResultsFiles) -> str:
     summary = files("methods-default.json")
     i = summary["seeds"].index(SEED_INDEX)
     keys = ("NN", "FT", "ST", "E", "DCG", "mAP")
-    rows = [[label(m), *(_f(summary["methods"][m]["metrics"][k]["values"][i]) for k in keys)] for m in CORE]
+    rows = [[_label(m), *(_f(summary["methods"][m]["metrics"][k]["values"][i]) for k in keys)] for m in CORE]
     return _table(["method", *keys], rows)
 
 
@@ -143,12 +147,8 @@ def demo_seeds(files: ResultsFiles) -> str:
     cells = [" / ".join(_f(v) for v in before["mAP"][m]) for m in CORE]
     cells += [" / ".join(_f(v, 2) for v in before[k]) for k in ("spearman", "spearman_within_class")]
     rows.append([f"{before['label']}: seeds {' / '.join(map(str, before['seeds']))}", *cells])
-    return _table(["whole demo", *(f"{label(m).split()[0]} mAP" for m in CORE), "Spearman(σ, noise)",
+    return _table(["whole demo", *(f"{_label(m).split()[0]} mAP" for m in CORE), "Spearman(σ, noise)",
                    "within a class"], rows)
-
-
-def _count(n: int) -> str:
-    return {2: "two", 3: "three", 4: "four", 5: "five"}.get(n, str(n))
 
 
 @table("methods")
@@ -165,7 +165,7 @@ def methods_table(files: ResultsFiles) -> str:
         extra = wall.get("included", {}).get(m)
         if extra:
             secs += " (incl. " + ", ".join(f"{stage} {s:.0f}" for stage, s in extra.items()) + ")"
-        rows.append([label(m), f"{mean:.3f} ± {std:.3f}", *(_f(v) for v in metrics["mAP"]["values"]),
+        rows.append([_label(m), f"{mean:.3f} ± {std:.3f}", *(_f(v) for v in metrics["mAP"]["values"]),
                      _f(statistics.fmean(metrics["NN"]["values"])), secs])
     return _table(["method", f"mAP ({len(seeds)} seeds)", *(f"seed {s}" for s in seeds), "NN", "wall s (quiet)"], rows)
 
@@ -186,7 +186,7 @@ def longtail_instance(files: ResultsFiles) -> str:
         top = [first(inst[m]["metrics"][k]) for k in ("inst_top1", "inst_top10")]
         v = [first(lt[m]["metrics"]["mAP"]), *groups, first(inst[m]["metrics"]["mAP"]), *top]
         values.append(v)
-        rows.append([label(m), *(_f(x) for x in v)])
+        rows.append([_label(m), *(_f(x) for x in v)])
     _bold_best(rows, [[0.0, *v] for v in values], (1, 4, 5, 6, 7))  # the columns the prose reads: not many/medium
     merged = [[r[0], r[1], " / ".join(r[2:5]), r[5], " / ".join(r[6:8])] for r in rows]
     return _table(["method", "long tail (`longtail=60:4`): mAP", "many / medium / few",
@@ -221,7 +221,7 @@ def real_drawings(files: ResultsFiles) -> str:
     rows = []
     for m, note in (("uactn", " (the demo's default)"), ("cfttsl", "")):
         cells = _measured_cells(now["methods"][m])
-        rows.append([_bold(label(m)) + note, _bold(cells[0]), *cells[1:]] if note else [label(m), *cells])
+        rows.append([_bold(_label(m)) + note, _bold(cells[0]), *cells[1:]] if note else [_label(m), *cells])
     q = before["quickdraw"]
     rows.append([before["label"], *_drawings_cells(q["right"], q["n"], q["flagged"],
                                                    [before["people"][k] for k in ("strokes", "image", "photo")],
