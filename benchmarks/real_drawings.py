@@ -4,6 +4,8 @@ style and class.
     PYTHONPATH=. python benchmarks/real_drawings.py --sketches ../shared/realdata/sketches
     PYTHONPATH=. python benchmarks/real_drawings.py --sketches DIR --sketches tests/data/people_sketches \\
         --methods uactn cfttsl --variants all --json out.json
+    PYTHONPATH=. python benchmarks/real_drawings.py --sketches ../shared/realdata/sketches \\
+        --sketches tests/data/people_sketches --json docs/results/real-drawings.json --no-rows   # the results page
 
 ``--sketches DIR`` (repeatable): class sub-folders (``DIR/chair/*.ndjson|svg|png|jpg``) named like the
 model's classes; other folders are left out and named. Each drawing is queried as it is (style ``as
@@ -13,7 +15,7 @@ a frame, a ground line, hatching, ...; ``all``, ``none`` or names), each rendere
 saved as a PNG so that it goes through exactly the file path a user's page takes.
 
 * source: the file name's prefix before the first ``-`` (``quickdraw-chair-123.ndjson`` -> ``quickdraw``),
-  else the ``--sketches`` folder's name;
+  else the ``--sketches`` folder's name; kind: ``strokes`` (ndjson, SVG), ``photo`` (JPEG) or ``image``;
 * top-1: the first retrieved shape is of the drawing's class; P@10: share of the top 10 of its class;
 * flagged: answered "not a shape" (the out-of-distribution detector); refused: the query raised
   (a blank page, a file it cannot read) -- counted as a miss in top-1;
@@ -37,10 +39,18 @@ import torch
 from sbsr_lab.data.drawing_variants import VARIANTS, render_variant, to_png_bytes
 from sbsr_lab.data.stroke_io import STROKE_SUFFIXES, load_strokes
 from sbsr_lab.errors import SketchError
+from sbsr_lab.io import portable_path
 from sbsr_lab.serve.engine import load_engine
 from sbsr_lab.serve.sketch_files import SKETCH_SUFFIXES
 
 AS_DRAWN = "as drawn"
+PHOTO_SUFFIXES = (".jpg", ".jpeg")
+
+
+def kind_of(path: Path) -> str:
+    """``strokes`` (a stroke file), ``photo`` (a JPEG: a photo of the paper) or ``image`` (any other picture)."""
+    suffix = path.suffix.lower()
+    return "strokes" if suffix in STROKE_SUFFIXES else "photo" if suffix in PHOTO_SUFFIXES else "image"
 
 
 def drawings(folders: Sequence[Path], classes: Sequence[str]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -100,7 +110,7 @@ def run(method: str, files: list[dict[str, Any]], variants: Sequence[str], workd
     rows = []
     for i, d in enumerate(files):
         rows.append({**query_row(engine, d["path"], d["class"]), "style": AS_DRAWN, "source": d["source"],
-                     "class": d["class"], "path": str(d["path"])})
+                     "kind": kind_of(d["path"]), "class": d["class"], "path": str(d["path"])})
         if d["path"].suffix.lower() not in STROKE_SUFFIXES:
             continue
         strokes = load_strokes(d["path"])
@@ -108,19 +118,22 @@ def run(method: str, files: list[dict[str, Any]], variants: Sequence[str], workd
             page = workdir / f"{i:05d}_{name}.png"
             page.write_bytes(to_png_bytes(render_variant(name, strokes, np.random.default_rng(1000 * i + j))))
             rows.append({**query_row(engine, page, d["class"]), "style": name, "source": d["source"],
-                         "class": d["class"], "path": str(d["path"])})
+                         "kind": "image", "class": d["class"], "path": str(d["path"])})
     groups: dict[str, dict[str, list[dict[str, Any]]]] = {"by_style": defaultdict(list), "by_source": defaultdict(list),
-                                                           "by_class": defaultdict(list)}
+                                                           "by_kind": defaultdict(list), "by_class": defaultdict(list)}
     for r in rows:
         groups["by_style"][r["style"]].append(r)
         if r["style"] == AS_DRAWN:
             groups["by_source"][r["source"]].append(r)
+            groups["by_kind"][f"{r['source']}/{r['kind']}"].append(r)
             groups["by_class"][r["class"]].append(r)
     report: dict[str, Any] = {k: {g: summary(v) for g, v in grp.items()} for k, grp in groups.items()}
     paged = {r["path"] for r in rows if r["style"] != AS_DRAWN}  # drawings in strokes, drawn as pages too
     right = {r["path"] for r in rows if r["style"] == AS_DRAWN and r["top1"] and r["path"] in paged}
     report["kept"] = {name: (sum(r["top1"] for r in rows if r["style"] == name and r["path"] in right) / len(right)
                              if right else float("nan")) for name in variants}
+    for r in rows:  # no machine's folders in a written report
+        r["path"] = portable_path(r["path"], keep=3)
     report["misses"] = [{k: r[k] for k in ("path", "style", "answer", "error") if k in r}
                         for r in rows if not r["top1"] and r["style"] == AS_DRAWN]
     report["rows"] = rows
@@ -130,7 +143,7 @@ def run(method: str, files: list[dict[str, Any]], variants: Sequence[str], workd
 def format_report(method: str, report: dict[str, Any]) -> str:
     lines = [f"== {method} ==", f"{'':<24} {'n':>4} {'top-1':>6} {'P@10':>6} {'flagged':>8} {'refused':>8} "
              f"{'ECE':>6} {'kept':>6}"]
-    for key, title in (("by_source", "source"), ("by_style", "style"), ("by_class", "class")):
+    for key, title in (("by_source", "source"), ("by_kind", "source/kind"), ("by_style", "style"), ("by_class", "class")):
         lines.append(f"-- per {title}" + (" (as drawn)" if key != "by_style" else ""))
         for name, s in report[key].items():
             kept = report["kept"].get(name) if key == "by_style" else None
@@ -146,6 +159,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--variants", nargs="+", default=["all"], help="page variants of stroke drawings: all, none, names")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", type=Path, default=None, help="write the whole report here")
+    ap.add_argument("--no-rows", action="store_true", help="leave the per-query rows out of the JSON (summaries only)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     variants = list(VARIANTS) if args.variants == ["all"] else [] if args.variants == ["none"] else args.variants
@@ -155,7 +169,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     for folder in args.sketches:
         if not folder.is_dir():
             ap.error(f"{folder}: not a folder of class sub-folders")
-    out: dict[str, Any] = {"threads": args.threads, "sketches": [str(s) for s in args.sketches], "methods": {}}
+    out: dict[str, Any] = {"threads": args.threads, "sketches": [portable_path(s) for s in args.sketches],
+                           "variants": variants, "methods": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for method in args.methods:
             classes = load_engine(method).class_names
@@ -163,7 +178,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             if not files:
                 ap.error(f"no sketch files in class sub-folders of {args.sketches} for the classes {classes}")
             report = run(method, files, variants, Path(tmp))
-            report["left_out"] = left_out
+            report["left_out"] = [portable_path(f) for f in left_out]
+            if args.no_rows:
+                del report["rows"]
             out["methods"][method] = report
             print(format_report(method, report), flush=True)
             for folder in left_out:

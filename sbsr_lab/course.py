@@ -26,6 +26,7 @@ from pathlib import Path
 
 import nbformat
 
+from sbsr_lab.checks import FAIL, PASS  # the marks a checker's verdict line starts with (checks.verdict)
 from sbsr_lab.errors import SbsrError
 from sbsr_lab.io import atomic_write_text
 
@@ -36,7 +37,6 @@ BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 STUB = 'raise NotImplementedError("Your turn: replace this line with your solution.")'
 
-PASS, FAIL = "\u2705", "\u274c"   # the marks a checker's verdict line starts with
 
 _BEGIN_RE = re.compile(r"^(\s*)" + re.escape(BEGIN) + r"\s*$")
 _END_RE = re.compile(r"^\s*" + re.escape(END) + r"\s*$")

@@ -109,6 +109,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sbsr_lab.checks import FAIL, PASS
 from sbsr_lab.errors import SbsrError
 from sbsr_lab.io import atomic_write_text
 
@@ -150,7 +151,7 @@ RUN_TOKEN_VAR = "SBSR_GRADE_RUN"
 #: Longest re-check of one notebook's exercises (seconds; never more than the notebook's own limit).
 RECHECK_TIMEOUT = 120.0
 
-_PASS, _FAIL = "\u2705", "\u274c"  # sbsr_lab.course.PASS and FAIL: a checker's verdict lines start with them
+_PASS, _FAIL = PASS, FAIL  # a checker's verdict lines start with them (sbsr_lab.checks.verdict); bound here, at import
 
 
 @dataclass

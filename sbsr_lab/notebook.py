@@ -1,7 +1,8 @@
 """Notebook helpers: one-line setup, run folders named by the profile, and the library's code shown in place.
 
-    from sbsr_lab.notebook import setup, train, show_source
+    from sbsr_lab.notebook import setup, setup_data, train, show_source
     P, DATA, DEVICE = setup()                          # profile from $SBSR_PROFILE (default "default")
+    nb = setup_data()                                  # the same, plus the dataset, run folder, test sketches, gallery
     run = train("teacher", P, manifest.root, RUNS)     # RUNS / "teacher", trained once, then reused
     run = train("teacher", P.replace(am_margin=0), manifest.root, RUNS)   # RUNS / "teacher+am_margin=0"
     show_source(MultiViewNet)                          # the class's code, highlighted
@@ -23,6 +24,7 @@ import inspect
 import os
 import random
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +32,13 @@ import numpy as np
 import torch
 
 from sbsr_lab.config import PROFILES, Profile, default_data_root, get_profile
-from sbsr_lab.train.fit import resolve_device
+from sbsr_lab.data.build import default_root, ensure_dataset
+from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
+from sbsr_lab.data.manifest import Manifest
+from sbsr_lab.train.fit import fit, resolve_device
 
-__all__ = ["setup", "profile_changes", "run_dir", "train", "show_source", "realdata_folder"]
+__all__ = ["setup", "NotebookData", "setup_data", "notebook_runs", "profile_changes", "run_dir", "train",
+           "show_source", "realdata_folder"]
 
 _MAX_NAME = 80
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=,+-]")
@@ -51,6 +57,58 @@ def setup(seed: int = 0, profile: str | None = None, **overrides: Any) -> tuple[
           f"{p.sketches_per_class} sketches per class, {p.image_size} px, backbone {p.backbone}; "
           f"data in {data}; device {device}")
     return p, data, device
+
+
+def notebook_runs(profile: Profile, data: str | Path | None = None) -> Path:
+    """The folder the notebooks train into: ``runs/nb-<profile>`` beside the data root ``data``
+    (default :func:`~sbsr_lab.config.default_data_root`), shared by notebooks 02-07.
+
+    >>> notebook_runs(get_profile("ci"), "course/data").as_posix()
+    'course/runs/nb-ci'
+    """
+    return Path(data if data is not None else default_data_root()).parent / "runs" / f"nb-{profile.name}"
+
+
+@dataclass(frozen=True)
+class NotebookData:
+    """What a notebook trains and evaluates on (:func:`setup_data`).
+
+    Attributes:
+        profile: the profile (``$SBSR_PROFILE``, seeded).
+        data: the data root; the profile's SynthShapes is ``data / "synthshapes-<profile>"``.
+        device: where tensors go (the profile's ``device``, resolved).
+        manifest: the profile's SynthShapes dataset (built on first use).
+        runs: the notebooks' run folder, :func:`notebook_runs`.
+        test_sketches: the test split, images at the profile's ``image_size``: items ``((1, H, W), label)``.
+        gallery: every shape as its rendered views: items ``((V, 1, H, W), label)``.
+    """
+
+    profile: Profile
+    data: Path
+    device: torch.device
+    manifest: Manifest
+    runs: Path
+    test_sketches: SketchDataset
+    gallery: MultiViewDataset
+
+    @property
+    def classes(self) -> list[str]:
+        """The class names, in label order."""
+        return list(self.manifest.classes)
+
+
+def setup_data(seed: int = 0, profile: str | None = None, **overrides: Any) -> NotebookData:
+    """:func:`setup`, then the profile's SynthShapes (built once, reused after), the notebooks' run folder,
+    the test sketches and the gallery: a notebook's whole set-up in one call.
+
+        nb = setup_data()
+        P, RUNS, CLASSES = nb.profile, nb.runs, nb.classes
+    """
+    p, data, device = setup(seed, profile, **overrides)
+    manifest = ensure_dataset(p, default_root(p), progress=False)
+    return NotebookData(profile=p, data=data, device=device, manifest=manifest, runs=notebook_runs(p, data),
+                        test_sketches=SketchDataset(manifest, "test", p.image_size),
+                        gallery=MultiViewDataset(manifest, p.image_size, p.num_views, p.view_style))
 
 
 def profile_changes(profile: Profile) -> dict[str, Any]:
@@ -109,8 +167,6 @@ def train(stage: str, profile: Profile, data: str | Path, runs: str | Path, from
     finished (``fit(..., resume=True)``; an interrupted run continues). ``from_run``: the run folder (or
     the :class:`~sbsr_lab.train.fit.FitResult`) of the stage this one needs, e.g. the teacher for the
     student. Returns the :class:`~sbsr_lab.train.fit.FitResult`; its ``run`` is the folder."""
-    from sbsr_lab.train.fit import fit
-
     if from_run is not None and hasattr(from_run, "run"):
         from_run = from_run.run
     out = run_dir(runs, stage, profile)
@@ -121,8 +177,6 @@ def realdata_folder() -> Path | None:
     """The real development set next to the course (``../shared/realdata``: drawings and meshes made by
     people), or the folder ``$SBSR_REALDATA`` names; ``None`` when it is not there or ``SBSR_REALDATA=none``
     (the book is built so: the meshes' licence lets the course read them at run time, not publish renders)."""
-    import os
-
     chosen = os.environ.get("SBSR_REALDATA", "")
     if chosen.lower() == "none":
         return None

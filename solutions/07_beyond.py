@@ -36,31 +36,15 @@
 # %%
 # %load_ext autoreload
 # %autoreload 2
-from pathlib import Path
-
-import numpy as np
-import pandas as pd
-import plotly.express as px
 import torch
 import torch.nn.functional as F
-from IPython.display import display
 
 from sbsr_lab import checks
-from sbsr_lab.data.build import default_root, ensure_dataset
-from sbsr_lab.data.datasets import MultiViewDataset, SketchDataset
-from sbsr_lab.losses import MeanDiscrepancyLoss
-from sbsr_lab.losses.cross_modal import class_means
-from sbsr_lab.models import grad_reverse
-from sbsr_lab.notebook import setup, show_source, train
-from sbsr_lab.plots import project_2d, show_class_means, show_curve, show_images
-from sbsr_lab.train.runs import load_run
+from sbsr_lab.notebook import setup_data, show_source, train
 
-P, DATA, DEVICE = setup()
-manifest = ensure_dataset(P, default_root(P), progress=False)
-RUNS = DATA.parent / "runs" / f"nb-{P.name}"
-CLASSES = manifest.classes
-test_sketches = SketchDataset(manifest, "test", P.image_size)
-gallery = MultiViewDataset(manifest, P.image_size, P.num_views, P.view_style)
+nb = setup_data()  # seeds; the profile's SynthShapes (built once); the run folder; the test sketches and the gallery
+P, manifest, RUNS, CLASSES = nb.profile, nb.manifest, nb.runs, nb.classes
+test_sketches, gallery = nb.test_sketches, nb.gallery
 
 # %% [markdown]
 # ## DCA: a transformation T maps sketches into the shape space, against a discriminator
@@ -77,9 +61,12 @@ gallery = MultiViewDataset(manifest, P.image_size, P.num_views, P.view_style)
 # For sketch embeddings `z_s (N, d)` with labels `y_s (N,)` and shape embeddings `z_t (M, d)` with labels
 # `y_t (M,)`, return one number: the mean, over the classes present in **both**, of
 # `‖mean(z_s of class k) − mean(z_t of class k)‖²`. Zero means each class sits in the same place
-# whichever modality it comes from.
+# whichever modality it comes from. `class_means(z, y, K)` gives each class's mean row and its count.
 
 # %%
+from sbsr_lab.losses.cross_modal import class_means
+
+
 def mean_discrepancy(z_s: torch.Tensor, y_s: torch.Tensor, z_t: torch.Tensor, y_t: torch.Tensor) -> torch.Tensor:
     ### BEGIN SOLUTION
     k = int(max(y_s.max(), y_t.max())) + 1
@@ -102,9 +89,9 @@ checks.losses.check_mean_discrepancy(mean_discrepancy);
 # returns `x` unchanged, and the gradient flowing back through it is multiplied by `−λ`:
 
 # %%
-from sbsr_lab.models.adversarial import _ReverseGrad
+from sbsr_lab.models.adversarial import ReverseGrad, grad_reverse
 
-show_source(_ReverseGrad)
+show_source(ReverseGrad)
 
 # %% [markdown]
 # Write the step's loss: feed D the sketches through `grad_reverse(ts, lambd)` and the shapes as they are,
@@ -137,6 +124,8 @@ from sbsr_lab.train.methods.dca import AdaptLoss
 show_source(AdaptLoss.forward)
 
 # %%
+import pandas as pd
+
 dca_metric = train("dca-metric", P, manifest.root, RUNS)
 dca_adapt = train("dca-adapt", P, manifest.root, RUNS, from_run=dca_metric)
 log = pd.read_csv(dca_adapt.run / "metrics.csv")
@@ -148,6 +137,8 @@ log[["epoch", "d_acc", "d_loss", "mean_discrepancy", "am", "val_acc"]].round(3)
 # A D that wins stays near 1; when T succeeds, D falls to chance, 0.5.
 
 # %%
+from sbsr_lab.plots import show_curve
+
 epochs = (log["epoch"] + 1).tolist()
 fig = show_curve(epochs, {"D accuracy": log["d_acc"].tolist(), "mean discrepancy": log["mean_discrepancy"].tolist()},
                  "epoch", "value", title="DCA adaptation: the discriminator against T")
@@ -171,6 +162,10 @@ if len(log) < 5:
 # two principal axes of all the means. Shorter lines, smaller gap.
 
 # %%
+from sbsr_lab.losses import MeanDiscrepancyLoss
+from sbsr_lab.plots import show_class_means
+from sbsr_lab.train.runs import load_run
+
 dca, _ = load_run(dca_adapt.run)
 loader = lambda ds: torch.utils.data.DataLoader(ds, batch_size=32)  # noqa: E731
 with torch.no_grad():
@@ -240,6 +235,10 @@ show_curve([h["epoch"] + 1 for h in cmic_run.history],
 # attention would give every view `1/V`.
 
 # %%
+import numpy as np
+
+from sbsr_lab.plots import show_images
+
 cmic, _ = load_run(cmic_run.run)
 index = {sid: i for i, sid in enumerate(gallery.ids)}
 picks = [int(np.flatnonzero(test_sketches.labels.numpy() == k)[0]) for k in np.unique(test_sketches.labels.numpy())[:3]]
@@ -309,6 +308,9 @@ show_curve([h["epoch"] + 1 for h in ssl_run.history],
 # 1/K).
 
 # %%
+import plotly.express as px
+
+from sbsr_lab.plots import project_2d
 from sbsr_lab.train.methods.ssl import knn_monitor_accuracy, shape_features
 from sbsr_lab.train.stage import get_stage
 
@@ -345,24 +347,20 @@ print(f"linear probe of the SimSiam features: {probe:.2f} (chance {1 / len(CLASS
 #
 # ## The seven methods compared on the default profile, over seeds
 # `docs/results/methods-default.json` holds the summary of `sbsr-lab demo --methods all` runs on the
-# `default` profile, one per seed (the cell prints which), made by `benchmarks/compare_methods.py`. The
-# table gives the mean ± standard deviation of mAP over the seeds, the means of the other SHREC metrics
-# and the wall seconds to train and evaluate each method on the machine that ran them.
+# `default` profile, one per seed (the cell prints which), made by `benchmarks/compare_methods.py`;
+# `committed_summary()` reads it from the course's `docs/results` (and says how to make it when it is
+# missing). The table gives the mean ± standard deviation of mAP over the seeds, the means of the other
+# SHREC metrics and the wall seconds to train and evaluate each method on the machine that ran them.
 
 # %%
-from sbsr_lab.retrieval.compare import (comparison_table, describe_comparison, load_summary, pr_curves,
+from IPython.display import display
+
+from sbsr_lab.retrieval.compare import (committed_summary, comparison_table, describe_comparison, pr_curves,
                                         summarise_demos, summarise_evaluations)
 from sbsr_lab.retrieval.plots import show_pr_curves
 
-SUMMARY = next((d / "docs" / "results" / "methods-default.json" for d in (Path.cwd(), *Path.cwd().parents)
-                if (d / "docs" / "results" / "methods-default.json").is_file()), None)
-committed = load_summary(SUMMARY) if SUMMARY else None
-if committed is None:
-    print("docs/results/methods-default.json is not in this copy of the course yet. It is written by\n"
-          "  python benchmarks/compare_methods.py runs/demo-default-s0 runs/demo-default-s1 runs/demo-default-s2 "
-          "--out docs/results/methods-default.json\nafter three `sbsr-lab demo --methods all` runs (--set seed=1, seed=2).")
-else:
-    print(f"{SUMMARY}: profile {committed['profile']!r}, seeds {committed.get('seeds')}")
+committed = committed_summary()
+if committed is not None:
     display(comparison_table(committed))
 
 # %% [markdown]
@@ -421,9 +419,9 @@ if settings:
 # %%
 from sbsr_lab.train.stage import method_stages
 
-mine = sorted(d for d in (DATA.parent / "runs").glob(f"demo-{P.name}*") if (d / "results.json").is_file())
+mine = sorted(d for d in RUNS.parent.glob(f"demo-{P.name}*") if (d / "results.json").is_file())
 if not mine:
-    print(f"No demo of your own yet under {DATA.parent / 'runs'}: run `sbsr-lab demo --profile {P.name} --methods all`.")
+    print(f"No demo of your own yet under {RUNS.parent}: run `sbsr-lab demo --profile {P.name} --methods all`.")
 else:
     own = summarise_demos(mine)
     missing = sorted(set(method_stages()) - set(own["methods"]))
@@ -467,5 +465,5 @@ show_pr_curves(pr_curves(live), title=f"Precision-recall of this notebook's runs
 # - ⭐⭐⭐ Long tail and instance level: `sbsr-lab demo --methods all --set longtail=60:4 --out runs/demo-lt`
 #   and `--set sketch_source=gallery --out runs/demo-inst`, then
 #   `python benchmarks/compare_methods.py runs/demo-default --setting longtail runs/demo-lt --setting instance
-#   runs/demo-inst --out my-summary.json` and load it with `load_summary`. Which method loses most on the
+#   runs/demo-inst --out my-summary.json` and load it with `load_summary` (`sbsr_lab.retrieval.compare`). Which method loses most on the
 #   few-shot classes?

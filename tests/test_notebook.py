@@ -84,3 +84,27 @@ def test_realdata_folder_follows_sbsr_realdata(monkeypatch, tmp_path):
     assert realdata_folder() == tmp_path
     monkeypatch.setenv("SBSR_REALDATA", str(tmp_path / "missing"))
     assert realdata_folder() is None
+
+
+def test_setup_data_is_a_notebooks_whole_set_up(capsys):
+    """Notebook 07's first cell: one call gives the profile, the dataset, the run folder and the two datasets."""
+    from sbsr_lab.notebook import notebook_runs, setup_data
+
+    nb = setup_data(profile="ci")
+    assert "profile 'ci'" in capsys.readouterr().out
+    assert nb.profile.name == "ci" and nb.runs == notebook_runs(nb.profile, nb.data) == nb.data.parent / "runs" / "nb-ci"
+    assert nb.classes == list(nb.manifest.classes) and nb.manifest.root is not None
+    views, label = nb.gallery[0]
+    assert views.shape == (nb.profile.num_views, 1, nb.profile.image_size, nb.profile.image_size)
+    assert len(nb.test_sketches) == len(nb.manifest.sketches_of("test")) and 0 <= label < len(nb.classes)
+
+
+def test_committed_summary_reads_the_courses_results_or_says_how_to_make_them(capsys):
+    from sbsr_lab.retrieval.compare import committed_summary, results_folder
+
+    assert results_folder() is not None and (results_folder() / "methods-default.json").is_file()
+    summary = committed_summary()
+    assert summary is not None and summary["profile"] == "default" and len(summary["methods"]) == 7
+    assert capsys.readouterr().out.startswith("docs/results/methods-default.json: profile 'default', seeds [0, 1, 2]")
+    assert committed_summary("missing.json") is None
+    assert "benchmarks/compare_methods.py" in capsys.readouterr().out

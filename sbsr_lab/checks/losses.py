@@ -1,8 +1,8 @@
 """Checkers for the loss exercises of notebooks 02-04 and 07: run the learner's function, give a verdict.
 
 Each checker calls the learner's function on a few random inputs, compares it with the library's
-reference (:mod:`sbsr_lab.losses`), prints a friendly verdict (with a hint that names the likely
-mistake when the answer matches a known wrong variant) and returns ``True`` / ``False``::
+reference (:mod:`sbsr_lab.losses`), prints a verdict (:func:`sbsr_lab.checks.verdict`, with a hint that
+names the likely mistake when the answer matches a known wrong variant) and returns ``True`` / ``False``::
 
     check_am_softmax(my_am_softmax)          # my_am_softmax(cosine, labels, scale, margin)
     check_guidance_loss(my_guidance_loss)    # my_guidance_loss(z, centres, labels, beta)
@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from sbsr_lab.checks import CheckStop, call_learner
+from sbsr_lab.checks import CheckStop, call_learner, verdict
 from sbsr_lab.losses import (
     AMSoftmaxLoss, CrossModalContrastiveLoss, GuidanceLoss, MeanDiscrepancyLoss, UncertaintyLoss,
 )
@@ -33,14 +33,6 @@ __all__ = [
     "check_am_softmax", "check_guidance_loss", "check_reparameterize_and_uncertainty",
     "check_mean_discrepancy", "check_cross_modal_contrastive",
 ]
-
-PASS, FAIL = "\u2705", "\u274c"
-
-
-def _say(ok: bool, title: str, message: str = "") -> bool:
-    print(f"{PASS if ok else FAIL} {title}" + (f"\n   {message}" if message else ""))
-    return ok
-
 
 def _as_mean(out: object, batch: int, what: str) -> Tensor:
     """Accept a scalar or per-sample (B,) tensor; return the batch mean as a 0-d float64 tensor."""
@@ -104,11 +96,10 @@ def check_am_softmax(fn: Callable[[Tensor, Tensor, float, float], Tensor]) -> bo
             hint = _diagnose(got, variants) or (
                 "Recipe: logits = s * (cosine - m * one_hot(y, K)); loss = F.cross_entropy(logits, y)."
             )
-            return _say(False, title, f"With s={scale}, m={margin}: got {got.item():.5f}, expected "
-                                      f"{want.item():.5f}. {hint}")
+            raise CheckStop(f"With s={scale}, m={margin}: got {got.item():.5f}, expected {want.item():.5f}.", hint)
     except CheckStop as stop:
-        return _say(False, title, str(stop))
-    return _say(True, title, "Correct: the margin makes the true class harder, the scale sharpens the softmax.")
+        return verdict(False, title, stop.detail, stop.hint)
+    return verdict(True, title, "The margin makes the true class harder, the scale sharpens the softmax.")
 
 
 # -- guidance loss ---------------------------------------------------------------------------------
@@ -151,10 +142,10 @@ def check_guidance_loss(fn: Callable[[Tensor, Tensor, Tensor, float], Tensor]) -
                 "Recipe: sims = z @ centres.T; pull = ((z - centres[y])**2).sum(1); push = mean of sims over "
                 "k != y; loss = pull + beta * push."
             )
-            return _say(False, title, f"With beta={beta}: got {got.item():.5f}, expected {want.item():.5f}. {hint}")
+            raise CheckStop(f"With beta={beta}: got {got.item():.5f}, expected {want.item():.5f}.", hint)
     except CheckStop as stop:
-        return _say(False, title, str(stop))
-    return _say(True, title, "Correct: sketches are pulled onto their centre and pushed from the others.")
+        return verdict(False, title, stop.detail, stop.hint)
+    return verdict(True, title, "Sketches are pulled onto their centre and pushed from the others.")
 
 
 # -- reparameterised sampling + uncertainty loss ------------------------------------------------------
@@ -184,7 +175,7 @@ def _check_sampler(fn_sample: Callable[[Tensor, Tensor], Tensor]) -> None:
             hint = "log_var is a log-variance: sigma = exp(0.5 * log_var), not log_var itself."
         else:
             hint = "The spread is wrong: z = mu + exp(0.5 * log_var) * eps with eps ~ N(0, I)."
-        raise CheckStop(f"Sample std {std.numpy().round(3).tolist()} for sigma {sigma.numpy().tolist()}. {hint}")
+        raise CheckStop(f"Sample std {std.numpy().round(3).tolist()} for sigma {sigma.numpy().tolist()}.", hint)
     if z.requires_grad:
         z.sum().backward()
     if mu.grad is None or log_var.grad is None or not log_var.grad.abs().sum() > 0:
@@ -210,9 +201,9 @@ def check_reparameterize_and_uncertainty(
         with torch.random.fork_rng():  # leave the notebook's random state alone
             torch.manual_seed(2)
             _check_sampler(fn_sample)
-        ok_sample = _say(True, "Reparameterised sampling", "Correct: the noise is N(0, sigma^2) and gradients flow.")
+        ok_sample = verdict(True, "Reparameterised sampling", "The noise is N(0, sigma^2) and gradients flow.")
     except CheckStop as stop:
-        _say(False, "Reparameterised sampling", str(stop))
+        verdict(False, "Reparameterised sampling", stop.detail, stop.hint)
 
     title = "Uncertainty loss"
     gen = torch.Generator().manual_seed(3)
@@ -250,17 +241,17 @@ def check_reparameterize_and_uncertainty(
                 "Recipe: target = centres[y]; loss = (0.5 * (mu - target)**2 * exp(-log_var) + 0.5 * log_var).sum(1) "
                 "(or .mean(1)), then the mean over the batch."
             )
-            raise CheckStop(f"Got {got.item():.5f}, expected {want.item():.5f}. {hint}")
+            raise CheckStop(f"Got {got.item():.5f}, expected {want.item():.5f}.", hint)
         if forms == {"sum", "mean"}:
             raise CheckStop("Your loss sums over the d dimensions on one batch and averages on another: pick one.")
         which = ("summed over the d dimensions (the paper's formula; training averages over d instead, which "
                  "divides it by d = 8 here)" if forms == {"sum"} else
                  "averaged over the d dimensions (as the authors' code and our training do; the paper's formula "
                  "sums, d = 8 times larger here)")
-        ok_loss = _say(True, title, f"Correct, {which}: far-from-centre sketches can buy a lower loss with a "
-                                    "larger sigma.")
+        ok_loss = verdict(True, title, f"Your loss is {which}: far-from-centre sketches can buy a lower loss with a "
+                                       "larger sigma.")
     except CheckStop as stop:
-        _say(False, title, str(stop))
+        verdict(False, title, stop.detail, stop.hint)
     return ok_sample and ok_loss
 
 
@@ -316,10 +307,10 @@ def check_mean_discrepancy(fn: Callable[[Tensor, Tensor, Tensor, Tensor], Tensor
                 "Recipe: for each class c in both batches, gap = z_sketch[y_sketch == c].mean(0) - "
                 "z_shape[y_shape == c].mean(0); loss = mean over c of (gap ** 2).sum()."
             )
-            raise CheckStop(f"Got {got.item():.5f}, expected {want.item():.5f}. {hint}")
+            raise CheckStop(f"Got {got.item():.5f}, expected {want.item():.5f}.", hint)
     except CheckStop as stop:
-        return _say(False, title, str(stop))
-    return _say(True, title, "Correct: each class's sketches and shapes are compared through their means.")
+        return verdict(False, title, stop.detail, stop.hint)
+    return verdict(True, title, "Each class's sketches and shapes are compared through their means.")
 
 
 def check_cross_modal_contrastive(fn: Callable[[Tensor, Tensor, Tensor, Tensor, float], Tensor]) -> bool:
@@ -359,10 +350,10 @@ def check_cross_modal_contrastive(fn: Callable[[Tensor, Tensor, Tensor, Tensor, 
                 "pos = (y_sketch[:, None] == y_shape[None, :]); loss = -(pos * log_prob).sum(1) / pos.sum(1), "
                 "then the mean."
             )
-            raise CheckStop(f"With T={temperature}: got {got.item():.5f}, expected {want.item():.5f}. {hint}")
+            raise CheckStop(f"With T={temperature}: got {got.item():.5f}, expected {want.item():.5f}.", hint)
     except CheckStop as stop:
-        return _say(False, title, str(stop))
-    return _say(True, title, "Correct: every sketch must pick out the shapes of its class among all the shapes.")
+        return verdict(False, title, stop.detail, stop.hint)
+    return verdict(True, title, "Every sketch must pick out the shapes of its class among all the shapes.")
 
 
 # -- the field's other methods (notebook 07): DCA's discriminator step, CMIC's loss, SimSiam ----------
@@ -451,7 +442,7 @@ def check_discriminator_step(fn: Callable[..., Tensor]) -> bool:
                     "Recipe: logits = torch.cat([D(grad_reverse(ts, lambd)), D(z_shape)]); target = torch.cat([full(B, s), "
                     "full(M, 1 - s)]); loss = F.binary_cross_entropy_with_logits(logits, target)."
                 )
-                raise CheckStop(f"With s={smoothing}: got {got.item():.5f}, expected {pooled.item():.5f}. {hint}")
+                raise CheckStop(f"With s={smoothing}: got {got.item():.5f}, expected {pooled.item():.5f}.", hint)
             if form:
                 forms.add(form)
             out.backward()
@@ -478,11 +469,11 @@ def check_discriminator_step(fn: Callable[..., Tensor]) -> bool:
         if forms == {"pooled", "halves"}:
             raise CheckStop("Your loss pools the samples on one batch and averages per modality on another: pick one.")
     except CheckStop as stop:
-        return _say(False, title, str(stop))
+        return verdict(False, title, stop.detail, stop.hint)
     which = ("the mean of the two modalities' means (the library pools all B + M samples; the same when B = M)"
-             if forms == {"halves"} else "the mean over all B + M samples, as the library")
-    return _say(True, title, f"Correct, {which}: D learns to tell the modalities apart while T, through the "
-                             "reversed gradient, learns to make them look alike.")
+             if forms == {"halves"} else "the mean over all B + M samples, as the library does")
+    return verdict(True, title, f"You took {which}: D learns to tell the modalities apart while T, through the "
+                                "reversed gradient, learns to make them look alike.")
 
 
 def check_cmic_loss(fn: Callable[..., Tensor]) -> bool:
@@ -541,11 +532,11 @@ def check_cmic_loss(fn: Callable[..., Tensor]) -> bool:
                 "pos = y_query[:, None] == y_shape[None, :]; cat = -(pos * logp).sum(1) / pos.sum(1); "
                 "loss = inst.mean() + w * cat.mean()."
             )
-            raise CheckStop(f"With tau={temperature}, w={weight}: got {got.item():.5f}, expected {want.item():.5f}. {hint}")
+            raise CheckStop(f"With tau={temperature}, w={weight}: got {got.item():.5f}, expected {want.item():.5f}.", hint)
     except CheckStop as stop:
-        return _say(False, title, str(stop))
-    return _say(True, title, "Correct: each sketch must find its own shape among the batch's (instance) and "
-                             "rank its class's shapes high (category).")
+        return verdict(False, title, stop.detail, stop.hint)
+    return verdict(True, title, "Each sketch must find its own shape among the batch's (instance) and "
+                                "rank its class's shapes high (category).")
 
 
 def check_simsiam_loss(fn: Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]) -> bool:
@@ -583,7 +574,7 @@ def check_simsiam_loss(fn: Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]) -
                     "Recipe: D = lambda p, z: -F.cosine_similarity(p, z.detach(), dim=1); "
                     "loss = (0.5 * D(p1, z2) + 0.5 * D(p2, z1)).mean()."
                 )
-                raise CheckStop(f"Got {got.item():.5f}, expected {want.item():.5f}. {hint}")
+                raise CheckStop(f"Got {got.item():.5f}, expected {want.item():.5f}.", hint)
             if not isinstance(out, Tensor) or not out.requires_grad:
                 raise CheckStop("Your loss carries no gradient: compute it with torch operations (no .item()).")
             out.sum().backward() if out.dim() else out.backward()
@@ -593,6 +584,6 @@ def check_simsiam_loss(fn: Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]) -
             if any(p.grad is None or not bool(p.grad.abs().sum() > 0) for p in (p1, p2)):
                 raise CheckStop("No gradient reaches p1 / p2: detach only the targets z, not the predictions.")
     except CheckStop as stop:
-        return _say(False, title, str(stop))
-    return _say(True, title, "Correct: each view's prediction chases the other view's projection, which is held "
-                             "fixed (stop-gradient), so no negatives are needed.")
+        return verdict(False, title, stop.detail, stop.hint)
+    return verdict(True, title, "Each view's prediction chases the other view's projection, which is held "
+                                "fixed (stop-gradient), so no negatives are needed.")

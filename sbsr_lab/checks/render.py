@@ -123,7 +123,7 @@ def check_rotation_to_up(fn: Callable[[np.ndarray], np.ndarray]) -> bool:
             if not np.isfinite(got).all():
                 hint = ("u x y is the zero vector when u is +Y or -Y: dividing by its length gives NaN. Handle "
                         "these two apart (+Y: the identity; -Y: half a turn about X, diag(1, -1, -1)).")
-                raise CheckStop(f"for {case} the matrix holds NaN or infinite values. {hint}")
+                raise CheckStop(f"for {case} the matrix holds NaN or infinite values.", hint)
             if not np.allclose(got.T @ got, np.eye(3), atol=1e-6):
                 raise CheckStop(f"for {case} the matrix is not orthonormal (R.T @ R is not the identity): it would "
                                 "stretch the mesh. Rodrigues: R = I + sin(a) K + (1 - cos(a)) K @ K, with K the "
@@ -146,7 +146,7 @@ def check_rotation_to_up(fn: Callable[[np.ndarray], np.ndarray]) -> bool:
                                 "spins the mesh about +Y, so its front moves). Use the smallest turn: about the "
                                 "axis u x y, by the angle between u and y.")
     except CheckStop as stop:
-        return verdict(False, name, str(stop))
+        return verdict(False, name, stop.detail, stop.hint)
     return verdict(True, name, f"proper rotations taking u to +Y on {len(_up_cases())} directions, -Y included.")
 
 
@@ -181,7 +181,7 @@ def check_choose_up(fn: Callable[[Mapping[str, float], float], str]) -> bool:
                 else:
                     hint = "return the key whose score (+ prior when the key is '+Y') is the largest."
                 raise CheckStop(f"on '{case}' (scores {scores}, prior {prior}) the answer is {want!r}, you chose "
-                                f"{got!r}: {hint}")
+                                f"{got!r}.", hint)
     except CheckStop as stop:
-        return verdict(False, name, str(stop))
+        return verdict(False, name, stop.detail, stop.hint)
     return verdict(True, name, f"the right candidate on {len(cases)} score sets.")

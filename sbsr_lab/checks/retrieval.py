@@ -97,7 +97,8 @@ def check_ft_st(fn: Callable[[Tensor, Tensor, Tensor], tuple[Tensor, Tensor]]) -
                 return verdict(False, name, f"{label} is wrong on '{case}', {_first_diff(got, want)}.", hint)
         return verdict(True, name, "FT and ST match the SHREC definitions on random and tied scores and on edge-case classes.")
     except CheckStop as stop:
-        return verdict(False, name, str(stop), "the function gets (similarity (Q, N), query_labels (Q,), gallery_labels (N,)).")
+        return verdict(False, name, stop.detail,
+                       stop.hint or "the function gets (similarity (Q, N), query_labels (Q,), gallery_labels (N,)).")
 
 
 def check_ap(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> bool:
@@ -118,4 +119,5 @@ def check_ap(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> bool:
             return verdict(False, name, f"wrong on '{case}', {_first_diff(got, want)}.", hint)
         return verdict(True, name, "AP matches the definition on random and tied scores and on edge-case classes.")
     except CheckStop as stop:
-        return verdict(False, name, str(stop), "the function gets (similarity (Q, N), query_labels (Q,), gallery_labels (N,)).")
+        return verdict(False, name, stop.detail,
+                       stop.hint or "the function gets (similarity (Q, N), query_labels (Q,), gallery_labels (N,)).")

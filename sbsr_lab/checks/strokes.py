@@ -95,5 +95,5 @@ def check_rasterize(fn: Callable[[Strokes, int], np.ndarray]) -> bool:
         return verdict(True, name, "your lines land where the training rasteriser draws them (within a pixel) "
                        f"on {len(raster_cases())} drawings.")
     except CheckStop as stop:
-        return verdict(False, name, str(stop), "the function gets (strokes: a list of (N, 2) arrays in [0, 1]², "
-                       "x right and y down, size: int) and returns a (size, size) image.")
+        return verdict(False, name, stop.detail, stop.hint or "the function gets (strokes: a list of (N, 2) arrays "
+                       "in [0, 1]², x right and y down, size: int) and returns a (size, size) image.")

@@ -30,11 +30,16 @@ from torch import Tensor, nn
 
 from sbsr_lab.similarity import l2_normalize
 
-__all__ = ["grad_reverse", "GradientReversal", "ModalityDiscriminator", "CrossModalTransform", "dann_lambda"]
+__all__ = ["ReverseGrad", "grad_reverse", "GradientReversal", "ModalityDiscriminator", "CrossModalTransform", "dann_lambda"]
 
 
-class _ReverseGrad(torch.autograd.Function):
-    """Identity forward; backward multiplies the incoming gradient by ``-lambd``."""
+class ReverseGrad(torch.autograd.Function):
+    """The gradient reversal as an autograd function: identity forward; backward multiplies the incoming
+    gradient by ``-lambd``. Call it through :func:`grad_reverse` (which checks ``lambd``) or the
+    :class:`GradientReversal` layer; ``ReverseGrad.apply(x, lambd)`` is what both run.
+
+    x: any shape -> the same tensor (a view); its gradient: any shape -> ``-lambd`` times it.
+    """
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, lambd: float) -> Tensor:  # noqa: D102
@@ -53,7 +58,7 @@ def grad_reverse(x: Tensor, lambd: float = 1.0) -> Tensor:
     """
     if lambd < 0:
         raise ValueError(f"grad_reverse: lambd must be >= 0 (the sign is already reversed), got {lambd}")
-    return _ReverseGrad.apply(x, float(lambd))
+    return ReverseGrad.apply(x, float(lambd))
 
 
 def dann_lambda(progress: float, gamma: float = 10.0) -> float:

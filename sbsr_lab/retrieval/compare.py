@@ -4,6 +4,7 @@
     summary = summarise_demos([Path("runs/demo-default-s0"), Path("runs/demo-default-s1")])
     comparison_table(summary)          # a pandas DataFrame, one row per method
     show_pr_curves(pr_curves(summary)) # sbsr_lab.retrieval.plots
+    committed = committed_summary()    # the course's docs/results/methods-default.json (notebook 07)
 
 A *demo folder* is what ``sbsr-lab demo --out DIR`` writes (:func:`sbsr_lab.pipeline.run_demo`):
 ``DIR/results.json`` and, beside it, one run folder per trained stage. One folder per seed
@@ -58,13 +59,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["SCHEMA_VERSION", "INSTANCE_KEYS", "GROUPS", "stat", "method_stage_names", "method_seconds",
            "summarise_demos", "summarise_evaluations", "comparison_table", "describe_comparison", "pr_curves",
-           "load_summary", "write_summary"]
+           "load_summary", "write_summary", "COMMITTED_SUMMARY", "results_folder", "committed_summary"]
 
 SCHEMA_VERSION = 1
 #: Instance-level metrics (:func:`sbsr_lab.retrieval.instance.instance_accuracy`).
 INSTANCE_KEYS: tuple[str, ...] = ("inst_top1", "inst_top10")
 #: Long-tail groups of classes (:func:`sbsr_lab.retrieval.longtail.map_per_group`).
 GROUPS: tuple[str, ...] = ("many", "medium", "few")
+#: The course's committed summary of the seven methods on the default profile, in :func:`results_folder`.
+COMMITTED_SUMMARY = "methods-default.json"
+_RESULTS = Path("docs") / "results"
 
 
 def stat(values: Iterable[float | None]) -> dict[str, Any]:
@@ -361,3 +365,34 @@ def write_summary(path: str | Path, summary: Mapping[str, Any]) -> None:
     if doc.get("runs"):
         doc["runs"] = [portable_path(r) for r in doc["runs"]]
     atomic_write_json(path, doc, indent=1)
+
+
+def results_folder(start: str | Path | None = None) -> Path | None:
+    """The course's ``docs/results`` folder (the committed results JSON files): the one of the checkout
+    holding this package (an editable install, or running from the repository), else the first one in
+    ``start`` (default: the working directory) or one of its parents; None when there is none (a wheel
+    installed outside the course)."""
+    here = Path(start) if start is not None else Path.cwd()
+    candidates = [Path(__file__).resolve().parents[2], here.resolve(), *here.resolve().parents]
+    return next((d / _RESULTS for d in candidates if (d / _RESULTS).is_dir()), None)
+
+
+def committed_summary(name: str = COMMITTED_SUMMARY, start: str | Path | None = None,
+                      verbose: bool = True) -> dict[str, Any] | None:
+    """The committed method-comparison summary ``name`` of :func:`results_folder` (:func:`load_summary`),
+    or None when this copy of the course has none. ``verbose``: print which file it read (its profile
+    and seeds), or the commands that make it."""
+    folder = results_folder(start)
+    path = folder / name if folder is not None else None
+    if path is None or not path.is_file():
+        if verbose:
+            print(f"docs/results/{name} is not in this copy of the course yet. It is written by\n"
+                  "  python benchmarks/compare_methods.py runs/demo-default-s0 runs/demo-default-s1 "
+                  f"runs/demo-default-s2 --out docs/results/{name}\n"
+                  "after three `sbsr-lab demo --methods all` runs (--set seed=1, seed=2).")
+        return None
+    summary = load_summary(path)
+    if verbose:
+        print(f"docs/results/{name}: profile {summary['profile']!r}, seeds {summary.get('seeds')}, "
+              f"{len(summary['methods'])} methods")
+    return summary
