@@ -7,7 +7,8 @@ M distinct shapes (the authors: M = B, the queries' own shapes first, padded wit
 against shape j, each shape's views attended by that query. With P_ij = softmax_j(s_ij / tau)
 (over the batch's shapes, for each query):
 
-* instance: L_inst,i = -log P_{i, own(i)}, own(i) the shape query i was drawn from;
+* instance: L_inst,i = -log P_{i, own(i)}, own(i) the shape query i was drawn from; a query whose source
+  shape is unknown (own = -1) has no instance term (the mean runs over the others);
 * category: L_cat,i = -1/|C_i| sum_{j in C_i} log P_ij, C_i the batch shapes of i's class, the own
   shape included (the authors' ``CatsMat`` is not masked by ``InstsMat``);
 * total: mean_i L_inst,i + w * mean over the queries with |C_i| > 0 of L_cat,i, w = 0.2, tau = 0.1.
@@ -51,17 +52,23 @@ class _Tempered(BaseLoss):
 class CMICInstanceLoss(_Tempered):
     """L_inst,i = -log softmax_j(s_ij / tau)[own(i)]: find the query's own shape among the batch's.
 
-    Shapes: scores (B, M), own (B,) int, the index in [0, M) of each query's source shape.
+    Shapes: scores (B, M), own (B,) int, the index in [0, M) of each query's source shape, or -1 where
+    the query has no known source shape: such queries have no instance term (``"mean"`` averages over
+    the others, 0 when there are none; ``"none"`` gives 0 for them).
     Returns a scalar, or (B,) with ``reduction="none"``.
     """
 
     def check_inputs(self, scores: Tensor, own: Tensor) -> None:
         _check_scores("CMICInstanceLoss", scores)
-        check_labels(own, scores.shape[0], scores.shape[1], "CMICInstanceLoss (own-shape indices)")
+        check_labels(own.clamp(min=0) if own.numel() and int(own.min()) >= -1 else own, scores.shape[0],
+                     scores.shape[1], "CMICInstanceLoss (own-shape indices, -1: unknown)")
 
-    def compute_loss(self, scores: Tensor, own: Tensor) -> Tensor:
-        """scores (B, M), own (B,) -> (B,)."""
-        return -self.log_prob(scores).gather(1, own[:, None]).squeeze(1)
+    def compute_loss(self, scores: Tensor, own: Tensor) -> tuple[Tensor, Tensor | None]:
+        """scores (B, M), own (B,) -> (L_inst (B,), known (B,): the query has an own shape; None when no
+        query has one, so that the mean is the all-zero loss, 0)."""
+        known = own >= 0
+        loss = -self.log_prob(scores).gather(1, own.clamp(min=0)[:, None]).squeeze(1)
+        return torch.where(known, loss, torch.zeros_like(loss)), (known if bool(known.any()) else None)
 
 
 class CMICCategoryLoss(_Tempered):
@@ -96,7 +103,7 @@ class CMICLoss(BaseLoss):
     """CMIC's total: mean L_inst + w * mean L_cat (w = 0.2, tau = 0.1), see the module docstring.
 
     Shapes: scores (B, M) from :class:`~sbsr_lab.models.attention.ViewAttention`, own (B,) the
-    index of each query's shape in [0, M), y_query (B,), y_shape (M,). Returns a scalar, or (B,)
+    index of each query's shape in [0, M) (-1: unknown, no instance term), y_query (B,), y_shape (M,). Returns a scalar, or (B,)
     = L_inst,i + w * L_cat,i with ``reduction="none"`` (L_cat,i = 0 where it is left out).
     """
 

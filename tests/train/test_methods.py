@@ -140,9 +140,21 @@ def test_pair_shapes_put_each_sources_shape_first_and_stay_distinct():
     idx, own = pair_shapes(torch.tensor([0, 1, 1, 2]), torch.tensor([2, 4, 4, -1]), shape_labels, gen)
     assert len(idx) == 4 and len(set(idx)) == 4
     assert idx[own[0]] == 2 and idx[own[1]] == 4 and own[1] == own[2]   # a shared source: one column
-    assert shape_labels[idx[own[3]]] == 2                                # unknown: a shape of its class
+    assert own[3] == -1 and 2 in shape_labels[idx].tolist()  # unknown: no own shape, one of its class is there
     idx, own = pair_shapes(torch.tensor([0, 0]), torch.tensor([-1, -1]), shape_labels, gen)
-    assert own.tolist() == [0, 1] and all(shape_labels[i] == 0 for i in idx)  # distinct where possible
+    assert own.tolist() == [-1, -1] and all(shape_labels[i] == 0 for i in idx)  # distinct where possible
+
+
+def test_cmic_has_no_instance_term_for_a_sketch_without_a_known_source():
+    """A random shape of the class is not the sketch's instance: the instance term must leave it out."""
+    from sbsr_lab.losses.cmic import CMICInstanceLoss
+
+    scores = torch.tensor([[2.0, 0.0, 0.0], [0.0, 1.0, 3.0], [1.0, 1.0, 1.0]])
+    per = CMICInstanceLoss(0.1, reduction="none")(scores, torch.tensor([1, -1, 2]))
+    assert per[1] == 0 and per[0] > 0 and per[2] > 0
+    mean = CMICInstanceLoss(0.1)(scores, torch.tensor([1, -1, 2]))
+    assert torch.isclose(mean, (per[0] + per[2]) / 2)
+    assert CMICInstanceLoss(0.1)(scores, torch.tensor([-1, -1, -1])) == 0  # no source known: no term at all
 
 
 def test_sources_give_instance_accuracy_and_unequal_classes_give_map_per_group(method_runs, tiny_dataset, tmp_path):

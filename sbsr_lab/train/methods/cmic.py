@@ -1,10 +1,12 @@
 """CMIC (ICCV 2021; authors' code IGLICT/IBSR_jittor) as one stage: ``cmic``, trained on pairs.
 
 A batch holds B training sketches (the queries) and M = B distinct gallery shapes: each sketch's
-own source shape first (where the manifest records it, ``sketch_source="gallery"``; otherwise a
-shape of the sketch's class drawn at random, distinct within the batch where the class allows:
-the instance term then has no true instance to find, and acts as a second category term), padded
-with other shapes drawn at random. Each shape gives per-view embeddings r (M, V, d) (the shape
+own source shape first where the manifest records it (``sketch_source="gallery"``: the instance term's
+positive); a sketch whose source is unknown (``held_out`` sketches, most benchmarks) brings a shape of its
+class drawn at random instead, distinct within the batch where the class allows, which serves only the
+category term: such a sketch has no instance term (own = -1; before issue 29 the random class member was
+taken for its instance, and the instance term pushed shapes of one class apart). Padded with other
+shapes drawn at random. Each shape gives per-view embeddings r (M, V, d) (the shape
 network's head on every view's features); :class:`~sbsr_lab.models.ViewAttention` scores every
 query against every shape, s (B, M); the loss is :class:`~sbsr_lab.losses.CMICLoss` (tau =
 ``cmic_temperature``, 0.1; instance + ``cmic_category_weight`` (0.2) x category). Sketches get the strong appearance augmentation
@@ -71,20 +73,22 @@ def pair_shapes(labels: Tensor, sources: Tensor, shape_labels: Tensor, gen: torc
     """The M = B shapes of a pair batch and each query's own index among them.
 
     labels, sources: (B,) the sketches' classes and source gallery indices (-1: unknown);
-    shape_labels: (N,). Returns ``(shape indices (M,) distinct, own (B,) in [0, M))``: the sources
-    (or, where unknown, a not yet chosen shape of the class) first, then random other shapes up
-    to B (fewer when the gallery has fewer than B shapes).
+    shape_labels: (N,). Returns ``(shape indices (M,) distinct, own (B,))``: the sources (or, where
+    unknown, a not yet chosen shape of the class, for the category term) first, then random other
+    shapes up to B (fewer when the gallery has fewer than B shapes); ``own`` is each query's source's
+    index in [0, M), or -1 where the source is unknown (no instance term).
     """
     chosen: list[int] = []
     own: list[int] = []
     for y, s in zip(labels.tolist(), sources.tolist()):
-        if s < 0:
+        known = s >= 0
+        if not known:
             members = torch.nonzero(shape_labels == y).flatten().tolist()
             free = [i for i in members if i not in chosen] or members
             s = free[int(torch.randint(len(free), (1,), generator=gen))]
         if s not in chosen:
             chosen.append(s)
-        own.append(chosen.index(s))
+        own.append(chosen.index(s) if known else -1)
     rest = [i for i in torch.randperm(len(shape_labels), generator=gen).tolist() if i not in chosen]
     chosen += rest[: max(0, len(labels) - len(chosen))]
     return chosen, torch.tensor(own, dtype=torch.long)
