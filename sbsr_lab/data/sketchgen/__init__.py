@@ -69,6 +69,7 @@ from sbsr_lab.data.sketchgen.styles import (
     erase_side,
     flat_viewpoint,
     style_camera,
+    style_detail,
     style_lines,
 )
 from sbsr_lab.data.sketchgen.tracing import trace_strokes
@@ -123,8 +124,9 @@ __all__ = [
 #: 6: more iconic forms (:mod:`.icons`: trees as a crown open at the bottom or bare branches, rockets with
 #: a pointed ogive nose); ``perspective`` drawings are still generator 3's. 7: broadleaf crowns also as one
 #: smooth dome open underneath. 8: cups (wide, round, on a saucer), benches seen from the front and a little
-#: above, tree trunks flaring into roots.
-SKETCH_GENERATOR = 8
+#: above, tree trunks flaring into roots. 9: the ``detailed`` style (:mod:`.detail`: the dark side hatched, the
+#: surface's texture marked), 10 % of the drawings, taken from ``perspective``.
+SKETCH_GENERATOR = 9
 
 
 @dataclass
@@ -192,6 +194,8 @@ def synthesize_sketch(mesh: trimesh.Trimesh, rng: np.random.Generator, noise: fl
                                                 outline=style == "outline"),
                                     min_length_px=max(3, size // 64))
             if strokes:
+                if style == "detailed":
+                    strokes += style_detail(mesh, camera, rng, size)
                 break
         else:
             raise SketchError(

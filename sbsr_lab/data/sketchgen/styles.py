@@ -12,6 +12,8 @@
                  without an icon are drawn in ``perspective`` instead.
 ``partial``      an unfinished drawing: some parts of the object left out (its connected mesh parts
                  for multi-part shapes, one side of the drawing for one-piece shapes).
+``detailed``     a ``perspective`` drawing with inner detail: the dark side hatched, the surface's
+                 texture marked (:mod:`.detail`), as in TU-Berlin drawings or a chair traced from a photo.
 =============  ==================================================================================
 
 :func:`choose_style` draws the style from the sketch's random generator with :data:`STYLE_WEIGHTS`,
@@ -34,6 +36,7 @@ from typing import Literal
 import numpy as np
 import trimesh
 
+from sbsr_lab.data.sketchgen.detail import detail_strokes
 from sbsr_lab.data.sketchgen.viewpoints import CAMERA_DISTANCE, drawing_viewpoint
 from sbsr_lab.data.strokes import Strokes, stroke_length
 from sbsr_lab.render import Camera
@@ -47,6 +50,7 @@ __all__ = [
     "choose_style",
     "flat_viewpoint",
     "style_lines",
+    "style_detail",
     "rig_lines",
     "outline_image",
     "drop_parts",
@@ -54,16 +58,16 @@ __all__ = [
     "style_camera",
 ]
 
-Style = Literal["perspective", "front", "side", "top", "outline", "iconic", "partial"]
+Style = Literal["perspective", "front", "side", "top", "outline", "iconic", "partial", "detailed"]
 
 #: Every drawing style, in the order of :data:`STYLE_WEIGHTS`.
-STYLES: tuple[str, ...] = ("perspective", "front", "side", "top", "outline", "iconic", "partial")
+STYLES: tuple[str, ...] = ("perspective", "front", "side", "top", "outline", "iconic", "partial", "detailed")
 #: Styles drawn from a flat (orthographic) view.
 FLAT_STYLES: tuple[str, ...] = ("front", "side", "top")
 #: Share of each style among the generated sketches (sums to 1): perspective most, then the flat
-#: views, the iconic symbol, outlines and partial drawings.
-STYLE_WEIGHTS: dict[str, float] = {"perspective": 0.34, "front": 0.12, "side": 0.12, "top": 0.05,
-                                   "outline": 0.12, "iconic": 0.15, "partial": 0.10}
+#: views, the iconic symbol, outlines, partial and detailed drawings.
+STYLE_WEIGHTS: dict[str, float] = {"perspective": 0.24, "front": 0.12, "side": 0.12, "top": 0.05,
+                                   "outline": 0.12, "iconic": 0.15, "partial": 0.10, "detailed": 0.10}
 #: Classes people draw from the top (their plan says what they are); seen from above a bottle, a mug,
 #: a lamp, a round table or a tree are all just circles, so those are drawn from the front instead.
 TOP_VIEW_CLASSES: frozenset[str] = frozenset({"airplane", "car", "bed", "house", "bench", "chair", "sofa",
@@ -133,6 +137,12 @@ def style_lines(mesh: trimesh.Trimesh, camera: Camera, size: int = 256, outline:
     dist = float(np.linalg.norm(np.asarray(camera.eye) - np.asarray(camera.target)))
     tol = _DEPTH_TOL * CAMERA_DISTANCE / max(dist, CAMERA_DISTANCE)
     return line_image(buf, width, depth_tol=tol)[0]
+
+
+def style_detail(mesh: trimesh.Trimesh, camera: Camera, rng: np.random.Generator, size: int = 256) -> Strokes:
+    """The inner detail of a ``detailed`` drawing from ``camera``: hatched dark side and surface texture
+    (:func:`~sbsr_lab.data.sketchgen.detail.detail_strokes`), strokes in [0, 1]² like :func:`trace_strokes`'s."""
+    return detail_strokes(_hit_buffer(mesh, camera, size), rng)
 
 
 def rig_lines(mesh: trimesh.Trimesh, cameras: "list[Camera]", size: int = 256) -> np.ndarray:
