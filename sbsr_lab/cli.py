@@ -23,6 +23,7 @@ others read the profile recorded in the run or bundle they are given. Errors tha
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import time
@@ -31,6 +32,7 @@ from typing import Callable, Sequence
 
 from sbsr_lab.config import PROFILES, Profile, check_root, get_profile, parse_overrides
 from sbsr_lab.errors import SbsrError, SketchError
+from sbsr_lab.io import atomic_write_bytes
 
 __all__ = ["main", "build_parser"]
 
@@ -230,6 +232,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise SbsrError(f"--k must be at least 1, got {args.k}.")
     paths = collect_sketch_files(args.sketch)
+    figure = _figure_path(args.figure, paths) if args.figure else None
     engine = None
     failed = 0
     for path in paths:
@@ -246,6 +249,12 @@ def cmd_query(args: argparse.Namespace) -> int:
             failed += 1
             _report_failure(path, err, args.json)
             continue
+        if figure is not None:
+            from sbsr_lab.serve.figure import result_figure
+
+            out = io.BytesIO()
+            result_figure(engine.prepare(sketch), result, engine.thumbnails_of(result)).save(out, format="PNG")
+            atomic_write_bytes(figure, out.getvalue())
         if args.json:
             print(json.dumps({"path": str(path), **result.to_json()}), flush=True)
             continue
@@ -341,6 +350,22 @@ def _port(text: str) -> int:
 
 
 _port.__name__ = "port"  # argparse names the type in its message: "invalid port value: '70000'"
+
+
+def _figure_path(figure: str, sketches: list[Path]) -> Path:
+    """``--figure``'s file, checked before anything runs: one sketch only, a new or PNG file, not a sketch."""
+    out = Path(figure).expanduser()
+    if len(sketches) != 1:
+        raise SbsrError(f"--figure draws the result of one sketch, and {len(sketches)} were given. Fix: query one "
+                        "sketch file with --figure, or leave --figure out.")
+    if out.suffix.lower() != ".png":
+        raise SbsrError(f"--figure {figure}: the picture is written as PNG; name a .png file.")
+    if out.is_dir() or (out.exists() and out.resolve() == sketches[0].resolve()):
+        raise SbsrError(f"--figure {figure}: that is {'a folder' if out.is_dir() else 'the sketch itself'}; "
+                        "name a new .png file.")
+    if not out.parent.is_dir():
+        raise SbsrError(f"--figure {figure}: the folder {out.parent} does not exist. Fix: create it first.")
+    return out
 
 
 def _shown(path: Path) -> str:
@@ -470,6 +495,8 @@ def build_parser(with_stages: bool = True) -> argparse.ArgumentParser:
     query.add_argument("--bundle", help="bundle folder for METHOD names (default: the one in the package)")
     query.add_argument("--data", help="dataset of a run folder (default: the one it was trained on)")
     query.add_argument("--gallery", help="a gallery folder made by `sbsr-lab index` (your own meshes) to search instead")
+    query.add_argument("--figure", metavar="OUT.png",
+                       help="also draw the sketch, the answer and the top-k shapes as one PNG picture (one sketch only)")
     query.add_argument("--json", action="store_true",
                        help="print one JSON object per line and sketch: path, predicted_class, label, probabilities, "
                             "uncertainty, ood, results")

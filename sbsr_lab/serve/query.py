@@ -134,6 +134,11 @@ class QueryEngine:
                    "threshold": self.calibration.ood_threshold, "is_ood": bool(self.calibration.is_ood(score))}
         return z[0], probs, None if sigma is None else float(sigma[0]), ood
 
+    def thumbnails_of(self, result: QueryResult) -> list[str | None]:
+        """The gallery thumbnail path of each shape of ``result.results``, in order (None where it has none)."""
+        where = {sid: i for i, sid in enumerate(self.index.ids)}
+        return [self.index.thumbnails[where[r["id"]]] if r["id"] in where else None for r in result.results]
+
     def prepare(self, sketch: Any, width: float | None = None) -> np.ndarray:
         """The network input of a sketch (:func:`prepare_query_image` at this model's sizes)."""
         return prepare_query_image(sketch, self.sketch_size, self.image_size, width)
