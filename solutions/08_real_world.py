@@ -400,13 +400,14 @@ print("right:", {s: f"{int(g['right'].sum())}/{len(g)}" for s, g in table.groupb
 # ```
 
 # %%
-from sbsr_lab.serve.gallery import index_meshes, read_gallery
+from sbsr_lab.serve.gallery import index_meshes, network_fingerprint, read_gallery
 from sbsr_lab.serve.real_world import mesh_classification
 
-# one work folder per collection: its name follows the meshes' paths and sizes, so a changed folder is indexed again
+# one work folder per collection and model: its name follows the meshes' paths and sizes and the model's weights,
+# so a changed folder or a new model is indexed again
 digest = hashlib.sha1("\n".join(f"{p.relative_to(SHAPES_USED).as_posix()} {p.stat().st_size}"
                                 for p, _ in MESHES).encode()).hexdigest()[:8]
-WORK = RUNS / f"real-world-{SHAPES.name}-{digest}"
+WORK = RUNS / f"real-world-{SHAPES.name}-{digest}-{network_fingerprint(ENGINE.sketch_net)[:8]}"
 GALLERY = WORK / "uactn-drawn-auto"                     # the name the comparison table below reuses
 if (GALLERY / "gallery.json").is_file():
     desc = read_gallery(GALLERY)
