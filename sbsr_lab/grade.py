@@ -109,6 +109,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sbsr_lab import checks
 from sbsr_lab.checks import FAIL, PASS
 from sbsr_lab.errors import SbsrError
 from sbsr_lab.io import atomic_write_text
@@ -388,6 +389,7 @@ def run_notebook(nb: nbformat.NotebookNode, cwd: str | Path, timeout: float = 60
 
 def _prepare(nb: nbformat.NotebookNode, reference: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The learner's notebook with the course's checker cells and the no-network cell first."""
+    # deferred (see the TYPE_CHECKING block): the re-check process imports this module without nbformat
     import nbformat
 
     from sbsr_lab.course import exercises
@@ -521,7 +523,7 @@ def recheck_job(nb: nbformat.NotebookNode, reference: nbformat.NotebookNode,
     ``nb``: per exercise the course's imports its checker uses, the learner's definitions its names need,
     the course's checker cell (calls wrapped in the recorder) and the names it takes from the learner;
     and what to import before any learner code."""
-    from sbsr_lab import checks
+    # deferred (see the TYPE_CHECKING block): the re-check process imports this module without nbformat
     from sbsr_lab.course import exercises
 
     submodules = sorted(m.name for m in pkgutil.iter_modules(checks.__path__))
@@ -570,6 +572,7 @@ def recheck(nb: nbformat.NotebookNode, reference: nbformat.NotebookNode, cwd: st
     """Check the exercises ``numbers`` of the learner notebook ``nb`` again with the course's checkers
     (``reference``: the course notebook), in a fresh process started in ``cwd`` (module docstring).
     Returns ``{number: (verdict, message)}``: ``pass``, ``fail``, ``error`` or ``timeout``."""
+    # deferred (see the TYPE_CHECKING block): the re-check process imports this module without nbformat
     from sbsr_lab.course import exercises
 
     job = recheck_job(nb, reference, numbers)
@@ -830,6 +833,7 @@ def _recheck_main() -> None:
 
 
 def _rows(sub: Submission, reference: nbformat.NotebookNode, outcome: RunOutcome | None, problem: str = "") -> list[dict]:
+    # deferred (see the TYPE_CHECKING block): the re-check process imports this module without nbformat
     from sbsr_lab.course import checker_verdicts, exercises
 
     expected: list[Exercise] = exercises(reference)
@@ -894,6 +898,7 @@ def _run_in_copy(nb: nbformat.NotebookNode, sub: Submission, reference: nbformat
                  kernel: str, env: dict[str, str]) -> RunOutcome:
     """Run the prepared notebook in a temporary copy of its folder (regular files only, no links), so that
     it cannot change what another learner handed in; then re-check there the exercises it showed as passed."""
+    # deferred (see the TYPE_CHECKING block): the re-check process imports this module without nbformat
     from sbsr_lab.course import checker_verdicts
 
     with tempfile.TemporaryDirectory(prefix="sbsr-grade-") as tmp:

@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
-from sbsr_lab.errors import DiskFullError, SbsrError
+from sbsr_lab.errors import DiskFullError, SbsrError, SketchError
 
 if TYPE_CHECKING:  # pragma: no cover
     from PIL.Image import Image as PILImage
@@ -150,8 +150,6 @@ def open_image(source: "str | os.PathLike[str] | IO[bytes]", *, max_pixels: int 
     the same error. Returns a loaded PIL image (the file is closed).
     """
     from PIL import Image, UnidentifiedImageError
-
-    from sbsr_lab.errors import SketchError
 
     error = error or SketchError
     name = getattr(source, "name", None) if not isinstance(source, (str, os.PathLike)) else source

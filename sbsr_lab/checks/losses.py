@@ -27,6 +27,7 @@ from sbsr_lab.checks import CheckStop, call_learner, verdict
 from sbsr_lab.losses import (
     AMSoftmaxLoss, CrossModalContrastiveLoss, GuidanceLoss, MeanDiscrepancyLoss, UncertaintyLoss,
 )
+from sbsr_lab.models import ModalityDiscriminator
 from sbsr_lab.similarity import l2_normalize
 
 __all__ = [
@@ -384,8 +385,6 @@ def check_discriminator_step(fn: Callable[..., Tensor]) -> bool:
     means is accepted too. Beyond the value, the gradients are checked: D's parameters must get dL/dD
     (D minimises L) and ts must get -lambd * dL/dts (T maximises L through the gradient reversal).
     """
-    from sbsr_lab.models import ModalityDiscriminator
-
     title = "DCA discriminator step"
     gen = torch.Generator().manual_seed(6)
     forms: set[str] = set()

@@ -8,14 +8,14 @@ from typing import Callable, Mapping
 import numpy as np
 
 from sbsr_lab.checks import CheckStop, call_learner, verdict
+from sbsr_lab.render import look_at
+from sbsr_lab.render.orient import AXES, rotation_to_up
 
 __all__ = ["check_look_at", "check_wobble", "check_rotation_to_up", "check_choose_up"]
 
 
 def check_look_at(fn: Callable[..., np.ndarray]) -> bool:
     """``fn(eye, target, up) -> (4, 4)`` camera-to-world matrix, OpenGL convention (camera looks down -Z)."""
-    from sbsr_lab.render import look_at
-
     rng = np.random.default_rng(0)
     cases = [((0.0, 0.0, 3.0), (0.0, 0.0, 0.0), (0.0, 1.0, 0.0)),
              ((2.0, 1.5, -1.0), (0.1, 0.2, 0.0), (0.0, 1.0, 0.0))]
@@ -89,8 +89,6 @@ def check_wobble(fn: Callable[..., np.ndarray]) -> bool:
 def _up_cases() -> list[tuple[str, np.ndarray]]:
     """Directions ``(name, unit (3,))`` for :func:`check_rotation_to_up`: random ones first (the general case
     gives the most telling message), then the four side axes, +Y, -Y and one just off -Y."""
-    from sbsr_lab.render.orient import AXES
-
     rng = np.random.default_rng(8)
     cases = []
     for _ in range(6):
@@ -111,8 +109,6 @@ def check_rotation_to_up(fn: Callable[[np.ndarray], np.ndarray]) -> bool:
     """``fn(u (3,) unit) -> (3, 3)``: the smallest rotation (det +1) taking ``u`` to world +Y, checked against
     :func:`sbsr_lab.render.orient.rotation_to_up` on the six axes, -Y included, and random directions. For
     ``u = -Y`` (no unique smallest rotation) any rotation taking it to +Y is accepted."""
-    from sbsr_lab.render.orient import rotation_to_up
-
     name = "rotation_to_up"
     y = np.array([0.0, 1.0, 0.0])
     try:

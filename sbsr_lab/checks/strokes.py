@@ -16,6 +16,7 @@ import numpy as np
 from scipy.ndimage import binary_dilation
 
 from sbsr_lab.checks import CheckStop, call_learner, verdict
+from sbsr_lab.data.strokes import strokes_to_image
 
 __all__ = ["check_rasterize", "raster_cases", "ink_agreement"]
 
@@ -51,8 +52,6 @@ def _good(got: np.ndarray, want: np.ndarray) -> bool:
 
 def check_rasterize(fn: Callable[[Strokes, int], np.ndarray]) -> bool:
     """Check ``fn(strokes, size) -> (size, size)`` image (ink 1, paper 0) against ``strokes_to_image``."""
-    from sbsr_lab.data.strokes import strokes_to_image
-
     name = "rasterize"
     try:
         for case, strokes, size in raster_cases():

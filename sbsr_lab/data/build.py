@@ -31,10 +31,16 @@ import trimesh
 from sbsr_lab.config import Profile, default_data_root, get_profile
 from sbsr_lab.errors import DatasetLayoutError
 from sbsr_lab.io import atomic_path, atomic_write_json, save_png
+from sbsr_lab.data.longtail import longtail_counts, parse_longtail
 from sbsr_lab.data.manifest import MANIFEST_NAME, Manifest, ShapeRecord, SketchRecord, load_manifest
+from sbsr_lab.data.meshes import load_mesh
 from sbsr_lab.data.shards import PARTS_DIR, clear_parts, parse_shard, read_parts, take_shard, write_part
-from sbsr_lab.data.sketchgen import SKETCH_GENERATOR
+from sbsr_lab.data.sketchgen import SKETCH_GENERATOR, synthesize_sketch
+from sbsr_lab.data.stroke_io import strokes_to_quickdraw, write_ndjson
+from sbsr_lab.data.strokes import strokes_to_image
+from sbsr_lab.data.synthshapes import make_shape
 from sbsr_lab.progress import note, progress as show_progress
+from sbsr_lab.render import get_rig, normalize_mesh, render_views
 
 __all__ = [
     "SKETCH_SOURCE_OFFSET",
@@ -63,8 +69,6 @@ def shape_counts(profile: Profile) -> dict[str, int]:
     """Gallery shapes per class: ``shapes_per_class`` each, or the power law of ``longtail`` (class order)."""
     if not profile.longtail:
         return {cls: profile.shapes_per_class for cls in profile.classes}
-    from sbsr_lab.data.longtail import longtail_counts, parse_longtail
-
     return dict(zip(profile.classes, longtail_counts(len(profile.classes), *parse_longtail(profile.longtail))))
 
 
@@ -118,9 +122,6 @@ def render_shape_views(mesh_path: Path | trimesh.Trimesh, out_paths: dict[str, P
     ``out_paths`` maps a style name (``shaded``, ``depth``, ``lines``, ...) to its PNG path. Used for
     SynthShapes and for real benchmarks (``data prepare``).
     """
-    from sbsr_lab.data.meshes import load_mesh
-    from sbsr_lab.render import get_rig, normalize_mesh, render_views
-
     mesh = mesh_path if isinstance(mesh_path, trimesh.Trimesh) else load_mesh(mesh_path)
     mesh = normalize_mesh(mesh, upright=upright, pca=pca)
     views = render_views(mesh, get_rig(rig), size=size, styles=tuple(out_paths))
@@ -131,8 +132,6 @@ def render_shape_views(mesh_path: Path | trimesh.Trimesh, out_paths: dict[str, P
 
 def _shape_job(root: str, cls: str, index: int, seed: int, rig: str, size: int, styles: tuple[str, ...],
                upright: bool, pca: bool) -> tuple[str, bool, dict]:
-    from sbsr_lab.data.synthshapes import make_shape
-
     sid = _shape_id(cls, index)
     mesh_path = Path(root) / "shapes" / cls / f"{sid}.ply"
     view_paths = {s: Path(root) / "views" / f"{s}_{size}" / f"{sid}.png" for s in styles}
@@ -150,12 +149,6 @@ def _shape_job(root: str, cls: str, index: int, seed: int, rig: str, size: int, 
 
 def _sketch_job(root: str, cls: str, index: int, seed: int, noise: float, size: int,
                 source: int = -1, styles: str = "perspective") -> tuple[str, bool, dict]:
-    from sbsr_lab.data.sketchgen import synthesize_sketch
-    from sbsr_lab.data.stroke_io import strokes_to_quickdraw, write_ndjson
-    from sbsr_lab.data.strokes import strokes_to_image
-    from sbsr_lab.data.synthshapes import make_shape
-    from sbsr_lab.render import normalize_mesh
-
     kid = _sketch_id(cls, index)
     png = Path(root) / "sketches" / cls / f"{kid}.png"
     nd = png.with_suffix(".ndjson")

@@ -22,7 +22,10 @@ from torch.utils.data import Dataset
 
 from sbsr_lab.data.augment import RandomAffineFlip
 from sbsr_lab.data.manifest import Manifest, SketchRecord
+from sbsr_lab.data.sketch_image import frame_sketch
+from sbsr_lab.data.stroke_io import keep_lines_visible
 from sbsr_lab.errors import DatasetLayoutError, SketchError
+from sbsr_lab.io import load_png
 
 __all__ = ["resize_u8", "network_input", "train_augmentation", "SketchDataset", "MultiViewDataset", "load_sketch_array", "load_view_strip"]
 
@@ -63,9 +66,6 @@ def load_sketch_array(path, size: int, frame: bool = False) -> np.ndarray:
     by :func:`sbsr_lab.data.sketch_image.frame_sketch` (the query path's framing: crop to the ink,
     training margin, training line width).
     """
-    from sbsr_lab.data.stroke_io import keep_lines_visible
-    from sbsr_lab.io import load_png
-
     try:
         image = load_png(path)
     except FileNotFoundError:
@@ -73,8 +73,6 @@ def load_sketch_array(path, size: int, frame: bool = False) -> np.ndarray:
     except Exception as err:  # noqa: BLE001 - PIL raises many types for corrupt files
         raise SketchError(f"Sketch {path} cannot be read ({err}). Delete it and rebuild the dataset.") from None
     if frame:
-        from sbsr_lab.data.sketch_image import frame_sketch
-
         return resize_u8(frame_sketch(image, size, source=str(path)), size)
     if image.ndim == 3:
         image = image.mean(axis=2)
@@ -83,8 +81,6 @@ def load_sketch_array(path, size: int, frame: bool = False) -> np.ndarray:
 
 def load_view_strip(path, num_views: int, size: int) -> np.ndarray:
     """A view strip PNG ``(H, V*W)`` as ``(V, size, size)`` uint8 (the first ``num_views`` views)."""
-    from sbsr_lab.io import load_png
-
     try:
         strip = load_png(path)
     except FileNotFoundError:

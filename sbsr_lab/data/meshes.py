@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
+from sbsr_lab.data.benchmarks.off import read_off
 from sbsr_lab.errors import MeshError
 
 __all__ = ["SUPPORTED_MESH_SUFFIXES", "load_mesh", "check_mesh", "summarise_warnings"]
@@ -63,8 +64,6 @@ def load_mesh(path: str | Path, max_faces: int = 200_000) -> trimesh.Trimesh:
     if not path.is_file():
         raise MeshError(f"{path}: no such file; check the path (and that the dataset was downloaded/built)")
     if suffix == ".off":
-        from sbsr_lab.data.benchmarks.off import read_off
-
         mesh = read_off(path)
     else:
         try:

@@ -33,8 +33,10 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from sbsr_lab.data.page_marks import remove_page_marks
+from sbsr_lab.data.stroke_io import IMAGE_SUFFIXES, STROKE_SUFFIXES, load_strokes, read_ndjson
 from sbsr_lab.data.strokes import check_strokes, normalize_strokes, strokes_to_image
 from sbsr_lab.errors import SketchError
+from sbsr_lab.io import open_image
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -346,6 +348,7 @@ def sketch_to_strokes(image: "PILImage.Image | np.ndarray", source: str = "the s
     The strokes keep the drawing's aspect; their position in [0, 1]² is that of the cropped square.
     Raises :class:`SketchError` when no ink is found.
     """
+    # deferred: the sketchgen package loads trimesh and the renderer; reading a sketch file stays light
     from sbsr_lab.data.sketchgen.tracing import trace_strokes
 
     grey = to_grey(image)
@@ -415,8 +418,6 @@ def _open_image(path: Path) -> "PILImage.Image":
     decoded reduced, other huge images and decompression bombs are refused with a :class:`SketchError`)."""
     from PIL import ImageOps
 
-    from sbsr_lab.io import open_image
-
     return ImageOps.exif_transpose(open_image(path))  # phone photos: upright as the camera saw them
 
 
@@ -427,8 +428,6 @@ def load_framed_sketch(path: str | os.PathLike[str], size: int, width: float | N
     An ndjson record's per-stroke ``widths`` are kept. Raises :class:`SketchError` naming the file for
     a missing, corrupt, unsupported or blank sketch.
     """
-    from sbsr_lab.data.stroke_io import IMAGE_SUFFIXES, STROKE_SUFFIXES, load_strokes, read_ndjson
-
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in IMAGE_SUFFIXES + STROKE_SUFFIXES:

@@ -23,7 +23,7 @@ import numpy as np
 
 from sbsr_lab.data.strokes import Strokes, check_strokes, normalize_strokes, strokes_to_image
 from sbsr_lab.errors import SketchError
-from sbsr_lab.io import atomic_write_text
+from sbsr_lab.io import atomic_write_text, open_image
 
 __all__ = [
     "strokes_to_quickdraw",
@@ -454,8 +454,6 @@ def keep_lines_visible(ink: np.ndarray, size: int) -> np.ndarray:
 def _image_to_ink(path: Path, size: int) -> np.ndarray:
     """Read a PNG/JPEG as ink in [0, 1], padded to a square with paper and resized to ``size``."""
     from PIL import Image, UnidentifiedImageError
-
-    from sbsr_lab.io import open_image
 
     try:
         with open_image(path) as im:  # bounded: refuses or reduces huge images before decoding

@@ -107,7 +107,8 @@ def score_sketch_folder(engine: "QueryEngine", folder: str | os.PathLike[str],
     "gallery": {"shapes", "no_shapes_of"}, "per_class": [{"class", ...}], "confusion": {true class: {predicted class: count}}, "skipped": [{"path", "error"}], "drawings": [...]}``.
     Unreadable files are skipped (listed with their error), not fatal.
     """
-    # torch deferred: reading and checking sketch files (`sbsr-lab query` on a bad file) answers before torch loads
+    # torch (and the metrics below, which load it) deferred: reading and checking sketch files
+    # (`sbsr-lab query` on a bad file) answers before torch loads
     import torch
 
     from sbsr_lab.retrieval.metrics import metrics_from_ranks

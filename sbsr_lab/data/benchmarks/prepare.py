@@ -45,9 +45,10 @@ from sbsr_lab.data.benchmarks.records import LAYOUT_TITLES
 from sbsr_lab.data.build import BuildReport, render_shape_views, run_jobs
 from sbsr_lab.data.shards import clear_parts, parse_shard, read_parts, take_shard, write_part
 from sbsr_lab.data.manifest import MANIFEST_NAME, Manifest, ShapeRecord, SketchRecord
-from sbsr_lab.data.meshes import summarise_warnings
+from sbsr_lab.data.meshes import load_mesh, summarise_warnings
 from sbsr_lab.errors import DatasetLayoutError
 from sbsr_lab.io import atomic_write_json
+from sbsr_lab.render.orient import stand_up
 
 __all__ = ["PrepareReport", "prepare_benchmark", "split_unsplit_sketches", "relative_path"]
 
@@ -156,9 +157,6 @@ def _view_job(shape_id: str, mesh_path: str, view_paths: dict[str, str], rig: st
         warnings.simplefilter("always")
         try:
             if orient == "auto" and _ORIENTER is not None:
-                from sbsr_lab.data.meshes import load_mesh
-                from sbsr_lab.render.orient import stand_up
-
                 mesh = load_mesh(mesh_path)
                 _, up, _ = _ORIENTER(mesh)
                 render_shape_views(stand_up(mesh, up) if up is not None else mesh, paths, rig, size, upright, pca)
@@ -172,14 +170,12 @@ def _view_job(shape_id: str, mesh_path: str, view_paths: dict[str, str], rig: st
 
 
 def _preload_renderer() -> None:
-    """Import the mesh reader and the renderer (with Embree) once, before worker processes fork.
+    """Import Embree once, before worker processes fork (the mesh reader and the renderer are imported
+    at this module's top).
 
     Workers then share these modules instead of importing them each (about a second of CPU per
     worker), and a broken installation fails here, once, instead of once per shape.
     """
-    import sbsr_lab.data.meshes  # noqa: F401
-    import sbsr_lab.render  # noqa: F401
-
     try:
         import embreex.mesh_construction  # noqa: F401
         import embreex.rtcore_scene  # noqa: F401

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sbsr_lab.data.sketchgen.tracing import trace_strokes
 from sbsr_lab.data.strokes import Strokes, normalize_strokes, strokes_to_image
 
 __all__ = ["SMALL_SIZE", "place_on_canvas", "on_canvas", "pen_retrace"]
@@ -60,8 +61,6 @@ def pen_retrace(strokes: Strokes, placement: dict[str, float]) -> Strokes:
     Drawings of ``size`` >= :data:`SMALL_SIZE` come back unchanged (the pen is thin relative to them).
     Falls back to the input when the retraced ink is empty.
     """
-    from sbsr_lab.data.sketchgen.tracing import trace_strokes
-
     if not strokes or placement["size"] >= SMALL_SIZE:
         return list(strokes)
     page = strokes_to_image(on_canvas(strokes, placement), size=_RETRACE_SIDE, width=placement["pen"] * _RETRACE_SIDE)

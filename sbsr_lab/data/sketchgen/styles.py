@@ -40,6 +40,8 @@ from sbsr_lab.data.sketchgen.detail import detail_strokes
 from sbsr_lab.data.sketchgen.viewpoints import CAMERA_DISTANCE, drawing_viewpoint
 from sbsr_lab.data.strokes import Strokes, stroke_length
 from sbsr_lab.render import Camera
+from sbsr_lab.render.lines import line_image
+from sbsr_lab.render.rays import cast_rays
 
 __all__ = [
     "STYLES",
@@ -116,8 +118,6 @@ def flat_viewpoint(style: str, rng: np.random.Generator, noise: float = 0.0) -> 
 
 
 def _hit_buffer(mesh: trimesh.Trimesh, camera: Camera, size: int):
-    from sbsr_lab.render.rays import cast_rays
-
     return cast_rays(mesh, [camera], size)
 
 
@@ -128,8 +128,6 @@ def style_lines(mesh: trimesh.Trimesh, camera: Camera, size: int = 256, outline:
     tolerance scaled to the camera's distance), or with ``outline=True`` only the contour of the
     silhouette (:func:`outline_image`).
     """
-    from sbsr_lab.render.lines import line_image
-
     buf = _hit_buffer(mesh, camera, size)
     width = max(1.0, 1.25 * size / 128.0)
     if outline:
@@ -149,9 +147,6 @@ def rig_lines(mesh: trimesh.Trimesh, cameras: "list[Camera]", size: int = 256) -
     """:func:`style_lines` of several cameras at once: ``(V, size, size)`` ink = 1, one Embree call for all
     of them (their primary rays cached per rig). The cameras must stand at :data:`CAMERA_DISTANCE` (a
     ring or a dodecahedron rig), where the depth tolerance is the renderer's own."""
-    from sbsr_lab.render.lines import line_image
-    from sbsr_lab.render.rays import cast_rays
-
     if not cameras:
         return np.zeros((0, size, size), np.float32)
     buf = cast_rays(mesh, cameras, size)
