@@ -12,6 +12,7 @@ is flat-shaded triangles in painter's order on a 2D canvas: no library and nothi
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import anywidget
@@ -22,7 +23,8 @@ from sbsr_lab.serve.meshes import flat_mesh
 
 __all__ = ["MeshView"]
 
-_ESM = r"""
+#: the painter shared with the app (widgets/web/mesh_paint.js), then this view's own code
+_ESM = (Path(__file__).resolve().parent / "web" / "mesh_paint.js").read_text(encoding="utf-8") + r"""
 function render({ model, el }) {
   const title = document.createElement("div");
   title.style.cssText = "font:13px sans-serif;margin:2px 0";
@@ -43,35 +45,7 @@ function render({ model, el }) {
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     const v = model.get("vertices"), f = model.get("faces");
     if (!v.length || !f.length) return;
-    const cy = Math.cos(yaw), sy = Math.sin(yaw), cp = Math.cos(pitch), sp = Math.sin(pitch);
-    const n = v.length / 3, P = new Float32Array(n * 3);
-    for (let i = 0; i < n; i++) {            // Y up: turn about Y (yaw), then tilt about X (pitch)
-      const x = v[3 * i], y = v[3 * i + 1], z = v[3 * i + 2];
-      const x1 = cy * x + sy * z, z1 = -sy * x + cy * z;
-      P[3 * i] = x1; P[3 * i + 1] = cp * y - sp * z1; P[3 * i + 2] = sp * y + cp * z1;
-    }
-    const scale = 0.42 * canvas.width, ox = canvas.width / 2, oy = canvas.height / 2;
-    const tris = [];
-    for (let t = 0; t < f.length; t += 3) {
-      const a = 3 * f[t], b = 3 * f[t + 1], c = 3 * f[t + 2];
-      const ux = P[b] - P[a], uy = P[b + 1] - P[a + 1], uz = P[b + 2] - P[a + 2];
-      const wx = P[c] - P[a], wy = P[c + 1] - P[a + 1], wz = P[c + 2] - P[a + 2];
-      let nx = uy * wz - uz * wy, ny = uz * wx - ux * wz, nz = ux * wy - uy * wx;
-      const len = Math.hypot(nx, ny, nz) || 1;
-      const light = Math.abs((0.35 * nx + 0.55 * ny + 0.76 * nz) / len);  // two-sided
-      tris.push([(P[a + 2] + P[b + 2] + P[c + 2]) / 3, a, b, c, light]);
-    }
-    tris.sort((p, q) => p[0] - q[0]);
-    for (const [, a, b, c, light] of tris) {
-      const s = Math.round(70 + 150 * light);
-      ctx.fillStyle = `rgb(${Math.round(s * 0.62)},${Math.round(s * 0.74)},${s})`;
-      ctx.beginPath();
-      ctx.moveTo(ox + scale * P[a], oy - scale * P[a + 1]);
-      ctx.lineTo(ox + scale * P[b], oy - scale * P[b + 1]);
-      ctx.lineTo(ox + scale * P[c], oy - scale * P[c + 1]);
-      ctx.closePath(); ctx.fill();
-      ctx.strokeStyle = ctx.fillStyle; ctx.lineWidth = 0.6; ctx.stroke();
-    }
+    paintMesh(ctx, v, f, yaw, pitch, 0.42 * canvas.width, canvas.width / 2, canvas.height / 2);
   }
   canvas.addEventListener("pointerdown", (ev) => {
     drag = [ev.clientX, ev.clientY];

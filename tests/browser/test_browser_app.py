@@ -176,6 +176,10 @@ def test_first_loads_show_the_current_query(server, browser):
         captions = page.evaluate("() => Array.from(document.querySelectorAll('#results .result .best span')).map(s => s.textContent)")
         assert captions == [f"drawn from view {r['view'] + 1}" for r in res["results"]]
         page.wait_for_function("(id) => document.getElementById('view3d').dataset.shape === id", arg=res["results"][0]["id"])
+        painted = page.evaluate("""() => { const c = document.getElementById('view3d');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let n = 0; for (let k = 3; k < d.length; k += 4) n += d[k] > 0; return n; }""")
+        assert painted > 500, painted  # the shared painter (widgets/web/mesh_paint.js) drew the shape
         page.screenshot(path=str(ARTIFACTS / f"browser_app_first_load_{i}.png"), full_page=True)
         watch.check()
         ctx.close()

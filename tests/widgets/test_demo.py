@@ -2,8 +2,13 @@
 
 import time
 
+from pathlib import Path
+
 import numpy as np
+
 import pytest
+
+import sbsr_lab.widgets
 
 from sbsr_lab.serve.engine import ModelSpec
 from sbsr_lab.widgets.demo import Debouncer, RetrievalDemo, sketch_demo
@@ -68,6 +73,8 @@ def test_late_front_end_renders_the_current_query_from_traits(demo):
     assert state["title"] == res.results[0]["id"] and len(state["vertices"]) > 0 and len(state["faces"]) > 0
     assert len(state["vertices"]) % 3 == 0 and max(state["faces"]) < len(state["vertices"]) // 3
     assert "draw();" in state["_esm"] and "model.get(\"vertices\")" in state["_esm"]  # drawn on start
+    painter = (Path(sbsr_lab.widgets.__file__).parent / "web" / "mesh_paint.js").read_text(encoding="utf-8")
+    assert state["_esm"].startswith(painter) and "paintMesh(ctx, v, f" in state["_esm"]  # the app's painter, one copy
 
 
 def test_one_history_entry_per_drawing(demo):

@@ -437,39 +437,8 @@
     vctx.clearRect(0, 0, view.width, view.height);
     const m = app.mesh;
     if (!m) return;
-    const cy = Math.cos(app.yaw), sy = Math.sin(app.yaw), cp = Math.cos(app.pitch), sp = Math.sin(app.pitch);
-    const n = m.v.length / 3, P = new Float32Array(n * 3);
-    for (let i = 0; i < n; i++) {            // Y up: turn about Y (yaw), then tilt about X (pitch)
-      const x = m.v[3 * i], y = m.v[3 * i + 1], z = m.v[3 * i + 2];
-      const x1 = cy * x + sy * z, z1 = -sy * x + cy * z;
-      P[3 * i] = x1; P[3 * i + 1] = cp * y - sp * z1; P[3 * i + 2] = sp * y + cp * z1;
-    }
-    const scale = 0.44 * Math.min(view.width, view.height), ox = view.width / 2, oy = view.height / 2;
-    const faces = [];
-    for (let t = 0; t < m.f.length; t += 3) {
-      const a = 3 * m.f[t], b = 3 * m.f[t + 1], c = 3 * m.f[t + 2];
-      const ux = P[b] - P[a], uy = P[b + 1] - P[a + 1], uz = P[b + 2] - P[a + 2];
-      const wx = P[c] - P[a], wy = P[c + 1] - P[a + 1], wz = P[c + 2] - P[a + 2];
-      let nx = uy * wz - uz * wy, ny = uz * wx - ux * wz, nz = ux * wy - uy * wx;
-      const len = Math.hypot(nx, ny, nz) || 1;
-      nx /= len; ny /= len; nz /= len;
-      const light = Math.abs(0.35 * nx + 0.55 * ny + 0.76 * nz);   // two-sided: meshes need not be oriented
-      faces.push([(P[a + 2] + P[b + 2] + P[c + 2]) / 3, a, b, c, light]);
-    }
-    faces.sort((p, q) => p[0] - q[0]);
-    for (const [, a, b, c, light] of faces) {
-      const s = Math.round(70 + 150 * light);
-      vctx.fillStyle = `rgb(${Math.round(s * 0.62)},${Math.round(s * 0.74)},${s})`;
-      vctx.beginPath();
-      vctx.moveTo(ox + scale * P[a], oy - scale * P[a + 1]);
-      vctx.lineTo(ox + scale * P[b], oy - scale * P[b + 1]);
-      vctx.lineTo(ox + scale * P[c], oy - scale * P[c + 1]);
-      vctx.closePath();
-      vctx.fill();
-      vctx.strokeStyle = vctx.fillStyle;
-      vctx.lineWidth = 0.6;
-      vctx.stroke();
-    }
+    paintMesh(vctx, m.v, m.f, app.yaw, app.pitch, 0.44 * Math.min(view.width, view.height), view.width / 2,
+              view.height / 2);                // widgets/web/mesh_paint.js, shared with the notebook's view
   }
 
   let drag = null;
