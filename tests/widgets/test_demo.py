@@ -1,15 +1,12 @@
 """RetrievalDemo without a browser: simulated strokes on the session's tiny ring/cross/bar bundle."""
 
 import time
-
 from pathlib import Path
 
 import numpy as np
-
 import pytest
 
 import sbsr_lab.widgets
-
 from sbsr_lab.serve.engine import ModelSpec
 from sbsr_lab.widgets.demo import Debouncer, RetrievalDemo, sketch_demo
 from sbsr_lab.widgets.history import QueryHistory
