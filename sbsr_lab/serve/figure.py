@@ -18,8 +18,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from sbsr_lab.io import open_image
-from sbsr_lab.retrieval.report import THUMBNAIL_VIEW
 from sbsr_lab.serve.result import QueryResult
+from sbsr_lab.serve.thumbnails import strip_view
 
 __all__ = ["result_figure", "thumbnail_tile"]
 
@@ -33,12 +33,8 @@ def thumbnail_tile(path: str | None, side: int) -> Image.Image:
     if not path or not Path(path).is_file():
         return Image.new("RGB", (side, side), (235, 235, 235))
     with open_image(io.BytesIO(Path(path).read_bytes())) as im:  # bounded against hostile files
-        w, h = im.size
-        n = w // h if h else 0
-        if n >= 2:
-            v = min(THUMBNAIL_VIEW, n - 1)
-            im = im.crop((v * h, 0, (v + 1) * h, h))
-        return im.convert("RGB").resize((side, side), Image.Resampling.LANCZOS)
+        view = strip_view(im) or im
+        return view.convert("RGB").resize((side, side), Image.Resampling.LANCZOS)
 
 
 def _sketch_tile(image: np.ndarray, side: int) -> Image.Image:

@@ -30,22 +30,21 @@ BLANK_PNG = base64.b64decode(  # 1x1 white pixel for empty tiles
 def view_png(path: str | None, view: int | None) -> bytes | None:
     """PNG bytes of view ``view`` of a view strip ``(s, V*s)`` (None: the file itself when it is one view,
     else the canonical :data:`~sbsr_lab.retrieval.report.THUMBNAIL_VIEW`); None when there is no such file."""
-    # deferred: retrieval.report imports torch, and the app's server imports this module before torch loads
-    from sbsr_lab.retrieval.report import THUMBNAIL_VIEW
+    # deferred: serve.thumbnails imports retrieval.report, which imports torch, and the app's server imports this
+    # module before torch loads
+    from sbsr_lab.serve.thumbnails import strip_view
 
     if not path or not Path(path).is_file():
         return None
     data = Path(path).read_bytes()
     with open_image(io.BytesIO(data)) as im:  # bounded: a hostile thumbnail cannot allocate gigabytes
-        w, h = im.size
-        n = w // h if h else 0
-        if n < 2:
-            return data
-        v = THUMBNAIL_VIEW if view is None else int(view)
-        if not 0 <= v < n:
+        crop = strip_view(im, view)
+        if crop is None:
             return None
+        if crop is im:
+            return data
         out = io.BytesIO()
-        im.crop((v * h, 0, (v + 1) * h, h)).save(out, format="PNG")
+        crop.save(out, format="PNG")
     return out.getvalue()
 
 
