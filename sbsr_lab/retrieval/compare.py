@@ -24,6 +24,7 @@ the value, ``std`` the sample standard deviation (ddof = 1; 0 for a single value
                             "pr": {"recall_levels": [...], "precision": [...]}},  # mean over the runs, if present
                  ...},
      "linear_probe": stat,                    # ssl-pretrain's linear probe, if measured
+     "spearman": stat, "spearman_within_class": stat,  # UACTN's Spearman(sigma, noise), if measured
      "pr_skipped": ["DIR/method: why", ...],  # run folders present but not evaluated
      "settings": {"balanced": summary, "longtail": summary, "instance": summary}}   # optional
 
@@ -64,6 +65,9 @@ __all__ = ["SCHEMA_VERSION", "INSTANCE_KEYS", "GROUPS", "stat", "method_stage_na
 SCHEMA_VERSION = 1
 #: Instance-level metrics (:func:`sbsr_lab.retrieval.instance.instance_accuracy`).
 INSTANCE_KEYS: tuple[str, ...] = ("inst_top1", "inst_top10")
+#: results.json's UACTN uncertainty figures -> the summary's names for them.
+SPEARMAN_KEYS: dict[str, str] = {"uncertainty_noise_spearman": "spearman",
+                                 "uncertainty_noise_spearman_within_class": "spearman_within_class"}
 #: Long-tail groups of classes (:func:`sbsr_lab.retrieval.longtail.map_per_group`).
 GROUPS: tuple[str, ...] = ("many", "medium", "few")
 #: The course's committed summary of the seven methods on the default profile, in :func:`results_folder`.
@@ -212,6 +216,10 @@ def summarise_demos(paths: Sequence[str | Path], pr: bool = True, data: str | Pa
     probes = [r.get("linear_probe", {}).get("ssl-pretrain") for _, r in runs]
     if any(p is not None for p in probes):
         summary["linear_probe"] = stat(probes)
+    for key, name in SPEARMAN_KEYS.items():
+        values = [r.get(key) for _, r in runs]
+        if any(v is not None for v in values):
+            summary[name] = stat(values)
     if skipped:
         summary["pr_skipped"] = skipped
     return summary

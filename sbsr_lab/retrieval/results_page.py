@@ -122,27 +122,52 @@ def table(name: str) -> Callable[[Callable[[ResultsFiles], str]], Callable[[Resu
 
 @table("demo-headline")
 def demo_headline(files: ResultsFiles) -> str:
-    """The README's table: the six SHREC metrics of the three core methods in the seed-0 default demo."""
+    """The README's table: the six SHREC metrics of the three core methods in the seed-0 default demo, and
+    their mAP's mean ± std over every seed of the summary (the spread a re-run falls in)."""
     summary = files("methods-default.json")
     i = summary["seeds"].index(SEED_INDEX)
     keys = ("NN", "FT", "ST", "E", "DCG", "mAP")
-    rows = [[_label(m), *(_f(summary["methods"][m]["metrics"][k]["values"][i]) for k in keys)] for m in CORE]
-    return _table(["method", *keys], rows)
+    seeds = "/".join(map(str, summary["seeds"]))
+    rows = [[_label(m), *(_f(summary["methods"][m]["metrics"][k]["values"][i]) for k in keys),
+             _pm(summary["methods"][m]["metrics"]["mAP"]["values"])] for m in CORE]
+    return _table(["method", *keys, f"mAP, seeds {seeds}"], rows)
+
+
+def _threads(summary: Mapping[str, Any]) -> str:
+    n = summary.get("torch_threads")
+    return "threads unknown" if n is None else f"{n} thread{'s' if n != 1 else ''}"
+
+
+def _pm(values: Sequence[float]) -> str:
+    """``mean ± std`` of a metric's values over the seeds (the mean alone for one value)."""
+    mean, std = _mean_std(values)
+    return f"{mean:.3f} ± {std:.3f}" if len(values) > 1 else f"{mean:.3f}"
+
+
+def _flag_note(entry: Mapping[str, Any]) -> str:
+    return f" (flagged: {', '.join(entry['flagged'])}; not ranked)" if entry.get("flagged") else ""
+
+
+def _ranked(methods: Mapping[str, Any], key: Callable[[Mapping[str, Any]], float]) -> list[str]:
+    """Method names, best ``key`` first; flagged methods (at chance or collapsed) last, never ranked."""
+    return sorted(methods, key=lambda m: (bool(methods[m].get("flagged")), -key(methods[m])))
 
 
 @table("demo-seeds")
 def demo_seeds(files: ResultsFiles) -> str:
-    """mAP of the three core methods and UACTN's Spearman(σ, noise) per seed, their mean, and the profile before."""
+    """mAP of the three core methods and UACTN's Spearman(σ, noise) per seed, their mean ± std, and the
+    profile before issue 19 (transcribed in demo-seeds.json)."""
     summary, seeds = files("methods-default.json"), files("demo-seeds.json")
-    rows, cols = [], []
-    for s in seeds["seeds"]:
-        i = summary["seeds"].index(s["seed"])
-        col = [summary["methods"][m]["metrics"]["mAP"]["values"][i] for m in CORE]
-        col += [s["spearman"], s["spearman_within_class"]]
-        cols.append(col)
-        rows.append([f"seed {s['seed']} ({s['run']})", *(_f(v) for v in col[:3]), *(_f(v, 2) for v in col[3:])])
-    means = [statistics.fmean(c[j] for c in cols) for j in range(5)]
-    rows.append([f"mean of the {_count(len(cols))} seeds", *(_f(v) for v in means[:3]), *(_f(v, 2) for v in means[3:])])
+    if "spearman" in summary:  # measured with the runs (compare_methods.py)
+        rho = [summary[k]["values"] for k in ("spearman", "spearman_within_class")]
+    else:  # a summary made before it carried them: the figures transcribed in demo-seeds.json
+        rho = [[s[k] for s in seeds["seeds"]] for k in ("spearman", "spearman_within_class")]
+    cols = [[*(summary["methods"][m]["metrics"]["mAP"]["values"][i] for m in CORE), rho[0][i], rho[1][i]]
+            for i in range(len(summary["seeds"]))]
+    rows = [[f"seed {seed} ({_threads(summary)})", *(_f(v) for v in col[:3]), *(_f(v, 2) for v in col[3:])]
+            for seed, col in zip(summary["seeds"], cols)]
+    cells = [_pm([c[j] for c in cols]) for j in range(5)]
+    rows.append([f"mean ± std of the {_count(len(cols))} seeds", *cells])
     before = seeds["before_issue_19"]
     cells = [" / ".join(_f(v) for v in before["mAP"][m]) for m in CORE]
     cells += [" / ".join(_f(v, 2) for v in before[k]) for k in ("spearman", "spearman_within_class")]
@@ -153,43 +178,46 @@ def demo_seeds(files: ResultsFiles) -> str:
 
 @table("methods")
 def methods_table(files: ResultsFiles) -> str:
-    """The seven methods on the default profile: mAP mean ± std over the seeds, each seed, NN, quiet wall seconds."""
+    """The seven methods on the default profile: mAP mean ± std over the seeds, each seed, NN, quiet wall
+    seconds; flagged methods last, marked, never ranked."""
     summary, wall = files("methods-default.json"), files("methods-wall-seconds.json")
-    seeds = summary["seeds"]
-    order = sorted(summary["methods"], key=lambda m: -statistics.fmean(summary["methods"][m]["metrics"]["mAP"]["values"]))
+    seeds, methods = summary["seeds"], summary["methods"]
     rows = []
-    for m in order:
-        metrics = summary["methods"][m]["metrics"]
-        mean, std = _mean_std(metrics["mAP"]["values"])
+    for m in _ranked(methods, lambda e: statistics.fmean(e["metrics"]["mAP"]["values"])):
+        metrics = methods[m]["metrics"]
         secs = f"{wall['seconds'][m]:.0f}"
         extra = wall.get("included", {}).get(m)
         if extra:
             secs += " (incl. " + ", ".join(f"{stage} {s:.0f}" for stage, s in extra.items()) + ")"
-        rows.append([_label(m), f"{mean:.3f} ± {std:.3f}", *(_f(v) for v in metrics["mAP"]["values"]),
-                     _f(statistics.fmean(metrics["NN"]["values"])), secs])
+        rows.append([_label(m) + _flag_note(methods[m]), _pm(metrics["mAP"]["values"]),
+                     *(_f(v) for v in metrics["mAP"]["values"]), _f(statistics.fmean(metrics["NN"]["values"])), secs])
     return _table(["method", f"mAP ({len(seeds)} seeds)", *(f"seed {s}" for s in seeds), "NN", "wall s (quiet)"], rows)
 
 
 @table("longtail-instance")
 def longtail_instance(files: ResultsFiles) -> str:
-    """The long-tailed and instance-level settings of methods-default.json, best long-tail mAP first."""
+    """The long-tailed and instance-level settings of methods-default.json (mean ± std over their seeds),
+    best long-tail mAP first; flagged methods last, marked, never ranked."""
     settings = files("methods-default.json")["settings"]
     lt, inst = settings["longtail"]["methods"], settings["instance"]["methods"]
 
-    def first(entry: Mapping[str, Any]) -> float:
-        return float(entry["values"][0])
+    def mean(entry: Mapping[str, Any]) -> float:
+        return statistics.fmean(entry["values"])
 
-    order = sorted(lt, key=lambda m: -first(lt[m]["metrics"]["mAP"]))
     rows, values = [], []
-    for m in order:
-        groups = [first(lt[m]["map_per_group"][g]) for g in ("many", "medium", "few")]
-        top = [first(inst[m]["metrics"][k]) for k in ("inst_top1", "inst_top10")]
-        v = [first(lt[m]["metrics"]["mAP"]), *groups, first(inst[m]["metrics"]["mAP"]), *top]
-        values.append(v)
-        rows.append([_label(m), *(_f(x) for x in v)])
-    _bold_best(rows, [[0.0, *v] for v in values], (1, 4, 5, 6, 7))  # the columns the prose reads: not many/medium
-    merged = [[r[0], r[1], " / ".join(r[2:5]), r[5], " / ".join(r[6:8])] for r in rows]
-    return _table(["method", "long tail (`longtail=60:4`): mAP", "many / medium / few",
+    for m in _ranked(lt, lambda e: mean(e["metrics"]["mAP"])):
+        groups = " / ".join(_f(mean(lt[m]["map_per_group"][g])) for g in ("many", "medium", "few"))
+        top = [inst[m]["metrics"][k]["values"] for k in ("inst_top1", "inst_top10")]
+        flagged = lt[m].get("flagged") or inst[m].get("flagged")
+        values.append([-1.0 if flagged else v for v in
+                       (0.0, mean(lt[m]["metrics"]["mAP"]), 0.0, mean(inst[m]["metrics"]["mAP"]), *map(statistics.fmean, top))])
+        note = _flag_note(lt[m]) or _flag_note(inst[m])
+        rows.append([_label(m) + note, _pm(lt[m]["metrics"]["mAP"]["values"]), groups,
+                     _pm(inst[m]["metrics"]["mAP"]["values"]), _pm(top[0]), _pm(top[1])])
+    _bold_best(rows, values, (1, 3, 4, 5))  # the columns the prose reads
+    merged = [[*r[:4], f"{r[4]} / {r[5]}"] for r in rows]
+    seeds = f"{_count(len(settings['longtail']['seeds']))} seeds" if len(settings["longtail"]["seeds"]) > 1 else "one seed"
+    return _table(["method", f"long tail (`longtail=60:4`, {seeds}): mAP", "many / medium / few (means)",
                    "instance (`sketch_source=gallery`): mAP", "top-1 / top-10 of the own shape"], merged)
 
 

@@ -37,7 +37,7 @@ def two_demos(tmp_path):
                "evaluate-joint": 0.5, "ssl-pretrain": 20.0, "ssltkd-teacher": 3.0, "ssltkd-student": 2.0,
                "evaluate-ssltkd": 1.0},
               map_per_group={"ssltkd": {"many": 0.9, "medium": 0.6, "few": 0.3, "thresholds": {"many": 4, "few": 1}}},
-              linear_probe={"ssl-pretrain": 0.5})
+              linear_probe={"ssl-pretrain": 0.5}, uncertainty_noise_spearman=0.4)
     b = _demo(tmp_path / "s1", {"cfttsl": 0.90, "joint": 0.74},
               {"data": 6.0, "teacher": 12.0, "student": 6.0, "evaluate-cfttsl": 2.0, "joint": 9.0,
                "evaluate-joint": 1.5})
@@ -77,6 +77,8 @@ def test_summary_means_stds_and_seconds_over_two_demos(two_demos):
     assert only_one["seconds"]["values"] == [26.0]
     assert only_one["map_per_group"]["few"]["mean"] == pytest.approx(0.3)
     assert s["linear_probe"]["values"] == [0.5]
+    assert s["spearman"]["values"] == [0.4]                  # UACTN's figure where a demo measured it
+    assert "spearman_within_class" not in s
     assert "pr" not in cf                                    # results.json only: no run folder to evaluate
     assert "inst_top1" not in cf["metrics"]
 

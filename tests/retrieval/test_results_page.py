@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import statistics
 from pathlib import Path
 
 import pytest
 
 from sbsr_lab.errors import SbsrError
-from sbsr_lab.retrieval.results_page import PAGE, README, TABLES, TEMPLATE, fill_readme, generate, render_template, stale
+from sbsr_lab.retrieval.results_page import (
+    PAGE, README, TABLES, TEMPLATE, ResultsFiles, fill_readme, generate, render_template, stale,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "docs" / "results"
@@ -41,17 +44,45 @@ def test_transcribed_numbers_say_where_they_come_from():
             assert "version" in doc or "methods" in doc or "rows" in doc, path.name
 
 
-def test_a_changed_number_changes_the_page(tmp_path):
+def _copy_with(tmp_path: Path, change) -> Path:
+    """docs/results copied to tmp_path with ``change(summary)`` applied to its methods-default.json."""
     folder = tmp_path / "results"
     shutil.copytree(RESULTS, folder)
     summary = json.loads((folder / "methods-default.json").read_text(encoding="utf-8"))
-    summary["methods"]["uactn"]["metrics"]["mAP"]["values"][0] = 0.5
+    change(summary)
     (folder / "methods-default.json").write_text(json.dumps(summary), encoding="utf-8")
+    return folder
+
+
+def test_a_changed_number_changes_the_page(tmp_path):
+    values: list[float] = []
+
+    def change(summary):
+        values.extend(summary["methods"]["uactn"]["metrics"]["mAP"]["values"])
+        values[0] = summary["methods"]["uactn"]["metrics"]["mAP"]["values"][0] = 0.5
+
+    folder = _copy_with(tmp_path, change)
+    spread = f"{statistics.fmean(values):.3f} ± {statistics.stdev(values):.3f}"
     template = (ROOT / TEMPLATE).read_text(encoding="utf-8")
     before, after = render_template(template, RESULTS), render_template(template, folder)
-    assert before != after and "| UACTN | 0.742 ± 0.211 | 0.500 | 0.885 | 0.842 |" in after
-    readme = (ROOT / README).read_text(encoding="utf-8")
-    assert "| UACTN | 0.847 | 0.842 | 0.924 | 0.824 | 0.925 | 0.500 |" in fill_readme(readme, folder)
+    assert before != after and f"| UACTN | {spread} | 0.500 |" in after
+    readme = fill_readme((ROOT / README).read_text(encoding="utf-8"), folder)
+    assert re.search(rf"\| UACTN( \| [0-9.]+){{5}} \| 0\.500 \| {re.escape(spread)} \|", readme)
+
+
+def test_a_flagged_method_is_shown_last_and_never_ranked(tmp_path):
+    def change(summary):
+        for setting in (summary, summary["settings"]["longtail"]):
+            ssl = setting["methods"]["ssl"]
+            ssl["flagged"] = ["at chance"]
+            ssl["metrics"]["mAP"]["values"] = [0.99] * len(ssl["metrics"]["mAP"]["values"])
+
+    folder = _copy_with(tmp_path, change)
+    for name in ("methods", "longtail-instance"):
+        rows = [line for line in TABLES[name](ResultsFiles(folder)).splitlines()[2:]]
+        assert rows[-1].startswith("| SSL (flagged: at chance; not ranked) |"), name
+        assert "**" not in rows[-1], name                   # never the best of a column
+        assert not any(row.startswith("| SSL ") for row in rows[:-1]), name
 
 
 def test_an_unknown_table_or_value_is_refused():
