@@ -6,6 +6,7 @@
     sbsr-lab data sheet --profile ci --root DIR --out F   contact sheet PNG of a dataset
     sbsr-lab data fetch shrec13 --root DIR                download a real benchmark (resumable, verified)
     sbsr-lab data prepare shrec13 --root DIR              validate it, render views, write manifest.json
+    sbsr-lab data prepare shrec14 --root DIR --shape-split part-shrec14   ... PART-SHREC14: shapes split too
     sbsr-lab render MESH --out PNG                        every view style of one mesh file
     sbsr-lab train STAGE --data DIR --out RUN [--from RUN] train one stage of a method
     sbsr-lab evaluate RUN | --queries Q --gallery G       SHREC metrics of a method or of saved embeddings
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from sbsr_lab.config import PROFILES, Profile, check_root, get_profile, parse_overrides
+from sbsr_lab.data.shape_split import SHAPE_SPLITS
 from sbsr_lab.errors import SbsrError, SketchError
 from sbsr_lab.io import atomic_write_bytes
 
@@ -114,7 +116,8 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
 
         orienter = DrawnViewEncoder(load_engine(), orient="auto").orientation
     report = prepare_benchmark(args.name, args.root, profile, workers=args.workers, strict=not args.allow_missing,
-                               progress=not args.quiet, out=args.out, shard=args.shard, orienter=orienter)
+                               progress=not args.quiet, out=args.out, shard=args.shard, orienter=orienter,
+                               shape_split=args.shape_split)
     print(report)
     return 0
 
@@ -202,7 +205,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                   "pr": {"recall": ev.pr_recall, "precision": ev.pr_precision},
                   "uncertainty_noise_spearman": ev.spearman_sigma_noise,
                   "uncertainty_noise_spearman_within_class": ev.spearman_sigma_noise_within_class,
-                  "per_style": ev.per_style, "ties": args.ties}
+                  "per_style": ev.per_style, "map_per_group": ev.map_per_group, "ties": args.ties,
+                  "shape_split": ev.shape_split}  # the gallery: None = every shape, else that split's test shapes
     elif args.queries and args.gallery:
         from sbsr_lab.retrieval.evaluate import evaluate_files
 
@@ -210,6 +214,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         raise SbsrError("evaluate needs a RUN folder, or both --queries and --gallery embedding files.")
     print(metrics_table_text({report.get("method", "embeddings"): report["metrics"]}))
+    if report.get("shape_split"):
+        print(f"gallery: the test shapes of {report['shape_split']}; long-tail groups count its training shapes")
     if args.out:
         atomic_write_json(args.out, report)
         print(f"report: {args.out}")
@@ -446,6 +452,10 @@ def build_parser(with_stages: bool = True) -> argparse.ArgumentParser:
     prep.add_argument("--allow-missing", action="store_true", help="skip missing files instead of stopping")
     prep.add_argument("--shard", metavar="I/N", help="render only shard I of N (0 <= I < N); the same command "
                       "without --shard then writes the manifest")
+    prep.add_argument("--shape-split", default="none", choices=["none", *SHAPE_SPLITS],
+                      help="hold shapes out of training as the test gallery: part-shrec14 (SHREC'14 only) keeps the "
+                           "classes with more than 50 models and holds 20%% of each out (seed 1234); default none "
+                           "(SHREC: every shape trains and is in the gallery)")
     prep.set_defaults(func=cmd_data_prepare)
 
     render = sub.add_parser("render", help="render one mesh file in every style to a PNG grid")

@@ -108,7 +108,7 @@ def setup_data(seed: int = 0, profile: str | None = None, **overrides: Any) -> N
     manifest = ensure_dataset(p, default_root(p), progress=False)
     return NotebookData(profile=p, data=data, device=device, manifest=manifest, runs=notebook_runs(p, data),
                         test_sketches=SketchDataset(manifest, "test", p.image_size),
-                        gallery=MultiViewDataset(manifest, p.image_size, p.num_views, p.view_style))
+                        gallery=MultiViewDataset(manifest, p.image_size, p.num_views, p.view_style, split="test"))
 
 
 def profile_changes(profile: Profile) -> dict[str, Any]:

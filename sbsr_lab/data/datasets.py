@@ -136,14 +136,16 @@ class SketchDataset(Dataset):
 
 
 class MultiViewDataset(Dataset):
-    """Gallery shapes as stacks of views: items are ``(views (V, 1, H, W) float in [0, 1], label int)``.
+    """Shapes as stacks of views: items are ``(views (V, 1, H, W) float in [0, 1], label int)``.
 
-    All shapes of the manifest form the gallery (SHREC protocol). Attributes: ``labels``, ``ids``,
-    ``class_names``, ``style``.
+    ``split``: ``"train"`` the shapes training may see, ``"test"`` the gallery, None every shape
+    (:meth:`~sbsr_lab.data.manifest.Manifest.shapes_of`). Without a shape split in the manifest all
+    three are every shape (SHREC protocol); with one (PART-SHREC14) training stages pass ``"train"``
+    and evaluation ``"test"``. Attributes: ``labels``, ``ids``, ``class_names``, ``style``, ``split``.
     """
 
     def __init__(self, manifest: Manifest, image_size: int, num_views: int | None = None,
-                 style: str | None = None, augment: bool = False) -> None:
+                 style: str | None = None, augment: bool = False, *, split: str | None = None) -> None:
         self.manifest = manifest
         self.class_names = list(manifest.classes)
         self.style = style or manifest.view_styles[0]
@@ -152,9 +154,10 @@ class MultiViewDataset(Dataset):
                 f"Views in style {self.style!r} were not rendered for {manifest.root} "
                 f"(it has {', '.join(manifest.view_styles)}). Rebuild with that style or pick one of those."
             )
-        self.records = list(manifest.shapes)
+        self.split = split
+        self.records = manifest.shapes_of(split)
         if not self.records:
-            raise DatasetLayoutError(f"Dataset {manifest.root} has no shapes.")
+            raise DatasetLayoutError(f"Dataset {manifest.root} has no {split + ' ' if split else ''}shapes.")
         self.ids = [r.id for r in self.records]
         self.labels = torch.tensor([manifest.class_index(r.cls) for r in self.records], dtype=torch.long)
         n_views = num_views or 12

@@ -1,7 +1,9 @@
 """``manifest.json``: the one description of a dataset folder that every stage reads.
 
-A manifest lists the classes, the gallery shapes (all of them form the gallery, as in SHREC), the
-sketches with their train/test split and noise level, and where the rendered views are. SynthShapes
+A manifest lists the classes, the shapes (all of them train and form the gallery, as in SHREC, unless
+a shape split such as PART-SHREC14 holds some out: :attr:`Manifest.shape_split`,
+:meth:`Manifest.shapes_of`), the sketches with their train/test split and noise level, and where the
+rendered views are. SynthShapes
 and the real benchmarks (SHREC'13/'14, ModelNet-style, plain folders) write the same format, so the
 later stages work on any of them unchanged.
 
@@ -29,7 +31,8 @@ MANIFEST_VERSION = 1
 
 @dataclass
 class ShapeRecord:
-    """One gallery shape: ``mesh`` is a path relative to the dataset root."""
+    """One shape: ``mesh`` is a path relative to the dataset root; ``params`` what made it (SynthShapes)
+    and, where the collection splits its shapes, ``params["split"]``: "train" or "test"."""
 
     id: str
     cls: str
@@ -86,6 +89,9 @@ class Manifest:
     profile: dict[str, Any] = field(default_factory=dict)
     #: versions of the generators that made the files (SynthShapes: ``{"sketches": N}``); {} when unknown
     generators: dict[str, int] = field(default_factory=dict)
+    #: the protocol that split the shapes (:meth:`sbsr_lab.data.shape_split.ShapeSplit.to_json`, e.g.
+    #: ``{"name": "part-shrec14", ...}``); None: every shape trains and forms the gallery (SHREC)
+    shape_split: dict[str, Any] | None = None
     root: Path | None = None  # set by load_manifest; not written
 
     # -- lookup --------------------------------------------------------------------------------------
@@ -99,6 +105,23 @@ class Manifest:
     def sketches_of(self, split: str | None = None) -> list[SketchRecord]:
         """Sketch records of one split (``"train"`` / ``"test"``), or all when ``split`` is None."""
         return [s for s in self.sketches if split is None or s.split == split]
+
+    def shapes_of(self, split: str | None = None) -> list[ShapeRecord]:
+        """Shape records of one part: ``"train"`` the shapes training may see, ``"test"`` the gallery.
+
+        With a :attr:`shape_split` these are the shapes whose ``params["split"]`` is ``split``; without
+        one every shape is in both (SHREC's protocol). None: every shape of the manifest.
+        """
+        if split not in (None, "train", "test"):
+            raise ValueError(f"shape split must be 'train', 'test' or None, got {split!r}")
+        if split is None or self.shape_split is None:
+            return list(self.shapes)
+        return [s for s in self.shapes if s.params.get("split") == split]
+
+    @property
+    def shape_split_name(self) -> str | None:
+        """The name of :attr:`shape_split` (e.g. ``"part-shrec14"``), None when the shapes are not split."""
+        return None if self.shape_split is None else str(self.shape_split.get("name"))
 
     @property
     def num_views(self) -> int:
@@ -123,7 +146,7 @@ class Manifest:
 
     # -- (de)serialisation ---------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "version": MANIFEST_VERSION,
             "name": self.name,
             "profile": self.profile,
@@ -135,6 +158,9 @@ class Manifest:
             "shapes": [s.to_json() for s in self.shapes],
             "sketches": [s.to_json() for s in self.sketches],
         }
+        if self.shape_split is not None:  # written only when set: unsplit manifests stay as they were
+            d["shape_split"] = dict(self.shape_split)
+        return d
 
     def save(self, root: str | Path) -> Path:
         """Write ``root/manifest.json`` atomically; returns its path."""
@@ -166,6 +192,7 @@ class Manifest:
                 view_styles=list(d.get("view_styles", ["shaded"])),
                 profile=d.get("profile", {}),
                 generators={str(k): int(v) for k, v in d.get("generators", {}).items()},
+                shape_split=d.get("shape_split"),
                 root=root,
             )
         except KeyError as err:
@@ -182,12 +209,31 @@ class Manifest:
             if rec.cls not in known:
                 raise DatasetLayoutError(f"{source}: {rec.id} has class {rec.cls!r}, which is not in 'classes'.")
         shape_ids = {s.id for s in self.shapes}
+        if self.shape_split is not None:
+            self._check_shape_split(source)
         for rec in self.sketches:
             if rec.split not in ("train", "test"):
                 raise DatasetLayoutError(f"{source}: sketch {rec.id} has split {rec.split!r}; use train or test.")
             if rec.source is not None and rec.source not in shape_ids:
                 raise DatasetLayoutError(f"{source}: sketch {rec.id} names the source shape {rec.source!r}, which is "
                                          "not in 'shapes'; fix the entry or drop its 'source'.")
+
+
+    def _check_shape_split(self, source: str) -> None:
+        """A split manifest names its protocol and puts every shape in "train" or "test", both non-empty."""
+        fix = "prepare the dataset again (`sbsr-lab data prepare ... --shape-split NAME`)"
+        if not isinstance(self.shape_split, dict) or not isinstance(self.shape_split.get("name"), str):
+            raise DatasetLayoutError(f"{source}: 'shape_split' must be an object with a 'name'; {fix}.")
+        parts = {"train": 0, "test": 0}
+        for rec in self.shapes:
+            part = rec.params.get("split") if isinstance(rec.params, dict) else None
+            if part not in parts:
+                raise DatasetLayoutError(f"{source}: shape {rec.id} has split {part!r} under the shape split "
+                                         f"{self.shape_split['name']!r}; want train or test: {fix}.")
+            parts[part] += 1
+        if not parts["train"] or not parts["test"]:
+            raise DatasetLayoutError(f"{source}: the shape split {self.shape_split['name']!r} leaves "
+                                     f"{parts['train']} training and {parts['test']} test shapes; {fix}.")
 
 
 def load_manifest(root: str | Path) -> Manifest:

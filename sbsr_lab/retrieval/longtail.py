@@ -8,11 +8,12 @@ split, :func:`sbsr_lab.retrieval.runs.shape_counts`). Here the per-query values 
 (:func:`~sbsr_lab.retrieval.metrics.per_query_metrics`), grouped by the query's class; the group's mAP is
 the mean AP of its queries.
 
-**PART-SHREC14** (Qi et al., "Semantic Embedding for Sketch-Based 3D Shape Retrieval", BMVC 2018;
-the split of the public shrec-sketches-helpers): the SHREC'14 classes with more than 50 models,
-20% of each class's models held out as the test gallery, the rest as training shapes, seed 1234.
-Which models land in the test part is our deterministic draw (:func:`part_shrec14_split`); the
-helpers' own draw is not reachable from here, so the counts match but the members may differ.
+**PART-SHREC14** (Qi et al., BMVC 2018): the SHREC'14 classes with more than 50 models, 20% of each
+class's models held out as the test gallery, seed 1234. The split itself lives with the data
+(:mod:`sbsr_lab.data.shape_split`, re-exported here as :func:`part_shrec14_split`) and is wired through:
+``sbsr-lab data prepare shrec14 --shape-split part-shrec14`` writes it into the manifest, training uses
+the training shapes only, evaluation ranks the test shapes and groups the classes by their training
+shapes (:func:`sbsr_lab.retrieval.runs.shape_counts`).
 
     >>> group_of_counts([150, 50, 5])
     ['many', 'medium', 'few']
@@ -25,6 +26,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from torch import Tensor
 
+from sbsr_lab.data.shape_split import part_shrec14_split
 from sbsr_lab.retrieval.ranking import RetrievalError
 
 __all__ = ["GROUPS", "group_of_counts", "map_per_group", "part_shrec14_split"]
@@ -75,35 +77,3 @@ def map_per_group(ap: Tensor | np.ndarray | Sequence[float], query_labels: Seque
         out["queries"][g] = int(sel.sum())
         out["classes"][g] = sum(1 for c in classes if group[c] == g)
     return out
-
-
-def part_shrec14_split(shape_ids: Sequence[str], shape_classes: Sequence[str], min_models: int = 51,
-                       test_fraction: float = 0.2, seed: int = 1234) -> dict[str, list[str]]:
-    """PART-SHREC14's shape split: ``{"classes": [...], "train": [shape ids], "test": [shape ids]}``.
-
-    Keeps the classes with at least ``min_models`` models (51: "more than 50"); in each kept class
-    (sorted by name) the models, sorted by id, are permuted by one ``numpy.random.default_rng(seed)``
-    drawn class after class, and the first ``round(test_fraction * n)`` form the test gallery. The
-    same inputs always give the same split, whatever their order.
-    """
-    if len(shape_ids) != len(shape_classes):
-        raise ValueError(f"want one class per shape, got {len(shape_ids)} ids and {len(shape_classes)} classes")
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
-    if len(set(shape_ids)) != len(shape_ids):
-        raise ValueError("shape ids must be unique")
-    members: dict[str, list[str]] = {}
-    for sid, cls in zip(shape_ids, shape_classes):
-        members.setdefault(str(cls), []).append(str(sid))
-    rng = np.random.default_rng(seed)
-    kept, train, test = [], [], []
-    for cls in sorted(members):
-        ids = sorted(members[cls])
-        if len(ids) < min_models:
-            continue
-        kept.append(cls)
-        order = rng.permutation(len(ids))
-        n_test = int(round(test_fraction * len(ids)))
-        test += [ids[i] for i in sorted(order[:n_test])]
-        train += [ids[i] for i in sorted(order[n_test:])]
-    return {"classes": kept, "train": train, "test": test}

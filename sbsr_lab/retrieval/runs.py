@@ -39,7 +39,7 @@ from sbsr_lab.train.fit import resolve_device
 from sbsr_lab.train.runs import load_method
 
 __all__ = ["embed_sketches", "embed_shapes", "embed_shapes_and_views", "MethodEvaluation", "evaluate_method", "group_thresholds",
-           "train_sketch_counts", "shape_counts", "metrics_per_style"]
+           "train_sketch_counts", "shape_counts", "metrics_per_style", "check_same_shape_split"]
 
 
 @torch.no_grad()
@@ -97,7 +97,8 @@ def embed_shapes_and_views(net: nn.Module, dataset: MultiViewDataset, device: to
 
 @dataclass
 class MethodEvaluation:
-    """Scores of one method on one sketch split against the whole gallery."""
+    """Scores of one method on one sketch split against the gallery: every shape, or the test shapes of the
+    manifest's shape split (``shape_split``, e.g. ``"part-shrec14"``; None: SHREC's whole gallery)."""
 
     method: str
     metrics: dict[str, float]
@@ -121,6 +122,7 @@ class MethodEvaluation:
     view_embeddings: Tensor | None = None    # (G, V, d) float16, each gallery view embedded alone (best_view.py)
     flag: dict[str, Any] | None = None       # at chance or collapsed (collapse.py): never ranked
     pr_official: dict[str, list[float]] | None = None  # the SHREC toolkit's curve (curves.shrec_official_pr)
+    shape_split: str | None = None           # the protocol that chose the gallery (None: every shape)
 
 
 def sigma_noise_spearman(sigma: Tensor, noise: Tensor, labels: Tensor) -> tuple[float, float]:
@@ -154,13 +156,12 @@ def train_sketch_counts(manifest: Manifest) -> dict[str, int]:
 
 def shape_counts(manifest: Manifest) -> dict[str, int]:
     """Shapes per class, the counts that make a collection long-tailed (the blueprint's many / medium / few
-    groups): the *training* shapes where the manifest splits its shapes (PART-SHREC14: ``params["split"]``),
-    else every gallery shape. Every class listed, 0 where it has none."""
-    split = any(isinstance(s.params, dict) and s.params.get("split") for s in manifest.shapes)
+    groups): the *training* shapes where the manifest splits its shapes (PART-SHREC14:
+    :meth:`~sbsr_lab.data.manifest.Manifest.shapes_of` ``("train")``), else every shape. Every class
+    listed, 0 where it has none."""
     counts = {c: 0 for c in manifest.classes}
-    for s in manifest.shapes:
-        if not split or s.params.get("split") == "train":
-            counts[s.cls] = counts.get(s.cls, 0) + 1
+    for s in manifest.shapes_of("train"):
+        counts[s.cls] = counts.get(s.cls, 0) + 1
     return counts
 
 
@@ -201,6 +202,8 @@ def metrics_per_style(sim: Tensor, query_labels: Tensor, gallery_labels: Tensor,
 def evaluate_method(run: str | Path, data: str | Path | None = None, split: str = "test",
                     device: str = "auto", ties: str = "shuffle") -> MethodEvaluation:
     """Embed the ``split`` sketches and the gallery of ``data`` (default: the run's dataset) and score them.
+    The gallery is every shape, or the test shapes where the manifest splits its shapes (PART-SHREC14); the
+    long-tail groups then count the training shapes (:func:`shape_counts`).
     ``ties``: how tied scores are ordered (:mod:`sbsr_lab.retrieval.ranking`: a seeded shuffle, or
     ``"index"``, the official SHREC rule)."""
     dev = resolve_device(device)
@@ -208,9 +211,10 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
     manifest: Manifest = load_manifest(data or nets.data)
     if manifest.classes != nets.class_names:
         raise CheckpointError(f"{run} was trained on other classes than {manifest.root}.")
+    check_same_shape_split(run, nets.shape_split, manifest)
     profile = Profile.from_dict(nets.profile)
     sketches = SketchDataset(manifest, split, profile.image_size)
-    gallery = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style)
+    gallery = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style, split="test")
     zq, sigma = embed_sketches(nets.sketch, sketches, dev, profile.eval_batch_size)
     if nets.similarity is not None:  # query-dependent scores (CMIC)
         sim = nets.similarity(zq.to(dev), gallery, dev, max(1, profile.eval_batch_size // 4)).float().cpu()
@@ -252,6 +256,17 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
         per_style=metrics_per_style(sim, sketches.labels, gallery.labels, [r.style for r in sketches.records]),
         query_embeddings=zq, view_embeddings=views,
         flag=collapse_flag(sim, sketches.labels, gallery.labels, metrics["NN"]),
-        pr_official=report["pr_shrec_official"],
+        pr_official=report["pr_shrec_official"], shape_split=manifest.shape_split_name,
     )
+
+
+def check_same_shape_split(run: str | Path, trained: dict[str, Any] | None, manifest: Manifest) -> None:
+    """Refuse to score a run on a dataset whose shapes are split otherwise than the data it was trained on
+    (``trained``: the run's recorded ``shape_split``, None for none): its test gallery could hold shapes
+    the run trained on."""
+    if trained != manifest.shape_split:
+        raise CheckpointError(
+            f"{run} was trained with the shape split {trained!r} but {manifest.root} has {manifest.shape_split!r}: "
+            "its gallery could hold the run's training shapes. Fix: evaluate on the dataset folder the run was "
+            "trained on (--data), or train the run again on this one.")
 

@@ -85,7 +85,8 @@ def export_bundle(runs: dict[str, str | Path], data: str | Path | None, out: str
             desc["methods"][method]["head"] = profile["head"]
         # per-view embeddings: which rendered view of each shape a sketch matches best (best_view.py)
         p = Profile.from_dict(profile)
-        views = embed_views(nets.shape, MultiViewDataset(manifest, p.image_size, p.num_views, p.view_style))
+        views = embed_views(nets.shape, MultiViewDataset(manifest, p.image_size, p.num_views, p.view_style,
+                                                         split="test"))  # the engine's gallery, row for row
         write_view_embeddings(tmp / f"{method}_views.safetensors", views)
         desc["methods"][method]["views"] = f"{method}_views.safetensors"
         desc["view_strips"] = "thumbs/views"

@@ -166,7 +166,7 @@ def build_engine(nets: MethodNets, manifest: Manifest, device: str = "cpu", cali
     run's validation sketches (cached in the run folder, :func:`~sbsr_lab.serve.calibration.run_calibration`).
     To load a model by its spec, use :func:`sbsr_lab.serve.engine.load_engine`."""
     profile = Profile.from_dict(nets.profile)
-    gallery = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style)
+    gallery = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style, split="test")
     zg = embed_shapes(nets.shape, gallery, device)
     thumbs = [str(manifest.view_path(i)) for i in gallery.ids]
     index = GalleryIndex(zg, ids=gallery.ids, labels=[manifest.classes[int(y)] for y in gallery.labels],

@@ -243,6 +243,8 @@ def check_meta(meta: Any, path: str | Path) -> dict[str, Any]:
             raise bad(key, "must be a string")
     if meta.get("from_run") is not None and not isinstance(meta["from_run"], str):
         raise bad("from_run", "must be a folder name or null")
+    if meta.get("shape_split") is not None and not isinstance(meta["shape_split"], dict):
+        raise bad("shape_split", "must be the dataset's shape split (an object) or absent")
     if "stage" in meta and meta["stage"] not in registered_stages():
         raise bad("stage", f"is {meta['stage'][:40]!r}, not one of {', '.join(registered_stages())}")
     for key in ("epoch", "best_epoch"):

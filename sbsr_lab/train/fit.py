@@ -85,6 +85,9 @@ def _from_model(stage: Stage, from_run: str | Path | None, manifest: Manifest) -
         raise CheckpointError(f"--from {from_run} is a {meta['stage']} run; stage {stage.name} needs a {stage.needs} run.")
     if meta["class_names"] != manifest.classes:
         raise CheckpointError(f"--from {from_run} was trained on other classes than {manifest.root}; use the same dataset.")
+    if meta.get("shape_split") != manifest.shape_split:
+        raise CheckpointError(f"--from {from_run} was trained with the shape split {meta.get('shape_split')!r}, "
+                              f"{manifest.root} has {manifest.shape_split!r}; use the same dataset folder.")
     model, _ = load_run(from_run)
     return model
 
@@ -168,6 +171,8 @@ def _fit(stage: str, profile: Profile | str, data: str | Path, out: str | Path, 
     meta: dict[str, Any] = {"stage": st.name, "method": st.method,
                             "class_names": list(manifest.classes), "profile": profile.to_dict(),
                             "data": str(manifest.root), "from_run": record_from_run(from_run, out)}
+    if manifest.shape_split is not None:  # PART-SHREC14: evaluation checks the run and the data agree
+        meta["shape_split"] = manifest.shape_split
     history: list[dict[str, float]] = []
     best_val, best_epoch, start_epoch = -1.0, -1, 0
 

@@ -58,6 +58,8 @@ class MethodNets:
     #: a query-dependent score ``fn(queries, gallery, device, batch_size) -> (Q, N)`` (CMIC), else None:
     #: cosine of the embeddings (:meth:`~sbsr_lab.train.stage.Stage.similarity`)
     similarity: Callable[..., Tensor] | None = None
+    #: the manifest's shape split the run was trained with (``Manifest.shape_split``), None for none
+    shape_split: dict[str, Any] | None = None
 
     @property
     def has_uncertainty(self) -> bool:
@@ -84,7 +86,7 @@ def load_method(run: str | Path, device: torch.device | str = "cpu") -> MethodNe
         for key, net in get_stage(other_meta["stage"]).networks(other).items():
             nets.setdefault(key, net)
     return MethodNets(meta["method"], nets["sketch"], nets["shape"], meta["class_names"], meta["profile"],
-                      meta["data"], runs, stage.similarity(model))
+                      meta["data"], runs, stage.similarity(model), meta.get("shape_split"))
 
 
 def stage_runs(run: str | Path) -> dict[str, Path]:

@@ -410,7 +410,8 @@ class Stage:
                                             profile.sketch_size, profile.image_size, augment=True)
                 loaders["scribble"] = loader(scribbles, max(2, profile.batch_size // 4), drop_last=True)
         if self.modality in ("shape", "both"):
-            shapes = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style, augment=True)
+            shapes = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style, augment=True,
+                                      split="train")  # a shape split's test gallery is never trained on
             if "sketch" in loaders:  # both: one epoch = one pass over the sketches AND about one over the shapes
                 per_step = -(-len(shapes) // max(1, len(loaders["sketch"])))
                 loaders["shape"] = loader(shapes, max(2, min(profile.batch_size, per_step)), drop_last=True)

@@ -115,11 +115,12 @@ def make_shrec13(root: Path, classes: tuple[str, ...] = CLASSES, models_per_clas
     return {"classes": list(classes), "shapes": mid, "train": train * len(classes), "test": test * len(classes)}
 
 
-def make_shrec14(root: Path, classes: tuple[str, ...] = CLASSES, models_per_class: int = 2,
+def make_shrec14(root: Path, classes: tuple[str, ...] = CLASSES, models_per_class: int | dict[str, int] = 2,
                  train: int = 2, test: int = 1) -> dict:
     """SHREC'14: ``SHREC14LSSTB_TARGET_MODELS/M<6 digits>.off`` (the .cla writes the padded id),
     ``SHREC14_Sketch_Evaluation/SHREC14_SBR_{Model,Sketch_Train,Sketch_Test}.cla`` and the sketches doubled
-    by unzipping, ``SHREC14LSSTB_SKETCHES/SHREC14LSSTB_SKETCHES/<class>/{train,test}/<id>.png``."""
+    by unzipping, ``SHREC14LSSTB_SKETCHES/SHREC14LSSTB_SKETCHES/<class>/{train,test}/<id>.png``.
+    ``models_per_class``: one number for every class, or ``{class: number}`` (a long tail)."""
     models = root / "SHREC14LSSTB_TARGET_MODELS"
     evald = root / "SHREC14_Sketch_Evaluation"
     sketches = root / "SHREC14LSSTB_SKETCHES" / "SHREC14LSSTB_SKETCHES"
@@ -127,7 +128,8 @@ def make_shrec14(root: Path, classes: tuple[str, ...] = CLASSES, models_per_clas
     mid, sid = 1, 1
     for cls in classes:
         ids = []
-        for _ in range(models_per_class):
+        n_models = models_per_class[cls] if isinstance(models_per_class, dict) else models_per_class
+        for _ in range(n_models):
             write_text(models / f"M{mid:06d}.off", _box_off(mid))
             ids.append(f"{mid:06d}")
             mid += 1

@@ -17,8 +17,15 @@ downloaded benchmark (SHREC'13, SHREC'14, ModelNet-style or a plain folder, see
 Splits come from the benchmark (SHREC's ``.cla`` files, ``train/``/``test/`` folders). Sketches with no
 split (a plain folder's ``sketches/<class>/*.png``) are split per class, deterministically, with
 ``profile.test_sketch_fraction``. ModelNet-style data has no sketches: its manifest lists shapes only
-(each keeps its ModelNet split in ``params["split"]``); query sketches can be synthesised from the
-shapes later with SynthShapes' sketch generator (:mod:`sbsr_lab.data.sketchgen`).
+(each keeps its ModelNet split in ``params["split"]``, for information: every shape still trains and forms
+the gallery); query sketches can be synthesised from the shapes later with SynthShapes' sketch generator
+(:mod:`sbsr_lab.data.sketchgen`).
+
+``shape_split="part-shrec14"`` (``--shape-split part-shrec14``, SHREC'14 only) applies PART-SHREC14
+(:mod:`sbsr_lab.data.shape_split`): only the classes with more than 50 models are prepared (their shapes
+and sketches), each shape gets ``params["split"]`` "train" or "test" (20% of each class, seed 1234) and
+the manifest records the settings in ``shape_split``; training then sees the training shapes only and
+evaluation ranks the test shapes. A folder prepared with one shape split is never re-prepared with another.
 
     >>> report = prepare_benchmark("shrec13", "data/shrec13", get_profile("full", orient="file"), workers=16)   # doctest: +SKIP
     >>> print(report)                                                              # doctest: +SKIP
@@ -40,12 +47,15 @@ import numpy as np
 
 from sbsr_lab.config import Profile, get_profile
 from sbsr_lab.errors import ConfigError
-from sbsr_lab.data.benchmarks import BenchmarkIndex, BenchmarkSketch, ValidationReport, scan_benchmark, validate
+from sbsr_lab.data.benchmarks import (
+    BenchmarkIndex, BenchmarkShape, BenchmarkSketch, ValidationReport, scan_benchmark, validate,
+)
 from sbsr_lab.data.benchmarks.records import LAYOUT_TITLES
 from sbsr_lab.data.build import BuildReport, render_shape_views, run_jobs
 from sbsr_lab.data.shards import clear_parts, parse_shard, read_parts, take_shard, write_part
 from sbsr_lab.data.manifest import MANIFEST_NAME, Manifest, ShapeRecord, SketchRecord
 from sbsr_lab.data.meshes import load_mesh, summarise_warnings
+from sbsr_lab.data.shape_split import ShapeSplit, get_shape_split
 from sbsr_lab.errors import DatasetLayoutError
 from sbsr_lab.io import atomic_write_json
 from sbsr_lab.render.orient import stand_up
@@ -73,6 +83,12 @@ class PrepareReport(BuildReport):
     failed: list[tuple[str, str]] = field(default_factory=list)
     dropped_classes: list[str] = field(default_factory=list)
     validation: ValidationReport | None = None
+    #: the shape split applied (``Manifest.shape_split``), None for none
+    shape_split: dict[str, Any] | None = None
+    #: classes the shape split left out (too few models), with their shapes and sketches
+    split_left_out: list[str] = field(default_factory=list)
+    #: shapes in each part of the shape split: ``{"train": n, "test": n}`` ({} without a split)
+    split_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def views_rendered(self) -> int:
@@ -95,6 +111,11 @@ class PrepareReport(BuildReport):
                 lines.append(f"  ... and {len(self.failed) - _MAX_LISTED} more (see report.failed)")
         if self.dropped_classes:
             lines.append(f"classes left without any shape, removed with their sketches: {', '.join(self.dropped_classes)}")
+        if self.shape_split is not None:
+            split = ShapeSplit.from_json(self.shape_split)
+            lines.append(f"shape split {split.describe()}: {self.split_counts.get('train', 0)} training shapes, "
+                         f"{self.split_counts.get('test', 0)} test shapes (the gallery); "
+                         f"{len(self.split_left_out)} classes left out")
         return "\n".join(lines)
 
 
@@ -183,13 +204,15 @@ def _preload_renderer() -> None:
         pass
 
 
-def _check_out(out: Path, name: str) -> None:
-    """Refuse an output folder that already holds another dataset's manifest."""
+def _check_out(out: Path, name: str, shape_split: dict[str, Any] | None = None) -> None:
+    """Refuse an output folder that already holds another dataset's manifest, or this dataset prepared with
+    another shape split (runs trained on one split would be scored on the other's gallery)."""
     path = out / MANIFEST_NAME
     if not path.is_file():
         return
     try:
-        old = json.loads(path.read_text(encoding="utf-8")).get("name")
+        found = json.loads(path.read_text(encoding="utf-8"))
+        old = found.get("name")
     except (OSError, ValueError, AttributeError):
         raise DatasetLayoutError(
             f"{path} exists but is not a readable manifest; delete it (it is rewritten by `data prepare`) "
@@ -200,6 +223,44 @@ def _check_out(out: Path, name: str) -> None:
             f"{out} already holds the dataset {old!r} ({path}); preparing {name!r} there would overwrite it. "
             "Choose another --out folder."
         )
+    had = found.get("shape_split")
+    if had != shape_split:
+        again = "without --shape-split" if not isinstance(had, dict) else f"with --shape-split {had.get('name')}"
+        raise DatasetLayoutError(
+            f"{path} was prepared with {_split_words(had)}; this run asks for {_split_words(shape_split)}. Mixing "
+            f"them would score runs trained on one split against the other's gallery. Fix: prepare into another "
+            f"--out folder, run again {again}, or delete {path} to prepare the folder anew (its rendered views "
+            "are kept)."
+        )
+
+
+def _split_words(split: Any) -> str:
+    """A recorded shape split in words, for messages."""
+    return "no shape split" if split is None else f"the shape split {split}"
+
+
+def _apply_shape_split(index: BenchmarkIndex, split: ShapeSplit | None
+                       ) -> tuple[list[BenchmarkShape], list[str], dict[str, str]]:
+    """``(shapes to prepare, classes kept in the official order, {shape id: "train" | "test"})`` under
+    ``split``; every shape and class, and no parts, without one.
+
+    Raises ConfigError when ``split`` is defined on another layout, DatasetLayoutError when it keeps no class.
+    """
+    if split is None:
+        return list(index.shapes), list(index.classes), {}
+    if index.layout != split.layout:
+        raise ConfigError(
+            f"the shape split {split.name!r} is defined on the {LAYOUT_TITLES.get(split.layout, split.layout)} "
+            f"benchmark, but {index.root} holds {LAYOUT_TITLES.get(index.layout, index.layout)} data. Fix: drop "
+            f"--shape-split, or prepare the {split.layout} layout with it.")
+    parts = split.assign([s.id for s in index.shapes], [s.cls for s in index.shapes])
+    kept = {s.cls for s in index.shapes if s.id in parts}
+    if not kept:
+        raise DatasetLayoutError(
+            f"no class of {index.root} has the {split.min_models} models the shape split {split.name!r} needs "
+            "(the benchmark looks incomplete: see the report above). Fix: complete the download, or drop "
+            "--shape-split.")
+    return [s for s in index.shapes if s.id in parts], [c for c in index.classes if c in kept], parts
 
 
 _SETTINGS_NAME = "render_settings.json"
@@ -245,7 +306,8 @@ def _remove_stale_temporaries(folders: list[Path]) -> None:
 def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "full", *, workers: int | None = None,
                       strict: bool = True, progress: bool = True, out: str | Path | None = None,
                       shard: tuple[int, int] | str | None = None,
-                      orienter: Callable[[Any], tuple[str, Any, dict[str, float]]] | None = None) -> PrepareReport:
+                      orienter: Callable[[Any], tuple[str, Any, dict[str, float]]] | None = None,
+                      shape_split: str | ShapeSplit | None = None) -> PrepareReport:
     """Validate the benchmark in ``root``, render its shapes' views and write ``manifest.json``.
 
     Args:
@@ -265,6 +327,9 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
         orienter: with the profile's ``orient="auto"``, the judge of which way is up,
             ``fn(mesh) -> (name, up vector or None, scores)``: ``sbsr-lab data prepare`` passes the
             packaged model's (:meth:`sbsr_lab.serve.shape_encoder.DrawnViewEncoder.orientation`).
+        shape_split: ``"part-shrec14"`` (or a :class:`~sbsr_lab.data.shape_split.ShapeSplit`, e.g. with a
+            smaller ``min_models`` for a test): keep the classes with enough models, split their shapes into
+            training shapes and the test gallery (module docstring); None or ``"none"``: SHREC's protocol.
 
     Returns:
         A :class:`PrepareReport` (a ``BuildReport``). Its ``failed`` lists the meshes left out.
@@ -272,7 +337,8 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
     Raises:
         DatasetLayoutError: ``root`` holds no benchmark, or validation found errors (the message is the
             full report), ``out`` already holds another dataset, or its views folder was rendered with
-            another rig or normalisation.
+            another rig or normalisation, or its manifest was written with another shape split.
+        ConfigError: the shape split is unknown or defined on another layout.
     """
     profile = get_profile(profile)
     if profile.orient == "auto" and orienter is None:
@@ -286,8 +352,11 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
     report = validate(index, strict=strict, raise_on_error=True)
     if progress:
         print(report)
+    split = get_shape_split(shape_split)
+    shapes, classes, parts = _apply_shape_split(index, split)
+    split_json = split.to_json() if split is not None else None
     out_dir = Path(out) if out is not None else index.root
-    _check_out(out_dir, index.layout)
+    _check_out(out_dir, index.layout, split_json)
     out_dir.mkdir(parents=True, exist_ok=True)
     seconds["scan"] = time.perf_counter() - t0
 
@@ -298,15 +367,19 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
     _check_view_settings(list(view_dirs.values()), profile)
     _remove_stale_temporaries(list(view_dirs.values()))
     jobs = [(s.id, str(s.path), {st: str(d / f"{s.id}.png") for st, d in view_dirs.items()}, profile.rig,
-             profile.view_size, profile.upright, profile.pca_align, profile.orient) for s in index.shapes]
+             profile.view_size, profile.upright, profile.pca_align, profile.orient) for s in shapes]
     workers = (os.cpu_count() or 1) if workers is None else workers
     shard = parse_shard(shard)
     settings = {"layout": index.layout, "shapes": len(jobs), "styles": list(styles), "rig": profile.rig,
                 "view_size": profile.view_size, "upright": profile.upright, "pca_align": profile.pca_align,
                 "orient": profile.orient}
-    parts = read_parts(out_dir, settings, f"sbsr-lab data prepare {name} --root {root}") if shard is None else None
-    if parts is not None:  # every shard rendered its share: their results, in the order of the shapes
-        results = [tuple(r[1:]) for r in sorted((r for p in parts for r in p["items"]["views"]), key=lambda r: r[0])]
+    if split_json is not None:  # shards of one shape split only (unsplit settings stay as they were)
+        settings["shape_split"] = split_json
+    command = f"sbsr-lab data prepare {name} --root {root}" + (f" --shape-split {split.name}" if split else "")
+    shard_parts = read_parts(out_dir, settings, command) if shard is None else None
+    if shard_parts is not None:  # every shard rendered its share: their results, in the order of the shapes
+        results = [tuple(r[1:]) for r in sorted((r for p in shard_parts for r in p["items"]["views"]),
+                                                key=lambda r: r[0])]
     else:
         global _ORIENTER
         picked = take_shard(jobs, shard)
@@ -325,14 +398,14 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
             seconds=seconds, name=index.layout, manifest_path=part, sketches=0,
             views_per_shape=profile.views_per_shape(), styles=styles,
             failed=[(r[0], r[2]) for r in results if r[1] == "failed"], dropped_classes=[],
-            validation=report)
+            validation=report, shape_split=split_json)
 
     # -- manifest --------------------------------------------------------------------------------------
     t0 = time.perf_counter()
     failed: list[tuple[str, str]] = []
     kept = []
     noted: list[tuple[str, str]] = []
-    for shape, result in zip(index.shapes, results):
+    for shape, result in zip(shapes, results):
         status, reason = result[1], result[2]
         noted += [(str(shape.path), message) for message in (result[3] if len(result) > 3 else [])]
         if status == "failed":
@@ -345,26 +418,29 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
         warnings.warn(line, RuntimeWarning, stacklevel=2)  # one line per kind of mesh warning
     if not kept:
         raise DatasetLayoutError(
-            f"none of the {len(index.shapes)} shapes of {root} could be rendered (first: {failed[0][0]}: "
+            f"none of the {len(shapes)} shapes of {root} could be rendered (first: {failed[0][0]}: "
             f"{failed[0][1]}); nothing was written. Fix: check that the mesh files are complete (OFF, OBJ, PLY, "
             "GLB) and not empty." if failed else f"{root} holds no shape to prepare.")
     shape_classes = {s.cls for s in kept}
-    dropped = [c for c in index.classes if c not in shape_classes and any(s.cls == c for s in index.shapes)]
+    dropped = [c for c in classes if c not in shape_classes and any(s.cls == c for s in shapes)]
     if dropped:
         warnings.warn(f"classes {', '.join(dropped)} lost all their shapes; they are removed with their sketches",
                       RuntimeWarning, stacklevel=2)
-    classes = [c for c in index.classes if c not in dropped]
-    splits = split_unsplit_sketches(index.sketches, profile.test_sketch_fraction, profile.seed)
+    left_out = [c for c in index.classes if c not in classes]  # by the shape split
+    classes = [c for c in classes if c not in dropped]
+    sketch_splits = split_unsplit_sketches(index.sketches, profile.test_sketch_fraction, profile.seed)
 
     manifest = Manifest(name=index.layout, classes=classes, rig=profile.rig, view_size=profile.view_size,
-                        view_styles=list(styles), profile=profile.to_dict())
+                        view_styles=list(styles), profile=profile.to_dict(), shape_split=split_json)
     for s in kept:
-        params = {"split": s.split} if s.split else {}
+        shape_part = parts.get(s.id) or s.split  # the shape split's part, else the benchmark's own (ModelNet)
+        params = {"split": shape_part} if shape_part else {}
         manifest.shapes.append(ShapeRecord(s.id, s.cls, relative_path(s.path, out_dir), params))
-    for k, split in zip(index.sketches, splits):
-        if k.cls in dropped:
+    removed = {*dropped, *left_out}
+    for k, sketch_split in zip(index.sketches, sketch_splits):
+        if k.cls in removed:
             continue
-        manifest.sketches.append(SketchRecord(k.id, k.cls, split, relative_path(k.path, out_dir)))
+        manifest.sketches.append(SketchRecord(k.id, k.cls, sketch_split, relative_path(k.path, out_dir)))
     manifest_path = manifest.save(out_dir)
     clear_parts(out_dir)
     seconds["manifest"] = time.perf_counter() - t0
@@ -376,5 +452,11 @@ def prepare_benchmark(name: str, root: str | Path, profile: Profile | str = "ful
         sketches_built=0, sketches_skipped=0, seconds=seconds,
         name=index.layout, manifest_path=manifest_path, sketches=len(manifest.sketches),
         views_per_shape=profile.views_per_shape(), styles=styles, failed=failed, dropped_classes=dropped,
-        validation=report,
+        validation=report, shape_split=split_json, split_left_out=left_out,
+        split_counts=_split_counts(manifest) if split_json is not None else {},
     )
+
+
+def _split_counts(manifest: Manifest) -> dict[str, int]:
+    """Shapes in each part of a split manifest: ``{"train": n, "test": n}``."""
+    return {part: len(manifest.shapes_of(part)) for part in ("train", "test")}

@@ -137,7 +137,8 @@ class CMICStage(Stage):
         """Sketches tagged with their source gallery index (-1: unknown), the augmented gallery, and the validation sets."""
         train_set = SketchDataset(manifest, "train", profile.image_size, augment=True)
         tr, va = split_train_val(train_set.labels, profile.val_fraction, profile.seed)
-        shapes = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style, augment=True)
+        shapes = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style, augment=True,
+                                  split="train")
         index = {sid: i for i, sid in enumerate(shapes.ids)}
         sources = torch.tensor([index.get(getattr(r, "source", None), -1) for r in train_set.records])
         bs = profile.batch_size

@@ -197,7 +197,7 @@ def ssl_linear_probe(run: str | Path, data: str | Path) -> float:
     ``data``: a logistic regression fitted on half of each class's shapes, scored on the other half."""
     model, meta = load_run(run)
     p = Profile.from_dict(meta["profile"])
-    shapes = MultiViewDataset(load_manifest(data), p.image_size, p.num_views, p.view_style)
+    shapes = MultiViewDataset(load_manifest(data), p.image_size, p.num_views, p.view_style, split="test")
     z, y = shape_features(model.features, shapes, p, torch.device("cpu"))
     fit_idx, test_idx = split_train_val(y, 0.5, p.seed)
     return round(linear_probe_accuracy(z[fit_idx], y[fit_idx], z[test_idx], y[test_idx]), 4)

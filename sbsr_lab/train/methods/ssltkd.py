@@ -103,7 +103,7 @@ class SSLTKDTeacher(Stage):
         return LogitAdjustedLoss(profile, centres)
 
     def attach_data(self, criterion: StageLoss, manifest: Any) -> None:
-        counts = [sum(1 for s in manifest.shapes if s.cls == c) for c in manifest.classes]
+        counts = [sum(1 for s in manifest.shapes_of("train") if s.cls == c) for c in manifest.classes]
         criterion.set_counts([max(1, n) for n in counts])
 
 
