@@ -50,6 +50,17 @@ def part(tmp_path_factory) -> Path:
     return root
 
 
+def _unsplit_copy(part: Path, out: Path) -> Path:
+    """The prepared collection copied to ``out`` with its shape split taken away (every shape in the gallery)."""
+    shutil.copytree(part, out)
+    plain = load_manifest(out)
+    plain.shape_split = None
+    for s in plain.shapes:
+        s.params = {}
+    plain.save(out)
+    return out
+
+
 def _ids(manifest: Manifest, part_name: str) -> set[str]:
     return {s.id for s in manifest.shapes_of(part_name)}
 
@@ -187,13 +198,15 @@ def test_training_and_evaluation_keep_to_their_parts(part, tmp_path, capsys):
     assert report["shape_split"] == "part-shrec14" and report["map_per_group"]["queries"]["medium"] == 4
     assert "test shapes of part-shrec14" in capsys.readouterr().out
     # the same run scored on the collection without the split (its gallery holds training shapes): refused
-    unsplit = tmp_path / "unsplit"
-    shutil.copytree(part, unsplit)
-    plain = load_manifest(unsplit)
-    plain.shape_split = None
-    for s in plain.shapes:
-        s.params = {}
-    plain.save(unsplit)
+    unsplit = _unsplit_copy(part, tmp_path / "unsplit")
     with pytest.raises(CheckpointError, match="trained with the shape split"):
         evaluate_method(run, unsplit, device="cpu")
     assert evaluate_method(run, part, device="cpu").gallery_ids == ev.gallery_ids
+
+
+def test_a_next_stage_refuses_a_from_run_of_another_shape_split(part, tmp_path):
+    teacher = tmp_path / "teacher"
+    fit("teacher", TRAIN, part, teacher, progress=False)
+    unsplit = _unsplit_copy(part, tmp_path / "unsplit")
+    with pytest.raises(CheckpointError, match="--from .* was trained with the shape split"):
+        fit("student", TRAIN, unsplit, tmp_path / "student", from_run=teacher, progress=False)
