@@ -59,22 +59,28 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         methods = resolve_methods(args.methods)
-        table = {spec: stage_steps(*_parse(spec), args.profile, methods) for spec in args.data}
+        table = {}  # keyed by the folder's name: no machine's paths in a committed JSON
+        for spec in args.data:
+            folder, overrides = _parse(spec)
+            if folder.name in table:
+                raise SbsrError(f"Two --data folders are named {folder.name!r}; give folders with different names.")
+            table[folder.name] = stage_steps(folder, overrides, args.profile, methods)
     except (SbsrError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     stages = list(next(iter(table.values())))
     first = next(iter(table))
-    print("stage".ljust(18) + "".join(Path(_parse(s)[0]).name.rjust(22) for s in table))
+    print("stage".ljust(18) + "".join(name.rjust(22) for name in table))
     for stage in stages:
         cells = []
-        for spec, counts in table.items():
+        for counts in table.values():
             c = counts[stage]
             ratio = c["steps"] / max(1, table[first][stage]["steps"])
             cells.append(f"{c['epochs']}x{c['steps_per_epoch']}={c['steps']} ({ratio:.2f})".rjust(22))
         print(stage.ljust(18) + "".join(cells))
     if args.json:
-        args.json.write_text(json.dumps(table, indent=1) + "\n", encoding="utf-8")
+        doc = {"version": 1, "profile": args.profile, "methods": methods, "datasets": table}
+        args.json.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     return 0
 
 

@@ -22,7 +22,9 @@ def test_a_smaller_dataset_trains_fewer_steps_at_the_same_epochs(tiny_dataset, t
         runpy.run_path(str(SCRIPT), run_name="__main__")
     except SystemExit as exc:
         assert exc.code == 0
-    full, less = json.loads(out.read_text()).values()
+    steps = json.loads(out.read_text())["datasets"]
+    assert list(steps) == [tiny_dataset.name, "small"]                # folder names, not paths
+    full, less = steps.values()
     assert set(full) == set(STAGES)                                  # every stage of every method
     for stage, counts in full.items():
         assert counts["steps"] == counts["epochs"] * counts["steps_per_epoch"] > 0
