@@ -32,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--setting", nargs="+", action="append", default=[], metavar=("NAME", "DIR"),
                         help="another setting: its name, then its demo folders (repeatable)")
     parser.add_argument("--no-pr", action="store_true", help="do not evaluate the run folders for PR curves")
+    parser.add_argument("--no-settings-pr", action="store_true",
+                        help="PR curves for the positional (balanced) folders only, not the --setting groups "
+                             "(notebook 07 plots the balanced ones; each evaluation embeds the whole gallery again)")
     parser.add_argument("--data", type=Path, default=None, help="dataset for the PR curves (default: each run's own)")
     args = parser.parse_args(argv)
     try:
@@ -40,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         for group in args.setting:
             if len(group) < 2:
                 parser.error(f"--setting {group[0]}: give the setting's demo folders after its name")
-            settings[group[0]] = summarise_demos([Path(p) for p in group[1:]], pr=not args.no_pr, data=args.data)
+            settings[group[0]] = summarise_demos([Path(p) for p in group[1:]],
+                                                 pr=not (args.no_pr or args.no_settings_pr), data=args.data)
         if len(settings) > 1:
             summary["settings"] = settings
         write_summary(args.out, summary)

@@ -157,3 +157,20 @@ def test_description_is_computed_from_the_numbers(two_demos):
     close = {"methods": {"a": {"metrics": {"mAP": compare.stat([0.80, 0.86])}},
                          "b": {"metrics": {"mAP": compare.stat([0.79, 0.83])}}}}
     assert "no clear winner" in describe_comparison(close)
+
+
+def test_script_can_leave_the_settings_without_pr_curves(two_demos, tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("compare_methods", REPO / "benchmarks" / "compare_methods.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    a, b = two_demos
+    for i, folder in enumerate((a, b)):
+        (folder / "student").mkdir()
+        (folder / "student" / "best.json").write_text(json.dumps({"profile": {"seed": i}}))
+    evaluated = []
+    monkeypatch.setattr(compare, "_evaluate_pr", lambda run, data: evaluated.append(run) or ([0.5, 1.0], [1.0, 0.5]))
+    out = tmp_path / "methods.json"
+    assert script.main([str(a), str(b), "--out", str(out), "--no-settings-pr", "--setting", "longtail", str(a)]) == 0
+    s = load_summary(out)
+    assert evaluated == [a / "student", b / "student"]           # the balanced runs only
+    assert "pr" in s["methods"]["cfttsl"] and "pr" not in s["settings"]["longtail"]["methods"]["cfttsl"]
