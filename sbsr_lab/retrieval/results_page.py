@@ -208,10 +208,12 @@ def longtail_instance(files: ResultsFiles) -> str:
     for m in _ranked(lt, lambda e: mean(e["metrics"]["mAP"])):
         groups = " / ".join(_f(mean(lt[m]["map_per_group"][g])) for g in ("many", "medium", "few"))
         top = [inst[m]["metrics"][k]["values"] for k in ("inst_top1", "inst_top10")]
-        flagged = lt[m].get("flagged") or inst[m].get("flagged")
-        values.append([-1.0 if flagged else v for v in
-                       (0.0, mean(lt[m]["metrics"]["mAP"]), 0.0, mean(inst[m]["metrics"]["mAP"]), *map(statistics.fmean, top))])
-        note = _flag_note(lt[m]) or _flag_note(inst[m])
+        lt_v = -1.0 if lt[m].get("flagged") else mean(lt[m]["metrics"]["mAP"])  # flagged: never the best
+        inst_v = [-1.0] * 3 if inst[m].get("flagged") else [mean(inst[m]["metrics"]["mAP"]), *map(statistics.fmean, top)]
+        values.append([0.0, lt_v, 0.0, *inst_v])
+        notes = [f"{where} {', '.join(e['flagged'])}" for where, e in (("long tail:", lt[m]), ("instance:", inst[m]))
+                 if e.get("flagged")]
+        note = f" (flagged, {'; '.join(notes)}; not ranked there)" if notes else ""
         rows.append([_label(m) + note, _pm(lt[m]["metrics"]["mAP"]["values"]), groups,
                      _pm(inst[m]["metrics"]["mAP"]["values"]), _pm(top[0]), _pm(top[1])])
     _bold_best(rows, values, (1, 3, 4, 5))  # the columns the prose reads
