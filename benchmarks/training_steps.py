@@ -45,8 +45,15 @@ def stage_steps(data: Path, overrides: dict[str, str], profile_name: str, method
 
 def _parse(spec: str) -> tuple[Path, dict[str, str]]:
     folder, _, sets = spec.partition(":")
-    overrides = dict(kv.split("=", 1) for kv in sets.split(",") if kv)
-    return Path(folder), overrides
+    pairs = [kv for kv in sets.split(",") if kv]
+    bad = [kv for kv in pairs if "=" not in kv]
+    if bad:
+        raise SbsrError(f"--data {spec}: {bad[0]!r} is not KEY=VALUE; write DIR:KEY=VALUE,KEY=VALUE "
+                        "(e.g. runs/lt/data:longtail=60:4).")
+    if not (Path(folder) / "manifest.json").is_file():
+        raise SbsrError(f"--data {folder}: no manifest.json there; give a dataset folder `sbsr-lab demo` or "
+                        "`sbsr-lab data build` wrote.")
+    return Path(folder), dict(kv.split("=", 1) for kv in pairs)
 
 
 def main(argv: list[str] | None = None) -> int:

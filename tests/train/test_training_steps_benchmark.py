@@ -32,3 +32,13 @@ def test_a_smaller_dataset_trains_fewer_steps_at_the_same_epochs(tiny_dataset, t
     assert less["student"]["steps"] < full["student"]["steps"]       # a pass over fewer sketches
     assert less["teacher"]["steps"] < full["teacher"]["steps"]       # a pass over fewer shapes
     assert "student" in capsys.readouterr().out
+
+
+def test_a_bad_data_spec_is_refused_with_the_fix(tmp_path, monkeypatch, capsys, tiny_dataset):
+    for spec, words in ((f"{tiny_dataset}:longtail", "not KEY=VALUE"), (str(tmp_path / "none"), "no manifest.json")):
+        monkeypatch.setattr(sys, "argv", [str(SCRIPT), "--profile", "ci", "--data", spec])
+        try:
+            runpy.run_path(str(SCRIPT), run_name="__main__")
+        except SystemExit as exc:
+            assert exc.code == 2
+        assert words in capsys.readouterr().err
