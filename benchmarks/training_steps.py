@@ -28,7 +28,7 @@ from sbsr_lab.train.stage import get_stage, stage_order
 
 def stage_steps(data: Path, overrides: dict[str, str], profile_name: str, methods: list[str]) -> dict[str, dict[str, int]]:
     """``{stage: {"epochs", "steps_per_epoch", "steps"}}`` of every stage the methods train on ``data``."""
-    profile = get_profile(profile_name, **parse_overrides([f"{k}={v}" for k, v in overrides.items()]))
+    profile = get_profile(profile_name, **overrides)
     manifest = load_manifest(data)
     out: dict[str, dict[str, int]] = {}
     for method in methods:
@@ -53,7 +53,7 @@ def _parse(spec: str) -> tuple[Path, dict[str, str]]:
     if not (Path(folder) / "manifest.json").is_file():
         raise SbsrError(f"--data {folder}: no manifest.json there; give a dataset folder `sbsr-lab demo` or "
                         "`sbsr-lab data build` wrote.")
-    return Path(folder), dict(kv.split("=", 1) for kv in pairs)
+    return Path(folder), parse_overrides(pairs)
 
 
 def main(argv: list[str] | None = None) -> int:
