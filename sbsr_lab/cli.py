@@ -487,7 +487,9 @@ def build_parser(with_stages: bool = True) -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="SHREC metrics (NN FT ST E DCG mAP) of a run or of saved embeddings")
     ev.add_argument("run", nargs="?", help="run folder of a method's last stage (student, shape-transfer, joint)")
     ev.add_argument("--data", help="dataset folder (default: the one the run was trained on)")
-    ev.add_argument("--split", default="test", choices=["train", "test"])
+    ev.add_argument("--split", default="test", choices=["train", "val", "test"],
+                    help="the sketches scored: test (default), train, or val: the training sketches the run held "
+                         "out for validation, against the training shapes (choose settings on it, not on test)")
     ev.add_argument("--queries", help="query embeddings (.safetensors written by sbsr_lab)")
     ev.add_argument("--gallery", help="gallery embeddings (.safetensors)")
     ev.add_argument("--out", help="write the full report as JSON")

@@ -37,9 +37,11 @@ from sbsr_lab.retrieval.longtail import map_per_group
 from sbsr_lab.retrieval.metrics import per_query_metrics
 from sbsr_lab.train.fit import resolve_device
 from sbsr_lab.train.runs import load_method
+from sbsr_lab.train.stage import split_train_val
 
 __all__ = ["embed_sketches", "embed_shapes", "embed_shapes_and_views", "MethodEvaluation", "evaluate_method", "group_thresholds",
-           "train_sketch_counts", "shape_counts", "metrics_per_style", "check_same_shape_split"]
+           "train_sketch_counts", "shape_counts", "metrics_per_style", "check_same_shape_split",
+           "validation_sketches"]
 
 
 @torch.no_grad()
@@ -199,11 +201,26 @@ def metrics_per_style(sim: Tensor, query_labels: Tensor, gallery_labels: Tensor,
     return out
 
 
+def validation_sketches(manifest: Manifest, profile: Profile) -> SketchDataset:
+    """The training sketches a run held out for validation: :func:`~sbsr_lab.train.stage.split_train_val`
+    with the profile's ``val_fraction`` and ``seed``, as training split them (un-augmented)."""
+    train = manifest.sketches_of("train")
+    labels = torch.tensor([manifest.class_index(r.cls) for r in train], dtype=torch.long)
+    _, val = split_train_val(labels, profile.val_fraction, profile.seed)
+    if not val:
+        raise CheckpointError(f"The run's profile holds out no validation sketches (val_fraction="
+                              f"{profile.val_fraction}): evaluate it on --split test or train.")
+    return SketchDataset(manifest, "train", profile.image_size, records=[train[i] for i in val])
+
+
 def evaluate_method(run: str | Path, data: str | Path | None = None, split: str = "test",
                     device: str = "auto", ties: str = "shuffle") -> MethodEvaluation:
     """Embed the ``split`` sketches and the gallery of ``data`` (default: the run's dataset) and score them.
     The gallery is every shape, or the test shapes where the manifest splits its shapes (PART-SHREC14); the
     long-tail groups then count the training shapes (:func:`shape_counts`).
+    ``split="val"``: the training sketches the run held out for validation (:func:`validation_sketches`)
+    against the training shapes (every shape without a shape split): where settings are chosen, never
+    reading the test split.
     ``ties``: how tied scores are ordered (:mod:`sbsr_lab.retrieval.ranking`: a seeded shuffle, or
     ``"index"``, the official SHREC rule)."""
     dev = resolve_device(device)
@@ -213,8 +230,10 @@ def evaluate_method(run: str | Path, data: str | Path | None = None, split: str 
         raise CheckpointError(f"{run} was trained on other classes than {manifest.root}.")
     check_same_shape_split(run, nets.shape_split, manifest)
     profile = Profile.from_dict(nets.profile)
-    sketches = SketchDataset(manifest, split, profile.image_size)
-    gallery = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style, split="test")
+    sketches = (validation_sketches(manifest, profile) if split == "val"
+                else SketchDataset(manifest, split, profile.image_size))
+    gallery = MultiViewDataset(manifest, profile.image_size, profile.num_views, profile.view_style,
+                               split="train" if split == "val" else "test")
     zq, sigma = embed_sketches(nets.sketch, sketches, dev, profile.eval_batch_size)
     if nets.similarity is not None:  # query-dependent scores (CMIC)
         sim = nets.similarity(zq.to(dev), gallery, dev, max(1, profile.eval_batch_size // 4)).float().cpu()

@@ -3,6 +3,7 @@
 import math
 
 import pytest
+import torch
 
 from sbsr_lab.config import get_profile
 from sbsr_lab.data.manifest import load_manifest
@@ -143,3 +144,26 @@ def test_model_specs_parse_into_one_typed_value(tmp_path, monkeypatch):
         ModelSpec.parse("nowhere")
     with pytest.raises(CheckpointError, match="No model bundle"):
         ModelSpec.parse("bundle:uactn", bundle=tmp_path / "none").check()
+
+
+def test_validation_split_is_the_held_out_training_sketches(method_runs, tiny_dataset):
+    """``split="val"`` scores exactly the sketches training held out (never a test sketch) against the
+    training shapes, so settings can be chosen without reading the test split."""
+    from sbsr_lab.config import Profile
+    from sbsr_lab.retrieval.runs import validation_sketches
+    from sbsr_lab.train.stage import split_train_val
+
+    m = load_manifest(tiny_dataset)
+    nets = load_method(method_runs / "joint")
+    profile = Profile.from_dict(nets.profile)
+    train = m.sketches_of("train")
+    labels = torch.tensor([m.class_index(r.cls) for r in train])
+    _, held_out = split_train_val(labels, profile.val_fraction, profile.seed)
+    val = validation_sketches(m, profile)
+    assert val.ids == [train[i].id for i in held_out] and len(val.ids) > 0
+    assert not set(val.ids) & {r.id for r in m.sketches_of("test")}
+    ev = evaluate_method(method_runs / "joint", split="val", device="cpu")
+    assert ev.query_ids == val.ids and ev.similarity.shape == (len(val.ids), len(m.shapes_of("train")))
+    assert all(0.0 <= v <= 1.0 for k, v in ev.metrics.items() if k in ("NN", "mAP"))
+    with pytest.raises(CheckpointError, match="no validation sketches"):
+        validation_sketches(m, profile.replace(val_fraction=0.0))
