@@ -21,14 +21,17 @@ cached under ``work``) and then:
 from __future__ import annotations
 
 import os
+import statistics
 from pathlib import Path
 from typing import Any, Sequence
 
+from sbsr_lab.errors import SbsrError
 from sbsr_lab.serve.engine import bundle_methods, load_engine, load_shape_net
 from sbsr_lab.serve.gallery import index_meshes, read_gallery
 from sbsr_lab.serve.sketch_files import score_sketch_folder
 
-__all__ = ["SETTINGS", "real_world_table", "format_real_world", "mesh_classification"]
+__all__ = ["SETTINGS", "real_world_table", "format_real_world", "mesh_classification", "combine_seeds",
+           "SEED_METRICS"]
 
 #: Shape-side settings measured by default: this issue's default, and what a real mesh got before it
 #: (the trained shape network on shaded views of the file as it comes).
@@ -98,3 +101,56 @@ def format_real_world(table: dict[str, Any]) -> str:
     if missing:
         lines.append(f"(no meshes of {', '.join(missing)}: those drawings count for drawing->class only)")
     return "\n".join(lines)
+
+
+#: The figures :func:`combine_seeds` gathers per row: name -> how to read it from one seed's row.
+SEED_METRICS: dict[str, Any] = {
+    "drawings_to_class": lambda r: r["drawings_to_class"],
+    "top1": lambda r: r["drawings_to_meshes"]["top1"],
+    "p10": lambda r: r["drawings_to_meshes"]["p10"],
+    "map": lambda r: r["drawings_to_meshes"]["map"],
+    "mesh_accuracy": lambda r: r["mesh_classification"]["accuracy"],
+}
+
+
+def combine_seeds(tables: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One table from :func:`real_world_table` per training seed of the same recipe (each with ``seed`` and
+    ``torch_threads``) -> ``{"seeds", "torch_threads", "sketches", "shapes", "rows": [{"method", "setting",
+    "values": {metric: [one per seed]}, "mean": {...}, "std": {...}}], "synthshapes_gallery": {method:
+    {metric: [one per seed]}}}``. Refused: fewer than two tables, a table without its seed, a seed twice,
+    other drawings or meshes, other rows, or mixed thread counts (a run's figures move with them)."""
+    if len(tables) < 2:
+        raise SbsrError("combine_seeds needs the tables of two or more seeds (benchmarks/real_world.py --seed N "
+                        "--json ... once per seed).")
+    seeds = [t.get("seed") for t in tables]
+    if any(s is None for s in seeds) or len(set(seeds)) != len(seeds):
+        raise SbsrError(f"Every table must carry a different training seed (got {seeds}): run "
+                        "benchmarks/real_world.py with --seed N for each bundle.")
+    threads = {t.get("torch_threads") for t in tables}
+    if len(threads) != 1 or None in threads:
+        raise SbsrError(f"The tables were measured at different or unknown thread counts ({sorted(map(str, threads))}): "
+                        "measure every seed with the same OMP_NUM_THREADS.")
+    keys = [[(r["method"], r["setting"]) for r in t["rows"]] for t in tables]
+    for t, k in zip(tables[1:], keys[1:]):
+        if (t["sketches"], t["shapes"]) != (tables[0]["sketches"], tables[0]["shapes"]) or k != keys[0]:
+            raise SbsrError(f"Seed {t['seed']} measured other drawings, meshes or rows than seed {seeds[0]}: "
+                            "run every seed with the same --sketches, --shapes, --methods and --settings.")
+    order = sorted(range(len(tables)), key=lambda i: seeds[i])
+    rows = []
+    for j, (method, setting) in enumerate(keys[0]):
+        values = {name: [get(tables[i]["rows"][j]) for i in order] for name, get in SEED_METRICS.items()}
+        rows.append({"method": method, "setting": setting, "values": values,
+                     "mean": {k: _mean(v) for k, v in values.items()},
+                     "std": {k: _std(v) for k, v in values.items()}})
+    gallery = {m: {k: [tables[i]["synthshapes_gallery"][m][k] for i in order] for k in tables[0]["synthshapes_gallery"][m]}
+               for m in tables[0].get("synthshapes_gallery", {})}
+    return {"sketches": tables[0]["sketches"], "shapes": tables[0]["shapes"], "seeds": [seeds[i] for i in order],
+            "torch_threads": threads.pop(), "rows": rows, "synthshapes_gallery": gallery}
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    return None if any(v is None for v in values) else statistics.fmean(values)  # type: ignore[arg-type]
+
+
+def _std(values: Sequence[float | None]) -> float | None:
+    return None if any(v is None for v in values) else statistics.stdev(values)  # type: ignore[arg-type]
