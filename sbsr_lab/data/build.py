@@ -60,9 +60,9 @@ SKETCH_SOURCE_OFFSET = 100_000
 #: Profile fields that change the data on disk; a folder built with other values is refused.
 DATA_KEYS = ("seed", "classes", "shapes_per_class", "sketches_per_class", "test_sketch_fraction",
              "sketch_size", "max_noise", "rig", "view_size", "upright", "pca_align", "longtail", "sketch_source",
-             "sketch_styles")
+             "sketch_styles", "view_rule")
 #: Data keys added later: a folder built before them was built with these values.
-_LATER_KEY_DEFAULTS = {"longtail": "", "sketch_source": "held_out", "sketch_styles": "perspective"}
+_LATER_KEY_DEFAULTS = {"longtail": "", "sketch_source": "held_out", "sketch_styles": "perspective", "view_rule": "ramp"}
 
 
 def shape_counts(profile: Profile) -> dict[str, int]:
@@ -148,26 +148,28 @@ def _shape_job(root: str, cls: str, index: int, seed: int, rig: str, size: int, 
 
 
 def _sketch_job(root: str, cls: str, index: int, seed: int, noise: float, size: int,
-                source: int = -1, styles: str = "perspective") -> tuple[str, bool, dict]:
+                source: int = -1, styles: str = "perspective", view_rule: str = "ramp") -> tuple[str, bool, dict]:
     kid = _sketch_id(cls, index)
     png = Path(root) / "sketches" / cls / f"{kid}.png"
     nd = png.with_suffix(".ndjson")
     if png.exists() and nd.exists():
         rec = json.loads(nd.read_text().splitlines()[0])
-        if rec.get("generator") == SKETCH_GENERATOR and rec.get("styles", "perspective") == styles:  # same: keep
+        if (rec.get("generator") == SKETCH_GENERATOR and rec.get("styles", "perspective") == styles
+                and rec.get("view_rule", "ramp") == view_rule):  # same: keep
             return kid, False, {"view": rec.get("view") or None, "style": rec.get("style")}
     # a held-out instance, or (source >= 0) the gallery shape `source` of the class
     mesh, params = make_shape(cls, source if source >= 0 else SKETCH_SOURCE_OFFSET + index, seed)
     mesh = normalize_mesh(mesh, upright=True)
     rng = np.random.default_rng([seed, 7, index, sum(map(ord, cls))])
     sketch = synthesize_sketch(mesh, rng, noise, cls=cls, params=params,  # the style is drawn from rng
-                               people_styles=styles == "people")
+                               people_styles=styles == "people", view_rule=view_rule)
     view = {k: float(v) for k, v in (sketch.view or {}).items()}
     # "drawing": the strokes where the drawer put them on the page (framed by the query path like the PNG)
     record = {"word": cls, "key_id": kid, "countrycode": "SB", "recognized": True,
               "drawing": strokes_to_quickdraw(sketch.on_canvas()), "noise": float(noise), "generator": SKETCH_GENERATOR, "styles": styles,
               "widths": [float(w) for w in sketch.widths], "view": view, "style": sketch.style,
-              "placement": dict(sketch.placement)}
+              "placement": dict(sketch.placement),
+              **({"view_rule": view_rule} if view_rule != "ramp" else {})}
     image = strokes_to_image(sketch.strokes, size=size, widths=sketch.widths)
     save_png(png, 1.0 - image)  # black ink on white paper, like the SHREC sketches
     write_ndjson(nd, [record])
@@ -344,7 +346,7 @@ def build_synthshapes(profile: Profile | str = "default", root: str | Path | Non
         for j in range(n):
             src = j % n_shapes[cls] if profile.sketch_source == "gallery" else -1
             sketch_jobs.append((str(root), cls, j, profile.seed, float(noise[j]), profile.sketch_size, src,
-                                profile.sketch_styles))
+                                profile.sketch_styles, profile.view_rule))
             sketch_meta.append((cls, splits[j], float(noise[j]), _shape_id(cls, src) if src >= 0 else None))
     sketch_index = take_shard(sketch_jobs, shard) if parts is None else []
     sketch_jobs, sketch_meta = [sketch_jobs[k] for k in sketch_index], [sketch_meta[k] for k in sketch_index]

@@ -100,6 +100,18 @@ def test_the_chance_of_an_unusual_view_is_a_ramp_of_the_noise():
     assert np.mean([unusual_view_probability(n) for n in levels]) == pytest.approx(0.5, abs=1e-3)
 
 
+def test_generator_2s_rule_takes_the_noise_level_itself_as_the_chance():
+    """``view_rule=noise`` (an ablation of the ramp): a quarter of noise-0.25 sketches from unusual views."""
+    assert [unusual_view_probability(n, "noise") for n in (0.0, 0.25, 0.8)] == pytest.approx([0.0, 0.25, 0.8])
+    rng = np.random.default_rng(0)
+    views = [view_angles(drawing_viewpoint(rng, 0.25, "noise")) for _ in range(400)]
+    az, el = np.array([v["azimuth"] for v in views]), np.array([v["elevation"] for v in views])
+    unusual = ((np.abs(az) < 29.9) | (np.abs(az) > 60.1) | (el < 4.9) | (el > 35.1)).mean()
+    assert 0.1 < unusual < 0.3  # the ramp gives 0 here
+    with pytest.raises(ValueError, match="'ramp' or 'noise'"):
+        unusual_view_probability(0.5, "sometimes")
+
+
 # -- tracing --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("width", [1.0, 2.0, 3.0])
@@ -538,3 +550,23 @@ def test_build_draws_people_styles_only_when_the_profile_asks(tmp_path):
         styles[mode] = {s.style for s in load_manifest(tmp_path / mode).sketches}
     assert styles["perspective"] == {"perspective"}
     assert len(styles["people"]) >= 3
+
+
+def test_build_with_generator_2s_view_rule_is_recorded_and_kept_apart(tmp_path):
+    """``view_rule=noise`` (the ramp's ablation) is a data key: its sketches record it, and a folder built
+    with the ramp is refused for it rather than silently reused."""
+    import json
+
+    from sbsr_lab.config import get_profile
+    from sbsr_lab.data.build import build_synthshapes
+    from sbsr_lab.data.manifest import load_manifest
+    from sbsr_lab.errors import DatasetLayoutError
+
+    base = dict(classes=("chair",), shapes_per_class=1, sketches_per_class=4, view_size=32, sketch_size=64)
+    build_synthshapes(get_profile("ci", view_rule="noise", **base), tmp_path / "noise", workers=1, progress=False)
+    m = load_manifest(tmp_path / "noise")
+    rec = json.loads(m.path(m.sketches[0].png).with_suffix(".ndjson").read_text().splitlines()[0])
+    assert rec["view_rule"] == "noise" and m.profile["view_rule"] == "noise"
+    build_synthshapes(get_profile("ci", **base), tmp_path / "ramp", workers=1, progress=False)
+    with pytest.raises(DatasetLayoutError, match="view_rule='ramp'"):
+        build_synthshapes(get_profile("ci", view_rule="noise", **base), tmp_path / "ramp", workers=1, progress=False)

@@ -158,7 +158,8 @@ class Sketch:
 
 def synthesize_sketch(mesh: trimesh.Trimesh, rng: np.random.Generator, noise: float, size: int = 256,
                       style: str | None = None, cls: str | None = None,
-                      params: Mapping[str, Any] | None = None, people_styles: bool = True) -> Sketch:
+                      params: Mapping[str, Any] | None = None, people_styles: bool = True,
+                      view_rule: str = "ramp") -> Sketch:
     """A human-like sketch of a normalised mesh (unit bounding sphere, +Y up) with noise level ``noise``.
 
     ``style`` (one of :data:`STYLES`; default: :func:`choose_style` from ``rng``) says how it is drawn:
@@ -172,7 +173,8 @@ def synthesize_sketch(mesh: trimesh.Trimesh, rng: np.random.Generator, noise: fl
     random margin m in [0.04, 0.12] (mean :data:`~sbsr_lab.data.sketch_image.TRAINING_MARGIN`).
     ``people_styles=False`` (the profiles' default ``sketch_styles="perspective"``) draws what generator 3
     drew, bit for bit: always ``perspective``, no style or placement drawn from ``rng``, framed with the
-    random margin only.
+    random margin only. ``view_rule``: how the noise level sets the chance of an unusual viewpoint
+    (:func:`unusual_view_probability`; ``"noise"`` is generator 2's rule, kept as an ablation).
     Raises :class:`SketchError` if the mesh shows no lines from three viewpoints in a row.
     """
     if not people_styles:
@@ -189,7 +191,7 @@ def synthesize_sketch(mesh: trimesh.Trimesh, rng: np.random.Generator, noise: fl
     else:
         drawn = drop_parts(mesh, rng) if style == "partial" else None
         for _ in range(3):  # a degenerate view (e.g. a flat plate seen edge-on) may show no lines
-            camera = style_camera(style, rng, noise)
+            camera = style_camera(style, rng, noise, view_rule)
             strokes = trace_strokes(style_lines(drawn if drawn is not None else mesh, camera, size,
                                                 outline=style == "outline"),
                                     min_length_px=max(3, size // 64))

@@ -232,11 +232,11 @@ def erase_side(strokes: Strokes, rng: np.random.Generator) -> Strokes:
     return out
 
 
-def style_camera(style: str, rng: np.random.Generator, noise: float) -> Camera:
+def style_camera(style: str, rng: np.random.Generator, noise: float, view_rule: str = "ramp") -> Camera:
     """The camera of a non-iconic style: flat for ``front``/``side``/``top``, half flat for ``outline``,
-    :func:`drawing_viewpoint` otherwise."""
+    :func:`drawing_viewpoint` (with ``view_rule``) otherwise."""
     if style in FLAT_STYLES:
         return flat_viewpoint(style, rng, noise)
     if style == "outline" and rng.random() < 0.5:
         return flat_viewpoint("front" if rng.random() < 0.5 else "side", rng, noise)
-    return drawing_viewpoint(rng, noise)
+    return drawing_viewpoint(rng, noise, view_rule)

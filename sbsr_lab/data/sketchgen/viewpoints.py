@@ -34,19 +34,24 @@ def view_angles(camera: Camera) -> dict[str, float]:
             "elevation": round(math.degrees(math.asin(max(-1.0, min(1.0, y / r)))), 2)}
 
 
-def unusual_view_probability(noise: float) -> float:
+def unusual_view_probability(noise: float, rule: str = "ramp") -> float:
     """Chance that a sketch of noise level ``noise`` is drawn from an unusual viewpoint (:func:`drawing_viewpoint`).
 
     0 for noise <= 0.25, 1 for noise >= 0.75, linear in between: on average half the sketches of a
     class spread evenly over [0, 1] are drawn from unusual views. A ramp rather than ``noise`` itself,
     because the viewpoint is a big, all-or-nothing effect: with ``noise`` as the chance, the noise
     level said little about how hard a sketch was (measurements: docs/experiments.md, "Sketch
-    generator: the unusual-viewpoint ramp").
+    generator: the unusual-viewpoint ramp"). ``rule="noise"``: the noise level itself (generator 2, the
+    profile's ``view_rule=noise``, an ablation).
     """
+    if rule == "noise":
+        return float(noise)
+    if rule != "ramp":
+        raise ValueError(f"unusual_view_probability: rule must be 'ramp' or 'noise', got {rule!r}")
     return float(np.clip((noise - 0.25) / 0.5, 0.0, 1.0))
 
 
-def drawing_viewpoint(rng: np.random.Generator, noise: float = 0.0) -> Camera:
+def drawing_viewpoint(rng: np.random.Generator, noise: float = 0.0, rule: str = "ramp") -> Camera:
     """A camera where a person would stand to draw the object; careless drawers stray further.
 
     Either a careful drawer's view: a three-quarter view from the front (azimuth 30-60 deg to either
@@ -60,7 +65,7 @@ def drawing_viewpoint(rng: np.random.Generator, noise: float = 0.0) -> Camera:
     """
     if not 0.0 <= noise <= 1.0:
         raise ValueError(f"drawing_viewpoint: noise must be in [0, 1], got {noise}")
-    if rng.random() < unusual_view_probability(noise):
+    if rng.random() < unusual_view_probability(noise, rule):
         az = rng.uniform(-180.0, 180.0)
         el = float(np.clip(rng.normal(18.0, 20.0), -20.0, 70.0))
     else:
