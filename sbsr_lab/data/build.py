@@ -393,7 +393,10 @@ def ensure_dataset(profile: Profile | str = "default", root: str | Path | None =
         m = load_manifest(root)
         complete = len(m.shapes) == sum(shape_counts(profile).values())
         current = m.generators.get("sketches") == SKETCH_GENERATOR  # else: remake the sketches
-        if m.name != "synthshapes" or (complete and current):
+        if m.name != "synthshapes":
+            return m
+        _check_root(root, profile)  # built with other data settings (e.g. another seed or view_rule): refused
+        if complete and current:
             return m
         if complete and progress:
             note(f"{root}: its sketches come from an older sketch generator "

@@ -558,7 +558,7 @@ def test_build_with_generator_2s_view_rule_is_recorded_and_kept_apart(tmp_path):
     import json
 
     from sbsr_lab.config import get_profile
-    from sbsr_lab.data.build import build_synthshapes
+    from sbsr_lab.data.build import build_synthshapes, ensure_dataset
     from sbsr_lab.data.manifest import load_manifest
     from sbsr_lab.errors import DatasetLayoutError
 
@@ -570,3 +570,6 @@ def test_build_with_generator_2s_view_rule_is_recorded_and_kept_apart(tmp_path):
     build_synthshapes(get_profile("ci", **base), tmp_path / "ramp", workers=1, progress=False)
     with pytest.raises(DatasetLayoutError, match="view_rule='ramp'"):
         build_synthshapes(get_profile("ci", view_rule="noise", **base), tmp_path / "ramp", workers=1, progress=False)
+    with pytest.raises(DatasetLayoutError, match="view_rule='ramp'"):  # not silently taken by ensure_dataset either
+        ensure_dataset(get_profile("ci", view_rule="noise", **base), tmp_path / "ramp", workers=1, progress=False)
+    assert ensure_dataset(get_profile("ci", **base), tmp_path / "ramp", workers=1, progress=False).name == "synthshapes"
