@@ -265,23 +265,45 @@ _REAL_ROWS = (("uactn", "drawn/auto", "**UACTN** (default)", "drawn views, stood
               ("joint", "drawn/auto", "joint", "drawn views, stood up"))
 
 
-def _real_row(files: ResultsFiles, method: str, setting: str) -> list[float]:
-    rows = [r for r in files("real-world.json")["rows"] if r["method"] == method and r["setting"] == setting]
+def _real_row(files: ResultsFiles, method: str, setting: str) -> dict[str, Any]:
+    """One row of real-world-seeds.json (benchmarks/real_world.py --combine): ``values`` per seed, ``mean``, ``std``."""
+    rows = [r for r in files("real-world-seeds.json")["rows"] if r["method"] == method and r["setting"] == setting]
     if not rows:
-        raise SbsrError(f"docs/results/real-world.json has no row for {method} {setting}: run "
-                        "benchmarks/real_world.py with that method and setting.")
-    d = rows[0]["drawings_to_meshes"]
-    return [d["top1"], d["p10"], d["map"], rows[0]["mesh_classification"]["accuracy"]]
+        raise SbsrError(f"docs/results/real-world-seeds.json has no row for {method} {setting}: run "
+                        "benchmarks/real_world.py with that method and setting for every seed, then --combine.")
+    return rows[0]
+
+
+def _real_cells(row: Mapping[str, Any], keys: Sequence[str]) -> tuple[list[str], list[float]]:
+    """``mean ± std`` cells of ``keys`` over the seeds' values, and their means (for bolding the best); a
+    value missing in any seed gives ``n/a``."""
+    known = [all(v is not None for v in row["values"][k]) for k in keys]
+    means = [_mean_std(row["values"][k])[0] if ok else float("nan") for k, ok in zip(keys, known)]
+    return [_pm(row["values"][k]) if ok else "n/a" for k, ok in zip(keys, known)], means
+
+
+def _shipped(files: ResultsFiles, method: str, setting: str) -> str:
+    """The shipped bundle's mAP (real-world.json: the packaged model, one run of ``make bundle``)."""
+    rows = [r for r in files("real-world.json")["rows"] if r["method"] == method and r["setting"] == setting]
+    return _f(rows[0]["drawings_to_meshes"]["map"]) if rows else "n/a"
+
+
+_REAL_KEYS = ("top1", "p10", "map", "mesh_accuracy")
 
 
 @table("real-meshes")
 def real_meshes(files: ResultsFiles) -> str:
-    """The drawings of the development set against its real meshes (benchmarks/real_world.py)."""
-    values = [_real_row(files, m, s) for m, s, _, _ in _REAL_ROWS]
-    rows = [[a, b, *(_f(v) for v in vals)] for (_, _, a, b), vals in zip(_REAL_ROWS, values)]
-    _bold_best(rows, [[0.0, 0.0, *v] for v in values], (2, 4, 5))
-    return _table(["bundled method", "shape side", "drawings -> real meshes: top-1", "P@10", "mAP",
-                   "real meshes classified"], rows)
+    """The drawings of the development set against its real meshes (benchmarks/real_world.py): mean ± std over
+    the bundle recipe trained at every seed of real-world-seeds.json, and the shipped bundle's mAP."""
+    rows, means = [], []
+    for method, setting, label, side in _REAL_ROWS:
+        cells, values = _real_cells(_real_row(files, method, setting), _REAL_KEYS)
+        rows.append([label, side, *cells, _shipped(files, method, setting)])
+        means.append([0.0, 0.0, *values, 0.0])
+    _bold_best(rows, means, (2, 4, 5))
+    seeds = "/".join(map(str, files("real-world-seeds.json")["seeds"]))
+    return _table([f"bundle recipe (seeds {seeds})", "shape side", "drawings -> real meshes: top-1", "P@10", "mAP",
+                   "real meshes classified", "packaged bundle: mAP"], rows)
 
 
 @table("real-meshes-readme")
@@ -290,11 +312,16 @@ def real_meshes_readme(files: ResultsFiles) -> str:
     spec = (("uactn", "drawn/auto", "UACTN, drawn views stood up", " (`index` default)"),
             ("cfttsl", "drawn/auto", "CFTTSL, drawn views stood up", ""),
             ("uactn", "shaded/file", "UACTN, its shape network on the files as they come (before)", ""))
-    values = [[v[0], v[2], v[3]] for v in (_real_row(files, m, s) for m, s, _, _ in spec)]
-    rows = [[name, *(_f(v) for v in vals)] for (_, _, name, _), vals in zip(spec, values)]
-    _bold_best(rows, [[0.0, *v] for v in values], (1, 2, 3))
+    rows, means = [], []
+    for method, setting, name, _ in spec:
+        cells, values = _real_cells(_real_row(files, method, setting), ("top1", "map", "mesh_accuracy"))
+        rows.append([name, *cells])
+        means.append([0.0, *values])
+    _bold_best(rows, means, (1, 2, 3))
     rows[0][0] = _bold(rows[0][0]) + spec[0][3]
-    return _table(["bundled method, shape side", "drawings -> meshes: top-1", "mAP", "real meshes classified"], rows)
+    seeds = "/".join(map(str, files("real-world-seeds.json")["seeds"]))
+    return _table([f"bundle recipe (seeds {seeds}), shape side", "drawings -> meshes: top-1", "mAP",
+                   "real meshes classified"], rows)
 
 
 # -- filling a page -------------------------------------------------------------------------------------
