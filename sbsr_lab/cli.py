@@ -206,6 +206,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                   "uncertainty_noise_spearman": ev.spearman_sigma_noise,
                   "uncertainty_noise_spearman_within_class": ev.spearman_sigma_noise_within_class,
                   "per_style": ev.per_style, "map_per_group": ev.map_per_group, "ties": args.ties,
+                  "split": args.split,  # which sketches: test, or val (choose settings there), or train
                   "shape_split": ev.shape_split}  # the gallery: None = every shape, else that split's test shapes
     elif args.queries and args.gallery:
         from sbsr_lab.retrieval.evaluate import evaluate_files

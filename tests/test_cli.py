@@ -119,6 +119,17 @@ def test_demo_train_and_evaluate_commands(built, tmp_path, capsys):
     assert "Precision-recall" in (out / "report.html").read_text()
     assert main(["--quiet", "evaluate", str(out / "student"), "--out", str(tmp_path / "ev.json")]) == 0
     assert json.loads((tmp_path / "ev.json").read_text())["method"] == "cfttsl"
+    assert main(["--quiet", "evaluate", str(out / "student"), "--split", "val", "--out", str(tmp_path / "val.json")]) == 0
+    val, test = (json.loads((tmp_path / f).read_text()) for f in ("val.json", "ev.json"))
+    assert (val["split"], test["split"]) == ("val", "test")
+    from sbsr_lab.config import Profile
+    from sbsr_lab.data.manifest import load_manifest
+    from sbsr_lab.retrieval.runs import validation_sketches
+    from sbsr_lab.train.runs import load_method
+
+    profile = Profile.from_dict(load_method(out / "student").profile)
+    held_out = validation_sketches(load_manifest(built), profile)  # the training sketches training held out
+    assert sum(c["queries"] for c in val["per_class"]) == len(held_out.ids)
     capsys.readouterr()
     assert main(["--quiet", "train", "teacher", *TINY, "--set", "sketch_epochs=2", "--data", str(built),
                  "--out", str(out / "teacher"), "--resume"]) == 0  # already finished: resumes at the end
