@@ -41,7 +41,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, help="the training seed of that bundle's recipe (recorded in the JSON)")
     ap.add_argument("--combine", nargs="+", metavar="JSON",
                     help="instead of measuring: gather the --json tables of several seeds into mean ± std")
-    ap.add_argument("--work", default="build/real-world", help="where the galleries are kept (reused)")
+    ap.add_argument("--work", help="where the galleries are kept (reused; default build/real-world, or "
+                                   "build/real-world-<bundle folder> with --bundle: a gallery belongs to one model)")
     ap.add_argument("--methods", nargs="+", help="bundle methods (default: all)")
     ap.add_argument("--settings", nargs="+", default=list(SETTINGS), help="ENCODER/ORIENT (default: %(default)s)")
     ap.add_argument("--workers", type=int, default=0)
@@ -63,8 +64,12 @@ def main() -> None:
         ap.error("--sketches and --shapes are needed (or --combine JSON...)")
     torch.set_num_threads(1)
     t0 = time.perf_counter()
-    table = real_world_table(args.sketches, args.shapes, args.work, args.methods, args.settings, bundle=args.bundle,
-                             workers=args.workers)
+    work = args.work or ("build/real-world" + (f"-{Path(args.bundle).resolve().name}" if args.bundle else ""))
+    try:
+        table = real_world_table(args.sketches, args.shapes, work, args.methods, args.settings, bundle=args.bundle,
+                                 workers=args.workers)
+    except SbsrError as e:
+        ap.exit(2, f"real_world.py: {e}\n")
     table["seed"] = args.seed
     table["synthshapes_gallery"] = {}
     for method in args.methods or bundle_methods(args.bundle):

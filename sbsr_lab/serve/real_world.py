@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from sbsr_lab.errors import SbsrError
-from sbsr_lab.serve.engine import bundle_methods, load_engine, load_shape_net
+from sbsr_lab.serve.bundle import read_bundle
+from sbsr_lab.serve.engine import load_engine, load_shape_net
 from sbsr_lab.serve.gallery import index_meshes, read_gallery
 from sbsr_lab.serve.sketch_files import score_sketch_folder
 
@@ -60,7 +61,7 @@ def real_world_table(sketches: str | os.PathLike[str], shapes: str | os.PathLike
     """The rows of the table (module docstring): ``{"rows": [...], "sketches", "shapes"}``; each row
     ``{"method", "setting", "drawings_to_class", "drawings_to_meshes": {top1, p10, map, n}, "mesh_classification"}``.
     Galleries are kept in ``work/<method>-<encoder>-<orient>`` and reused when already made."""
-    methods = list(methods or bundle_methods(bundle))
+    methods = list(methods or read_bundle(bundle)["methods"])  # no bundle there: refused with the fix
     rows = []
     for method in methods:
         for setting in settings:

@@ -61,3 +61,15 @@ def test_command_line_combine_writes_the_summary(tmp_path):
     bad = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "real_world.py"), "--combine", str(paths[0])],
                          capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "two or more seeds" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_bundle_folder_that_holds_no_bundle_is_refused_not_measured_empty(tmp_path):
+    from sbsr_lab.errors import CheckpointError
+    from sbsr_lab.serve.real_world import real_world_table
+
+    with pytest.raises(CheckpointError, match="No model bundle"):
+        real_world_table(tmp_path, tmp_path, tmp_path / "work", bundle=tmp_path / "nowhere")
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "real_world.py"), "--sketches", str(tmp_path),
+                          "--shapes", str(tmp_path), "--bundle", str(tmp_path / "nowhere"), "--work", str(tmp_path / "w")],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 2 and "No model bundle" in run.stderr and "Traceback" not in run.stderr
