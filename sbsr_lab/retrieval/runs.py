@@ -201,16 +201,17 @@ def metrics_per_style(sim: Tensor, query_labels: Tensor, gallery_labels: Tensor,
     return out
 
 
-def validation_sketches(manifest: Manifest, profile: Profile) -> SketchDataset:
+def validation_sketches(manifest: Manifest, profile: Profile, part: str = "val") -> SketchDataset:
     """The training sketches a run held out for validation: :func:`~sbsr_lab.train.stage.split_train_val`
-    with the profile's ``val_fraction`` and ``seed``, as training split them (un-augmented)."""
+    with the profile's ``val_fraction`` and ``seed``, as training split them (un-augmented);
+    ``part="train"``: the ones it trained on."""
     train = manifest.sketches_of("train")
     labels = torch.tensor([manifest.class_index(r.cls) for r in train], dtype=torch.long)
-    _, val = split_train_val(labels, profile.val_fraction, profile.seed)
+    fit, val = split_train_val(labels, profile.val_fraction, profile.seed)
     if not val:
-        raise CheckpointError(f"The run's profile holds out no validation sketches (val_fraction="
-                              f"{profile.val_fraction}): evaluate it on --split test or train.")
-    return SketchDataset(manifest, "train", profile.image_size, records=[train[i] for i in val])
+        raise CheckpointError(f"The profile {profile.name!r} holds out no validation sketches (val_fraction="
+                              f"{profile.val_fraction}): evaluate on --split test or train; calibration needs some.")
+    return SketchDataset(manifest, "train", profile.image_size, records=[train[i] for i in (val if part == "val" else fit)])
 
 
 def evaluate_method(run: str | Path, data: str | Path | None = None, split: str = "test",

@@ -15,7 +15,7 @@ Two kinds of uncertainty meet in a query, and one number cannot carry both:
 displayed probabilities are ``p = softmax(s * cos / T)`` (``s`` the AM-softmax scale, ``cos`` (N, K) the
 cosines to the class centres), with the one scalar ``T`` chosen to minimise the negative
 log-likelihood of the *validation* sketches (the held-out part of the training sketches,
-:func:`sbsr_lab.train.stage.split_train_val` with the run's ``val_fraction`` and ``seed``). ``T`` never
+:func:`sbsr_lab.retrieval.runs.validation_sketches`: ``split_train_val`` with the run's ``val_fraction`` and ``seed``). ``T`` never
 changes which class wins, only how sure the displayed numbers are.
 
 **Expected calibration error** (Naeini et al. 2015; Guo et al. 2017), with 15 equal-width confidence
@@ -66,7 +66,8 @@ from sbsr_lab.data.scribbles import DOODLE_KINDS, SCRIBBLE_KINDS, scribble_set
 from sbsr_lab.io import atomic_path, atomic_write_json
 from sbsr_lab.similarity import l2_normalize
 from sbsr_lab.train.checkpoint import read_checkpoint_meta
-from sbsr_lab.train.stage import get_stage, split_train_val
+from sbsr_lab.retrieval.runs import validation_sketches
+from sbsr_lab.train.stage import get_stage
 
 __all__ = ["Calibration", "OOD_SCORES", "AUROC_TOLERANCE", "N_BINS", "FIT_SCRIBBLE_SEED", "TEST_SCRIBBLE_SEED",
            "expected_calibration_error", "reliability_bins", "fit_temperature", "ood_scores", "auroc",
@@ -330,15 +331,10 @@ def engine_cosines(engine: EngineLike, images: Tensor, batch_size: int = 128) ->
 
 def validation_set(manifest: Manifest, profile: Any, part: str = "val") -> tuple[Tensor, Tensor]:
     """``(images (N, 1, H, W), labels (N,))``: the training sketches the run held out for validation
-    (:func:`~sbsr_lab.train.stage.split_train_val` with the profile's ``val_fraction`` and ``seed``),
-    un-augmented, at the profile's ``image_size``; ``part="train"``: the ones it trained on."""
-    train = SketchDataset(manifest, "train", profile.image_size)
-    tr, val = split_train_val(train.labels, profile.val_fraction, profile.seed)
-    if not val:
-        raise ValueError(f"The profile {profile.name!r} holds out no validation sketches (val_fraction="
-                         f"{profile.val_fraction}); calibration needs some.")
-    rows = val if part == "val" else tr
-    return train.images[rows].unsqueeze(1).float().div(255.0), train.labels[rows]
+    (:func:`~sbsr_lab.retrieval.runs.validation_sketches`), un-augmented, at the profile's ``image_size``;
+    ``part="train"``: the ones it trained on."""
+    sketches = validation_sketches(manifest, profile, part)
+    return sketches.images.unsqueeze(1).float().div(255.0), sketches.labels
 
 
 def reference_rows(labels: Tensor, per_class: int = MAX_REFERENCE_PER_CLASS, seed: int = 0) -> list[int]:
