@@ -64,9 +64,9 @@ from sbsr_lab.data.datasets import SketchDataset
 from sbsr_lab.data.manifest import Manifest
 from sbsr_lab.data.scribbles import DOODLE_KINDS, SCRIBBLE_KINDS, scribble_set
 from sbsr_lab.io import atomic_path, atomic_write_json
+from sbsr_lab.retrieval.runs import validation_sketches
 from sbsr_lab.similarity import l2_normalize
 from sbsr_lab.train.checkpoint import read_checkpoint_meta
-from sbsr_lab.retrieval.runs import validation_sketches
 from sbsr_lab.train.stage import get_stage
 
 __all__ = ["Calibration", "OOD_SCORES", "AUROC_TOLERANCE", "N_BINS", "FIT_SCRIBBLE_SEED", "TEST_SCRIBBLE_SEED",

@@ -21,11 +21,11 @@ cached under ``work``) and then:
 from __future__ import annotations
 
 import os
-import statistics
 from pathlib import Path
 from typing import Any, Sequence
 
 from sbsr_lab.errors import SbsrError
+from sbsr_lab.retrieval.compare import stat
 from sbsr_lab.serve.bundle import read_bundle
 from sbsr_lab.serve.engine import load_engine, load_shape_net
 from sbsr_lab.serve.gallery import index_meshes, read_gallery
@@ -140,18 +140,12 @@ def combine_seeds(tables: Sequence[dict[str, Any]]) -> dict[str, Any]:
     rows = []
     for j, (method, setting) in enumerate(keys[0]):
         values = {name: [get(tables[i]["rows"][j]) for i in order] for name, get in SEED_METRICS.items()}
+        # compare.stat's mean and std; a value missing in any seed is never averaged over the others
+        stats = {k: stat(v) if None not in v else {"mean": None, "std": None} for k, v in values.items()}
         rows.append({"method": method, "setting": setting, "values": values,
-                     "mean": {k: _mean(v) for k, v in values.items()},
-                     "std": {k: _std(v) for k, v in values.items()}})
+                     "mean": {k: s["mean"] for k, s in stats.items()}, "std": {k: s["std"] for k, s in stats.items()}})
     gallery = {m: {k: [tables[i]["synthshapes_gallery"][m][k] for i in order] for k in tables[0]["synthshapes_gallery"][m]}
                for m in tables[0].get("synthshapes_gallery", {})}
     return {"sketches": tables[0]["sketches"], "shapes": tables[0]["shapes"], "seeds": [seeds[i] for i in order],
             "torch_threads": threads.pop(), "rows": rows, "synthshapes_gallery": gallery}
 
-
-def _mean(values: Sequence[float | None]) -> float | None:
-    return None if any(v is None for v in values) else statistics.fmean(values)  # type: ignore[arg-type]
-
-
-def _std(values: Sequence[float | None]) -> float | None:
-    return None if any(v is None for v in values) else statistics.stdev(values)  # type: ignore[arg-type]
