@@ -82,6 +82,7 @@ class Profile:
     sketch_source: str = "held_out"    # sketches traced from "held_out" shapes, or from "gallery" shapes (instance level)
     sketch_styles: str = "perspective" # "perspective" (generator 3's drawings) or "people": + flat views, outlines, icons, partial, placement
     view_rule: str = "ramp"            # chance of an unusual drawing viewpoint: "ramp" of the noise level (generator 3) or "noise" itself (generator 2; an ablation)
+    shape_set: str = "base"            # SynthShapes generators: "base", or "real" (+ the variants real collections have: lamp posts, street lamps; data/synthshapes SHAPE_SETS)
 
     # -- rendering --------------------------------------------------------------------------------
     rig: str = "ring12"                # "ring12" (12 views, 30 deg elevation) or "dodeca20"
@@ -202,7 +203,7 @@ def _field_types() -> dict[str, Any]:
 BACKBONE_NAMES: tuple[str, ...] = ("compact", "resnet18", "resnet34", "resnet50", "vgg16", "vgg19", "alexnet")
 CHOICES: dict[str, tuple[str, ...]] = {"backbone": BACKBONE_NAMES, "optimizer": ("sgd", "adamw"), "pooling": ("mean", "max"),
                                        "sketch_source": ("held_out", "gallery"), "sketch_styles": ("perspective", "people"),
-                                       "view_rule": ("ramp", "noise"),
+                                       "view_rule": ("ramp", "noise"), "shape_set": ("base", "real"),
                                        "variant": ("ours", "paper"), "head": ("mlp", "paper"),
                                        "student_init": ("teacher", "random"), "joint": ("two-nets", "shared"),
                                        "orient": ("file", "pca", "auto")}

@@ -60,9 +60,10 @@ SKETCH_SOURCE_OFFSET = 100_000
 #: Profile fields that change the data on disk; a folder built with other values is refused.
 DATA_KEYS = ("seed", "classes", "shapes_per_class", "sketches_per_class", "test_sketch_fraction",
              "sketch_size", "max_noise", "rig", "view_size", "upright", "pca_align", "longtail", "sketch_source",
-             "sketch_styles", "view_rule")
+             "sketch_styles", "view_rule", "shape_set")
 #: Data keys added later: a folder built before them was built with these values.
-_LATER_KEY_DEFAULTS = {"longtail": "", "sketch_source": "held_out", "sketch_styles": "perspective", "view_rule": "ramp"}
+_LATER_KEY_DEFAULTS = {"longtail": "", "sketch_source": "held_out", "sketch_styles": "perspective", "view_rule": "ramp",
+                       "shape_set": "base"}
 
 
 def shape_counts(profile: Profile) -> dict[str, int]:
@@ -131,14 +132,14 @@ def render_shape_views(mesh_path: Path | trimesh.Trimesh, out_paths: dict[str, P
 
 
 def _shape_job(root: str, cls: str, index: int, seed: int, rig: str, size: int, styles: tuple[str, ...],
-               upright: bool, pca: bool) -> tuple[str, bool, dict]:
+               upright: bool, pca: bool, shape_set: str = "base") -> tuple[str, bool, dict]:
     sid = _shape_id(cls, index)
     mesh_path = Path(root) / "shapes" / cls / f"{sid}.ply"
     view_paths = {s: Path(root) / "views" / f"{s}_{size}" / f"{sid}.png" for s in styles}
     params_path = mesh_path.with_suffix(".json")
     if mesh_path.exists() and params_path.exists() and all(p.exists() for p in view_paths.values()):
         return sid, False, json.loads(params_path.read_text())
-    mesh, params = make_shape(cls, index, seed)
+    mesh, params = make_shape(cls, index, seed, shape_set)
     params = {k: v.item() if isinstance(v, np.generic) else v for k, v in params.items()}  # JSON-ready
     with atomic_path(mesh_path) as tmp:
         mesh.export(tmp, file_type="ply")
@@ -148,17 +149,18 @@ def _shape_job(root: str, cls: str, index: int, seed: int, rig: str, size: int, 
 
 
 def _sketch_job(root: str, cls: str, index: int, seed: int, noise: float, size: int,
-                source: int = -1, styles: str = "perspective", view_rule: str = "ramp") -> tuple[str, bool, dict]:
+                source: int = -1, styles: str = "perspective", view_rule: str = "ramp",
+                shape_set: str = "base") -> tuple[str, bool, dict]:
     kid = _sketch_id(cls, index)
     png = Path(root) / "sketches" / cls / f"{kid}.png"
     nd = png.with_suffix(".ndjson")
     if png.exists() and nd.exists():
         rec = json.loads(nd.read_text().splitlines()[0])
         if (rec.get("generator") == SKETCH_GENERATOR and rec.get("styles", "perspective") == styles
-                and rec.get("view_rule", "ramp") == view_rule):  # same: keep
+                and rec.get("view_rule", "ramp") == view_rule and rec.get("shape_set", "base") == shape_set):  # same: keep
             return kid, False, {"view": rec.get("view") or None, "style": rec.get("style")}
     # a held-out instance, or (source >= 0) the gallery shape `source` of the class
-    mesh, params = make_shape(cls, source if source >= 0 else SKETCH_SOURCE_OFFSET + index, seed)
+    mesh, params = make_shape(cls, source if source >= 0 else SKETCH_SOURCE_OFFSET + index, seed, shape_set)
     mesh = normalize_mesh(mesh, upright=True)
     rng = np.random.default_rng([seed, 7, index, sum(map(ord, cls))])
     sketch = synthesize_sketch(mesh, rng, noise, cls=cls, params=params,  # the style is drawn from rng
@@ -169,7 +171,8 @@ def _sketch_job(root: str, cls: str, index: int, seed: int, noise: float, size: 
               "drawing": strokes_to_quickdraw(sketch.on_canvas()), "noise": float(noise), "generator": SKETCH_GENERATOR, "styles": styles,
               "widths": [float(w) for w in sketch.widths], "view": view, "style": sketch.style,
               "placement": dict(sketch.placement),
-              **({"view_rule": view_rule} if view_rule != "ramp" else {})}
+              **({"view_rule": view_rule} if view_rule != "ramp" else {}),
+              **({"shape_set": shape_set} if shape_set != "base" else {})}
     image = strokes_to_image(sketch.strokes, size=size, widths=sketch.widths)
     save_png(png, 1.0 - image)  # black ink on white paper, like the SHREC sketches
     write_ndjson(nd, [record])
@@ -331,7 +334,7 @@ def build_synthshapes(profile: Profile | str = "default", root: str | Path | Non
 
     t0 = time.perf_counter()
     shape_jobs = [(str(root), cls, i, profile.seed, profile.rig, profile.view_size, style_list,
-                   profile.upright, profile.pca_align)
+                   profile.upright, profile.pca_align, profile.shape_set)
                   for cls, n_shapes in shape_counts(profile).items() for i in range(n_shapes)]
     shape_index = take_shard(shape_jobs, shard) if parts is None else []  # a merge makes nothing
     shape_jobs = [shape_jobs[k] for k in shape_index]
@@ -346,7 +349,7 @@ def build_synthshapes(profile: Profile | str = "default", root: str | Path | Non
         for j in range(n):
             src = j % n_shapes[cls] if profile.sketch_source == "gallery" else -1
             sketch_jobs.append((str(root), cls, j, profile.seed, float(noise[j]), profile.sketch_size, src,
-                                profile.sketch_styles, profile.view_rule))
+                                profile.sketch_styles, profile.view_rule, profile.shape_set))
             sketch_meta.append((cls, splits[j], float(noise[j]), _shape_id(cls, src) if src >= 0 else None))
     sketch_index = take_shard(sketch_jobs, shard) if parts is None else []
     sketch_jobs, sketch_meta = [sketch_jobs[k] for k in sketch_index], [sketch_meta[k] for k in sketch_index]

@@ -18,6 +18,9 @@ The kinds are what people put on a canvas when they are not drawing an object (o
   nose, a straight or sad mouth, ears or hair), ``cat``, ``moon``, ``lightning``, ``waves``,
   ``noughts_and_crosses``; none close to a class (no clouds, flowers or balloons: people draw trees
   and lamps that way);
+* symbols (trained and fitted on): ``suits`` (spades, clubs, diamonds), ``marks`` (ticks, crosses, plus signs,
+  exclamation marks), ``chevrons`` (> or >> with no shaft), ``notes`` (musical notes); suits and chevrons are
+  relatives of the held-out hearts and arrows;
 * doodles (:data:`DOODLE_KINDS`, held out: never fitted or trained on): ``smiley``, ``star``, ``heart``,
   ``stick_figure``, ``arrow``, ``letters`` (a printed word in block capitals), hand-wobbled, anywhere;
 * ``blank``: no strokes at all. A blank canvas never reaches the network: the query path refuses it
@@ -312,6 +315,75 @@ def _noughts_and_crosses(rng: np.random.Generator) -> Strokes:
     return _place([_wobbly(x, rng) for x in out], rng)
 
 
+# -- symbols (trained and fitted on, since session 16): what people draw that stands for something rather than
+# showing it. Card suits and chevrons are relatives of the held-out hearts and arrows, so those two figures
+# say less about unseen kinds than the others (as smileys beside faces).
+def _suit(kind: str) -> list[np.ndarray]:
+    t = np.linspace(0, 2 * np.pi, 50)
+    if kind == "diamond":
+        return [np.array([[0, -1], [0.65, 0], [0, 1], [-0.65, 0], [0, -1]])]
+    if kind == "club":  # three lobes on a stem with a foot
+        lobes = [_circle(cx, cy, 0.36) for cx, cy in ((0, -0.5), (-0.42, 0.05), (0.42, 0.05))]
+        return lobes + [np.array([[0, 0.0], [0, 0.8]]), np.array([[-0.35, 0.95], [0, 0.75], [0.35, 0.95]])]
+    x, y = 16 * np.sin(t) ** 3, 13 * np.cos(t) - 5 * np.cos(2 * t) - 2 * np.cos(3 * t) - np.cos(4 * t)  # spade: a heart upside down
+    return [np.stack([x, y - 3], 1) / 20, np.array([[0, 0.45], [-0.3, 1.0], [0.3, 1.0], [0, 0.45]])]
+
+
+def _suits(rng: np.random.Generator) -> Strokes:
+    """One to three card suits (spade, club, diamond) in a row."""
+    n = int(rng.integers(1, 4))
+    out: list[np.ndarray] = []
+    for i, kind in enumerate(rng.choice(["spade", "club", "diamond"], size=n)):
+        out += [(x + [2.3 * i, 0]) for x in _suit(str(kind))]
+    width = 2.3 * (n - 1)
+    return _place([_wobbly((x - [width / 2, 0]) / (1 + width / 2), rng) for x in out], rng)
+
+
+def _marks(rng: np.random.Generator) -> Strokes:
+    """Two to six ticks, crosses, plus signs and exclamation marks in a row."""
+    n = int(rng.integers(2, 7))
+    out: list[np.ndarray] = []
+    for i in range(n):
+        kind = rng.choice(["tick", "cross", "plus", "bang"])
+        if kind == "tick":
+            m = [np.array([[-0.4, 0.0], [-0.1, 0.4], [0.45, -0.5]])]
+        elif kind == "cross":
+            m = [np.array([[-0.35, -0.35], [0.35, 0.35]]), np.array([[0.35, -0.35], [-0.35, 0.35]])]
+        elif kind == "plus":
+            m = [np.array([[-0.4, 0], [0.4, 0]]), np.array([[0, -0.4], [0, 0.4]])]
+        else:
+            m = [np.array([[0, -0.5], [0, 0.2]]), _circle(0, 0.42, 0.04)]
+        out += [x + [1.1 * i, 0] for x in m]
+    width = 1.1 * (n - 1)
+    scale = 1 / (0.5 + width / 2)
+    return _place([_wobbly((x - [width / 2, 0]) * scale, rng) for x in out], rng)
+
+
+def _chevrons(rng: np.random.Generator) -> Strokes:
+    """One to three chevrons side by side pointing left or right (fast-forward, 'next'), no shaft."""
+    n = int(rng.integers(1, 4))
+    d = 1.0 if rng.random() < 0.5 else -1.0
+    out = [np.array([[d * (-0.3 + 0.55 * i), -0.7], [d * (0.3 + 0.55 * i), 0.0], [d * (-0.3 + 0.55 * i), 0.7]]) for i in range(n)]
+    shift = d * 0.55 * (n - 1) / 2
+    return _place([_wobbly((x - [shift, 0]) / (0.3 + 0.55 * (n - 1) / 2 + 0.3), rng) for x in out], rng)
+
+
+def _notes(rng: np.random.Generator) -> Strokes:
+    """One or two musical notes: a tilted oval head, a stem, a flag, or two notes joined by a beam."""
+    two = rng.random() < 0.5
+    xs = [-0.45, 0.45] if two else [0.0]
+    out: list[np.ndarray] = []
+    for x in xs:
+        t = np.linspace(0, 2 * np.pi, 30)
+        out.append(np.stack([x - 0.12 + 0.28 * np.cos(t) * 0.9 - 0.1 * np.sin(t), 0.7 + 0.2 * np.sin(t) + 0.08 * np.cos(t)], 1))
+        out.append(np.array([[x + 0.13, 0.68], [x + 0.13, -0.9]]))
+    if two:
+        out.append(np.array([[-0.32, -0.9], [0.58, -0.75]]))
+    else:
+        out.append(np.array([[0.13, -0.9], [0.45, -0.55], [0.5, -0.2]]))
+    return _place([_wobbly(x, rng) for x in out], rng)
+
+
 _LETTERS = {  # block capitals on a 1 x 2 cell (x right, y down), one list of polylines each
     "A": [[(0, 2), (0.5, 0), (1, 2)], [(0.25, 1.1), (0.75, 1.1)]], "E": [[(1, 0), (0, 0), (0, 2), (1, 2)], [(0, 1), (0.7, 1)]],
     "H": [[(0, 0), (0, 2)], [(1, 0), (1, 2)], [(0, 1), (1, 1)]], "L": [[(0, 0), (0, 2), (0.9, 2)]],
@@ -338,6 +410,7 @@ _KINDS: dict[str, Callable[[np.random.Generator], Strokes]] = {
     "random_strokes": _random_strokes, "zigzag": _zigzag, "spiral": _spiral, "hatching": _hatching,
     "dots": _dots, "text": _text, "mess": _mess, "fill": _fill, "sun": _sun, "fish": _fish, "face": _face,
     "cat": _cat, "moon": _moon, "lightning": _lightning, "waves": _waves, "noughts_and_crosses": _noughts_and_crosses,
+    "suits": _suits, "marks": _marks, "chevrons": _chevrons, "notes": _notes,
     "blank": _blank,
     "smiley": _smiley, "star": _star, "heart": _heart, "stick_figure": _stick_figure, "arrow": _arrow,
     "letters": _letters,

@@ -6,7 +6,7 @@
     vertices, faces = flat_mesh(v, f)                        # flat lists for JSON and widget traits
 
 A source entry (``engine.shapes[id]``) is ``{"mesh": path, "up": candidate}`` (a gallery of your own
-meshes, stood up as it was indexed: :mod:`sbsr_lab.serve.gallery`) or ``{"class", "index", "seed"}``
+meshes, stood up as it was indexed: :mod:`sbsr_lab.serve.gallery`) or ``{"class", "index", "seed"}`` (and ``"shape_set"`` when not ``base``)
 (SynthShapes, made again).
 """
 
@@ -39,7 +39,8 @@ def shape_mesh(source: Mapping[str, Any], max_faces: int = 200_000) -> trimesh.T
                 mesh = stand_up(mesh, np.asarray(up))
         return mesh
     if "class" in source:
-        return make_shape(str(source["class"]), int(source["index"]), int(source.get("seed", 0)))[0]
+        return make_shape(str(source["class"]), int(source["index"]), int(source.get("seed", 0)),
+                          str(source.get("shape_set", "base")))[0]
     return None
 
 

@@ -180,7 +180,9 @@ def build_engine(nets: MethodNets, manifest: Manifest, device: str = "cpu", cali
 
 
 def _shape_source(rec: Any, manifest: Any) -> dict[str, Any]:
-    """How to rebuild a gallery mesh: SynthShapes ids are (class, index, seed), others a mesh path."""
+    """How to rebuild a gallery mesh: SynthShapes ids are (class, index, seed[, shape set]), others a mesh path."""
     if manifest.name == "synthshapes":
-        return {"class": rec.cls, "index": int(rec.id.rsplit("_", 1)[1]), "seed": int(manifest.profile.get("seed", 0))}
+        shape_set = str(manifest.profile.get("shape_set", "base"))
+        return {"class": rec.cls, "index": int(rec.id.rsplit("_", 1)[1]), "seed": int(manifest.profile.get("seed", 0)),
+                **({"shape_set": shape_set} if shape_set != "base" else {})}
     return {"mesh": str(manifest.path(rec.mesh))}

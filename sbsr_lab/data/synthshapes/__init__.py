@@ -15,6 +15,7 @@ sizes in rough metres; every part is a closed surface with outward normals.
 from __future__ import annotations
 
 import zlib
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -23,7 +24,7 @@ import trimesh
 from sbsr_lab.data.synthshapes import furniture, household, outdoor, seating, vehicles
 from sbsr_lab.data.synthshapes.params import ParamValue
 
-__all__ = ["GENERATORS", "available_classes", "make_shape", "class_id"]
+__all__ = ["GENERATORS", "SHAPE_SETS", "available_classes", "make_shape", "class_id"]
 
 Generator = Callable[[np.random.Generator], tuple[trimesh.Trimesh, dict[str, ParamValue]]]
 
@@ -52,6 +53,15 @@ GENERATORS: dict[str, Generator] = {
 }
 
 
+#: Shape sets (the profile's ``shape_set``): ``base`` is :data:`GENERATORS`; ``real`` replaces the generators
+#: named here by ones with the variants real collections add (lamp posts and street lamps among lamps: the
+#: Princeton Shape Benchmark's floor lamps are mostly those). Every other class is the same in both sets.
+SHAPE_SETS: dict[str, dict[str, Generator]] = {
+    "base": {},
+    "real": {"lamp": partial(household.lamp, posts=True)},
+}
+
+
 def available_classes() -> list[str]:
     """Names of the classes SynthShapes can build, base classes first."""
     return list(GENERATORS)
@@ -62,8 +72,9 @@ def class_id(class_name: str) -> int:
     return zlib.crc32(class_name.encode("utf-8"))
 
 
-def make_shape(class_name: str, index: int, seed: int = 0) -> tuple[trimesh.Trimesh, dict[str, ParamValue]]:
-    """Build shape ``index`` of ``class_name``; the same (class, index, seed) always gives the same mesh.
+def make_shape(class_name: str, index: int, seed: int = 0,
+               shape_set: str = "base") -> tuple[trimesh.Trimesh, dict[str, ParamValue]]:
+    """Build shape ``index`` of ``class_name``; the same (class, index, seed, shape set) always gives the same mesh.
 
     Returns the mesh (+Y up, on the ground, front +Z, metres) and the parameters it was built
     from: floats for sizes (m) and angles (rad), strings/ints for structural variants.
@@ -75,5 +86,7 @@ def make_shape(class_name: str, index: int, seed: int = 0) -> tuple[trimesh.Trim
         )
     if index < 0 or seed < 0:
         raise ValueError(f"index and seed must be >= 0, got index={index}, seed={seed}")
+    if shape_set not in SHAPE_SETS:
+        raise KeyError(f"SynthShapes has no shape set {shape_set!r}; choose one of {', '.join(SHAPE_SETS)}")
     rng = np.random.default_rng([seed, class_id(class_name), index])
-    return GENERATORS[class_name](rng)
+    return SHAPE_SETS[shape_set].get(class_name, GENERATORS[class_name])(rng)

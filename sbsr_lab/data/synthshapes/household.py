@@ -176,10 +176,17 @@ def _shade(kind: str, r_bottom: float, r_top: float, height: float, y0: float, t
     return lathe(np.concatenate([outer, inner]), 16, closed=True)
 
 
-def lamp(rng: np.random.Generator) -> Shape:
-    """A lamp: floor lamp, table lamp, articulated desk lamp or arc lamp, with a drum/cone/bell/dome shade."""
+def lamp(rng: np.random.Generator, posts: bool = False) -> Shape:
+    """A lamp: floor lamp, table lamp, articulated desk lamp or arc lamp, with a drum/cone/bell/dome shade;
+    with ``posts`` (the ``real`` shape set) also lamp posts and street lamps (:func:`_lamp_post`), as real
+    collections file them under floor lamps. ``posts=False`` draws exactly the shapes it always did."""
     p = Params(rng)
-    variant = p.choice("variant", ["floor", "table", "desk", "arc"], [0.3, 0.3, 0.25, 0.15])
+    if posts:
+        variant = p.choice("variant", ["floor", "table", "desk", "arc", "post"], [0.24, 0.24, 0.2, 0.12, 0.2])
+    else:
+        variant = p.choice("variant", ["floor", "table", "desk", "arc"], [0.3, 0.3, 0.25, 0.15])
+    if variant == "post":
+        return assemble(_lamp_post(p)), p.values
     shade = p.choice("shade", ["drum", "cone", "bell", "dome"], [0.3, 0.3, 0.2, 0.2])
     parts: list[Part] = []
     if variant in ("floor", "table"):
@@ -239,6 +246,53 @@ def lamp(rng: np.random.Generator) -> Shape:
         end = path[-1]
         parts.append(_shade("dome", rb, rb, rb * 0.8, 0.0).translated(end - (0, rb * 0.75, 0)))
     return assemble(parts), p.values
+
+
+def _lamp_post(p: Params) -> list[Part]:
+    """A lamp post, 2.4-4 m: a thin pole (radius 1-2 % of the height) on a flared foot or a plinth, topped by
+    a lantern (a tapered cage with a cap and finial), a globe, or one or two arms holding the light out
+    (a street lamp's flat head or a hanging lantern)."""
+    h = p.uniform("height", 2.4, 4.0)
+    r = h * p.uniform("pole_ratio", 0.01, 0.02)
+    top = p.choice("top", ["lantern", "globe", "arm", "double"], [0.35, 0.2, 0.3, 0.15])
+    foot = p.choice("foot", ["flared", "plinth", "none"], [0.45, 0.3, 0.25])
+    parts: list[Part] = []
+    fh = h * p.uniform("foot_height", 0.06, 0.16)
+    if foot == "flared":
+        parts.append(frustum((0, 0, 0), (0, fh, 0), r * p.uniform("foot_flare", 2.5, 4.5), r * 1.3, 12))
+    elif foot == "plinth":
+        w = r * p.uniform("plinth_width", 3.0, 5.0)
+        parts.append(box((w, fh, w), (0, fh / 2, 0)))
+    pole_top = h if top in ("arm", "double") else h * 0.86
+    parts.append(cylinder((0, 0, 0), (0, pole_top, 0), r, 8))
+
+    k = 4 if p.flag("square_lantern", 0.5) else 6
+
+    def lantern(at: np.ndarray, size: float) -> list[Part]:  # a cage widening upwards, a cap and a finial
+        return [frustum(at, at + (0, size, 0), size * 0.28, size * 0.42, k),
+                frustum(at + (0, size, 0), at + (0, size * 1.35, 0), size * 0.5, 0.0, k),
+                ellipsoid(at + (0, size * 1.45, 0), (size * 0.07,) * 3, 6, 4)]
+
+    size = h * p.uniform("light_size", 0.08, 0.14)
+    if top == "lantern":
+        parts += lantern(np.array([0.0, pole_top, 0.0]), size)
+    elif top == "globe":
+        parts.append(cylinder((0, pole_top - 0.01, 0), (0, pole_top + size * 0.25, 0), r * 1.6, 8))
+        parts.append(ellipsoid((0, pole_top + size * 0.25 + size * 0.5, 0), (size * 0.5,) * 3, 10, 7))
+    else:
+        reach = h * p.uniform("reach", 0.15, 0.35)
+        head = p.choice("head", ["flat", "hanging"], [0.6, 0.4])
+        for side in ((1.0,) if top == "arm" else (1.0, -1.0)):
+            a = np.linspace(0, 1, 6)
+            path = np.stack([side * reach * a, pole_top - h * 0.04 * (1 - a) ** 2 + h * 0.03 * np.sin(a * np.pi), np.zeros_like(a)], -1)
+            parts.append(tube(path, r * 0.7, 6))
+            end = path[-1]
+            if head == "flat":  # a street lamp's head: a long flat box along the arm
+                parts.append(box((size * 1.6, size * 0.22, size * 0.7), end + (side * size * 0.5, -size * 0.05, 0)))
+            else:
+                parts.append(cylinder(end, end - (0, size * 0.3, 0), r * 0.4, 6))
+                parts += lantern(end - (0, size * 1.7, 0), size)
+    return parts
 
 
 def guitar(rng: np.random.Generator) -> Shape:
