@@ -573,3 +573,33 @@ def test_build_with_generator_2s_view_rule_is_recorded_and_kept_apart(tmp_path):
     with pytest.raises(DatasetLayoutError, match="view_rule='ramp'"):  # not silently taken by ensure_dataset either
         ensure_dataset(get_profile("ci", view_rule="noise", **base), tmp_path / "ramp", workers=1, progress=False)
     assert ensure_dataset(get_profile("ci", **base), tmp_path / "ramp", workers=1, progress=False).name == "synthshapes"
+
+
+def test_build_with_the_real_shape_set_is_recorded_and_kept_apart(tmp_path):
+    """``shape_set`` is a data key: the sketches record the set, the gallery's meshes come from it (the query
+    path rebuilds the same mesh), and a folder built with the base set is refused for it."""
+    import json
+
+    from sbsr_lab.config import get_profile
+    from sbsr_lab.data.build import build_synthshapes
+    from sbsr_lab.data.manifest import load_manifest
+    from sbsr_lab.data.synthshapes import make_shape
+    from sbsr_lab.errors import DatasetLayoutError
+    from sbsr_lab.serve.meshes import shape_mesh
+    from sbsr_lab.serve.query import _shape_source
+
+    base = dict(classes=("lamp",), shapes_per_class=12, sketches_per_class=2, view_size=32, sketch_size=64)
+    build_synthshapes(get_profile("ci", shape_set="real", **base), tmp_path / "real", workers=1, progress=False)
+    m = load_manifest(tmp_path / "real")
+    rec = json.loads(m.path(m.sketches[0].png).with_suffix(".ndjson").read_text().splitlines()[0])
+    assert rec["shape_set"] == "real" and m.profile["shape_set"] == "real"
+    posts = [s for s in m.shapes if s.params["variant"] == "post"]
+    assert posts, [s.params["variant"] for s in m.shapes]
+    source = _shape_source(posts[0], m)
+    assert source["shape_set"] == "real"
+    want, _ = make_shape("lamp", source["index"], source["seed"], "real")
+    np.testing.assert_allclose(shape_mesh(source).vertices, want.vertices)
+    with pytest.raises(DatasetLayoutError, match="shape_set='real'"):
+        build_synthshapes(get_profile("ci", **base), tmp_path / "real", workers=1, progress=False)
+    with pytest.raises(ValueError, match="shape_set"):
+        get_profile("ci", shape_set="fancy")

@@ -170,3 +170,35 @@ def test_assemble_grounds_and_centres() -> None:
     assert mesh.bounds[0, 1] == 0.0
     np.testing.assert_allclose((mesh.bounds[0] + mesh.bounds[1])[[0, 2]], 0.0, atol=1e-12)
     assert len(mesh.split(only_watertight=False)) == 2
+
+
+def test_the_real_shape_set_adds_lamp_posts_and_leaves_the_base_set_alone() -> None:
+    """``shape_set=real`` (the bundle's data): a fifth of the lamps are lamp posts or street lamps, valid and
+    thin; the base set draws exactly the shapes it always did (every other class is shared)."""
+    from sbsr_lab.data.synthshapes import SHAPE_SETS
+
+    posts = []
+    for i in range(60):
+        base, pb = make_shape("lamp", i)
+        again, pa = make_shape("lamp", i, 0, "base")
+        np.testing.assert_array_equal(base.vertices, again.vertices)
+        assert pb == pa and pb["variant"] != "post"
+        mesh, params = make_shape("lamp", i, 0, "real")
+        if params["variant"] == "post":
+            posts.append((mesh, params))
+    assert 6 <= len(posts) <= 20, len(posts)  # 20 % of 60
+    assert len({p["top"] for _, p in posts}) >= 3
+    for mesh, params in posts:
+        assert mesh.vertices[:, 1].min() == pytest.approx(0.0, abs=1e-9)
+        assert 2.4 <= mesh.extents[1] <= 4.6, params
+        aspect = mesh.extents[1] / max(mesh.extents[0], mesh.extents[2])
+        assert aspect > (3.0 if params["top"] in ("lantern", "globe") else 1.2), ("a post is tall and thin", params)
+        for part in mesh.split(only_watertight=False):
+            assert part.is_watertight and part.volume > 0
+    for name in CLASSES:
+        if name not in SHAPE_SETS["real"]:
+            a, _ = make_shape(name, 3, 1, "real")
+            b, _ = make_shape(name, 3, 1)
+            np.testing.assert_array_equal(a.vertices, b.vertices)
+    with pytest.raises(KeyError, match="shape set 'fancy'.*base, real"):
+        make_shape("lamp", 0, 0, "fancy")

@@ -329,3 +329,15 @@ def test_an_unsure_answer_names_the_runner_up():
     assert unsure.label == "Looks like a bench (48%), or maybe an airplane (35%)"
     assert result({"bench": UNSURE, "table": 1 - UNSURE}).runner_up is None  # at the bar: sure enough
     assert result({"bench": 0.5, "table": 0.5}, ood=True).label.startswith("This does not look like")
+
+
+def test_symbols_are_trained_kinds_of_one_object_each():
+    """The symbols (card suits, ticks and crosses, chevrons, musical notes) are fitted and trained on, the held-
+    out hearts and arrows stay out; each is drawn at some size somewhere on the canvas, not filling it."""
+    symbols = ("suits", "marks", "chevrons", "notes")
+    assert set(symbols) <= set(SCRIBBLE_KINDS) and {"heart", "arrow"} <= set(DOODLE_KINDS) - set(SCRIBBLE_KINDS)
+    for kind, strokes in scribble_set(40, seed=6, kinds=symbols):
+        pts = np.concatenate(strokes)
+        span = pts.max(0) - pts.min(0)
+        assert sketch_problem(strokes) is None and 0.15 < span.max() < 0.95, (kind, span)
+        assert 1 <= len(strokes) <= 30 and all(len(s) >= 8 for s in strokes), kind
