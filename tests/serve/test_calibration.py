@@ -332,11 +332,11 @@ def test_an_unsure_answer_names_the_runner_up():
 
 
 def test_symbols_are_trained_kinds_of_one_object_each():
-    """The symbols (card suits, ticks and crosses, chevrons, musical notes) are fitted and trained on, the held-
-    out hearts and arrows stay out; each is drawn at some size somewhere on the canvas, not filling it."""
-    symbols = ("suits", "marks", "chevrons", "notes")
-    assert set(symbols) <= set(SCRIBBLE_KINDS) and {"heart", "arrow"} <= set(DOODLE_KINDS) - set(SCRIBBLE_KINDS)
-    for kind, strokes in scribble_set(40, seed=6, kinds=symbols):
+    """The symbols (card suits, ticks and crosses, chevrons, musical notes, stars, hearts, stick figures, arrows)
+    are fitted and trained on; each is drawn at some size somewhere on the canvas, not filling it."""
+    symbols = ("suits", "marks", "chevrons", "notes", "star", "heart", "stick_figure", "arrow")
+    assert set(symbols) <= set(SCRIBBLE_KINDS) and not set(symbols) & set(DOODLE_KINDS)
+    for kind, strokes in scribble_set(80, seed=6, kinds=symbols):
         pts = np.concatenate(strokes)
         span = pts.max(0) - pts.min(0)
         assert sketch_problem(strokes) is None and 0.15 < span.max() < 0.95, (kind, span)
