@@ -179,8 +179,8 @@ show_strokes([strokes, scribble], titles=[f"clean · σ {clean.uncertainty:.3f}"
 # not part of CFTTSL or UACTN: `sbsr-lab demo` trains without it (`--set outlier_exposure=0.5` turns it on).
 #
 # Below, the score of the test sketches, of *other* scribbles (a seed neither the threshold nor the training
-# saw) and of doodles of kinds never used at all (smileys, stars, hearts, stick figures, arrows, printed
-# words). The class probabilities shown by the demo are also **calibrated** by a temperature fitted on the
+# saw) and of doodles of kinds never used at all (smileys, printed words, glasses, crowns, keys,
+# envelopes). The class probabilities shown by the demo are also **calibrated** by a temperature fitted on the
 # validation sketches (notebook 04 draws its reliability diagram). An empty canvas never reaches the
 # detector: it is refused first (next section).
 

@@ -382,7 +382,7 @@ def ood_report(engine: EngineLike, calibration: Calibration, manifest: Manifest,
     """How the detector does on data it was not fitted on: the fraction of held-out scribbles caught
     (the true positive rate, overall and per kind: other draws of the kinds it was fitted on), of
     ``n_doodles`` doodles of kinds it never saw (:data:`~sbsr_lab.data.scribbles.DOODLE_KINDS`: smileys,
-    stars, hearts, stick figures, arrows, printed words), of test sketches flagged (the false positive
+    printed words, glasses, crowns, keys, envelopes), of test sketches flagged (the false positive
     rate) and the test sketches' ECE before/after the temperature. ``extra``: more sketch sets
     ``name -> images (N, 1, H, W)`` whose flagged fraction is reported too (e.g. people's drawings)."""
     scribbles, kinds = scribble_images(engine, n_scribbles, TEST_SCRIBBLE_SEED)
