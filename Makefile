@@ -30,9 +30,10 @@ course: install
 book: install
 	SBSR_DATA=$(CURDIR)/data $(BIN)/python docs/book/build.py --site build/book
 
-# the bundled model: people's drawing styles, 500 sketches per class, outlier exposure (README, issue 17)
+# the bundled model: people's drawing styles, 500 sketches per class, outlier exposure (README, issue 17),
+# SynthShapes with the variants real collections have (lamp posts; issue 28)
 BUNDLE_WORK ?= build/bundle-runs
-BUNDLE_SET  := --set sketch_styles=people --set sketches_per_class=500 --set outlier_exposure=0.5
+BUNDLE_SET  := --set sketch_styles=people --set sketches_per_class=500 --set outlier_exposure=0.5 --set shape_set=real
 bundle: install
 	$(BIN)/sbsr-lab --quiet demo $(BUNDLE_SET) --data $(BUNDLE_WORK)/data --out $(BUNDLE_WORK)/runs
 	$(BIN)/python -c "from sbsr_lab.serve.bundle import export_bundle; r = '$(BUNDLE_WORK)/runs/'; \

