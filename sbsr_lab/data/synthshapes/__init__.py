@@ -54,8 +54,9 @@ GENERATORS: dict[str, Generator] = {
 
 
 #: Shape sets (the profile's ``shape_set``): ``base`` is :data:`GENERATORS`; ``real`` replaces the generators
-#: named here by ones with the variants real collections add (lamp posts and street lamps among lamps: the
-#: Princeton Shape Benchmark's floor lamps are mostly those). Every other class is the same in both sets.
+#: named here by ones with the variants real collections add (lamp posts and street lamps among lamps: the six
+#: Princeton Shape Benchmark floor lamps of the real development set are all such). Every other class is the
+#: same in both sets.
 SHAPE_SETS: dict[str, dict[str, Generator]] = {
     "base": {},
     "real": {"lamp": partial(household.lamp, posts=True)},
