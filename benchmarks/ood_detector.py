@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +35,6 @@ def people_images(engine) -> torch.Tensor:
 
 def main() -> None:
     from sbsr_lab.data.manifest import load_manifest
-    from sbsr_lab.data.scribbles import SCRIBBLE_KINDS
     from sbsr_lab.serve.calibration import ood_report
     from sbsr_lab.serve.engine import load_engine
 
@@ -58,7 +56,7 @@ def main() -> None:
         r = ood_report(engine, cal, manifest, extra={"people": people})
         n_s, n_d = r["n_scribbles"], 120
         print(f"\n== {spec}: score {r['score']}, threshold {r['threshold']:.4f}, T = {cal.temperature:.3f} ==")
-        per_kind = Counter(SCRIBBLE_KINDS[i % len(SCRIBBLE_KINDS)] for i in range(n_s))  # the kinds in turn
+        per_kind = r["n_per_kind"]
         print(f"scribbles caught  {round(r['tpr_scribbles'] * n_s):3d}/{n_s} | "
               + "  ".join(f"{k} {round(v * per_kind[k]):d}/{per_kind[k]}" for k, v in r["tpr_per_kind"].items()))
         print(f"doodles caught    {round(r['tpr_doodles'] * n_d):3d}/{n_d} (never fitted or trained on) | "

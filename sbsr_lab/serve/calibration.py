@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, Sequence
@@ -394,6 +395,7 @@ def ood_report(engine: EngineLike, calibration: Calibration, manifest: Manifest,
     report: dict[str, Any] = {
         "score": calibration.ood_score, "threshold": calibration.ood_threshold,
         "tpr_scribbles": float(s_flag.mean()), "tpr_per_kind": _share_per_kind(s_flag, kinds),
+        "n_per_kind": dict(Counter(kinds)),
         "fpr_test_sketches": float(t_flag.mean()), "n_scribbles": len(kinds), "n_test": len(tlabels),
         "ece_test_before": expected_calibration_error(torch.softmax(logits, 1), tlabels),
         "ece_test_after": expected_calibration_error(torch.softmax(logits / calibration.temperature, 1), tlabels),

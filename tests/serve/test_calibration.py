@@ -214,6 +214,7 @@ def test_threshold_separates_scribbles_from_sketches(tb, method):
     assert report["tpr_scribbles"] >= report["fpr_test_sketches"] + 0.2
     assert report["auroc_test"][engine.calibration.ood_score] > 0.6
     assert set(report["tpr_doodles_per_kind"]) == set(DOODLE_KINDS) and 0 <= report["tpr_doodles"] <= 1
+    assert sum(report["n_per_kind"].values()) == 140 and list(report["n_per_kind"]) == list(report["tpr_per_kind"])
 
 
 def test_query_result_says_not_a_shape(tb):
