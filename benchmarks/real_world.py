@@ -14,23 +14,34 @@ definitions). Also prints, for comparison, the drawings against each method's ow
 Run with ``OMP_NUM_THREADS=1`` and nothing else on the machine for the timings in the JSON.
 
 ``--bundle DIR`` measures an exported bundle instead of the packaged one (e.g. the bundle recipe trained at
-another seed, ``--seed`` recording which; give each bundle its own ``--work``); ``--combine`` gathers such
+another seed, ``--seed`` recording which; each bundle has its own default ``--work``); ``--combine`` gathers such
 tables, one per seed, into mean ± std (:func:`sbsr_lab.serve.real_world.combine_seeds`).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from pathlib import Path
 
 import torch
 
+from sbsr_lab.serve.bundle import default_bundle_path
 from sbsr_lab.serve.engine import bundle_methods, load_engine
 from sbsr_lab.errors import SbsrError
 from sbsr_lab.serve.real_world import SETTINGS, combine_seeds, format_real_world, real_world_table
 from sbsr_lab.serve.sketch_files import score_sketch_folder
+
+
+def default_work(bundle: str | None) -> Path:
+    """``build/real-world-<first 10 hex digits of the SHA-256 of bundle.json>``: the galleries of one bundle. A
+    retrained bundle (new weights, so a new temperature and threshold in its bundle.json) gets folders of its
+    own, where one named after the bundle's folder would hand it the galleries of the model it replaced."""
+    desc = (Path(bundle) if bundle else default_bundle_path()) / "bundle.json"
+    digest = hashlib.sha256(desc.read_bytes()).hexdigest()[:10] if desc.is_file() else "none"
+    return Path("build") / f"real-world-{digest}"
 
 
 def main() -> None:
@@ -41,8 +52,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, help="the training seed of that bundle's recipe (recorded in the JSON)")
     ap.add_argument("--combine", nargs="+", metavar="JSON",
                     help="instead of measuring: gather the --json tables of several seeds into mean ± std")
-    ap.add_argument("--work", help="where the galleries are kept (reused; default build/real-world, or "
-                                   "build/real-world-<bundle folder> with --bundle: a gallery belongs to one model)")
+    ap.add_argument("--work", help="where the galleries are kept (reused; default build/real-world-<digest of the "
+                                   "bundle's bundle.json>: a gallery belongs to one model)")
     ap.add_argument("--methods", nargs="+", help="bundle methods (default: all)")
     ap.add_argument("--settings", nargs="+", default=list(SETTINGS), help="ENCODER/ORIENT (default: %(default)s)")
     ap.add_argument("--workers", type=int, default=0)
@@ -64,7 +75,7 @@ def main() -> None:
         ap.error("--sketches and --shapes are needed (or --combine JSON...)")
     torch.set_num_threads(1)
     t0 = time.perf_counter()
-    work = args.work or ("build/real-world" + (f"-{Path(args.bundle).resolve().name}" if args.bundle else ""))
+    work = args.work or default_work(args.bundle)
     try:
         table = real_world_table(args.sketches, args.shapes, work, args.methods, args.settings, bundle=args.bundle,
                                  workers=args.workers)

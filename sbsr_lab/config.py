@@ -125,7 +125,7 @@ class Profile:
     unc_weight: float = 5.0            # UACTN stage 1: weight of the uncertainty regression loss (averaged over d: train/methods/uactn.py)
     unc_kl_weight: float = 0.0         # UACTN stage 1: optional KL term
     transfer_weight: float = 1.0       # UACTN stage 2: weight of the transfer loss onto the sketch centres
-    outlier_exposure: float = 0.0      # not from the papers: weight of outlier exposure on scribbles in the student and sketch-uncertainty stages (0 = off; the bundle: 0.5)
+    outlier_exposure: float = 0.0      # not from the papers: weight of outlier exposure on scribbles in the student and sketch-uncertainty stages (0 = off; the bundle: UACTN 0.5, CFTTSL 0.25)
 
     # -- the field's other approaches (train/methods/; forms and weights ours: docs/reproducing.md) ---------
     dca_metric_weight: float = 1.0     # DCA stage 1: weight of the importance-aware metric loss (per modality)

@@ -176,7 +176,8 @@ show_strokes([strokes, scribble], titles=[f"clean · σ {clean.uncertainty:.3f}"
 # The bundled model was also trained with **outlier exposure** (Hendrycks et al., 2019): a quarter batch of
 # generated scribbles rides along with every batch of sketches, and `sbsr_lab/losses/outlier_exposure.py`
 # pushes their class probabilities towards uniform, so a scribble lands far from every class centre. This is
-# not part of CFTTSL or UACTN: `sbsr-lab demo` trains without it (`--set outlier_exposure=0.5` turns it on).
+# not part of CFTTSL or UACTN: `sbsr-lab demo` trains without it (`--set outlier_exposure=W` turns it on; the
+# bundle weights it 0.5 for UACTN and 0.25 for CFTTSL, the weights that did best on the real drawings).
 #
 # Below, the score of the test sketches, of *other* scribbles (a seed neither the threshold nor the training
 # saw) and of doodles of kinds never used at all (smileys, printed words, glasses, crowns, keys,

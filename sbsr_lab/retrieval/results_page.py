@@ -246,13 +246,14 @@ def _measured_cells(report: Mapping[str, Any]) -> list[str]:
 @table("real-drawings")
 def real_drawings(files: ResultsFiles) -> str:
     """Quick, Draw! and the people-style set through the bundled methods (benchmarks/real_drawings.py), and
-    the bundle before's UACTN (the same benchmark, kept when the bundle was replaced)."""
+    the bundle before's (the same benchmark, kept when the bundle was replaced; its ``label`` names it)."""
     now, before = files("real-drawings.json"), files("real-drawings-before.json")
     rows = []
     for m, note in (("uactn", " (the demo's default)"), ("cfttsl", "")):
         cells = _measured_cells(now["methods"][m])
         rows.append([_bold(_label(m)) + note, _bold(cells[0]), *cells[1:]] if note else [_label(m), *cells])
-    rows.append([before["label"], *_measured_cells(before["methods"]["uactn"])])
+    for m in ("uactn", "cfttsl"):
+        rows.append([f"{_label(m)}, {before['label']}", *_measured_cells(before["methods"][m])])
     return _table(["bundled method", "Quick, Draw! top-1", 'flagged "not a shape"',
                    "our people-style set: strokes · PNG · photos",
                    "each page kind keeps (of the drawings right as strokes)"], rows)

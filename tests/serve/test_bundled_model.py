@@ -4,7 +4,12 @@ The sketches are synthesised here from held-out shape instances (indices the bun
 noise levels of the default profile's lower half, exactly as `sbsr-lab data build` makes them.
 """
 
+import json
+import re
+import shutil
+import subprocess
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -82,3 +87,39 @@ def test_bundled_model_does_not_flag_drawings_of_its_classes(sketches):
         engine = load_engine(f"bundle:{method}")
         flagged = sum(engine.query(strokes, k=1).is_ood for _, strokes in sketches)
         assert flagged <= 2, f"{method}: {flagged}/{len(sketches)} sketches of known classes flagged"
+
+
+def _recipe_runs() -> tuple[list[dict[str, str]], str]:
+    """``make bundle`` as ``make -n`` prints it (nothing is run): per ``sbsr-lab demo`` line its methods,
+    outlier weight, data and out folders; and the export line."""
+    if shutil.which("make") is None:
+        pytest.skip("no make on this machine")
+    root = Path(__file__).resolve().parents[2]
+    text = subprocess.run(["make", "-n", "-C", str(root), "bundle"], capture_output=True, text=True,
+                          check=True).stdout.replace("\\\n", " ")
+    runs = []
+    for line in text.splitlines():
+        if " demo " in line:
+            runs.append({key: m.group(1) for key, rx in (("methods", r"--methods (\S+)"),
+                                                          ("oe", r"outlier_exposure=(\S+)"),
+                                                          ("data", r"--data (\S+)"), ("out", r"--out (\S+)"))
+                         if (m := re.search(rx, line))})
+    export = next(line for line in text.splitlines() if "export_bundle" in line)
+    return runs, export
+
+
+def test_make_bundle_trains_each_method_with_its_outlier_weight():
+    """The recipe weights outlier exposure per method (UACTN 0.5, CFTTSL 0.25: docs/experiments.md,
+    "Outlier exposure's weight per method"), on one dataset, and the packaged bundle is what it exports."""
+    runs, export = _recipe_runs()
+    by_method = {m: r for r in runs for m in r["methods"].split(",")}
+    assert set(by_method) == {"cfttsl", "uactn", "joint"}, runs
+    assert float(by_method["uactn"]["oe"]) == 0.5 and float(by_method["cfttsl"]["oe"]) == 0.25, runs
+    assert len({r["data"] for r in runs}) == 1 and len({r["out"] for r in runs}) == len(runs), runs
+    cfttsl_out = by_method["cfttsl"]["out"].rsplit("/", 1)[-1]
+    assert "'-cfttsl/student'" in export and cfttsl_out.endswith("-cfttsl"), export
+    # each packaged method names the run it came from: the recipe's folders
+    runs_of = {m: json.loads((default_bundle_path() / f"{m}_sketch.json").read_text())["run"]
+               for m in ("cfttsl", "uactn", "joint")}
+    assert runs_of["cfttsl"].endswith("runs-cfttsl/student"), runs_of
+    assert runs_of["uactn"].endswith("runs/shape-transfer") and runs_of["joint"].endswith("runs/joint"), runs_of

@@ -73,3 +73,21 @@ def test_a_bundle_folder_that_holds_no_bundle_is_refused_not_measured_empty(tmp_
                           "--shapes", str(tmp_path), "--bundle", str(tmp_path / "nowhere"), "--work", str(tmp_path / "w")],
                          capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 2 and "No model bundle" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_each_bundle_gets_its_own_default_gallery_folder(tmp_path):
+    """Galleries are reused from the work folder, and a gallery belongs to one model: a retrained bundle in the
+    same folder (or the packaged one replaced) must not be handed the galleries of the model before it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("real_world_bench", ROOT / "benchmarks" / "real_world.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    a, b = tmp_path / "a" / "bundle", tmp_path / "b" / "bundle"  # same folder name, other models
+    for folder, threshold in ((a, 0.68), (b, 0.70)):
+        folder.mkdir(parents=True)
+        (folder / "bundle.json").write_text(json.dumps({"methods": {"uactn": {"calibration": {"ood_threshold": threshold}}}}))
+    assert bench.default_work(str(a)) != bench.default_work(str(b))
+    assert bench.default_work(str(a)) == bench.default_work(str(a)) and bench.default_work(str(a)).parts[0] == "build"
+    (b / "bundle.json").write_text((a / "bundle.json").read_text())
+    assert bench.default_work(str(a)) == bench.default_work(str(b))  # the same model: its galleries are reused
