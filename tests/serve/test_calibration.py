@@ -69,19 +69,25 @@ def test_temperature_lowers_the_ece_of_overconfident_logits():
 
 def test_the_simplest_score_near_the_best_auroc_is_kept():
     """feature_knn wins only by more than AUROC_TOLERANCE; near-ties go to max_cosine."""
-    rng = np.random.default_rng(0)
+    rng, g = np.random.default_rng(0), torch.Generator().manual_seed(0)  # no test leans on the global torch seed
     val_cos = torch.from_numpy(rng.uniform(0.5, 0.9, (200, 4)))
     val_cos[:, 0] = 0.95  # every validation sketch is close to a centre
     labels = torch.zeros(200, dtype=torch.long)
     scrib_cos = torch.from_numpy(rng.uniform(0.0, 0.3, (100, 4)))  # far from every centre: max_cosine separates
-    feats_v, feats_s = torch.randn(200, 8), torch.randn(100, 8)    # features that tell nothing apart
-    ref = torch.randn(50, 8)
+    feats_v, feats_s = torch.randn(200, 8, generator=g), torch.randn(100, 8, generator=g)  # tell nothing apart
+    ref = torch.randn(50, 8, generator=g)
     cal = fit_calibration(val_cos, labels, scrib_cos, 15.0, val_features=feats_v, scribble_features=feats_s, reference=ref)
     assert cal.auroc["max_cosine"] == 1.0 and cal.ood_score == "max_cosine" and cal.reference is None
-    # now the features separate perfectly and the cosines barely: feature_knn must win
+    # now the features separate perfectly and the cosines barely: feature_knn must win. The references are 10
+    # tight groups of 5 in the first four dimensions (a validation sketch's 5th neighbour is in its own group,
+    # cosine ~1); the scribbles lie in the other four (cosine 0 to every reference)
     near = torch.cat([torch.full((200, 1), 0.6), torch.zeros(200, 3)], 1).double()
     scrib_near = torch.cat([torch.full((100, 1), 0.6), torch.zeros(100, 3)], 1).double()
-    good_v, good_s = ref[rng.integers(0, 50, 200)] + 0.01 * torch.randn(200, 8), -ref[rng.integers(0, 50, 100)]
+    centres = torch.randn(10, 4, generator=g)
+    ref = torch.cat([centres.repeat_interleave(5, 0) + 0.01 * torch.randn(50, 4, generator=g), torch.zeros(50, 4)], 1)
+    good_v = torch.cat([centres[rng.integers(0, 10, 200)] + 0.01 * torch.randn(200, 4, generator=g),
+                        torch.zeros(200, 4)], 1)
+    good_s = torch.cat([torch.zeros(100, 4), torch.randn(100, 4, generator=g)], 1)
     cal = fit_calibration(near, labels, scrib_near, 15.0, val_features=good_v, scribble_features=good_s, reference=ref)
     assert cal.ood_score == "feature_knn" and cal.auroc["feature_knn"] > cal.auroc["max_cosine"] + AUROC_TOLERANCE
     assert OOD_SCORES[0] == "max_cosine"
